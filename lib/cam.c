@@ -1,0 +1,114 @@
+/* cam.c - from search results to the normalised full-resolution map. */
+#include "cam.h"
+
+#include <math.h>
+
+#include "filter.h"
+
+int cam_accum_init(cam_accum *acc, const decam_allocator *a, size_t dim) {
+    *acc = (cam_accum){.dim = dim};
+    acc->sum_wg = mem_calloc(a, dim, sizeof *acc->sum_wg);
+    acc->sum_g = mem_calloc(a, dim, sizeof *acc->sum_g);
+    if (!acc->sum_wg || !acc->sum_g) {
+        cam_accum_free(acc, a);
+        return -1;
+    }
+    return 0;
+}
+
+void cam_accum_free(cam_accum *acc, const decam_allocator *a) {
+    mem_free(a, acc->sum_wg);
+    mem_free(a, acc->sum_g);
+    *acc = (cam_accum){0};
+}
+
+void cam_accum_add(cam_accum *acc, const double *genes, double w) {
+    for (size_t j = 0; j < acc->dim; j++) {
+        acc->sum_wg[j] += w * genes[j];
+        acc->sum_g[j] += genes[j];
+    }
+    acc->sum_w += w;
+    acc->count += 1.0;
+}
+
+void cam_grid_from_accum(const cam_accum *acc, double *grid) {
+    for (size_t j = 0; j < acc->dim; j++) {
+        double kept = acc->sum_g[j], removed = acc->count - kept;
+        /* 1e-9 of an evaluation: a gene that never moved carries no signal. */
+        if (kept < 1e-9 || removed < 1e-9) {
+            grid[j] = 0.0;
+            continue;
+        }
+        grid[j] = acc->sum_wg[j] / kept - (acc->sum_w - acc->sum_wg[j]) / removed;
+    }
+}
+
+void cam_grid_from_population(const double *pop, const double *fitness, size_t np, size_t dim,
+                              double *grid) {
+    double worst = INFINITY, total = 0.0;
+    for (size_t i = 0; i < np; i++)
+        if (isfinite(fitness[i]) && fitness[i] < worst) worst = fitness[i];
+    for (size_t j = 0; j < dim; j++)
+        grid[j] = 0.0;
+    for (size_t i = 0; i < np; i++) {
+        double w = isfinite(fitness[i]) ? fitness[i] - worst : 0.0;
+        total += w;
+        for (size_t j = 0; j < dim; j++)
+            grid[j] += w * pop[i * dim + j];
+    }
+    if (total > 0.0) {
+        for (size_t j = 0; j < dim; j++)
+            grid[j] /= total;
+        return;
+    }
+    for (size_t i = 0; i < np; i++)
+        for (size_t j = 0; j < dim; j++)
+            grid[j] += pop[i * dim + j] / (double)np;
+}
+
+void cam_normalise(float *map, size_t n) {
+    float lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        lo = map[i] < lo ? map[i] : lo;
+        hi = map[i] > hi ? map[i] : hi;
+    }
+    const float range = hi - lo;
+    if (!(range > 0.0f) || !isfinite(range)) {
+        for (size_t i = 0; i < n; i++)
+            map[i] = 0.0f;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        map[i] = (map[i] - lo) / range;
+}
+
+int cam_render(upsampler *u, const double *grid, double sigma, const decam_allocator *a,
+               float *map) {
+    upsample(u, grid, map, 0);
+    if (sigma > 0.0 && filter_gaussian(a, map, u->w, u->h, 1, 0, 1, sigma) != 0) return -1;
+    cam_normalise(map, (size_t)u->w * u->h);
+    return 0;
+}
+
+void cam_grid_from_map(const float *map, int pw, int ph, int gw, int gh, double *grid) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (int gy = 0; gy < gh; gy++) {
+        /* Cell gy covers map rows [y0, y1): at least one row each. */
+        int y0 = (int)((long long)gy * ph / gh), y1 = (int)((long long)(gy + 1) * ph / gh);
+        if (y1 <= y0) y1 = y0 + 1;
+        for (int gx = 0; gx < gw; gx++) {
+            int x0 = (int)((long long)gx * pw / gw), x1 = (int)((long long)(gx + 1) * pw / gw);
+            if (x1 <= x0) x1 = x0 + 1;
+            double sum = 0.0;
+            for (int y = y0; y < y1; y++)
+                for (int x = x0; x < x1; x++)
+                    sum += map[(size_t)y * pw + x];
+            double v = sum / ((double)(y1 - y0) * (x1 - x0));
+            grid[gy * gw + gx] = v;
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+    }
+    for (int j = 0; j < gw * gh; j++)
+        grid[j] = hi > lo ? (grid[j] - lo) / (hi - lo) : 0.5;
+}

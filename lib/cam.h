@@ -1,0 +1,56 @@
+/*
+ * cam.h - CAM assembly: grid-resolution importance from the search, and the
+ * full-resolution map made from it (upsampled, smoothed, normalised).
+ */
+#ifndef DECAM_CAM_H
+#define DECAM_CAM_H
+
+#include <stddef.h>
+
+#include "alloc.h"
+#include "mask.h"
+
+/* Running sums over every evaluated mask, for DECAM_ASSEMBLY_ALL_EVALUATED:
+ * per gene, the score-weighted and the plain sum of its values. O(dim)
+ * memory whatever the number of evaluations. */
+typedef struct cam_accum {
+    size_t dim;
+    double *sum_wg; /* sum of w * g_j */
+    double *sum_g;  /* sum of g_j */
+    double sum_w;   /* sum of w */
+    double count;   /* evaluations */
+} cam_accum;
+
+/* Returns 0, or -1 when memory runs out. */
+int cam_accum_init(cam_accum *acc, const decam_allocator *a, size_t dim);
+void cam_accum_free(cam_accum *acc, const decam_allocator *a);
+
+/* Adds one evaluated mask `genes` with score `w`. */
+void cam_accum_add(cam_accum *acc, const double *genes, double w);
+
+/* Per gene: the mean score of the evaluations weighted by how much the gene
+ * kept (g_j), minus the mean weighted by how much it removed (1 - g_j).
+ * Genes never varied get 0. */
+void cam_grid_from_accum(const cam_accum *acc, double *grid);
+
+/* The fitness-weighted mean of a population (np rows of dim genes): weights
+ * are fitness minus the worst fitness; all equal gives the plain mean.
+ * Non-finite fitness counts as the worst. */
+void cam_grid_from_population(const double *pop, const double *fitness, size_t np, size_t dim,
+                              double *grid);
+
+/* Scales n values to [0,1] by min and max; a constant (or non-finite)
+ * input gives all zeros. */
+void cam_normalise(float *map, size_t n);
+
+/* The full-resolution map: `grid` upsampled with `u` (unclamped), smoothed
+ * by a Gaussian of `sigma` pixels when sigma > 0, normalised to [0,1].
+ * Returns 0, or -1 when smoothing scratch memory runs out. */
+int cam_render(upsampler *u, const double *grid, double sigma, const decam_allocator *a,
+               float *map);
+
+/* Area-average of a pw x ph map onto a gw x gh grid, scaled to [0,1]
+ * (a constant map gives 0.5 everywhere). Used to seed DE from a prior. */
+void cam_grid_from_map(const float *map, int pw, int ph, int gw, int gh, double *grid);
+
+#endif /* DECAM_CAM_H */

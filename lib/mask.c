@@ -1,0 +1,184 @@
+/* mask.c - gene grid -> mask -> perturbed image, and the baselines. */
+#include "mask.h"
+
+#include <math.h>
+
+#include "filter.h"
+
+static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Keys' cubic convolution kernel with a = -0.5. */
+static double cubic(double x) {
+    x = fabs(x);
+    if (x < 1.0) return (1.5 * x - 2.5) * x * x + 1.0;
+    if (x < 2.0) return ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0;
+    return 0.0;
+}
+
+/* Taps for output coordinate i of n_out read from n_in cells, with cell
+ * and pixel centres aligned: source position (i + 0.5) n_in / n_out - 0.5. */
+static void make_taps(int n_in, int n_out, int taps, int32_t *index, float *weight) {
+    double scale = (double)n_in / n_out;
+    for (int i = 0; i < n_out; i++) {
+        int32_t *idx = index + (size_t)i * taps;
+        float *wt = weight + (size_t)i * taps;
+        if (taps == 1) {
+            idx[0] = clampi((int)floor((i + 0.5) * scale), 0, n_in - 1);
+            wt[0] = 1.0f;
+            continue;
+        }
+        double src = (i + 0.5) * scale - 0.5;
+        int i0 = (int)floor(src);
+        double t = src - i0;
+        if (taps == 2) {
+            idx[0] = clampi(i0, 0, n_in - 1);
+            idx[1] = clampi(i0 + 1, 0, n_in - 1);
+            wt[0] = (float)(1.0 - t);
+            wt[1] = (float)t;
+        } else {
+            for (int k = 0; k < 4; k++) {
+                idx[k] = clampi(i0 - 1 + k, 0, n_in - 1);
+                wt[k] = (float)cubic(t - (k - 1));
+            }
+        }
+    }
+}
+
+int upsampler_init(upsampler *u, const decam_allocator *a, int gw, int gh, int w, int h,
+                   decam_upsample method) {
+    *u = (upsampler){.gw = gw, .gh = gh, .w = w, .h = h};
+    u->taps = method == DECAM_UPSAMPLE_NEAREST ? 1 : method == DECAM_UPSAMPLE_BILINEAR ? 2 : 4;
+    u->x_index = mem_alloc(a, (size_t)w * u->taps, sizeof *u->x_index);
+    u->y_index = mem_alloc(a, (size_t)h * u->taps, sizeof *u->y_index);
+    u->x_weight = mem_alloc(a, (size_t)w * u->taps, sizeof *u->x_weight);
+    u->y_weight = mem_alloc(a, (size_t)h * u->taps, sizeof *u->y_weight);
+    u->rows = mem_alloc(a, (size_t)gh * w, sizeof *u->rows);
+    if (!u->x_index || !u->y_index || !u->x_weight || !u->y_weight || !u->rows) {
+        upsampler_free(u, a);
+        return -1;
+    }
+    make_taps(gw, w, u->taps, u->x_index, u->x_weight);
+    make_taps(gh, h, u->taps, u->y_index, u->y_weight);
+    return 0;
+}
+
+void upsampler_free(upsampler *u, const decam_allocator *a) {
+    mem_free(a, u->x_index);
+    mem_free(a, u->y_index);
+    mem_free(a, u->x_weight);
+    mem_free(a, u->y_weight);
+    mem_free(a, u->rows);
+    *u = (upsampler){0};
+}
+
+void upsample(upsampler *u, const double *grid, float *out, int clamp01) {
+    const int w = u->w, taps = u->taps;
+    for (int gy = 0; gy < u->gh; gy++) {
+        const double *g = grid + (size_t)gy * u->gw;
+        float *row = u->rows + (size_t)gy * w;
+        for (int x = 0; x < w; x++) {
+            const int32_t *idx = u->x_index + (size_t)x * taps;
+            const float *wt = u->x_weight + (size_t)x * taps;
+            double acc = 0.0;
+            for (int k = 0; k < taps; k++)
+                acc += wt[k] * g[idx[k]];
+            row[x] = (float)acc;
+        }
+    }
+    for (int y = 0; y < u->h; y++) {
+        const int32_t *idx = u->y_index + (size_t)y * taps;
+        const float *wt = u->y_weight + (size_t)y * taps;
+        float *o = out + (size_t)y * w;
+        const float *r0 = u->rows + (size_t)idx[0] * w;
+        for (int x = 0; x < w; x++)
+            o[x] = wt[0] * r0[x];
+        for (int k = 1; k < taps; k++) {
+            const float *rk = u->rows + (size_t)idx[k] * w;
+            const float wk = wt[k];
+            for (int x = 0; x < w; x++)
+                o[x] += wk * rk[x];
+        }
+        if (clamp01)
+            for (int x = 0; x < w; x++)
+                o[x] = o[x] < 0.0f ? 0.0f : o[x] > 1.0f ? 1.0f : o[x];
+    }
+}
+
+void mask_compose(const image_shape *s, const float *image, const float *base, const float *m,
+                  int drop, float *out) {
+    const size_t hw = (size_t)s->w * s->h;
+    /* keep: base + m (image - base); drop: image + m (base - image) */
+    const float *from = drop ? image : base;
+    const float *to = drop ? base : image;
+    if (s->layout == DECAM_LAYOUT_CHW) {
+        for (int c = 0; c < s->c; c++) {
+            const size_t o = (size_t)c * hw;
+            for (size_t p = 0; p < hw; p++)
+                out[o + p] = from[o + p] + m[p] * (to[o + p] - from[o + p]);
+        }
+    } else {
+        const int C = s->c;
+        for (size_t p = 0; p < hw; p++) {
+            const float mp = m[p];
+            for (int c = 0; c < C; c++) {
+                const size_t i = p * C + c;
+                out[i] = from[i] + mp * (to[i] - from[i]);
+            }
+        }
+    }
+}
+
+/* Value (x, y, c) of an image of shape s stored in `layout`. */
+static size_t at(const image_shape *s, decam_layout layout, size_t p, int c) {
+    return layout == DECAM_LAYOUT_CHW ? (size_t)c * s->w * s->h + p : p * s->c + c;
+}
+
+static void channel_range(const image_shape *s, const float *image, int c, double *lo, double *hi,
+                          double *mean) {
+    const size_t hw = (size_t)s->w * s->h;
+    double mn = INFINITY, mx = -INFINITY, sum = 0.0;
+    for (size_t p = 0; p < hw; p++) {
+        double v = image[at(s, s->layout, p, c)];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        sum += v;
+    }
+    *lo = mn;
+    *hi = mx;
+    *mean = sum / (double)hw;
+}
+
+int mask_baseline(const image_shape *s, const float *image, const baseline_spec *spec, rng *r,
+                  const decam_allocator *a, float *out) {
+    const size_t hw = (size_t)s->w * s->h;
+    switch (spec->kind) {
+    case DECAM_BASELINE_CONSTANT:
+        for (size_t i = 0; i < hw * s->c; i++)
+            out[i] = (float)spec->value;
+        return 0;
+    case DECAM_BASELINE_MEAN:
+    case DECAM_BASELINE_NOISE:
+        for (int c = 0; c < s->c; c++) {
+            double lo, hi, mean;
+            channel_range(s, image, c, &lo, &hi, &mean);
+            for (size_t p = 0; p < hw; p++)
+                out[at(s, s->layout, p, c)] = spec->kind == DECAM_BASELINE_MEAN
+                                                  ? (float)mean
+                                                  : (float)(lo + (hi - lo) * rng_uniform(r));
+        }
+        return 0;
+    case DECAM_BASELINE_IMAGE:
+        for (int c = 0; c < s->c; c++)
+            for (size_t p = 0; p < hw; p++)
+                out[at(s, s->layout, p, c)] = spec->caller[at(s, spec->caller_layout, p, c)];
+        return 0;
+    case DECAM_BASELINE_BLUR: {
+        const int chw = s->layout == DECAM_LAYOUT_CHW;
+        for (size_t i = 0; i < hw * s->c; i++)
+            out[i] = image[i];
+        return filter_gaussian(a, out, s->w, s->h, s->c, chw ? hw : 1, chw ? 1 : (size_t)s->c,
+                               spec->sigma);
+    }
+    }
+    return 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * mask.h - mask encoding: a gene grid becomes a full-resolution mask, and a
+ * mask becomes a perturbed image against a baseline. Knows images, not
+ * models.
+ */
+#ifndef DECAM_MASK_H
+#define DECAM_MASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "decam.h"
+#include "rng.h"
+
+/* Separable resampling from a gw x gh grid to a w x h image. Each output
+ * column and row reads `taps` grid cells (1 nearest, 2 bilinear, 4 bicubic)
+ * with precomputed indices and weights, so upsampling allocates nothing. */
+typedef struct upsampler {
+    int gw, gh, w, h, taps;
+    int32_t *x_index, *y_index; /* w * taps, h * taps */
+    float *x_weight, *y_weight;
+    float *rows; /* gh * w: the grid resampled along x */
+} upsampler;
+
+/* Prepares `u`; returns 0, or -1 when memory runs out (nothing to free). */
+int upsampler_init(upsampler *u, const decam_allocator *a, int gw, int gh, int w, int h,
+                   decam_upsample method);
+/* Frees what upsampler_init allocated; safe on a zeroed upsampler. */
+void upsampler_free(upsampler *u, const decam_allocator *a);
+
+/* Resamples `grid` (gh rows of gw values) into `out` (h rows of w values).
+ * With clamp01 the result is clamped to [0,1], as masks must be. */
+void upsample(upsampler *u, const double *grid, float *out, int clamp01);
+
+/* Describes an image's shape and layout for compositing. */
+typedef struct image_shape {
+    int w, h, c;
+    decam_layout layout;
+} image_shape;
+
+/* Writes the perturbed image for mask m (w*h values in [0,1]):
+ * keep (drop = 0): m*image + (1-m)*base; drop (drop = 1): (1-m)*image + m*base. */
+void mask_compose(const image_shape *s, const float *image, const float *base, const float *m,
+                  int drop, float *out);
+
+/* Settings of a baseline: the DECAM_PARAM_BASELINE* parameters. */
+typedef struct baseline_spec {
+    decam_baseline kind;
+    double value;        /* DECAM_BASELINE_CONSTANT */
+    double sigma;        /* DECAM_BASELINE_BLUR */
+    const float *caller; /* DECAM_BASELINE_IMAGE, in caller_layout */
+    decam_layout caller_layout;
+} baseline_spec;
+
+/* Fills `out` (same shape as image) with the baseline. Draws from `r` only
+ * for DECAM_BASELINE_NOISE. Returns 0, or -1 when scratch memory runs out. */
+int mask_baseline(const image_shape *s, const float *image, const baseline_spec *spec, rng *r,
+                  const decam_allocator *a, float *out);
+
+#endif /* DECAM_MASK_H */
