@@ -107,22 +107,23 @@ void upsample(upsampler *u, const double *grid, float *out, int clamp01) {
 void mask_compose(const image_shape *s, const float *image, const float *base, const float *m,
                   int drop, float *out) {
     const size_t hw = (size_t)s->w * s->h;
-    /* keep: base + m (image - base); drop: image + m (base - image) */
+    /* keep: m image + (1 - m) base; drop: m base + (1 - m) image. The convex
+     * form is exact at m = 0 and m = 1: the image or baseline, bit for bit. */
     const float *from = drop ? image : base;
     const float *to = drop ? base : image;
     if (s->layout == DECAM_LAYOUT_CHW) {
         for (int c = 0; c < s->c; c++) {
             const size_t o = (size_t)c * hw;
             for (size_t p = 0; p < hw; p++)
-                out[o + p] = from[o + p] + m[p] * (to[o + p] - from[o + p]);
+                out[o + p] = m[p] * to[o + p] + (1.0f - m[p]) * from[o + p];
         }
     } else {
         const int C = s->c;
         for (size_t p = 0; p < hw; p++) {
-            const float mp = m[p];
+            const float mp = m[p], rest = 1.0f - m[p];
             for (int c = 0; c < C; c++) {
                 const size_t i = p * C + c;
-                out[i] = from[i] + mp * (to[i] - from[i]);
+                out[i] = mp * to[i] + rest * from[i];
             }
         }
     }

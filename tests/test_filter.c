@@ -1,0 +1,71 @@
+/* test_filter.c - the separable Gaussian blur. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "alloc_sys.h"
+#include "filter.h"
+
+static void test_radius_is_three_sigma_rounded_up_and_at_least_one(void **state) {
+    (void)state;
+    assert_int_equal(filter_gaussian_radius(0.1), 1);
+    assert_int_equal(filter_gaussian_radius(1.0), 3);
+    assert_int_equal(filter_gaussian_radius(2.5), 8);
+}
+
+static void test_blur_of_constant_plane_is_constant(void **state) {
+    (void)state;
+    float p[9 * 6];
+    for (int i = 0; i < 54; i++)
+        p[i] = -1.25f;
+    assert_int_equal(filter_gaussian(&ALLOC, p, 9, 6, 1, 0, 1, 4.0), 0);
+    for (int i = 0; i < 54; i++)
+        assert_float_equal(p[i], -1.25f, 1e-5f);
+}
+
+/* An impulse far from the borders spreads into a symmetric bump whose mass
+ * stays 1 and whose centre matches the 2-D Gaussian's peak 1 / (2 pi s^2). */
+static void test_impulse_response_is_a_normalised_symmetric_gaussian(void **state) {
+    (void)state;
+    enum { N = 41 };
+    float p[N * N] = {0};
+    p[20 * N + 20] = 1.0f;
+    const double sigma = 2.0;
+    assert_int_equal(filter_gaussian(&ALLOC, p, N, N, 1, 0, 1, sigma), 0);
+    double sum = 0.0;
+    for (int i = 0; i < N * N; i++)
+        sum += p[i];
+    assert_float_equal(sum, 1.0, 1e-4);
+    assert_float_equal(p[20 * N + 20], 1.0 / (2 * 3.14159265358979323846 * sigma * sigma), 2e-3);
+    for (int d = 1; d < 8; d++) {
+        assert_float_equal(p[20 * N + 20 + d], p[20 * N + 20 - d], 1e-7);
+        assert_float_equal(p[(20 + d) * N + 20], p[20 * N + 20 + d], 1e-7);
+    }
+}
+
+/* With stride and plane_step, interleaved channels are blurred apart. */
+static void test_interleaved_planes_do_not_mix(void **state) {
+    (void)state;
+    float p[8 * 8 * 2];
+    for (int i = 0; i < 64; i++)
+        p[2 * i] = 1.0f, p[2 * i + 1] = 5.0f;
+    assert_int_equal(filter_gaussian(&ALLOC, p, 8, 8, 2, 1, 2, 1.5), 0);
+    for (int i = 0; i < 64; i++) {
+        assert_float_equal(p[2 * i], 1.0f, 1e-5f);
+        assert_float_equal(p[2 * i + 1], 5.0f, 1e-5f);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_radius_is_three_sigma_rounded_up_and_at_least_one),
+        cmocka_unit_test(test_blur_of_constant_plane_is_constant),
+        cmocka_unit_test(test_impulse_response_is_a_normalised_symmetric_gaussian),
+        cmocka_unit_test(test_interleaved_planes_do_not_mix),
+    };
+    return cmocka_run_group_tests_name("filter", tests, NULL, NULL);
+}

@@ -1,0 +1,131 @@
+/* test_params.c - every parameter's default and bounds, through the API. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "decam.h"
+
+static int is_whole(decam_param p) {
+    switch (p) {
+    case DECAM_PARAM_F:
+    case DECAM_PARAM_CR:
+    case DECAM_PARAM_F_DITHER:
+    case DECAM_PARAM_AREA_WEIGHT:
+    case DECAM_PARAM_TV_WEIGHT:
+    case DECAM_PARAM_BASELINE_VALUE:
+    case DECAM_PARAM_BASELINE_SIGMA:
+    case DECAM_PARAM_SMOOTHING:
+    case DECAM_PARAM_TOLERANCE:
+    case DECAM_PARAM_PBEST:
+    case DECAM_PARAM_PRIOR_SPREAD: return 0;
+    default: return 1;
+    }
+}
+
+/* For every key: the default lies in the bounds and is what a new context
+ * holds; both bounds are accepted; just outside either is refused with a
+ * message naming the parameter, and the old value stays. */
+static void test_every_parameter_accepts_its_bounds_and_refuses_beyond(void **state) {
+    (void)state;
+    decam_ctx *ctx = decam_create();
+    assert_non_null(ctx);
+    assert_int_equal(decam_param_last(), DECAM_PARAM_LAST);
+    for (int k = 1; k <= DECAM_PARAM_LAST; k++) {
+        decam_param p = (decam_param)k;
+        double lo, hi, def, v;
+        const char *name = decam_param_name(p);
+        assert_non_null(name);
+        assert_int_equal(decam_param_bounds(p, &lo, &hi, &def), DECAM_OK);
+        assert_true(lo <= def && def <= hi);
+        assert_int_equal(decam_get_param(ctx, p, &v), DECAM_OK);
+        assert_true(v == def);
+
+        assert_int_equal(decam_set_param(ctx, p, lo), DECAM_OK);
+        assert_int_equal(decam_get_param(ctx, p, &v), DECAM_OK);
+        assert_true(v == lo);
+        assert_int_equal(decam_set_param(ctx, p, hi), DECAM_OK);
+        assert_int_equal(decam_get_param(ctx, p, &v), DECAM_OK);
+        assert_true(v == hi);
+
+        double below = lo - (is_whole(p) ? 1.0 : fmax(1e-9, fabs(lo) * 1e-6));
+        double above = hi + (is_whole(p) ? 1.0 : fmax(1e-9, fabs(hi) * 1e-6));
+        assert_int_equal(decam_set_param(ctx, p, below), DECAM_ERR_OUT_OF_RANGE);
+        assert_non_null(strstr(decam_errmsg(ctx), name));
+        assert_non_null(strstr(decam_errmsg(ctx), "range"));
+        assert_int_equal(decam_set_param(ctx, p, above), DECAM_ERR_OUT_OF_RANGE);
+        assert_int_equal(decam_set_param(ctx, p, NAN), DECAM_ERR_OUT_OF_RANGE);
+        assert_int_equal(decam_get_param(ctx, p, &v), DECAM_OK);
+        assert_true(v == hi); /* refused values leave the old one */
+        if (is_whole(p) && hi > lo) {
+            assert_int_equal(decam_set_param(ctx, p, lo + 0.5), DECAM_ERR_OUT_OF_RANGE);
+            assert_non_null(strstr(decam_errmsg(ctx), "whole number"));
+        }
+    }
+    assert_int_equal(decam_reset_params(ctx), DECAM_OK);
+    for (int k = 1; k <= DECAM_PARAM_LAST; k++) {
+        double def, v;
+        decam_param_bounds((decam_param)k, NULL, NULL, &def);
+        decam_get_param(ctx, (decam_param)k, &v);
+        assert_true(v == def);
+    }
+    decam_free(ctx);
+}
+
+static void test_stated_defaults_of_the_issue(void **state) {
+    (void)state;
+    double lo, hi, def;
+    assert_int_equal(decam_param_bounds(DECAM_PARAM_GRID_WIDTH, &lo, &hi, &def), DECAM_OK);
+    assert_true(lo == 1 && hi == 64 && def == 7);
+    assert_int_equal(decam_param_bounds(DECAM_PARAM_GRID_HEIGHT, &lo, &hi, &def), DECAM_OK);
+    assert_true(lo == 1 && hi == 64 && def == 7);
+    assert_int_equal(decam_param_bounds(DECAM_PARAM_BATCH_SIZE, NULL, NULL, &def), DECAM_OK);
+    assert_true(def == 0); /* a whole generation per call */
+}
+
+static void test_unknown_keys_and_null_arguments(void **state) {
+    (void)state;
+    decam_ctx *ctx = decam_create();
+    double v;
+    assert_int_equal(decam_set_param(ctx, (decam_param)0, 1), DECAM_ERR_UNKNOWN_PARAM);
+    assert_non_null(strstr(decam_errmsg(ctx), "key 0"));
+    assert_int_equal(decam_set_param(ctx, (decam_param)(DECAM_PARAM_LAST + 1), 1),
+                     DECAM_ERR_UNKNOWN_PARAM);
+    assert_int_equal(decam_get_param(ctx, (decam_param)-3, &v), DECAM_ERR_UNKNOWN_PARAM);
+    assert_int_equal(decam_param_bounds((decam_param)999, NULL, NULL, NULL),
+                     DECAM_ERR_UNKNOWN_PARAM);
+    assert_null(decam_param_name((decam_param)999));
+    assert_int_equal(decam_set_param(NULL, DECAM_PARAM_F, 1), DECAM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(decam_get_param(NULL, DECAM_PARAM_F, &v), DECAM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(decam_get_param(ctx, DECAM_PARAM_F, NULL), DECAM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(decam_reset_params(NULL), DECAM_ERR_INVALID_ARGUMENT);
+    /* A success clears the message of an earlier failure. */
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_F, 0.7), DECAM_OK);
+    assert_string_equal(decam_errmsg(ctx), "");
+    decam_free(ctx);
+}
+
+static void test_layout_shorthand_sets_the_layout_parameter(void **state) {
+    (void)state;
+    decam_ctx *ctx = decam_create();
+    double v;
+    assert_int_equal(decam_set_image_layout(ctx, DECAM_LAYOUT_CHW), DECAM_OK);
+    assert_int_equal(decam_get_param(ctx, DECAM_PARAM_LAYOUT, &v), DECAM_OK);
+    assert_true(v == DECAM_LAYOUT_CHW);
+    assert_int_equal(decam_set_image_layout(ctx, (decam_layout)2), DECAM_ERR_OUT_OF_RANGE);
+    decam_free(ctx);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_parameter_accepts_its_bounds_and_refuses_beyond),
+        cmocka_unit_test(test_stated_defaults_of_the_issue),
+        cmocka_unit_test(test_unknown_keys_and_null_arguments),
+        cmocka_unit_test(test_layout_shorthand_sets_the_layout_parameter),
+    };
+    return cmocka_run_group_tests_name("params", tests, NULL, NULL);
+}
