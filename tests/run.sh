@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# tests/run.sh - installs what is missing, builds with warnings as errors and
+# runs every test: the suite itself, again under ASan+UBSan, the core suites
+# under valgrind, the core without image I/O, and (with clang) the fuzzers.
+#
+#   tests/run.sh           everything
+#   tests/run.sh --quick   the plain suite only
+#
+# Build directories go under build/ (BUILD_ROOT overrides). The last line is
+# "N passed, N failed" over all the passes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+build_root=${BUILD_ROOT:-$root/build}
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+# ---- dependencies (Debian 12 package names) ---------------------------------
+need=(meson ninja-build pkg-config gcc g++ binutils libcmocka-dev libpng-dev libjpeg62-turbo-dev)
+[ $quick = 1 ] || need+=(valgrind clang libclang-rt-14-dev)
+missing=()
+for p in "${need[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "run.sh: installing ${missing[*]}"
+    as_root=""
+    [ "$(id -u)" = 0 ] || as_root="sudo"
+    $as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+passed=0
+failed=0
+# Runs `meson test` in a build dir and adds its counts to the totals.
+run_suite() {
+    local name=$1 dir=$2
+    shift 2
+    echo "==== $name"
+    local rc=0
+    meson test -C "$dir" --print-errorlogs "$@" || rc=$?
+    # meson names the log after the wrapper (testlog-valgrind.json): newest.
+    local log
+    log=$(ls -t "$dir"/meson-logs/testlog*.json | head -n 1)
+    local ok fail
+    ok=$(grep -c '"result": "OK"' "$log" || true)
+    fail=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log" || true)
+    passed=$((passed + ok))
+    failed=$((failed + fail))
+    if [ "$rc" != 0 ] && [ "$fail" = 0 ]; then failed=$((failed + 1)); fi
+}
+
+configure() {
+    local dir=$1
+    shift
+    if [ -d "$dir" ]; then
+        meson setup --reconfigure "$dir" "$@" >/dev/null
+    else
+        meson setup "$dir" "$@" >/dev/null
+    fi
+    ninja -C "$dir" >/dev/null
+}
+
+start=$(date +%s)
+configure "$build_root/default" -Dwerror=true
+run_suite "default build" "$build_root/default"
+
+if [ $quick = 0 ]; then
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+    configure "$build_root/sanitize" -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
+    run_suite "ASan + UBSan" "$build_root/sanitize" --no-suite slow
+
+    run_suite "valgrind (memcheck)" "$build_root/default" --suite core --suite io \
+        --wrapper "valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
+        --timeout-multiplier 20
+
+    configure "$build_root/no-io" -Dwerror=true -Dio=disabled
+    run_suite "core without I/O (-Dio=disabled)" "$build_root/no-io" --suite core
+
+    if [ -x tests/fuzz/run.sh ]; then
+        echo "==== fuzzing"
+        if tests/fuzz/run.sh "$build_root/default"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    fi
+fi
+
+echo "tests/run.sh: $(( $(date +%s) - start )) s"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
