@@ -143,6 +143,21 @@ DECAM_API const char *decam_errmsg(const decam_ctx *ctx);
  * Returns NULL only when memory is exhausted. Free with decam_free(). */
 DECAM_API decam_ctx *decam_create(void);
 
+/* Allocation functions for decam_create_advanced(): alloc returns `size`
+ * bytes (NULL on failure), free releases what alloc returned (never called
+ * with NULL). `opaque` is passed back unchanged. */
+typedef void *(*decam_alloc_fn)(void *opaque, size_t size);
+typedef void (*decam_free_fn)(void *opaque, void *ptr);
+
+/* As decam_create(), but every allocation the context makes (the context
+ * itself, buffers of a run, copies of inputs, loaded images) goes through
+ * alloc/free. Both NULL means the C library's malloc/free; only one NULL
+ * returns NULL. The functions are called only from the thread using the
+ * context. Memory that libpng and libjpeg allocate internally while
+ * decoding or encoding a file does not go through them. */
+DECAM_API decam_ctx *decam_create_advanced(decam_alloc_fn alloc, decam_free_fn free,
+                                           void *opaque);
+
 /* Frees a context and everything it owns. Accepts NULL. Must not be called
  * from inside one of the context's own callbacks. */
 DECAM_API void decam_free(decam_ctx *ctx);

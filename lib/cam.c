@@ -23,6 +23,12 @@ void cam_accum_free(cam_accum *acc, const decam_allocator *a) {
 }
 
 void cam_accum_add(cam_accum *acc, const double *genes, double w) {
+    /* The contrast is unchanged by a constant shift of the scores, so they
+     * are summed relative to the first one: scores that are huge but
+     * nearly equal keep their differences, and a constant model sums exact
+     * zeros (a flat map) instead of rounding noise. */
+    if (acc->count == 0.0) acc->ref = w;
+    w -= acc->ref;
     for (size_t j = 0; j < acc->dim; j++) {
         acc->sum_wg[j] += w * genes[j];
         acc->sum_g[j] += genes[j];

@@ -19,6 +19,7 @@ typedef struct cam_accum {
     double *sum_g;  /* sum of g_j */
     double sum_w;   /* sum of w */
     double count;   /* evaluations */
+    double ref;     /* the first score: sums hold w - ref (see cam.c) */
 } cam_accum;
 
 /* Returns 0, or -1 when memory runs out. */

@@ -18,11 +18,13 @@ static void default_free(void *opaque, void *ptr) {
     free(ptr);
 }
 
-decam_ctx *decam_create(void) {
-    decam_ctx *ctx = calloc(1, sizeof *ctx);
+decam_ctx *decam_create_advanced(decam_alloc_fn alloc, decam_free_fn free_fn, void *opaque) {
+    if (!alloc != !free_fn) return NULL;
+    decam_allocator mem = {default_alloc, default_free, NULL};
+    if (alloc) mem = (decam_allocator){alloc, free_fn, opaque};
+    decam_ctx *ctx = mem_calloc(&mem, 1, sizeof *ctx);
     if (!ctx) return NULL;
-    ctx->mem.alloc = default_alloc;
-    ctx->mem.free = default_free;
+    ctx->mem = mem;
     ctx->log_level = DECAM_LOG_WARNING;
     atomic_init(&ctx->stop_requested, 0);
     params_set_defaults(ctx->params);
@@ -33,12 +35,15 @@ decam_ctx *decam_create(void) {
     return ctx;
 }
 
+decam_ctx *decam_create(void) { return decam_create_advanced(NULL, NULL, NULL); }
+
 void decam_free(decam_ctx *ctx) {
     if (!ctx) return;
     ctx_dealloc(ctx, ctx->baseline);
     ctx_dealloc(ctx, ctx->prior);
     ctx_dealloc(ctx, ctx->grid);
-    free(ctx);
+    decam_allocator mem = ctx->mem;
+    mem_free(&mem, ctx);
 }
 
 decam_status ctx_fail(decam_ctx *ctx, decam_status status, const char *fmt, ...) {

@@ -24,12 +24,12 @@ typedef struct planted {
     int poison_on_call;
 } planted;
 
-static size_t planted_at(decam_layout layout, int x, int y, int c) {
+static inline size_t planted_at(decam_layout layout, int x, int y, int c) {
     return layout == DECAM_LAYOUT_CHW ? ((size_t)c * PH + y) * PW + x
                                       : ((size_t)y * PW + x) * PC + c;
 }
 
-static int planted_model(void *user, const float *images, size_t n, float *scores) {
+static inline int planted_model(void *user, const float *images, size_t n, float *scores) {
     planted *p = user;
     p->calls++;
     if (p->fail_on_call && p->calls == p->fail_on_call) return -7;
@@ -48,14 +48,14 @@ static int planted_model(void *user, const float *images, size_t n, float *score
 }
 
 /* A small deterministic generator for test data. */
-static uint32_t planted_rand(uint64_t *s) {
+static inline uint32_t planted_rand(uint64_t *s) {
     *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
     return (uint32_t)(*s >> 33);
 }
 
 /* A random rectangle of 12..28 pixels a side, and an image with a dark
  * textured background and a bright textured rectangle (red 0.6..1). */
-static void planted_make(planted *p, float *image, uint64_t seed, decam_layout layout) {
+static inline void planted_make(planted *p, float *image, uint64_t seed, decam_layout layout) {
     uint64_t s = seed * 2654435761u + 1;
     int w = 12 + (int)(planted_rand(&s) % 17), h = 12 + (int)(planted_rand(&s) % 17);
     p->x0 = (int)(planted_rand(&s) % (unsigned)(PW - w + 1));
@@ -73,7 +73,7 @@ static void planted_make(planted *p, float *image, uint64_t seed, decam_layout l
         }
 }
 
-static int planted_inside(const planted *p, int x, int y) {
+static inline int planted_inside(const planted *p, int x, int y) {
     return x >= p->x0 && x < p->x1 && y >= p->y0 && y < p->y1;
 }
 
@@ -82,7 +82,7 @@ typedef struct planted_px {
     int i;
 } planted_px;
 
-static int planted_by_value_desc(const void *a, const void *b) {
+static inline int planted_by_value_desc(const void *a, const void *b) {
     const planted_px *x = a, *y = b;
     if (x->v != y->v) return x->v > y->v ? -1 : 1;
     return x->i - y->i;
@@ -90,7 +90,7 @@ static int planted_by_value_desc(const void *a, const void *b) {
 
 /* IoU between the rectangle and the map's top pixels, as many as the
  * rectangle has (ties broken by position). */
-static double planted_top_k_iou(const planted *p, const float *map) {
+static inline double planted_top_k_iou(const planted *p, const float *map) {
     planted_px *px = malloc(sizeof *px * PW * PH);
     if (!px) return -1.0;
     for (int i = 0; i < PW * PH; i++) px[i] = (planted_px){map[i], i};
@@ -102,7 +102,7 @@ static double planted_top_k_iou(const planted *p, const float *map) {
 }
 
 /* Pointing game: is the map's maximum (first, in row-major order) inside? */
-static int planted_pointing_hit(const planted *p, const float *map) {
+static inline int planted_pointing_hit(const planted *p, const float *map) {
     int best = 0;
     for (int i = 1; i < PW * PH; i++)
         if (map[i] > map[best]) best = i;

@@ -434,7 +434,7 @@ static int two_output_model(void *user, const float *images, size_t n, float *sc
     planted *p = user;
     for (size_t i = 0; i < n; i++)
         scores[2 * i] = NAN; /* output 0: never read */
-    float one[1];
+    float one[1] = {0};
     for (size_t i = 0; i < n; i++) {
         planted_model(p, images + i * PW * PH * PC, 1, one);
         scores[2 * i + 1] = one[0];

@@ -1,0 +1,241 @@
+/* test_reliability.c - the library under faults: every allocation failing
+ * in turn, many contexts in threads at once, and hostile model outputs. */
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "decam.h"
+#include "planted.h"
+
+/* ---- a counting allocator that fails on request ---------------------- */
+
+typedef struct counting {
+    long calls;   /* allocations attempted */
+    long fail_at; /* > 0: the allocation with this number fails */
+    long live;    /* allocated and not yet freed */
+} counting;
+
+static void *counting_alloc(void *opaque, size_t size) {
+    counting *c = opaque;
+    if (++c->calls == c->fail_at) return NULL;
+    void *p = malloc(size);
+    if (p) c->live++;
+    return p;
+}
+
+static void counting_free(void *opaque, void *ptr) {
+    counting *c = opaque;
+    assert_non_null(ptr);
+    c->live--;
+    free(ptr);
+}
+
+static void test_create_advanced_routes_the_context_through_the_allocator(void **state) {
+    (void)state;
+    counting c = {0};
+    decam_ctx *ctx = decam_create_advanced(counting_alloc, counting_free, &c);
+    assert_non_null(ctx);
+    assert_int_equal(c.live, 1);
+    decam_free(ctx);
+    assert_int_equal(c.live, 0);
+    assert_null(decam_create_advanced(counting_alloc, NULL, &c));
+    assert_null(decam_create_advanced(NULL, counting_free, &c));
+    c.fail_at = c.calls + 1;
+    assert_null(decam_create_advanced(counting_alloc, counting_free, &c));
+    ctx = decam_create_advanced(NULL, NULL, NULL);
+    assert_non_null(ctx);
+    decam_free(ctx);
+}
+
+/* One configuration of a run: each allocates a different set of buffers. */
+typedef struct scenario {
+    const char *name;
+    decam_baseline baseline;
+    decam_init init;
+    double smoothing;
+    decam_objective objective;
+} scenario;
+
+static const scenario SCENARIOS[] = {
+    {"defaults (blur baseline)", DECAM_BASELINE_BLUR, DECAM_INIT_LATIN_HYPERCUBE, 0,
+     DECAM_OBJECTIVE_PRESERVE},
+    {"caller baseline, prior, smoothing", DECAM_BASELINE_IMAGE, DECAM_INIT_PRIOR, 2,
+     DECAM_OBJECTIVE_BOTH},
+};
+
+/* Sets up a context for scenario s; returns the first failing status. */
+static decam_status prepare(decam_ctx *ctx, const scenario *s, planted *p, const float *image) {
+    static const float prior[4] = {0, 1, 0, 0};
+    decam_status st = decam_set_model(ctx, planted_model, p);
+    if (!st) st = decam_set_param(ctx, DECAM_PARAM_BUDGET, 200);
+    if (!st) st = decam_set_param(ctx, DECAM_PARAM_BASELINE, s->baseline);
+    if (!st) st = decam_set_param(ctx, DECAM_PARAM_INIT, s->init);
+    if (!st) st = decam_set_param(ctx, DECAM_PARAM_SMOOTHING, s->smoothing);
+    if (!st) st = decam_set_param(ctx, DECAM_PARAM_OBJECTIVE, s->objective);
+    if (!st && s->baseline == DECAM_BASELINE_IMAGE)
+        st = decam_set_baseline_image(ctx, image, PW, PH, PC);
+    if (!st && s->init == DECAM_INIT_PRIOR) st = decam_set_prior_map(ctx, prior, 2, 2);
+    return st;
+}
+
+/* For k = 1, 2, ...: the k-th allocation fails. Every call returns
+ * DECAM_OK or DECAM_ERR_OUT_OF_MEMORY; after a failed explain the same
+ * context, given memory again, produces the reference map; nothing leaks.
+ * Ends when a run makes fewer than k allocations. */
+static void test_every_allocation_failure_is_reported_and_leaks_nothing(void **state) {
+    (void)state;
+    float image[PW * PH * PC], ref[PW * PH], map[PW * PH];
+    for (size_t sc = 0; sc < sizeof SCENARIOS / sizeof SCENARIOS[0]; sc++) {
+        const scenario *s = &SCENARIOS[sc];
+        planted p = {0};
+        planted_make(&p, image, 5, DECAM_LAYOUT_HWC);
+        decam_ctx *ctx = decam_create();
+        assert_int_equal(prepare(ctx, s, &p, image), DECAM_OK);
+        assert_int_equal(decam_explain(ctx, image, PW, PH, PC, ref), DECAM_OK);
+        decam_free(ctx);
+
+        long k = 1, failures = 0;
+        for (;; k++) {
+            counting c = {.fail_at = k};
+            ctx = decam_create_advanced(counting_alloc, counting_free, &c);
+            if (!ctx) {
+                assert_int_equal(c.live, 0);
+                failures++;
+                continue;
+            }
+            decam_status st = prepare(ctx, s, &p, image);
+            if (st == DECAM_OK) st = decam_explain(ctx, image, PW, PH, PC, map);
+            int hit = c.calls >= k;
+            if (st != DECAM_OK) {
+                assert_int_equal(st, DECAM_ERR_OUT_OF_MEMORY);
+                assert_non_null(strstr(decam_errmsg(ctx), "memory"));
+                assert_true(hit);
+                failures++;
+                /* Usable afterwards: with memory again, the same result. */
+                c.fail_at = 0;
+                assert_int_equal(prepare(ctx, s, &p, image), DECAM_OK);
+                assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+                assert_memory_equal(map, ref, sizeof map);
+            } else {
+                assert_memory_equal(map, ref, sizeof map);
+            }
+            decam_free(ctx);
+            assert_int_equal(c.live, 0);
+            if (!hit) break;
+        }
+        printf("# %s: %ld allocations per run, each failed in turn: %ld reported, 0 leaked\n",
+               s->name, k - 1, failures);
+        assert_true(failures == k - 1);
+    }
+}
+
+/* ---- many contexts at once ------------------------------------------- */
+
+enum { THREADS = 8 };
+
+typedef struct job {
+    uint64_t seed;
+    float image[PW * PH * PC];
+    float map[PW * PH];
+    planted model;
+    decam_status status;
+} job;
+
+static void run_job(job *j) {
+    decam_ctx *ctx = decam_create();
+    if (!ctx) {
+        j->status = DECAM_ERR_OUT_OF_MEMORY;
+        return;
+    }
+    decam_set_model(ctx, planted_model, &j->model);
+    decam_set_param(ctx, DECAM_PARAM_SEED, (double)j->seed);
+    decam_set_param(ctx, DECAM_PARAM_BUDGET, 400);
+    j->status = decam_explain(ctx, j->image, PW, PH, PC, j->map);
+    decam_free(ctx);
+}
+
+static void *job_thread(void *arg) {
+    run_job(arg);
+    return NULL;
+}
+
+static void test_contexts_in_eight_threads_match_the_single_threaded_maps(void **state) {
+    (void)state;
+    static job jobs[THREADS], solo[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        jobs[t].seed = solo[t].seed = (uint64_t)t + 1;
+        jobs[t].model = solo[t].model = (planted){.nonlinear = t % 2};
+        planted_make(&jobs[t].model, jobs[t].image, (uint64_t)t + 20, DECAM_LAYOUT_HWC);
+        planted_make(&solo[t].model, solo[t].image, (uint64_t)t + 20, DECAM_LAYOUT_HWC);
+        run_job(&solo[t]);
+        assert_int_equal(solo[t].status, DECAM_OK);
+    }
+    pthread_t tid[THREADS];
+    for (int t = 0; t < THREADS; t++)
+        assert_int_equal(pthread_create(&tid[t], NULL, job_thread, &jobs[t]), 0);
+    for (int t = 0; t < THREADS; t++) assert_int_equal(pthread_join(tid[t], NULL), 0);
+    for (int t = 0; t < THREADS; t++) {
+        assert_int_equal(jobs[t].status, DECAM_OK);
+        assert_memory_equal(jobs[t].map, solo[t].map, sizeof jobs[t].map);
+    }
+}
+
+/* ---- hostile model outputs ------------------------------------------- */
+
+typedef struct hostile {
+    float value;  /* written for every image */
+    int vary;     /* add the planted score to value */
+    planted *p;
+} hostile;
+
+static int hostile_model(void *user, const float *images, size_t n, float *scores) {
+    hostile *h = user;
+    if (h->vary) planted_model(h->p, images, n, scores);
+    for (size_t i = 0; i < n; i++) scores[i] = h->vary ? scores[i] * h->value : h->value;
+    return 0;
+}
+
+/* Constant, huge, tiny and negative scores: the run completes, the map
+ * stays in [0,1]; a constant score carries no information and gives the
+ * all-zero map; scaled scores still find the region. */
+static void test_constant_huge_and_negative_scores_give_sane_maps(void **state) {
+    (void)state;
+    float image[PW * PH * PC], map[PW * PH];
+    planted p = {0};
+    planted_make(&p, image, 9, DECAM_LAYOUT_HWC);
+    const hostile cases[] = {{0.0f, 0, &p},   {1e30f, 0, &p},  {-3.5f, 0, &p},
+                             {1e30f, 1, &p},  {1e-30f, 1, &p}, {-1.0f, 1, &p}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        hostile h = cases[k];
+        decam_ctx *ctx = decam_create();
+        decam_set_model(ctx, hostile_model, &h);
+        decam_set_param(ctx, DECAM_PARAM_BUDGET, 300);
+        assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+        float hi = 0.0f;
+        for (int i = 0; i < PW * PH; i++) {
+            assert_true(map[i] >= 0.0f && map[i] <= 1.0f);
+            hi = map[i] > hi ? map[i] : hi;
+        }
+        if (!h.vary) assert_true(hi == 0.0f); /* no information: flat map */
+        if (h.vary && h.value > 0) assert_true(planted_pointing_hit(&p, map));
+        decam_free(ctx);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_advanced_routes_the_context_through_the_allocator),
+        cmocka_unit_test(test_every_allocation_failure_is_reported_and_leaks_nothing),
+        cmocka_unit_test(test_contexts_in_eight_threads_match_the_single_threaded_maps),
+        cmocka_unit_test(test_constant_huge_and_negative_scores_give_sane_maps),
+    };
+    return cmocka_run_group_tests_name("reliability", tests, NULL, NULL);
+}
