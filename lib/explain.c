@@ -4,6 +4,7 @@
  * engine, reports progress and collects statistics. The only part of the
  * library that calls the model.
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <math.h>
 #include <time.h>
 

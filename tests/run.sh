@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/run.sh - installs what is missing, builds with warnings as errors and
 # runs every test: the suite itself, again under ASan+UBSan, the core suites
-# under valgrind, the core without image I/O, and (with clang) the fuzzers.
+# under valgrind, the threaded tests under ThreadSanitizer, the soak
+# benchmark, the core without image I/O, and (with clang) the fuzzers.
 #
 #   tests/run.sh           everything
 #   tests/run.sh --quick   the plain suite only
@@ -74,6 +75,12 @@ if [ $quick = 0 ]; then
     run_suite "valgrind (memcheck)" "$build_root/default" --suite core --suite io \
         --wrapper "valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
         --timeout-multiplier 20
+
+    export TSAN_OPTIONS=halt_on_error=1
+    configure "$build_root/tsan" -Dwerror=true -Db_sanitize=thread -Db_lundef=false
+    run_suite "ThreadSanitizer" "$build_root/tsan" --suite threads
+
+    run_suite "soak benchmark" "$build_root/default" --benchmark --suite soak
 
     configure "$build_root/no-io" -Dwerror=true -Dio=disabled
     run_suite "core without I/O (-Dio=disabled)" "$build_root/no-io" --suite core

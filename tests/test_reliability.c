@@ -181,7 +181,8 @@ static void test_contexts_in_eight_threads_match_the_single_threaded_maps(void *
     pthread_t tid[THREADS];
     for (int t = 0; t < THREADS; t++)
         assert_int_equal(pthread_create(&tid[t], NULL, job_thread, &jobs[t]), 0);
-    for (int t = 0; t < THREADS; t++) assert_int_equal(pthread_join(tid[t], NULL), 0);
+    for (int t = 0; t < THREADS; t++)
+        assert_int_equal(pthread_join(tid[t], NULL), 0);
     for (int t = 0; t < THREADS; t++) {
         assert_int_equal(jobs[t].status, DECAM_OK);
         assert_memory_equal(jobs[t].map, solo[t].map, sizeof jobs[t].map);
@@ -191,15 +192,16 @@ static void test_contexts_in_eight_threads_match_the_single_threaded_maps(void *
 /* ---- hostile model outputs ------------------------------------------- */
 
 typedef struct hostile {
-    float value;  /* written for every image */
-    int vary;     /* add the planted score to value */
+    float value; /* written for every image */
+    int vary;    /* add the planted score to value */
     planted *p;
 } hostile;
 
 static int hostile_model(void *user, const float *images, size_t n, float *scores) {
     hostile *h = user;
     if (h->vary) planted_model(h->p, images, n, scores);
-    for (size_t i = 0; i < n; i++) scores[i] = h->vary ? scores[i] * h->value : h->value;
+    for (size_t i = 0; i < n; i++)
+        scores[i] = h->vary ? scores[i] * h->value : h->value;
     return 0;
 }
 
@@ -211,8 +213,8 @@ static void test_constant_huge_and_negative_scores_give_sane_maps(void **state) 
     float image[PW * PH * PC], map[PW * PH];
     planted p = {0};
     planted_make(&p, image, 9, DECAM_LAYOUT_HWC);
-    const hostile cases[] = {{0.0f, 0, &p},   {1e30f, 0, &p},  {-3.5f, 0, &p},
-                             {1e30f, 1, &p},  {1e-30f, 1, &p}, {-1.0f, 1, &p}};
+    const hostile cases[] = {{0.0f, 0, &p},  {1e30f, 0, &p},  {-3.5f, 0, &p},
+                             {1e30f, 1, &p}, {1e-30f, 1, &p}, {-1.0f, 1, &p}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         hostile h = cases[k];
         decam_ctx *ctx = decam_create();
