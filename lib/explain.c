@@ -4,10 +4,9 @@
  * engine, reports progress and collects statistics. The only part of the
  * library that calls the model.
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <math.h>
-#include <time.h>
 
+#include "batch.h"
 #include "cam.h"
 #include "context.h"
 #include "de.h"
@@ -28,12 +27,8 @@ typedef struct run {
     size_t n_outputs, target;
     rng rng;
 
-    /* Batching: images wait in `batch` until it holds batch_cap of them;
-     * the target score of slot k then goes to *dest[k]. */
-    size_t batch_cap, batch_fill;
-    float *batch;
-    double **dest;
-    float *scores; /* batch_cap * n_outputs */
+    size_t batch_cap; /* images per model call */
+    batcher batch;
 
     float *base; /* the baseline image */
     float *mask; /* one full-resolution mask */
@@ -45,14 +40,8 @@ typedef struct run {
     double *grid;                              /* dim: the assembled grid map */
 
     decam_stats *stats;
-    double t_start, model_seconds;
+    double t_start;
 } run;
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- checks before anything is allocated --------------------------------- */
 
@@ -121,9 +110,7 @@ static decam_status run_allocate(run *r) {
     const decam_allocator *a = &ctx->mem;
     const double *p = ctx->params;
     const size_t hw = (size_t)r->shape.w * r->shape.h;
-    r->batch = mem_alloc(a, r->batch_cap, r->image_values * sizeof(float));
-    r->dest = mem_alloc(a, r->batch_cap, sizeof *r->dest);
-    r->scores = mem_alloc(a, r->batch_cap, r->n_outputs * sizeof(float));
+    FORWARD_IF_ERROR(batcher_init(&r->batch, ctx, r->image_values, r->batch_cap));
     r->base = mem_alloc(a, r->image_values, sizeof *r->base);
     r->mask = mem_alloc(a, hw, sizeof *r->mask);
     r->score_keep = mem_alloc(a, r->np, sizeof *r->score_keep);
@@ -140,22 +127,20 @@ static decam_status run_allocate(run *r) {
         .pbest = p[DECAM_PARAM_PBEST],
     };
     r->de = de_create(&cfg, a);
-    int failed = !r->batch || !r->dest || !r->scores || !r->base || !r->mask || !r->score_keep ||
-                 !r->score_drop || !r->fitness || !r->grid || !r->de;
+    int failed = !r->base || !r->mask || !r->score_keep || !r->score_drop || !r->fitness ||
+                 !r->grid || !r->de;
     failed = failed || upsampler_init(&r->up, a, r->gw, r->gh, r->shape.w, r->shape.h,
                                       (decam_upsample)p[DECAM_PARAM_UPSAMPLE]) != 0;
     failed = failed || cam_accum_init(&r->acc, a, r->dim) != 0;
     FAIL_IF(failed, ctx, DECAM_ERR_OUT_OF_MEMORY,
-            "decam_explain: out of memory for a batch of %zu images of %zu values", r->batch_cap,
-            r->image_values);
+            "decam_explain: out of memory for the search (grid %d x %d, population %zu)", r->gw,
+            r->gh, r->np);
     return DECAM_OK;
 }
 
 static void run_release(run *r) {
     const decam_allocator *a = &r->ctx->mem;
-    mem_free(a, r->batch);
-    mem_free(a, r->dest);
-    mem_free(a, r->scores);
+    batcher_free(&r->batch);
     mem_free(a, r->base);
     mem_free(a, r->mask);
     mem_free(a, r->score_keep);
@@ -183,57 +168,21 @@ static decam_status make_baseline(run *r) {
 
 /* ---- the model, in batches ----------------------------------------------- */
 
-/* Scores the images waiting in the batch and hands out their target scores. */
-static decam_status flush(run *r) {
-    if (r->batch_fill == 0) return DECAM_OK;
-    decam_ctx *ctx = r->ctx;
-    const size_t n = r->batch_fill;
-    double t0 = now_seconds();
-    int rc = ctx->model(ctx->model_user, r->batch, n, r->scores);
-    r->model_seconds += now_seconds() - t0;
-    r->stats->model_calls++;
-    r->stats->queries += n;
-    r->batch_fill = 0;
-    FAIL_IF(rc != 0, ctx, DECAM_ERR_MODEL_FAILED,
-            "the model callback returned %d on call %llu (a batch of %zu images)", rc,
-            (unsigned long long)r->stats->model_calls, n);
-    for (size_t k = 0; k < n; k++) {
-        float s = r->scores[k * r->n_outputs + r->target];
-        FAIL_IF(!isfinite(s), ctx, DECAM_ERR_BAD_SCORE,
-                "the model returned %s for output %zu of image %zu in call %llu",
-                isnan(s) ? "NaN" : "an infinite score", r->target, k,
-                (unsigned long long)r->stats->model_calls);
-        *r->dest[k] = s;
-    }
-    FAIL_IF(atomic_load(&ctx->stop_requested), ctx, DECAM_ERR_CANCELLED,
-            "stopped by decam_force_stop()");
-    return DECAM_OK;
-}
-
-/* The next free image slot of the batch; commit it with submit(). */
-static float *next_slot(run *r) { return r->batch + r->batch_fill * r->image_values; }
-
-/* Commits the slot filled last; its score will go to *dest. */
-static decam_status submit(run *r, double *dest) {
-    r->dest[r->batch_fill++] = dest;
-    return r->batch_fill == r->batch_cap ? flush(r) : DECAM_OK;
-}
-
 static decam_status score_full_image(run *r) {
-    float *slot = next_slot(r);
+    float *slot = batcher_slot(&r->batch);
     for (size_t i = 0; i < r->image_values; i++)
         slot[i] = r->image[i];
-    FORWARD_IF_ERROR(submit(r, &r->score_full));
-    return flush(r);
+    FORWARD_IF_ERROR(batcher_submit(&r->batch, &r->score_full));
+    return batcher_flush(&r->batch);
 }
 
 /* Scores the final map as a soft mask: kept and dropped images. */
 static decam_status score_final_map(run *r, const float *map) {
-    mask_compose(&r->shape, r->image, r->base, map, 0, next_slot(r));
-    FORWARD_IF_ERROR(submit(r, &r->stats->score_keep));
-    mask_compose(&r->shape, r->image, r->base, map, 1, next_slot(r));
-    FORWARD_IF_ERROR(submit(r, &r->stats->score_drop));
-    return flush(r);
+    mask_compose(&r->shape, r->image, r->base, map, 0, batcher_slot(&r->batch));
+    FORWARD_IF_ERROR(batcher_submit(&r->batch, &r->stats->score_keep));
+    mask_compose(&r->shape, r->image, r->base, map, 1, batcher_slot(&r->batch));
+    FORWARD_IF_ERROR(batcher_submit(&r->batch, &r->stats->score_drop));
+    return batcher_flush(&r->batch);
 }
 
 /* Scores trials 0..n-1. Scores of candidates not reached stay NaN. */
@@ -243,15 +192,15 @@ static decam_status evaluate(run *r, const double *trials, size_t n) {
     for (size_t i = 0; i < n; i++) {
         upsample(&r->up, trials + i * r->dim, r->mask, 1);
         if (r->objective != DECAM_OBJECTIVE_DELETE) {
-            mask_compose(&r->shape, r->image, r->base, r->mask, 0, next_slot(r));
-            FORWARD_IF_ERROR(submit(r, &r->score_keep[i]));
+            mask_compose(&r->shape, r->image, r->base, r->mask, 0, batcher_slot(&r->batch));
+            FORWARD_IF_ERROR(batcher_submit(&r->batch, &r->score_keep[i]));
         }
         if (r->objective != DECAM_OBJECTIVE_PRESERVE) {
-            mask_compose(&r->shape, r->image, r->base, r->mask, 1, next_slot(r));
-            FORWARD_IF_ERROR(submit(r, &r->score_drop[i]));
+            mask_compose(&r->shape, r->image, r->base, r->mask, 1, batcher_slot(&r->batch));
+            FORWARD_IF_ERROR(batcher_submit(&r->batch, &r->score_drop[i]));
         }
     }
-    return flush(r);
+    return batcher_flush(&r->batch);
 }
 
 /* ---- fitness --------------------------------------------------------------- */
@@ -326,7 +275,7 @@ static decam_status report_progress(run *r) {
     if (!ctx->progress) return DECAM_OK;
     decam_progress pr = {
         .size = sizeof pr,
-        .queries = r->stats->queries,
+        .queries = r->batch.queries,
         .budget = r->budget,
         .generation = r->stats->generations,
         .best_fitness = r->stats->best_fitness,
@@ -344,7 +293,7 @@ static decam_status report_progress(run *r) {
 /* Why the search should stop now, or DECAM_TERMINATION_NONE to go on. */
 static decam_termination stop_reason(const run *r) {
     const double *p = r->ctx->params;
-    uint64_t left = r->budget - r->stats->queries;
+    uint64_t left = r->budget - r->batch.queries;
     if (left < 2 + (uint64_t)r->queries_per_candidate) return DECAM_TERMINATION_BUDGET;
     if (p[DECAM_PARAM_MAX_GENERATIONS] > 0 &&
         r->stats->generations >= p[DECAM_PARAM_MAX_GENERATIONS])
@@ -362,7 +311,7 @@ static decam_status search(run *r) {
     for (;;) {
         /* Keep two queries for the final map; the last generation may be
          * partial so the whole budget is used. */
-        uint64_t affordable = (r->budget - st->queries - 2) / r->queries_per_candidate;
+        uint64_t affordable = (r->budget - r->batch.queries - 2) / r->queries_per_candidate;
         size_t n = affordable < r->np ? (size_t)affordable : r->np;
         const double *trials = de_trials(r->de);
         decam_status status = evaluate(r, trials, n);
@@ -452,7 +401,7 @@ decam_status decam_explain(decam_ctx *ctx, const float *image, int width, int he
 
     ctx->busy = 1;
     atomic_store(&ctx->stop_requested, 0);
-    r.t_start = now_seconds();
+    r.t_start = batch_now();
     decam_status status = run_allocate(&r);
     if (status == DECAM_OK) status = make_baseline(&r);
     if (status == DECAM_OK) status = score_full_image(&r);
@@ -466,8 +415,10 @@ decam_status decam_explain(decam_ctx *ctx, const float *image, int width, int he
         if (st != DECAM_OK) status = st;
     }
     if (status != DECAM_OK) ctx->stats.termination = termination_of(ctx, status);
-    ctx->stats.model_seconds = r.model_seconds;
-    ctx->stats.library_seconds = now_seconds() - r.t_start - r.model_seconds;
+    ctx->stats.queries = r.batch.queries;
+    ctx->stats.model_calls = r.batch.calls;
+    ctx->stats.model_seconds = r.batch.model_seconds;
+    ctx->stats.library_seconds = batch_now() - r.t_start - r.batch.model_seconds;
     ctx_log(ctx, DECAM_LOG_INFO, "explained %d x %d x %d: %llu queries, %u generations, %s", width,
             height, channels, (unsigned long long)ctx->stats.queries, ctx->stats.generations,
             decam_status_string(status));

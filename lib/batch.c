@@ -1,0 +1,68 @@
+/* batch.c - batching images into the model callback. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include "batch.h"
+
+#include <math.h>
+#include <time.h>
+
+double batch_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+decam_status batcher_init(batcher *b, decam_ctx *ctx, size_t values, size_t cap) {
+    *b = (batcher){.ctx = ctx, .values = values, .cap = cap};
+    b->n_outputs = (size_t)ctx->params[DECAM_PARAM_N_OUTPUTS];
+    b->target = (size_t)ctx->params[DECAM_PARAM_TARGET];
+    b->images = ctx_alloc(ctx, cap, values * sizeof(float));
+    b->dest = ctx_alloc(ctx, cap, sizeof *b->dest);
+    b->scores = ctx_alloc(ctx, cap, b->n_outputs * sizeof(float));
+    if (!b->images || !b->dest || !b->scores) {
+        batcher_free(b);
+        return ctx_fail(ctx, DECAM_ERR_OUT_OF_MEMORY,
+                        "out of memory for a batch of %zu images of %zu values", cap, values);
+    }
+    return DECAM_OK;
+}
+
+void batcher_free(batcher *b) {
+    if (!b->ctx) return;
+    ctx_dealloc(b->ctx, b->images);
+    ctx_dealloc(b->ctx, b->dest);
+    ctx_dealloc(b->ctx, b->scores);
+    b->images = b->scores = NULL;
+    b->dest = NULL;
+}
+
+float *batcher_slot(batcher *b) { return b->images + b->fill * b->values; }
+
+decam_status batcher_submit(batcher *b, double *dest) {
+    b->dest[b->fill++] = dest;
+    return b->fill == b->cap ? batcher_flush(b) : DECAM_OK;
+}
+
+decam_status batcher_flush(batcher *b) {
+    if (b->fill == 0) return DECAM_OK;
+    decam_ctx *ctx = b->ctx;
+    const size_t n = b->fill;
+    double t0 = batch_now();
+    int rc = ctx->model(ctx->model_user, b->images, n, b->scores);
+    b->model_seconds += batch_now() - t0;
+    b->calls++;
+    b->queries += n;
+    b->fill = 0;
+    FAIL_IF(rc != 0, ctx, DECAM_ERR_MODEL_FAILED,
+            "the model callback returned %d on call %llu (a batch of %zu images)", rc,
+            (unsigned long long)b->calls, n);
+    for (size_t k = 0; k < n; k++) {
+        float s = b->scores[k * b->n_outputs + b->target];
+        FAIL_IF(!isfinite(s), ctx, DECAM_ERR_BAD_SCORE,
+                "the model returned %s for output %zu of image %zu in call %llu",
+                isnan(s) ? "NaN" : "an infinite score", b->target, k, (unsigned long long)b->calls);
+        *b->dest[k] = s;
+    }
+    FAIL_IF(atomic_load(&ctx->stop_requested), ctx, DECAM_ERR_CANCELLED,
+            "stopped by decam_force_stop()");
+    return DECAM_OK;
+}
