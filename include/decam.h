@@ -155,8 +155,7 @@ typedef void (*decam_free_fn)(void *opaque, void *ptr);
  * returns NULL. The functions are called only from the thread using the
  * context. Memory that libpng and libjpeg allocate internally while
  * decoding or encoding a file does not go through them. */
-DECAM_API decam_ctx *decam_create_advanced(decam_alloc_fn alloc, decam_free_fn free,
-                                           void *opaque);
+DECAM_API decam_ctx *decam_create_advanced(decam_alloc_fn alloc, decam_free_fn free, void *opaque);
 
 /* Frees a context and everything it owns. Accepts NULL. Must not be called
  * from inside one of the context's own callbacks. */
@@ -314,12 +313,25 @@ typedef enum decam_param {
     DECAM_PARAM_PBEST = 26,
     /* Spread of DECAM_INIT_PRIOR: each gene is the prior's value plus
      * uniform noise in [-PRIOR_SPREAD, PRIOR_SPREAD]. 0..1, default 0.25. */
-    DECAM_PARAM_PRIOR_SPREAD = 27
+    DECAM_PARAM_PRIOR_SPREAD = 27,
+
+    /* Parameters of decam_evaluate(). */
+
+    /* Pixels removed (deletion) or restored (insertion) per step; 0 = the
+     * image's width, so a 224 x 224 image takes 224 steps of 224 pixels as
+     * in the RISE protocol. 0..2^31 - 1, default 0. */
+    DECAM_PARAM_EVAL_STEP = 28,
+    /* Value that deletion puts in place of removed pixels. -1e9..1e9,
+     * default 0 (black, as in RISE). */
+    DECAM_PARAM_EVAL_DELETION_VALUE = 29,
+    /* Gaussian sigma, in pixels, of the blurred image insertion starts
+     * from. 0.1..1000, default 5 (RISE's sigma). */
+    DECAM_PARAM_EVAL_INSERTION_SIGMA = 30
 } decam_param;
 
 /* Number of the highest parameter key (keys run from 1 to this, with no
  * gaps); for FFI callers that enumerate parameters. */
-#define DECAM_PARAM_LAST 27
+#define DECAM_PARAM_LAST 30
 
 typedef enum decam_strategy {
     DECAM_STRATEGY_RAND1 = 0, /* rand/1/bin: v = x_r1 + F (x_r2 - x_r3) */
@@ -505,7 +517,62 @@ DECAM_API decam_status decam_get_stats(const decam_ctx *ctx, decam_stats *stats)
 DECAM_API decam_status decam_get_grid(const decam_ctx *ctx, float *grid, size_t capacity);
 
 /* ======================================================================
- * 8. Constants as functions, for FFI callers that cannot see macros
+ * 8. Measuring faithfulness
+ * ====================================================================== */
+
+/* Faithfulness of one map, measured with the context's model. Like
+ * decam_stats it begins with its size. Definitions in docs/metrics.md. */
+typedef struct decam_metrics {
+    size_t size;
+    /* Deletion AUC (RISE): pixels removed most salient first; the
+     * trapezoid area under the score curve over [0,1] removed. Lower is
+     * better. In the score's units (within [0,1] for probabilities). */
+    double deletion_auc;
+    /* Insertion AUC (RISE): pixels restored most salient first onto a
+     * blurred image. Higher is better. */
+    double insertion_auc;
+    /* Grad-CAM++'s average drop, max(0, Y - O) / Y, with Y the score of the
+     * image and O of the image multiplied by the map (scaled to [0,1] by
+     * its minimum and maximum); NaN when Y <= 0. */
+    double average_drop;
+    /* Grad-CAM++'s increase in confidence for this image: 1 if Y < O. */
+    double increase_in_confidence;
+    /* Pointing game: 1 if the map's maximum lies on the ground truth, 0 if
+     * not, NaN when no ground truth was given. */
+    double pointing_game;
+    /* Energy pointing game: the share of the map's mass on the ground
+     * truth; NaN without ground truth or for an all-zero map. */
+    double energy_pointing_game;
+    double score_full;   /* Y */
+    double score_masked; /* O */
+    uint64_t steps;      /* steps of each curve */
+    uint64_t queries;    /* model queries the evaluation spent */
+} decam_metrics;
+
+/* Measures how faithful `saliency` (width*height floats, higher = more
+ * important; any range) is to the model, on `image`. `truth` is NULL or
+ * width*height bytes, nonzero on the object, for the pointing games.
+ *
+ * Pixels are ranked by saliency (ties by position, row-major); deletion
+ * and insertion take ceil(width*height / step) steps each (see
+ * DECAM_PARAM_EVAL_STEP). Queries: 2 * steps + 2, batched into calls of at
+ * most DECAM_PARAM_BATCH_SIZE images (0 = 64), counted in
+ * metrics->queries and not in decam_get_stats(), which keeps describing
+ * the last decam_explain(). Uses the model, target, n_outputs and layout
+ * of the context. Set metrics->size = sizeof *metrics first.
+ *
+ * Returns DECAM_OK or the statuses of decam_explain() that apply:
+ * DECAM_ERR_INVALID_ARGUMENT, DECAM_ERR_TOO_LARGE, DECAM_ERR_NO_MODEL,
+ * DECAM_ERR_OUT_OF_RANGE (target), DECAM_ERR_OUT_OF_MEMORY,
+ * DECAM_ERR_MODEL_FAILED, DECAM_ERR_BAD_SCORE, DECAM_ERR_CANCELLED
+ * (decam_force_stop() from the model), DECAM_ERR_BUSY; non-finite saliency
+ * values give DECAM_ERR_INVALID_ARGUMENT. */
+DECAM_API decam_status decam_evaluate(decam_ctx *ctx, const float *image, int width, int height,
+                                      int channels, const float *saliency, const uint8_t *truth,
+                                      decam_metrics *metrics);
+
+/* ======================================================================
+ * 9. Constants as functions, for FFI callers that cannot see macros
  * ====================================================================== */
 
 DECAM_API int decam_max_image_side(void);      /* 65536 */
@@ -513,7 +580,8 @@ DECAM_API size_t decam_max_image_values(void); /* 2^31 - 1 floats */
 DECAM_API int decam_max_channels(void);        /* 64 */
 DECAM_API int decam_param_last(void);          /* DECAM_PARAM_LAST */
 DECAM_API size_t decam_progress_size(void);    /* sizeof(decam_progress) */
-DECAM_API size_t decam_stats_size(void);       /* sizeof(decam_stats) */
+DECAM_API size_t decam_stats_size(void);
+DECAM_API size_t decam_metrics_size(void); /* sizeof(decam_stats) */
 
 #ifdef __cplusplus
 }

@@ -5,10 +5,27 @@
 #include <math.h>
 #include <time.h>
 
+#include "params.h"
+
 double batch_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+decam_status batch_check_call(decam_ctx *ctx, const char *who, const float *image, int width,
+                              int height, int channels, const void *out, const char *out_name,
+                              size_t *values) {
+    FAIL_IF(!image, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: image is NULL", who);
+    FAIL_IF(!out, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: %s is NULL", who, out_name);
+    FORWARD_IF_ERROR(params_check_image_size(ctx, who, width, height, channels, values));
+    FAIL_IF(!ctx->model, ctx, DECAM_ERR_NO_MODEL,
+            "%s: no model callback; call decam_set_model() first", who);
+    const double *p = ctx->params;
+    FAIL_IF(p[DECAM_PARAM_TARGET] >= p[DECAM_PARAM_N_OUTPUTS], ctx, DECAM_ERR_OUT_OF_RANGE,
+            "target = %g must be below n_outputs = %g", p[DECAM_PARAM_TARGET],
+            p[DECAM_PARAM_N_OUTPUTS]);
+    return DECAM_OK;
 }
 
 decam_status batcher_init(batcher *b, decam_ctx *ctx, size_t values, size_t cap) {

@@ -44,6 +44,15 @@ decam_status batcher_submit(batcher *b, double *dest);
  * (the scores of that call are stored first). */
 decam_status batcher_flush(batcher *b);
 
+/* The checks every entry point that queries the model makes before
+ * allocating: image and output non-NULL, the size within the limits, a
+ * model set, target below n_outputs. `who` and `out_name` name the
+ * function and its output argument in messages. Stores the image's value
+ * count in *values. */
+decam_status batch_check_call(decam_ctx *ctx, const char *who, const float *image, int width,
+                              int height, int channels, const void *out, const char *out_name,
+                              size_t *values);
+
 /* Seconds on a monotonic clock. */
 double batch_now(void);
 

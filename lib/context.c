@@ -181,10 +181,7 @@ decam_status decam_set_prior_map(decam_ctx *ctx, const float *map, int width, in
 
 decam_status decam_get_stats(const decam_ctx *ctx, decam_stats *stats) {
     if (!ctx || !stats || stats->size < sizeof stats->size) return DECAM_ERR_INVALID_ARGUMENT;
-    size_t n = stats->size < sizeof *stats ? stats->size : sizeof *stats;
-    size_t caller_size = stats->size;
-    memcpy(stats, &ctx->stats, n);
-    stats->size = caller_size < sizeof *stats ? caller_size : sizeof *stats;
+    ctx_copy_sized(stats, &ctx->stats, sizeof ctx->stats);
     return DECAM_OK;
 }
 
@@ -200,3 +197,4 @@ int decam_max_channels(void) { return PARAMS_MAX_CHANNELS; }
 int decam_param_last(void) { return DECAM_PARAM_LAST; }
 size_t decam_progress_size(void) { return sizeof(decam_progress); }
 size_t decam_stats_size(void) { return sizeof(decam_stats); }
+size_t decam_metrics_size(void) { return sizeof(decam_metrics); }

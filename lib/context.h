@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "alloc.h"
 #include "decam.h"
@@ -75,6 +76,15 @@ void *ctx_alloc(decam_ctx *ctx, size_t n, size_t size);
 void *ctx_calloc(decam_ctx *ctx, size_t n, size_t size);
 /* Frees memory from ctx_alloc; accepts NULL. */
 void ctx_dealloc(decam_ctx *ctx, void *ptr);
+
+/* Copies a struct that begins with its size (decam_stats, decam_metrics)
+ * into the caller's, whose `size` field says how much room it has: only
+ * the fields that fit are written, and `size` ends as the bytes written. */
+static inline void ctx_copy_sized(void *dst, const void *src, size_t full) {
+    size_t room = *(const size_t *)dst, n = room < full ? room : full;
+    memcpy(dst, src, n);
+    *(size_t *)dst = n;
+}
 
 /* Fail with `status` and a message when `cond` holds. */
 #define FAIL_IF(cond, ctx, status, ...)                                                            \

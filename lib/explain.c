@@ -47,16 +47,9 @@ typedef struct run {
 
 static decam_status check_inputs(decam_ctx *ctx, const float *image, int width, int height,
                                  int channels, const float *saliency_out, size_t *values) {
-    FAIL_IF(!image, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_explain: image is NULL");
-    FAIL_IF(!saliency_out, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_explain: saliency_out is NULL");
-    FORWARD_IF_ERROR(
-        params_check_image_size(ctx, "decam_explain", width, height, channels, values));
-    FAIL_IF(!ctx->model, ctx, DECAM_ERR_NO_MODEL,
-            "decam_explain: no model callback; call decam_set_model() first");
+    FORWARD_IF_ERROR(batch_check_call(ctx, "decam_explain", image, width, height, channels,
+                                      saliency_out, "saliency_out", values));
     const double *p = ctx->params;
-    FAIL_IF(p[DECAM_PARAM_TARGET] >= p[DECAM_PARAM_N_OUTPUTS], ctx, DECAM_ERR_OUT_OF_RANGE,
-            "target = %g must be below n_outputs = %g", p[DECAM_PARAM_TARGET],
-            p[DECAM_PARAM_N_OUTPUTS]);
     if (p[DECAM_PARAM_BASELINE] == DECAM_BASELINE_IMAGE) {
         FAIL_IF(!ctx->baseline, ctx, DECAM_ERR_MISSING_INPUT,
                 "baseline = image, but no baseline image is set (decam_set_baseline_image)");

@@ -41,6 +41,9 @@ static const param_info PARAMS[DECAM_PARAM_LAST + 1] = {
     [DECAM_PARAM_LAYOUT] = {"layout", 0, 1, DECAM_LAYOUT_HWC, 1},
     [DECAM_PARAM_PBEST] = {"pbest", 0, 1, 0.2, 0},
     [DECAM_PARAM_PRIOR_SPREAD] = {"prior_spread", 0, 1, 0.25, 0},
+    [DECAM_PARAM_EVAL_STEP] = {"eval_step", 0, 2147483647.0, 0, 1},
+    [DECAM_PARAM_EVAL_DELETION_VALUE] = {"eval_deletion_value", -1e9, 1e9, 0, 0},
+    [DECAM_PARAM_EVAL_INSERTION_SIGMA] = {"eval_insertion_sigma", 0.1, 1000, 5, 0},
 };
 
 static const param_info *lookup(decam_param param) {

@@ -22,7 +22,9 @@ static int is_whole(decam_param p) {
     case DECAM_PARAM_SMOOTHING:
     case DECAM_PARAM_TOLERANCE:
     case DECAM_PARAM_PBEST:
-    case DECAM_PARAM_PRIOR_SPREAD: return 0;
+    case DECAM_PARAM_PRIOR_SPREAD:
+    case DECAM_PARAM_EVAL_DELETION_VALUE:
+    case DECAM_PARAM_EVAL_INSERTION_SIGMA: return 0;
     default: return 1;
     }
 }

@@ -1,0 +1,201 @@
+/*
+ * metrics.c - decam_evaluate(): how faithful a map is to the model.
+ * Deletion and insertion AUC after RISE (Petsiuk et al. 2018), average
+ * drop and increase in confidence after Grad-CAM++ (Chattopadhyay et al.
+ * 2018), pointing game and its energy variant. docs/metrics.md has the
+ * definitions.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "batch.h"
+#include "cam.h"
+#include "filter.h"
+#include "mask.h"
+
+typedef struct ranked_px {
+    float saliency;
+    uint32_t index;
+} ranked_px;
+
+/* Most salient first; ties by position, so the ranking is deterministic. */
+static int by_saliency(const void *a, const void *b) {
+    const ranked_px *x = a, *y = b;
+    if (x->saliency != y->saliency) return x->saliency > y->saliency ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index ? 1 : 0;
+}
+
+/* Trapezoid area under n + 1 equally spaced points over [0,1] (RISE's auc). */
+static double trapezoid_auc(const double *y, size_t n) {
+    double sum = 0.0;
+    for (size_t k = 0; k <= n; k++)
+        sum += y[k];
+    return (sum - 0.5 * (y[0] + y[n])) / (double)n;
+}
+
+/* Everything one evaluation needs, allocated at its start. */
+typedef struct evaluation {
+    decam_ctx *ctx;
+    image_shape shape;
+    size_t values, hw, steps, step;
+    ranked_px *order;
+    float *work;   /* the image being deleted from or inserted into */
+    float *start;  /* deletion's target, insertion's blurred start */
+    float *mask;   /* the map scaled to [0,1], for O */
+    double *curve; /* steps + 1 points */
+    batcher batch;
+} evaluation;
+
+static void release(evaluation *e) {
+    ctx_dealloc(e->ctx, e->order);
+    ctx_dealloc(e->ctx, e->work);
+    ctx_dealloc(e->ctx, e->start);
+    ctx_dealloc(e->ctx, e->mask);
+    ctx_dealloc(e->ctx, e->curve);
+    batcher_free(&e->batch);
+}
+
+/* Copies pixel p of `from` into `to`, every channel. */
+static void copy_pixel(const image_shape *s, const float *from, float *to, size_t p) {
+    const size_t hw = (size_t)s->w * s->h;
+    for (int c = 0; c < s->c; c++) {
+        size_t i = s->layout == DECAM_LAYOUT_CHW ? (size_t)c * hw + p : p * s->c + c;
+        to[i] = from[i];
+    }
+}
+
+/* Scores the curve: point k has the first k * step ranked pixels taken
+ * from `target` and the rest from `source`. Point `known` (0 or steps) is
+ * the unmodified image, whose score `full` is already known. */
+static decam_status score_curve(evaluation *e, const float *source, const float *target,
+                                size_t known, double full) {
+    const size_t values = e->values;
+    for (size_t i = 0; i < values; i++)
+        e->work[i] = source[i];
+    for (size_t k = 0; k <= e->steps; k++) {
+        size_t first = (k == 0 ? 0 : (k - 1) * e->step), last = k * e->step;
+        if (last > e->hw) last = e->hw;
+        for (size_t r = first; k > 0 && r < last; r++)
+            copy_pixel(&e->shape, target, e->work, e->order[r].index);
+        if (k == known) {
+            e->curve[k] = full;
+            continue;
+        }
+        float *slot = batcher_slot(&e->batch);
+        for (size_t i = 0; i < values; i++)
+            slot[i] = e->work[i];
+        FORWARD_IF_ERROR(batcher_submit(&e->batch, &e->curve[k]));
+    }
+    return batcher_flush(&e->batch);
+}
+
+static void pointing_games(const float *saliency, const uint8_t *truth, size_t hw,
+                           decam_metrics *m) {
+    m->pointing_game = m->energy_pointing_game = NAN;
+    if (!truth) return;
+    size_t best = 0;
+    double inside = 0.0, total = 0.0;
+    for (size_t p = 0; p < hw; p++) {
+        if (saliency[p] > saliency[best]) best = p;
+        double v = saliency[p] > 0.0f ? saliency[p] : 0.0;
+        total += v;
+        if (truth[p]) inside += v;
+    }
+    m->pointing_game = truth[best] ? 1.0 : 0.0;
+    if (total > 0.0) m->energy_pointing_game = inside / total;
+}
+
+static decam_status evaluate(evaluation *e, const float *image, const float *saliency,
+                             decam_metrics *m) {
+    decam_ctx *ctx = e->ctx;
+    const double *p = ctx->params;
+    for (size_t i = 0; i < e->hw; i++)
+        e->order[i] = (ranked_px){saliency[i], (uint32_t)i};
+    qsort(e->order, e->hw, sizeof *e->order, by_saliency);
+
+    /* Y, and O: the image multiplied by the map scaled to [0,1]. */
+    double full = NAN, masked = NAN;
+    float *slot = batcher_slot(&e->batch);
+    for (size_t i = 0; i < e->values; i++)
+        slot[i] = image[i];
+    FORWARD_IF_ERROR(batcher_submit(&e->batch, &full));
+    for (size_t i = 0; i < e->hw; i++)
+        e->mask[i] = saliency[i];
+    cam_normalise(e->mask, e->hw);
+    for (size_t i = 0; i < e->values; i++)
+        e->work[i] = 0.0f;
+    slot = batcher_slot(&e->batch);
+    mask_compose(&e->shape, image, e->work, e->mask, 0, slot);
+    FORWARD_IF_ERROR(batcher_submit(&e->batch, &masked));
+    FORWARD_IF_ERROR(batcher_flush(&e->batch));
+    m->score_full = full;
+    m->score_masked = masked;
+    m->average_drop = full > 0.0 ? (full > masked ? full - masked : 0.0) / full : NAN;
+    m->increase_in_confidence = full < masked ? 1.0 : 0.0;
+
+    /* Deletion: from the image towards the deletion value. */
+    for (size_t i = 0; i < e->values; i++)
+        e->start[i] = (float)p[DECAM_PARAM_EVAL_DELETION_VALUE];
+    FORWARD_IF_ERROR(score_curve(e, image, e->start, 0, full));
+    m->deletion_auc = trapezoid_auc(e->curve, e->steps);
+
+    /* Insertion: from the blurred image towards the image. */
+    const int chw = e->shape.layout == DECAM_LAYOUT_CHW;
+    for (size_t i = 0; i < e->values; i++)
+        e->start[i] = image[i];
+    FAIL_IF(filter_gaussian(&ctx->mem, e->start, e->shape.w, e->shape.h, e->shape.c,
+                            chw ? e->hw : 1, chw ? 1 : (size_t)e->shape.c,
+                            p[DECAM_PARAM_EVAL_INSERTION_SIGMA]) != 0,
+            ctx, DECAM_ERR_OUT_OF_MEMORY, "decam_evaluate: out of memory blurring the image");
+    FORWARD_IF_ERROR(score_curve(e, e->start, image, e->steps, full));
+    m->insertion_auc = trapezoid_auc(e->curve, e->steps);
+    return DECAM_OK;
+}
+
+decam_status decam_evaluate(decam_ctx *ctx, const float *image, int width, int height, int channels,
+                            const float *saliency, const uint8_t *truth, decam_metrics *metrics) {
+    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+    FAIL_IF(ctx->busy, ctx, DECAM_ERR_BUSY, "decam_evaluate: the context is running");
+    ctx_clear_error(ctx);
+    FAIL_IF(!saliency, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_evaluate: saliency is NULL");
+    FAIL_IF(metrics && metrics->size < sizeof metrics->size, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "decam_evaluate: set metrics->size to sizeof(decam_metrics) first");
+    size_t values = 0;
+    FORWARD_IF_ERROR(batch_check_call(ctx, "decam_evaluate", image, width, height, channels,
+                                      metrics, "metrics", &values));
+    const size_t hw = (size_t)width * height;
+    for (size_t i = 0; i < hw; i++)
+        FAIL_IF(!isfinite(saliency[i]), ctx, DECAM_ERR_INVALID_ARGUMENT,
+                "decam_evaluate: saliency[%zu] is not finite", i);
+
+    const double *p = ctx->params;
+    evaluation e = {.ctx = ctx, .values = values, .hw = hw};
+    e.shape = (image_shape){width, height, channels, (decam_layout)p[DECAM_PARAM_LAYOUT]};
+    e.step = p[DECAM_PARAM_EVAL_STEP] > 0 ? (size_t)p[DECAM_PARAM_EVAL_STEP] : (size_t)width;
+    if (e.step > hw) e.step = hw;
+    e.steps = (hw + e.step - 1) / e.step;
+    size_t cap = p[DECAM_PARAM_BATCH_SIZE] > 0 ? (size_t)p[DECAM_PARAM_BATCH_SIZE] : 64;
+
+    decam_metrics m = {.size = sizeof m, .steps = e.steps};
+    ctx->busy = 1;
+    atomic_store(&ctx->stop_requested, 0);
+    decam_status status = batcher_init(&e.batch, ctx, values, cap);
+    if (status == DECAM_OK) {
+        e.order = ctx_alloc(ctx, hw, sizeof *e.order);
+        e.work = ctx_alloc(ctx, values, sizeof *e.work);
+        e.start = ctx_alloc(ctx, values, sizeof *e.start);
+        e.curve = ctx_alloc(ctx, e.steps + 1, sizeof *e.curve);
+        e.mask = ctx_alloc(ctx, hw, sizeof *e.mask);
+        if (!e.order || !e.work || !e.start || !e.curve || !e.mask)
+            status = ctx_fail(ctx, DECAM_ERR_OUT_OF_MEMORY,
+                              "decam_evaluate: out of memory for a %d x %d x %d image", width,
+                              height, channels);
+    }
+    if (status == DECAM_OK) status = evaluate(&e, image, saliency, &m);
+    pointing_games(saliency, truth, hw, &m);
+    m.queries = e.batch.queries;
+    release(&e);
+    ctx->busy = 0;
+    ctx_copy_sized(metrics, &m, sizeof m);
+    return status;
+}
