@@ -326,12 +326,33 @@ typedef enum decam_param {
     DECAM_PARAM_EVAL_DELETION_VALUE = 29,
     /* Gaussian sigma, in pixels, of the blurred image insertion starts
      * from. 0.1..1000, default 5 (RISE's sigma). */
-    DECAM_PARAM_EVAL_INSERTION_SIGMA = 30
+    DECAM_PARAM_EVAL_INSERTION_SIGMA = 30,
+
+    /* Method and threads. */
+
+    /* Which method decam_explain() runs, a decam_method.
+     * Default DECAM_METHOD_DECAM. */
+    DECAM_PARAM_METHOD = 31,
+    /* Threads that build the perturbed images of a batch (the model is
+     * still called only from the calling thread). Maps are bit-identical
+     * for any count. 1..64, default 1. */
+    DECAM_PARAM_THREADS = 32,
+    /* RISE: its masks are RISE_GRID x RISE_GRID random binary grids.
+     * 1..64, default 7 (TorchRay's s = 7). */
+    DECAM_PARAM_RISE_GRID = 33,
+    /* RISE: probability that a grid cell is kept. 0.01..1, default 0.5. */
+    DECAM_PARAM_RISE_KEEP = 34,
+    /* Occlusion: side of the square window, in pixels; 0 = a seventh of
+     * the image's shorter side (32 at 224 x 224). 0..65536, default 0. */
+    DECAM_PARAM_OCCLUSION_WINDOW = 35,
+    /* Occlusion: step between window positions, in pixels; 0 = a quarter
+     * of the window (8 at 224 x 224: 625 positions). 0..65536, default 0. */
+    DECAM_PARAM_OCCLUSION_STRIDE = 36
 } decam_param;
 
 /* Number of the highest parameter key (keys run from 1 to this, with no
  * gaps); for FFI callers that enumerate parameters. */
-#define DECAM_PARAM_LAST 30
+#define DECAM_PARAM_LAST 36
 
 typedef enum decam_strategy {
     DECAM_STRATEGY_RAND1 = 0, /* rand/1/bin: v = x_r1 + F (x_r2 - x_r3) */
@@ -374,6 +395,22 @@ typedef enum decam_init {
     DECAM_INIT_LATIN_HYPERCUBE = 1,
     DECAM_INIT_PRIOR = 2 /* around decam_set_prior_map(); see PRIOR_SPREAD */
 } decam_init;
+
+/* The black-box methods decam_explain() can run; all share the model
+ * callback, batching, baselines, budget, statistics and progress. */
+typedef enum decam_method {
+    /* Differential Evolution over masks on a grid (DE-CAM). */
+    DECAM_METHOD_DECAM = 0,
+    /* RISE (Petsiuk et al. 2018): budget - 3 random binary masks on a
+     * RISE_GRID grid, bilinearly upsampled with a random shift; the map is
+     * sum(score * mask) / (masks * RISE_KEEP). */
+    DECAM_METHOD_RISE = 1,
+    /* Sliding-window occlusion (Zeiler & Fergus 2014): each window
+     * position is replaced by the baseline; a pixel's map is the mean
+     * score drop of the windows covering it. Spends 3 + positions queries,
+     * which the budget must cover. */
+    DECAM_METHOD_OCCLUSION = 2
+} decam_method;
 
 typedef enum decam_layout {
     DECAM_LAYOUT_HWC = 0, /* interleaved: value (y, x, c) at (y*W + x)*C + c */
@@ -492,8 +529,9 @@ typedef struct decam_stats {
     size_t size;
     uint64_t queries;       /* images scored, all included */
     uint64_t model_calls;   /* calls of the model callback */
-    uint32_t generations;   /* DE generations evaluated (the last may be
-                               partial) */
+    uint32_t generations;   /* steps: DE generations evaluated (the last
+                               may be partial); for RISE and occlusion,
+                               batches scored */
     int32_t termination;    /* a decam_termination */
     double best_fitness;    /* best fitness found */
     double score_full;      /* target score of the unmodified image */
@@ -510,11 +548,16 @@ typedef struct decam_stats {
  * or a size smaller than the `size` field itself. */
 DECAM_API decam_status decam_get_stats(const decam_ctx *ctx, decam_stats *stats);
 
-/* Copies the final gene grid of the last run (GRID_HEIGHT rows of
- * GRID_WIDTH values, before upsampling, smoothing and normalisation) into
- * `grid`, which holds `capacity` floats. Returns DECAM_ERR_INVALID_ARGUMENT
- * if it is too small or no run has completed. */
-DECAM_API decam_status decam_get_grid(const decam_ctx *ctx, float *grid, size_t capacity);
+/* The last run's map before smoothing and normalisation, in the method's
+ * own units and resolution: for DE-CAM the assembled gene grid
+ * (GRID_HEIGHT rows of GRID_WIDTH), for RISE and occlusion the full image
+ * (sum(score * mask) / (masks * keep), and the mean score drop). Stores
+ * its size in *width and *height (either may be NULL); with map == NULL
+ * only the size is given, so the caller can allocate. Otherwise `map`
+ * holds `capacity` floats. Returns DECAM_ERR_INVALID_ARGUMENT if the last
+ * run left no map (it failed before searching) or capacity is too small. */
+DECAM_API decam_status decam_get_raw_map(const decam_ctx *ctx, float *map, size_t capacity,
+                                         int *width, int *height);
 
 /* ======================================================================
  * 8. Measuring faithfulness

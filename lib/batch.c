@@ -3,6 +3,7 @@
 #include "batch.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "params.h"
@@ -81,5 +82,66 @@ decam_status batcher_flush(batcher *b) {
     }
     FAIL_IF(atomic_load(&ctx->stop_requested), ctx, DECAM_ERR_CANCELLED,
             "stopped by decam_force_stop()");
+    return DECAM_OK;
+}
+
+typedef struct range_task {
+    range_fn fn;
+    void *job;
+    size_t first, last;
+    int worker;
+} range_task;
+
+static void *range_thread(void *arg) {
+    range_task *t = arg;
+    t->fn(t->job, t->first, t->last, t->worker);
+    return NULL;
+}
+
+enum { MAX_THREADS = 64 };
+
+void parallel_ranges(size_t n, range_fn fn, void *job, int threads, decam_ctx *ctx) {
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if ((size_t)threads > n) threads = n > 0 ? (int)n : 1;
+    range_task task[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int t = 0; t < threads; t++)
+        task[t] = (range_task){fn, job, n * t / threads, n * (t + 1) / threads, t};
+    for (int t = 1; t < threads; t++)
+        started[t] = pthread_create(&tid[t], NULL, range_thread, &task[t]) == 0;
+    fn(job, task[0].first, task[0].last, 0);
+    int fallback = 0;
+    for (int t = 1; t < threads; t++) {
+        if (started[t]) {
+            pthread_join(tid[t], NULL);
+        } else {
+            fn(job, task[t].first, task[t].last, t);
+            fallback = 1;
+        }
+    }
+    if (fallback) ctx_log(ctx, DECAM_LOG_WARNING, "could not start a thread; worked here instead");
+}
+
+typedef struct fill_job {
+    batcher *b;
+    batch_fill_fn fill;
+    void *job;
+} fill_job;
+
+static void fill_range(void *arg, size_t first, size_t last, int worker) {
+    fill_job *f = arg;
+    for (size_t k = first; k < last; k++)
+        f->fill(f->job, k, f->b->images + (f->b->fill + k) * f->b->values, worker);
+}
+
+decam_status batcher_fill(batcher *b, size_t n, batch_fill_fn fill, void *job, int threads,
+                          double **dest) {
+    fill_job f = {b, fill, job};
+    parallel_ranges(n, fill_range, &f, threads, b->ctx);
+    for (size_t k = 0; k < n; k++) {
+        b->dest[b->fill++] = dest[k];
+        if (b->fill == b->cap) FORWARD_IF_ERROR(batcher_flush(b));
+    }
     return DECAM_OK;
 }

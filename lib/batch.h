@@ -39,6 +39,30 @@ float *batcher_slot(batcher *b);
  * Flushes when the batch is full. */
 decam_status batcher_submit(batcher *b, double *dest);
 
+/* Calls fn(job, first, last, worker) on `threads` contiguous ranges that
+ * cover [0, n), range 0 on this thread and the others on threads of their
+ * own (or here, if one cannot be started: same result, and the log says
+ * so). `worker` is the range's number, for per-thread scratch. The result
+ * is deterministic as long as what fn computes for an index does not
+ * depend on the worker. At most 64 threads. */
+typedef void (*range_fn)(void *job, size_t first, size_t last, int worker);
+void parallel_ranges(size_t n, range_fn fn, void *job, int threads, decam_ctx *ctx);
+
+/* Writes image k (0 <= k < n) of a fill into `slot`. `worker` (0 ..
+ * threads-1) names the thread, so the job can keep per-thread scratch.
+ * Must depend only on k, never on the worker or the order of calls. */
+typedef void (*batch_fill_fn)(void *job, size_t k, float *slot, int worker);
+
+/* Fills the next n free slots (n <= cap - fill) with fill(job, k, ...),
+ * spread over `threads` threads (contiguous ranges of k; 1 = this thread
+ * only), then commits them with dest[k] as their score's destination,
+ * flushing if the batch becomes full. The model is still called from the
+ * calling thread. A thread that cannot be started leaves its images to
+ * this thread (the result is the same; the log says so). Returns DECAM_OK
+ * or a flush's failure. */
+decam_status batcher_fill(batcher *b, size_t n, batch_fill_fn fill, void *job, int threads,
+                          double **dest);
+
 /* Scores the waiting images now. Fails with DECAM_ERR_MODEL_FAILED,
  * DECAM_ERR_BAD_SCORE or, after a decam_force_stop(), DECAM_ERR_CANCELLED
  * (the scores of that call are stored first). */

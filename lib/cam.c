@@ -90,7 +90,10 @@ void cam_normalise(float *map, size_t n) {
 
 int cam_render(upsampler *u, const double *grid, double sigma, const decam_allocator *a,
                float *map) {
-    upsample(u, grid, map, 0);
+    float *rows = mem_alloc(a, upsampler_rows(u), sizeof *rows);
+    if (!rows) return -1;
+    upsample(u, grid, rows, map, 0);
+    mem_free(a, rows);
     if (sigma > 0.0 && filter_gaussian(a, map, u->w, u->h, 1, 0, 1, sigma) != 0) return -1;
     cam_normalise(map, (size_t)u->w * u->h);
     return 0;

@@ -41,7 +41,7 @@ void decam_free(decam_ctx *ctx) {
     if (!ctx) return;
     ctx_dealloc(ctx, ctx->baseline);
     ctx_dealloc(ctx, ctx->prior);
-    ctx_dealloc(ctx, ctx->grid);
+    ctx_dealloc(ctx, ctx->raw);
     decam_allocator mem = ctx->mem;
     mem_free(&mem, ctx);
 }
@@ -182,12 +182,6 @@ decam_status decam_set_prior_map(decam_ctx *ctx, const float *map, int width, in
 decam_status decam_get_stats(const decam_ctx *ctx, decam_stats *stats) {
     if (!ctx || !stats || stats->size < sizeof stats->size) return DECAM_ERR_INVALID_ARGUMENT;
     ctx_copy_sized(stats, &ctx->stats, sizeof ctx->stats);
-    return DECAM_OK;
-}
-
-decam_status decam_get_grid(const decam_ctx *ctx, float *grid, size_t capacity) {
-    if (!ctx || !grid || !ctx->grid || capacity < ctx->grid_len) return DECAM_ERR_INVALID_ARGUMENT;
-    memcpy(grid, ctx->grid, ctx->grid_len * sizeof *grid);
     return DECAM_OK;
 }
 

@@ -37,8 +37,9 @@ struct decam_ctx {
     int prior_w, prior_h;
 
     decam_stats stats; /* of the last run */
-    float *grid;       /* final gene grid of the last run, or NULL */
-    size_t grid_len;
+    float *raw;        /* the last run's unnormalised map (decam_get_raw_map) */
+    size_t raw_len;    /* floats allocated */
+    int raw_w, raw_h;  /* its size; 0 when the last run left none */
 
     /* Settings of the optional I/O part (decam_io.h). */
     int io_max_width, io_max_height;

@@ -15,19 +15,22 @@ static double cubic(double x) {
     return 0.0;
 }
 
-/* Taps for output coordinate i of n_out read from n_in cells, with cell
- * and pixel centres aligned: source position (i + 0.5) n_in / n_out - 0.5. */
-static void make_taps(int n_in, int n_out, int taps, int32_t *index, float *weight) {
-    double scale = (double)n_in / n_out;
+/* Taps for output coordinates 0..n_out-1 read from n_in cells stretched
+ * over n_virtual pixels of which output 0 is pixel `shift`, with cell and
+ * pixel centres aligned: source position (i + shift + 0.5) n_in / n_virtual
+ * - 0.5. */
+static void make_taps(int n_in, int n_out, int n_virtual, int shift, int taps, int32_t *index,
+                      float *weight) {
+    double scale = (double)n_in / n_virtual;
     for (int i = 0; i < n_out; i++) {
         int32_t *idx = index + (size_t)i * taps;
         float *wt = weight + (size_t)i * taps;
         if (taps == 1) {
-            idx[0] = clampi((int)floor((i + 0.5) * scale), 0, n_in - 1);
+            idx[0] = clampi((int)floor((i + shift + 0.5) * scale), 0, n_in - 1);
             wt[0] = 1.0f;
             continue;
         }
-        double src = (i + 0.5) * scale - 0.5;
+        double src = (i + shift + 0.5) * scale - 0.5;
         int i0 = (int)floor(src);
         double t = src - i0;
         if (taps == 2) {
@@ -52,30 +55,34 @@ int upsampler_init(upsampler *u, const decam_allocator *a, int gw, int gh, int w
     u->y_index = mem_alloc(a, (size_t)h * u->taps, sizeof *u->y_index);
     u->x_weight = mem_alloc(a, (size_t)w * u->taps, sizeof *u->x_weight);
     u->y_weight = mem_alloc(a, (size_t)h * u->taps, sizeof *u->y_weight);
-    u->rows = mem_alloc(a, (size_t)gh * w, sizeof *u->rows);
-    if (!u->x_index || !u->y_index || !u->x_weight || !u->y_weight || !u->rows) {
+    if (!u->x_index || !u->y_index || !u->x_weight || !u->y_weight) {
         upsampler_free(u, a);
         return -1;
     }
-    make_taps(gw, w, u->taps, u->x_index, u->x_weight);
-    make_taps(gh, h, u->taps, u->y_index, u->y_weight);
+    upsampler_place(u, w, h, 0, 0);
     return 0;
 }
+
+void upsampler_place(upsampler *u, int virtual_w, int virtual_h, int shift_x, int shift_y) {
+    make_taps(u->gw, u->w, virtual_w, shift_x, u->taps, u->x_index, u->x_weight);
+    make_taps(u->gh, u->h, virtual_h, shift_y, u->taps, u->y_index, u->y_weight);
+}
+
+size_t upsampler_rows(const upsampler *u) { return (size_t)u->gh * u->w; }
 
 void upsampler_free(upsampler *u, const decam_allocator *a) {
     mem_free(a, u->x_index);
     mem_free(a, u->y_index);
     mem_free(a, u->x_weight);
     mem_free(a, u->y_weight);
-    mem_free(a, u->rows);
     *u = (upsampler){0};
 }
 
-void upsample(upsampler *u, const double *grid, float *out, int clamp01) {
+void upsample(const upsampler *u, const double *grid, float *rows, float *out, int clamp01) {
     const int w = u->w, taps = u->taps;
     for (int gy = 0; gy < u->gh; gy++) {
         const double *g = grid + (size_t)gy * u->gw;
-        float *row = u->rows + (size_t)gy * w;
+        float *row = rows + (size_t)gy * w;
         for (int x = 0; x < w; x++) {
             const int32_t *idx = u->x_index + (size_t)x * taps;
             const float *wt = u->x_weight + (size_t)x * taps;
@@ -89,11 +96,11 @@ void upsample(upsampler *u, const double *grid, float *out, int clamp01) {
         const int32_t *idx = u->y_index + (size_t)y * taps;
         const float *wt = u->y_weight + (size_t)y * taps;
         float *o = out + (size_t)y * w;
-        const float *r0 = u->rows + (size_t)idx[0] * w;
+        const float *r0 = rows + (size_t)idx[0] * w;
         for (int x = 0; x < w; x++)
             o[x] = wt[0] * r0[x];
         for (int k = 1; k < taps; k++) {
-            const float *rk = u->rows + (size_t)idx[k] * w;
+            const float *rk = rows + (size_t)idx[k] * w;
             const float wk = wt[k];
             for (int x = 0; x < w; x++)
                 o[x] += wk * rk[x];

@@ -15,12 +15,13 @@
 
 /* Separable resampling from a gw x gh grid to a w x h image. Each output
  * column and row reads `taps` grid cells (1 nearest, 2 bilinear, 4 bicubic)
- * with precomputed indices and weights, so upsampling allocates nothing. */
+ * with precomputed indices and weights, so upsampling allocates nothing.
+ * The tables are read-only once made: threads may share an upsampler, each
+ * with its own `rows` scratch. */
 typedef struct upsampler {
     int gw, gh, w, h, taps;
     int32_t *x_index, *y_index; /* w * taps, h * taps */
     float *x_weight, *y_weight;
-    float *rows; /* gh * w: the grid resampled along x */
 } upsampler;
 
 /* Prepares `u`; returns 0, or -1 when memory runs out (nothing to free). */
@@ -29,9 +30,19 @@ int upsampler_init(upsampler *u, const decam_allocator *a, int gw, int gh, int w
 /* Frees what upsampler_init allocated; safe on a zeroed upsampler. */
 void upsampler_free(upsampler *u, const decam_allocator *a);
 
-/* Resamples `grid` (gh rows of gw values) into `out` (h rows of w values).
- * With clamp01 the result is clamped to [0,1], as masks must be. */
-void upsample(upsampler *u, const double *grid, float *out, int clamp01);
+/* Remakes the tables as if the grid were stretched over a virtual_w x
+ * virtual_h canvas of which the image shows the part starting at
+ * (shift_x, shift_y): RISE's randomly shifted masks. upsampler_init() is
+ * the case virtual = image size, shift 0. */
+void upsampler_place(upsampler *u, int virtual_w, int virtual_h, int shift_x, int shift_y);
+
+/* Floats of `rows` scratch that upsample() needs: gh * w. */
+size_t upsampler_rows(const upsampler *u);
+
+/* Resamples `grid` (gh rows of gw values) into `out` (h rows of w values),
+ * using `rows` (upsampler_rows() floats) as scratch. With clamp01 the
+ * result is clamped to [0,1], as masks must be. */
+void upsample(const upsampler *u, const double *grid, float *rows, float *out, int clamp01);
 
 /* Describes an image's shape and layout for compositing. */
 typedef struct image_shape {

@@ -44,6 +44,12 @@ static const param_info PARAMS[DECAM_PARAM_LAST + 1] = {
     [DECAM_PARAM_EVAL_STEP] = {"eval_step", 0, 2147483647.0, 0, 1},
     [DECAM_PARAM_EVAL_DELETION_VALUE] = {"eval_deletion_value", -1e9, 1e9, 0, 0},
     [DECAM_PARAM_EVAL_INSERTION_SIGMA] = {"eval_insertion_sigma", 0.1, 1000, 5, 0},
+    [DECAM_PARAM_METHOD] = {"method", 0, 2, DECAM_METHOD_DECAM, 1},
+    [DECAM_PARAM_THREADS] = {"threads", 1, 64, 1, 1},
+    [DECAM_PARAM_RISE_GRID] = {"rise_grid", 1, 64, 7, 1},
+    [DECAM_PARAM_RISE_KEEP] = {"rise_keep", 0.01, 1, 0.5, 0},
+    [DECAM_PARAM_OCCLUSION_WINDOW] = {"occlusion_window", 0, 65536, 0, 1},
+    [DECAM_PARAM_OCCLUSION_STRIDE] = {"occlusion_stride", 0, 65536, 0, 1},
 };
 
 static const param_info *lookup(decam_param param) {

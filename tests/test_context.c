@@ -106,7 +106,8 @@ static void test_stats_copy_only_what_the_caller_has_room_for(void **state) {
     assert_int_equal(decam_get_stats(ctx, &s), DECAM_ERR_INVALID_ARGUMENT);
     assert_int_equal(decam_get_stats(ctx, NULL), DECAM_ERR_INVALID_ARGUMENT);
     float grid[49];
-    assert_int_equal(decam_get_grid(ctx, grid, 49), DECAM_ERR_INVALID_ARGUMENT); /* no run */
+    assert_int_equal(decam_get_raw_map(ctx, grid, 49, NULL, NULL),
+                     DECAM_ERR_INVALID_ARGUMENT); /* no run */
     decam_free(ctx);
 }
 

@@ -125,6 +125,20 @@ static void test_batch_size_and_layout_do_not_change_the_map(void **state) {
     planted_make(&q, chw, 4, DECAM_LAYOUT_CHW);
     explain_with(&q, chw, 5, 0, DECAM_LAYOUT_CHW, map);
     assert_memory_equal(ref, map, sizeof map);
+    /* Nor the number of threads building the images. */
+    for (int threads = 2; threads <= 5; threads += 3) {
+        decam_ctx *ctx = new_ctx(&p);
+        decam_set_param(ctx, DECAM_PARAM_SEED, 5);
+        decam_set_param(ctx, DECAM_PARAM_THREADS, threads);
+        decam_set_param(ctx, DECAM_PARAM_OBJECTIVE, DECAM_OBJECTIVE_BOTH);
+        assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+        float one[PW * PH];
+        decam_set_param(ctx, DECAM_PARAM_THREADS, 1);
+        decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, 7); /* splits keep/drop pairs */
+        assert_int_equal(decam_explain(ctx, image, PW, PH, PC, one), DECAM_OK);
+        assert_memory_equal(one, map, sizeof map);
+        decam_free(ctx);
+    }
 }
 
 /* ---- statistics -------------------------------------------------------- */
@@ -147,8 +161,11 @@ static void test_stats_report_queries_scores_and_times(void **state) {
     assert_true(st.model_seconds >= 0 && st.library_seconds >= 0);
     assert_true(isfinite(st.best_fitness));
     float grid[49];
-    assert_int_equal(decam_get_grid(ctx, grid, 48), DECAM_ERR_INVALID_ARGUMENT);
-    assert_int_equal(decam_get_grid(ctx, grid, 49), DECAM_OK);
+    int gw = 0, gh = 0;
+    assert_int_equal(decam_get_raw_map(ctx, NULL, 0, &gw, &gh), DECAM_OK);
+    assert_true(gw == 7 && gh == 7); /* DE-CAM: the gene grid */
+    assert_int_equal(decam_get_raw_map(ctx, grid, 48, NULL, NULL), DECAM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(decam_get_raw_map(ctx, grid, 49, NULL, NULL), DECAM_OK);
     decam_free(ctx);
 }
 

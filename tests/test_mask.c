@@ -10,6 +10,8 @@
 #include "alloc_sys.h"
 #include "mask.h"
 
+static float ROWS[64 * 64]; /* upsample()'s scratch, larger than any test needs */
+
 static void test_upsampling_a_constant_grid_is_constant(void **state) {
     (void)state;
     for (int method = 0; method < 3; method++) {
@@ -19,7 +21,7 @@ static void test_upsampling_a_constant_grid_is_constant(void **state) {
         for (int j = 0; j < 15; j++)
             grid[j] = 0.375;
         float out[37 * 23];
-        upsample(&u, grid, out, 1);
+        upsample(&u, grid, ROWS, out, 1);
         for (int i = 0; i < 37 * 23; i++)
             assert_float_equal(out[i], 0.375f, 1e-6f);
         upsampler_free(&u, &ALLOC);
@@ -35,7 +37,7 @@ static void test_one_hot_grid_peaks_in_its_cell(void **state) {
         double grid[16] = {0};
         grid[1 * 4 + 2] = 1.0;
         float out[64 * 64];
-        upsample(&u, grid, out, 1);
+        upsample(&u, grid, ROWS, out, 1);
         int best = 0;
         for (int i = 1; i < 64 * 64; i++)
             if (out[i] > out[best]) best = i;
@@ -58,12 +60,12 @@ static void test_bilinear_and_nearest_match_hand_computed_values(void **state) {
     float out[4];
     upsampler u;
     assert_int_equal(upsampler_init(&u, &ALLOC, 2, 1, 4, 1, DECAM_UPSAMPLE_BILINEAR), 0);
-    upsample(&u, grid, out, 1);
+    upsample(&u, grid, ROWS, out, 1);
     for (int i = 0; i < 4; i++)
         assert_float_equal(out[i], bilinear[i], 1e-6f);
     upsampler_free(&u, &ALLOC);
     assert_int_equal(upsampler_init(&u, &ALLOC, 2, 1, 4, 1, DECAM_UPSAMPLE_NEAREST), 0);
-    upsample(&u, grid, out, 1);
+    upsample(&u, grid, ROWS, out, 1);
     for (int i = 0; i < 4; i++)
         assert_float_equal(out[i], nearest[i], 1e-6f);
     upsampler_free(&u, &ALLOC);
@@ -71,7 +73,7 @@ static void test_bilinear_and_nearest_match_hand_computed_values(void **state) {
     const double g2[4] = {0.0, 1.0, 0.5, 0.25};
     float o2[16];
     assert_int_equal(upsampler_init(&u, &ALLOC, 2, 2, 4, 4, DECAM_UPSAMPLE_BILINEAR), 0);
-    upsample(&u, g2, o2, 1);
+    upsample(&u, g2, ROWS, o2, 1);
     double top = 0.75 * 0.0 + 0.25 * 1.0, bottom = 0.75 * 0.5 + 0.25 * 0.25;
     assert_float_equal(o2[2 * 4 + 1], (float)(0.25 * top + 0.75 * bottom), 1e-6f);
     upsampler_free(&u, &ALLOC);
@@ -83,14 +85,14 @@ static void test_bicubic_is_clamped_but_unclamped_render_overshoots(void **state
     float out[32];
     upsampler u;
     assert_int_equal(upsampler_init(&u, &ALLOC, 4, 1, 32, 1, DECAM_UPSAMPLE_BICUBIC), 0);
-    upsample(&u, grid, out, 0);
+    upsample(&u, grid, ROWS, out, 0);
     float lo = 1, hi = 0;
     for (int i = 0; i < 32; i++) {
         lo = out[i] < lo ? out[i] : lo;
         hi = out[i] > hi ? out[i] : hi;
     }
     assert_true(lo < 0.0f && hi > 1.0f); /* Keys' kernel rings at a step */
-    upsample(&u, grid, out, 1);
+    upsample(&u, grid, ROWS, out, 1);
     for (int i = 0; i < 32; i++)
         assert_true(out[i] >= 0.0f && out[i] <= 1.0f);
     upsampler_free(&u, &ALLOC);

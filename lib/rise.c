@@ -1,0 +1,152 @@
+/*
+ * rise.c - RISE (Petsiuk, Das & Saenko, BMVC 2018) on libdecam's machinery:
+ * N = budget - 3 random binary s x s grids, each cell kept with
+ * probability p, bilinearly upsampled to a canvas (s + 1) cells wide and
+ * cut out at a random shift of less than a cell; each masks the image
+ * against the baseline, and the map is sum(score * mask) / (N * p).
+ */
+#include <math.h>
+
+#include "context.h"
+#include "method.h"
+
+typedef struct rise {
+    run *r;
+    int s;              /* grid side */
+    double keep;        /* p */
+    int virt_w, virt_h; /* the canvas: (s + 1) cells */
+    int cell_w, cell_h;
+    size_t cap;     /* masks per chunk: the batch size */
+    upsampler *ups; /* threads: tables are re-placed for every mask */
+    float *rows;    /* threads * upsampler_rows() */
+    double *grids;  /* cap * s * s: the chunk's binary grids */
+    int *shifts;    /* cap * 2 */
+    float *masks;   /* cap * hw: kept until their scores come back */
+    double *scores; /* cap */
+    double *sum;    /* hw: sum of score * mask */
+    size_t chunk;   /* masks in the current chunk */
+} rise;
+
+uint64_t rise_min_queries(const decam_ctx *ctx) {
+    (void)ctx;
+    return 1 + 1 + 2;
+}
+
+static decam_status rise_allocate(rise *x) {
+    decam_ctx *ctx = x->r->ctx;
+    const size_t hw = x->r->hw, ss = (size_t)x->s * x->s;
+    const int threads = x->r->threads;
+    x->ups = ctx_calloc(ctx, (size_t)threads, sizeof *x->ups);
+    int failed = !x->ups;
+    for (int t = 0; !failed && t < threads; t++)
+        failed = upsampler_init(&x->ups[t], &ctx->mem, x->s, x->s, x->r->shape.w, x->r->shape.h,
+                                DECAM_UPSAMPLE_BILINEAR) != 0;
+    if (!failed) {
+        x->rows = ctx_alloc(ctx, (size_t)threads * upsampler_rows(&x->ups[0]), sizeof *x->rows);
+        x->grids = ctx_alloc(ctx, x->cap * ss, sizeof *x->grids);
+        x->shifts = ctx_alloc(ctx, x->cap * 2, sizeof *x->shifts);
+        x->masks = ctx_alloc(ctx, x->cap, hw * sizeof *x->masks);
+        x->scores = ctx_alloc(ctx, x->cap, sizeof *x->scores);
+        x->sum = ctx_calloc(ctx, hw, sizeof *x->sum);
+        failed = !x->rows || !x->grids || !x->shifts || !x->masks || !x->scores || !x->sum;
+    }
+    FAIL_IF(failed, ctx, DECAM_ERR_OUT_OF_MEMORY,
+            "decam_explain: out of memory for %zu RISE masks of %d x %d", x->cap, x->r->shape.w,
+            x->r->shape.h);
+    return DECAM_OK;
+}
+
+static void rise_release(rise *x) {
+    decam_ctx *ctx = x->r->ctx;
+    for (int t = 0; x->ups && t < x->r->threads; t++)
+        upsampler_free(&x->ups[t], &ctx->mem);
+    ctx_dealloc(ctx, x->ups);
+    ctx_dealloc(ctx, x->rows);
+    ctx_dealloc(ctx, x->grids);
+    ctx_dealloc(ctx, x->shifts);
+    ctx_dealloc(ctx, x->masks);
+    ctx_dealloc(ctx, x->scores);
+    ctx_dealloc(ctx, x->sum);
+}
+
+/* Draws the chunk's grids and shifts, in order, from the run's generator:
+ * the random stream does not depend on the thread count. */
+static void draw_chunk(rise *x) {
+    const size_t ss = (size_t)x->s * x->s;
+    for (size_t k = 0; k < x->chunk; k++) {
+        for (size_t j = 0; j < ss; j++)
+            x->grids[k * ss + j] = rng_uniform(&x->r->rng) < x->keep ? 1.0 : 0.0;
+        x->shifts[2 * k] = (int)rng_below(&x->r->rng, (uint32_t)x->cell_w);
+        x->shifts[2 * k + 1] = (int)rng_below(&x->r->rng, (uint32_t)x->cell_h);
+    }
+}
+
+static void fill_mask_image(void *job, size_t k, float *slot, int worker) {
+    rise *x = job;
+    const run *r = x->r;
+    upsampler *u = &x->ups[worker];
+    float *mask = x->masks + k * r->hw;
+    upsampler_place(u, x->virt_w, x->virt_h, x->shifts[2 * k], x->shifts[2 * k + 1]);
+    upsample(u, x->grids + k * (size_t)x->s * x->s, x->rows + (size_t)worker * upsampler_rows(u),
+             mask, 1);
+    mask_compose(&r->shape, r->image, r->base, mask, 0, slot);
+}
+
+/* sum += score_k * mask_k for the chunk's masks, in k order per pixel. */
+static void accumulate_range(void *job, size_t first, size_t last, int worker) {
+    (void)worker;
+    rise *x = job;
+    const size_t hw = x->r->hw;
+    for (size_t k = 0; k < x->chunk; k++) {
+        const double score = x->scores[k];
+        const float *mask = x->masks + k * hw;
+        for (size_t p = first; p < last; p++)
+            x->sum[p] += score * mask[p];
+    }
+}
+
+static decam_status masks(rise *x, size_t total, size_t *done) {
+    run *r = x->r;
+    while (*done < total) {
+        x->chunk = total - *done < x->cap ? total - *done : x->cap;
+        draw_chunk(x);
+        for (size_t k = 0; k < x->chunk; k++)
+            r->dest[k] = &x->scores[k];
+        decam_status status =
+            batcher_fill(&r->batch, x->chunk, fill_mask_image, x, r->threads, r->dest);
+        if (status == DECAM_OK) status = batcher_flush(&r->batch);
+        /* A cancellation comes after the scores are stored: they count. */
+        if (status != DECAM_OK && status != DECAM_ERR_CANCELLED) return status;
+        parallel_ranges(r->hw, accumulate_range, x, r->threads, r->ctx);
+        *done += x->chunk;
+        FORWARD_IF_ERROR(status);
+        FORWARD_IF_ERROR(run_progress(r, NAN, NAN));
+    }
+    r->stats->termination = DECAM_TERMINATION_BUDGET;
+    return DECAM_OK;
+}
+
+decam_status rise_run(run *r) {
+    const double *p = r->ctx->params;
+    rise x = {.r = r, .s = (int)p[DECAM_PARAM_RISE_GRID], .keep = p[DECAM_PARAM_RISE_KEEP]};
+    x.cell_w = (r->shape.w + x.s - 1) / x.s;
+    x.cell_h = (r->shape.h + x.s - 1) / x.s;
+    x.virt_w = (x.s + 1) * x.cell_w;
+    x.virt_h = (x.s + 1) * x.cell_h;
+    x.cap = r->batch.cap;
+    const size_t total = (size_t)run_queries_left(r);
+    size_t done = 0;
+    decam_status status = rise_allocate(&x);
+    if (status == DECAM_OK) status = masks(&x, total, &done);
+    if ((status == DECAM_OK || status == DECAM_ERR_CANCELLED) && done > 0) {
+        const double norm = 1.0 / ((double)done * x.keep);
+        for (size_t i = 0; i < r->hw; i++) {
+            x.sum[i] *= norm;
+            r->map[i] = (float)x.sum[i];
+        }
+        decam_status kept = run_keep_raw(r, x.sum, r->shape.w, r->shape.h);
+        if (kept != DECAM_OK) status = kept;
+    }
+    rise_release(&x);
+    return status;
+}

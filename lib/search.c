@@ -1,0 +1,285 @@
+/*
+ * search.c - DE-CAM's search: gene vectors from the DE engine become masks
+ * and perturbed images, their scores become fitness, and every evaluation
+ * feeds the map. Runs on the shared run set up by explain.c.
+ */
+#include <math.h>
+
+#include "cam.h"
+#include "context.h"
+#include "de.h"
+#include "method.h"
+
+/* DE-CAM's state for one run, allocated at its start. */
+typedef struct search {
+    run *r;
+    int gw, gh;
+    size_t dim, np;
+    decam_objective objective;
+    int per_candidate; /* queries: 1, or 2 for DECAM_OBJECTIVE_BOTH */
+    de *de;
+    cam_accum acc;
+    upsampler up;
+    float *masks;  /* threads * hw: each worker's current mask */
+    float *rows;   /* threads * upsampler_rows() */
+    long *mask_of; /* threads: the candidate whose mask a worker holds */
+    const double *trials;
+    size_t fill_first; /* the generation's image index of a fill's image 0 */
+    double *score_keep, *score_drop, *fitness; /* per candidate */
+    double *grid;                              /* dim: the assembled grid map */
+} search;
+
+uint64_t decam_min_queries(const decam_ctx *ctx) {
+    const double *p = ctx->params;
+    uint64_t per = p[DECAM_PARAM_OBJECTIVE] == DECAM_OBJECTIVE_BOTH ? 2 : 1;
+    return 1 + (uint64_t)p[DECAM_PARAM_POPULATION] * per + 2;
+}
+
+static decam_status search_allocate(search *s) {
+    decam_ctx *ctx = s->r->ctx;
+    const decam_allocator *a = &ctx->mem;
+    const double *p = ctx->params;
+    const int w = s->r->shape.w, h = s->r->shape.h, threads = s->r->threads;
+    de_config cfg = {
+        .dim = s->dim,
+        .np = s->np,
+        .strategy = (de_strategy)p[DECAM_PARAM_STRATEGY],
+        .f = p[DECAM_PARAM_F],
+        .f_dither = p[DECAM_PARAM_F_DITHER],
+        .cr = p[DECAM_PARAM_CR],
+        .pbest = p[DECAM_PARAM_PBEST],
+    };
+    s->de = de_create(&cfg, a);
+    int failed = !s->de ||
+                 upsampler_init(&s->up, a, s->gw, s->gh, w, h,
+                                (decam_upsample)p[DECAM_PARAM_UPSAMPLE]) != 0 ||
+                 cam_accum_init(&s->acc, a, s->dim) != 0;
+    if (!failed) {
+        s->masks = mem_alloc(a, (size_t)threads * s->r->hw, sizeof *s->masks);
+        s->rows = mem_alloc(a, (size_t)threads * upsampler_rows(&s->up), sizeof *s->rows);
+        s->mask_of = mem_alloc(a, (size_t)threads, sizeof *s->mask_of);
+        s->score_keep = mem_alloc(a, s->np, sizeof *s->score_keep);
+        s->score_drop = mem_alloc(a, s->np, sizeof *s->score_drop);
+        s->fitness = mem_alloc(a, s->np, sizeof *s->fitness);
+        s->grid = mem_alloc(a, s->dim, sizeof *s->grid);
+        failed = !s->masks || !s->rows || !s->mask_of || !s->score_keep || !s->score_drop ||
+                 !s->fitness || !s->grid;
+    }
+    FAIL_IF(failed, ctx, DECAM_ERR_OUT_OF_MEMORY,
+            "decam_explain: out of memory for the search (grid %d x %d, population %zu)", s->gw,
+            s->gh, s->np);
+    return DECAM_OK;
+}
+
+static void search_release(search *s) {
+    const decam_allocator *a = &s->r->ctx->mem;
+    de_free(s->de, a);
+    upsampler_free(&s->up, a);
+    cam_accum_free(&s->acc, a);
+    mem_free(a, s->masks);
+    mem_free(a, s->rows);
+    mem_free(a, s->mask_of);
+    mem_free(a, s->score_keep);
+    mem_free(a, s->score_drop);
+    mem_free(a, s->fitness);
+    mem_free(a, s->grid);
+}
+
+/* ---- scoring a generation ---------------------------------------------- */
+
+/* Image g of a generation: candidate g / per_candidate; with both
+ * objectives the keep image first, then the drop image. */
+static int image_drops(const search *s, size_t g) {
+    if (s->objective == DECAM_OBJECTIVE_BOTH) return (int)(g % 2);
+    return s->objective == DECAM_OBJECTIVE_DELETE;
+}
+
+static void fill_image(void *job, size_t k, float *slot, int worker) {
+    search *s = job;
+    const run *r = s->r;
+    size_t g = s->fill_first + k, cand = g / (size_t)s->per_candidate;
+    float *mask = s->masks + (size_t)worker * r->hw;
+    if (s->mask_of[worker] != (long)cand) {
+        upsample(&s->up, s->trials + cand * s->dim,
+                 s->rows + (size_t)worker * upsampler_rows(&s->up), mask, 1);
+        s->mask_of[worker] = (long)cand;
+    }
+    mask_compose(&r->shape, r->image, r->base, mask, image_drops(s, g), slot);
+}
+
+/* Scores trials 0..n-1; scores of candidates not reached stay NaN. */
+static decam_status evaluate(search *s, const double *trials, size_t n) {
+    run *r = s->r;
+    for (size_t i = 0; i < s->np; i++)
+        s->score_keep[i] = s->score_drop[i] = NAN;
+    for (int t = 0; t < r->threads; t++)
+        s->mask_of[t] = -1;
+    s->trials = trials;
+    const size_t images = n * (size_t)s->per_candidate;
+    for (size_t done = 0; done < images;) {
+        size_t m = r->batch.cap - r->batch.fill;
+        if (m > images - done) m = images - done;
+        for (size_t k = 0; k < m; k++) {
+            size_t g = done + k, cand = g / (size_t)s->per_candidate;
+            r->dest[k] = image_drops(s, g) ? &s->score_drop[cand] : &s->score_keep[cand];
+        }
+        s->fill_first = done;
+        FORWARD_IF_ERROR(batcher_fill(&r->batch, m, fill_image, s, r->threads, r->dest));
+        done += m;
+    }
+    return batcher_flush(&r->batch);
+}
+
+/* ---- fitness --------------------------------------------------------- */
+
+static double mean_gene(const double *g, size_t dim) {
+    double sum = 0.0;
+    for (size_t j = 0; j < dim; j++)
+        sum += g[j];
+    return sum / (double)dim;
+}
+
+/* Mean absolute difference of horizontally and vertically adjacent genes. */
+static double total_variation(const double *g, int gw, int gh) {
+    double sum = 0.0;
+    int pairs = gh * (gw - 1) + gw * (gh - 1);
+    if (pairs == 0) return 0.0;
+    for (int y = 0; y < gh; y++)
+        for (int x = 0; x < gw; x++) {
+            double v = g[y * gw + x];
+            if (x + 1 < gw) sum += fabs(v - g[y * gw + x + 1]);
+            if (y + 1 < gh) sum += fabs(v - g[(y + 1) * gw + x]);
+        }
+    return sum / pairs;
+}
+
+/* The score part of candidate i's fitness: what the map is built from.
+ * NaN if the candidate was not fully scored. */
+static double score_term(const search *s, size_t i) {
+    const double full = s->r->score_full;
+    switch (s->objective) {
+    case DECAM_OBJECTIVE_PRESERVE: return s->score_keep[i];
+    case DECAM_OBJECTIVE_DELETE: return full - s->score_drop[i];
+    case DECAM_OBJECTIVE_BOTH: return s->score_keep[i] + full - s->score_drop[i];
+    }
+    return NAN;
+}
+
+/* Fitness of the scored candidates; returns how many leading candidates
+ * were fully scored (all of them unless the run stopped midway). Each is
+ * also added to the all-evaluated accumulator. */
+static size_t assess(search *s, const double *trials, size_t n) {
+    const double *p = s->r->ctx->params;
+    const double area_w = p[DECAM_PARAM_AREA_WEIGHT], tv_w = p[DECAM_PARAM_TV_WEIGHT];
+    size_t done = 0;
+    for (; done < n; done++) {
+        const double *g = trials + done * s->dim;
+        double w = score_term(s, done);
+        if (isnan(w)) break;
+        cam_accum_add(&s->acc, g, w);
+        s->fitness[done] = w - area_w * mean_gene(g, s->dim) -
+                           (tv_w > 0.0 ? tv_w * total_variation(g, s->gw, s->gh) : 0.0);
+    }
+    return done;
+}
+
+/* ---- the search -------------------------------------------------------- */
+
+static void init_population(search *s) {
+    run *r = s->r;
+    const double *p = r->ctx->params;
+    switch ((decam_init)p[DECAM_PARAM_INIT]) {
+    case DECAM_INIT_UNIFORM: de_init_uniform(s->de, &r->rng); break;
+    case DECAM_INIT_LATIN_HYPERCUBE: de_init_latin(s->de, &r->rng); break;
+    case DECAM_INIT_PRIOR:
+        cam_grid_from_map(r->ctx->prior, r->ctx->prior_w, r->ctx->prior_h, s->gw, s->gh, s->grid);
+        de_init_around(s->de, &r->rng, s->grid, p[DECAM_PARAM_PRIOR_SPREAD]);
+        break;
+    }
+}
+
+/* Why the search should stop now, or DECAM_TERMINATION_NONE to go on. */
+static decam_termination stop_reason(const search *s) {
+    const run *r = s->r;
+    const double *p = r->ctx->params;
+    if (run_queries_left(r) < (uint64_t)s->per_candidate) return DECAM_TERMINATION_BUDGET;
+    if (p[DECAM_PARAM_MAX_GENERATIONS] > 0 &&
+        r->stats->generations >= p[DECAM_PARAM_MAX_GENERATIONS])
+        return DECAM_TERMINATION_GENERATIONS;
+    if (p[DECAM_PARAM_TOLERANCE] > 0 && de_spread(s->de) <= p[DECAM_PARAM_TOLERANCE])
+        return DECAM_TERMINATION_TOLERANCE;
+    return DECAM_TERMINATION_NONE;
+}
+
+/* Generations until a stopping rule fires. The last may be partial, so
+ * the whole budget is used. */
+static decam_status generations(search *s) {
+    run *r = s->r;
+    init_population(s);
+    for (;;) {
+        uint64_t affordable = run_queries_left(r) / (uint64_t)s->per_candidate;
+        size_t n = affordable < s->np ? (size_t)affordable : s->np;
+        const double *trials = de_trials(s->de);
+        decam_status status = evaluate(s, trials, n);
+        size_t done = assess(s, trials, n);
+        double best = NAN;
+        if (done > 0) {
+            de_tell(s->de, done, s->fitness);
+            de_best(s->de, &best);
+            r->stats->best_fitness = best;
+        }
+        if (status != DECAM_OK) {
+            r->stats->generations += done > 0; /* a partial generation counts */
+            return status;
+        }
+        FORWARD_IF_ERROR(run_progress(r, best, de_mean_fitness(s->de)));
+        r->stats->termination = stop_reason(s);
+        if (r->stats->termination != DECAM_TERMINATION_NONE) return DECAM_OK;
+        de_ask(s->de, &r->rng);
+    }
+}
+
+/* The grid map from the search, per DECAM_PARAM_ASSEMBLY. */
+static void assemble(search *s) {
+    if (s->r->stats->generations == 0) {
+        for (size_t j = 0; j < s->dim; j++)
+            s->grid[j] = 0.0;
+        return;
+    }
+    switch ((decam_assembly)s->r->ctx->params[DECAM_PARAM_ASSEMBLY]) {
+    case DECAM_ASSEMBLY_BEST: {
+        const double *best = de_best(s->de, NULL);
+        for (size_t j = 0; j < s->dim; j++)
+            s->grid[j] = best[j];
+        break;
+    }
+    case DECAM_ASSEMBLY_POPULATION:
+        cam_grid_from_population(de_population(s->de), de_fitness(s->de), s->np, s->dim, s->grid);
+        break;
+    case DECAM_ASSEMBLY_ALL_EVALUATED: cam_grid_from_accum(&s->acc, s->grid); break;
+    }
+}
+
+decam_status decam_search(run *r) {
+    const double *p = r->ctx->params;
+    search s = {.r = r};
+    s.gw = (int)p[DECAM_PARAM_GRID_WIDTH];
+    s.gh = (int)p[DECAM_PARAM_GRID_HEIGHT];
+    s.dim = (size_t)s.gw * s.gh;
+    s.np = (size_t)p[DECAM_PARAM_POPULATION];
+    s.objective = (decam_objective)p[DECAM_PARAM_OBJECTIVE];
+    s.per_candidate = s.objective == DECAM_OBJECTIVE_BOTH ? 2 : 1;
+    decam_status status = search_allocate(&s);
+    if (status == DECAM_OK) status = generations(&s);
+    if (status == DECAM_OK || status == DECAM_ERR_CANCELLED) {
+        /* The map of the queries made, also after a cancellation. */
+        assemble(&s);
+        decam_status kept = run_keep_raw(r, s.grid, s.gw, s.gh);
+        if (kept == DECAM_OK)
+            upsample(&s.up, s.grid, s.rows, r->map, 0);
+        else
+            status = kept;
+    }
+    search_release(&s);
+    return status;
+}

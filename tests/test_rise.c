@@ -1,0 +1,117 @@
+/* test_rise.c - RISE through decam_explain(): its normalisation, that it
+ * finds a planted region, its budget, and thread-count invariance. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "decam.h"
+#include "planted.h"
+
+static decam_ctx *rise_ctx(decam_model_fn fn, void *user, double budget) {
+    decam_ctx *ctx = decam_create();
+    assert_non_null(ctx);
+    assert_int_equal(decam_set_model(ctx, fn, user), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_METHOD, DECAM_METHOD_RISE), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, budget), DECAM_OK);
+    return ctx;
+}
+
+static int constant_model(void *user, const float *images, size_t n, float *scores) {
+    (void)user, (void)images;
+    for (size_t i = 0; i < n; i++)
+        scores[i] = 0.8f;
+    return 0;
+}
+
+/* sum(score * mask) / (N p): a constant score c gives c everywhere, up to
+ * the masks' sampling noise (about 2% per pixel with N = 2000). */
+static void test_constant_model_gives_a_constant_raw_map(void **state) {
+    (void)state;
+    float image[PW * PH * PC] = {0}, map[PW * PH], raw[PW * PH];
+    decam_ctx *ctx = rise_ctx(constant_model, NULL, 2003);
+    assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+    int rw, rh;
+    assert_int_equal(decam_get_raw_map(ctx, raw, PW * PH, &rw, &rh), DECAM_OK);
+    assert_true(rw == PW && rh == PH);
+    double mean = 0.0, worst = 0.0;
+    for (int i = 0; i < PW * PH; i++) {
+        mean += raw[i];
+        worst = fmax(worst, fabs(raw[i] / 0.8 - 1.0));
+    }
+    mean /= PW * PH;
+    printf("# constant 0.8: raw map mean %.4f, largest relative deviation %.3f\n", mean, worst);
+    assert_float_equal(mean, 0.8, 0.8 * 0.02);
+    assert_true(worst < 0.15);
+    decam_stats st = {.size = sizeof st};
+    decam_get_stats(ctx, &st);
+    assert_true(st.queries == 2003);
+    assert_int_equal(st.generations, 32); /* 2000 masks in batches of 64 */
+    assert_int_equal(st.termination, DECAM_TERMINATION_BUDGET);
+    assert_true(isnan(st.best_fitness));
+    decam_free(ctx);
+}
+
+static void test_rise_finds_planted_regions(void **state) {
+    (void)state;
+    float image[PW * PH * PC], map[PW * PH];
+    int hits = 0;
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        planted p = {.nonlinear = (int)(seed % 2)};
+        planted_make(&p, image, seed, DECAM_LAYOUT_HWC);
+        decam_ctx *ctx = rise_ctx(planted_model, &p, 2000);
+        decam_set_param(ctx, DECAM_PARAM_SEED, (double)seed);
+        assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+        hits += planted_pointing_hit(&p, map);
+        decam_free(ctx);
+    }
+    printf("# RISE, 2000 queries: pointing game %d/10\n", hits);
+    assert_true(hits >= 9);
+}
+
+static void test_same_seed_same_map_and_any_thread_count_or_batch(void **state) {
+    (void)state;
+    float image[PW * PH * PC], ref[PW * PH], map[PW * PH];
+    planted p = {0};
+    planted_make(&p, image, 3, DECAM_LAYOUT_HWC);
+    decam_ctx *ctx = rise_ctx(planted_model, &p, 300);
+    assert_int_equal(decam_explain(ctx, image, PW, PH, PC, ref), DECAM_OK);
+    const double threads[] = {1, 2, 3, 8}, batches[] = {0, 1, 7, 300};
+    for (int t = 0; t < 4; t++)
+        for (int b = 0; b < 4; b++) {
+            decam_set_param(ctx, DECAM_PARAM_THREADS, threads[t]);
+            decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, batches[b]);
+            assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+            assert_memory_equal(ref, map, sizeof map);
+        }
+    decam_set_param(ctx, DECAM_PARAM_SEED, 1);
+    assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+    assert_true(memcmp(ref, map, sizeof map) != 0);
+    decam_free(ctx);
+}
+
+static void test_budget_must_pay_for_one_mask(void **state) {
+    (void)state;
+    float image[PW * PH * PC] = {0}, map[PW * PH];
+    decam_ctx *ctx = rise_ctx(constant_model, NULL, 3);
+    assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_ERR_BUDGET_TOO_SMALL);
+    assert_non_null(strstr(decam_errmsg(ctx), "one mask"));
+    decam_set_param(ctx, DECAM_PARAM_BUDGET, 4);
+    assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+    decam_free(ctx);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_constant_model_gives_a_constant_raw_map),
+        cmocka_unit_test(test_rise_finds_planted_regions),
+        cmocka_unit_test(test_same_seed_same_map_and_any_thread_count_or_batch),
+        cmocka_unit_test(test_budget_must_pay_for_one_mask),
+    };
+    return cmocka_run_group_tests_name("rise", tests, NULL, NULL);
+}
