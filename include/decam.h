@@ -153,8 +153,9 @@ typedef void (*decam_free_fn)(void *opaque, void *ptr);
  * itself, buffers of a run, copies of inputs, loaded images) goes through
  * alloc/free. Both NULL means the C library's malloc/free; only one NULL
  * returns NULL. The functions are called only from the thread using the
- * context. Memory that libpng and libjpeg allocate internally while
- * decoding or encoding a file does not go through them. */
+ * context. libpng's allocations go through them too; the working memory
+ * libjpeg allocates internally while coding a file does not (libjpeg has
+ * no allocator hook). */
 DECAM_API decam_ctx *decam_create_advanced(decam_alloc_fn alloc, decam_free_fn free, void *opaque);
 
 /* Frees a context and everything it owns. Accepts NULL. Must not be called

@@ -1,0 +1,777 @@
+/*
+ * io_image.c - the I/O part's front: settings, format detection, loading
+ * from a path or memory (dispatching to io_png.c / io_jpeg.c), saving, and
+ * preparing model input (resize, centre crop, normalisation, bytes).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "context.h"
+#include "io.h"
+#include "params.h"
+
+#define IO_MAX_SIDE   2147483647
+#define IO_MAX_PIXELS ((uint64_t)1 << 62)
+#define JPEG_MAX_SIDE 65500 /* libjpeg's JPEG_MAX_DIMENSION */
+
+/* ---------------------------------------------------------------------
+ * Settings
+ * --------------------------------------------------------------------- */
+
+static decam_status check_configurable(decam_ctx *ctx, const char *who) {
+    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+    ctx_clear_error(ctx);
+    FAIL_IF(ctx->busy, ctx, DECAM_ERR_BUSY, "%s: not allowed inside decam_explain()", who);
+    return DECAM_OK;
+}
+
+decam_status decam_io_set_limits(decam_ctx *ctx, int max_width, int max_height,
+                                 uint64_t max_pixels) {
+    FORWARD_IF_ERROR(check_configurable(ctx, "decam_io_set_limits"));
+    FAIL_IF(max_width < 1 || max_height < 1, ctx, DECAM_ERR_OUT_OF_RANGE,
+            "decam_io_set_limits: max_width %d and max_height %d must be in [1, %d]", max_width,
+            max_height, IO_MAX_SIDE);
+    FAIL_IF(max_pixels < 1 || max_pixels > IO_MAX_PIXELS, ctx, DECAM_ERR_OUT_OF_RANGE,
+            "decam_io_set_limits: max_pixels %llu must be in [1, 2^62]",
+            (unsigned long long)max_pixels);
+    ctx->io_max_width = max_width;
+    ctx->io_max_height = max_height;
+    ctx->io_max_pixels = max_pixels;
+    return DECAM_OK;
+}
+
+decam_status decam_io_get_limits(const decam_ctx *ctx, int *max_width, int *max_height,
+                                 uint64_t *max_pixels) {
+    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+    if (max_width) *max_width = ctx->io_max_width;
+    if (max_height) *max_height = ctx->io_max_height;
+    if (max_pixels) *max_pixels = ctx->io_max_pixels;
+    return DECAM_OK;
+}
+
+decam_status decam_io_set_background(decam_ctx *ctx, float r, float g, float b) {
+    FORWARD_IF_ERROR(check_configurable(ctx, "decam_io_set_background"));
+    const float rgb[3] = {r, g, b};
+    for (int c = 0; c < 3; c++)
+        FAIL_IF(!(rgb[c] >= 0.0f && rgb[c] <= 1.0f), ctx, DECAM_ERR_OUT_OF_RANGE,
+                "decam_io_set_background: %c = %g is outside [0, 1]", "rgb"[c], (double)rgb[c]);
+    memcpy(ctx->io_background, rgb, sizeof rgb);
+    return DECAM_OK;
+}
+
+decam_status decam_io_get_background(const decam_ctx *ctx, float rgb[3]) {
+    if (!ctx || !rgb) return DECAM_ERR_INVALID_ARGUMENT;
+    memcpy(rgb, ctx->io_background, sizeof ctx->io_background);
+    return DECAM_OK;
+}
+
+decam_status decam_io_set_jpeg_quality(decam_ctx *ctx, int quality) {
+    FORWARD_IF_ERROR(check_configurable(ctx, "decam_io_set_jpeg_quality"));
+    FAIL_IF(quality < 1 || quality > 100, ctx, DECAM_ERR_OUT_OF_RANGE,
+            "decam_io_set_jpeg_quality: quality %d is outside [1, 100]", quality);
+    ctx->io_jpeg_quality = quality;
+    return DECAM_OK;
+}
+
+decam_status decam_io_get_jpeg_quality(const decam_ctx *ctx, int *quality) {
+    if (!ctx || !quality) return DECAM_ERR_INVALID_ARGUMENT;
+    *quality = ctx->io_jpeg_quality;
+    return DECAM_OK;
+}
+
+/* ---------------------------------------------------------------------
+ * The float image the decoders fill
+ * --------------------------------------------------------------------- */
+
+decam_status io_fail(decam_ctx *ctx, const char *source, decam_status status, const char *fmt,
+                     ...) {
+    char message[sizeof ctx->errmsg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    if (!source) return ctx_fail(ctx, status, "%s", message);
+    return ctx_fail(ctx, status, "%s: %s", source, message);
+}
+
+decam_status io_image_alloc(decam_ctx *ctx, const char *format, io_image *img, uint64_t width,
+                            uint64_t height) {
+    const unsigned long long w = width, h = height;
+    if (w == 0 || h == 0)
+        return io_fail(ctx, img->source, DECAM_ERR_FORMAT,
+                       "%s: the image has zero size (%llu x %llu)", format, w, h);
+    if (w > (uint64_t)ctx->io_max_width || h > (uint64_t)ctx->io_max_height ||
+        w * h > ctx->io_max_pixels)
+        return io_fail(ctx, img->source, DECAM_ERR_TOO_LARGE,
+                       "%s: a %llu x %llu image exceeds the limits (%d x %d, %llu pixels; "
+                       "see decam_io_set_limits)",
+                       format, w, h, ctx->io_max_width, ctx->io_max_height,
+                       (unsigned long long)ctx->io_max_pixels);
+    if (w * h > SIZE_MAX)
+        return io_fail(ctx, img->source, DECAM_ERR_TOO_LARGE,
+                       "%s: a %llu x %llu image does not fit in memory", format, w, h);
+    img->width = (int)w;
+    img->height = (int)h;
+    img->pixels = ctx_alloc(ctx, (size_t)(w * h), (size_t)img->channels * sizeof(float));
+    if (!img->pixels)
+        return io_fail(ctx, img->source, DECAM_ERR_OUT_OF_MEMORY,
+                       "%s: out of memory for a %llu x %llu x %d float image", format, w, h,
+                       img->channels);
+    return DECAM_OK;
+}
+
+static float luma(float r, float g, float b) { return 0.299f * r + 0.587f * g + 0.114f * b; }
+
+/* Stores one pixel: v[0] alone for a gray source (so that gray stays exact
+ * in gray output), v[0..2] for a colour one. */
+static void put_pixel(io_image *img, size_t at, size_t chan, const float *v, int gray) {
+    if (img->channels == 1) {
+        img->pixels[at] = gray ? v[0] : luma(v[0], v[1], v[2]);
+    } else {
+        for (int c = 0; c < 3; c++)
+            img->pixels[at + (size_t)c * chan] = gray ? v[0] : v[c];
+    }
+}
+
+void io_image_put_row(io_image *img, int y, const unsigned char *row, int src_channels, int bits) {
+    const io_strides s = io_layout_strides(img->layout, img->width, img->height, img->channels);
+    const float maxval = bits == 16 ? 65535.0f : 255.0f;
+    const int colours = src_channels <= 2 ? 1 : 3;
+    const int has_alpha = src_channels == 2 || src_channels == 4;
+    const float *bg = img->background;
+    const float bg_gray = luma(bg[0], bg[1], bg[2]);
+    for (int x = 0; x < img->width; x++) {
+        float v[4];
+        for (int k = 0; k < src_channels; k++) {
+            size_t i = (size_t)x * (size_t)src_channels + (size_t)k;
+            unsigned sample = bits == 16 ? (unsigned)row[2 * i] << 8 | row[2 * i + 1] : row[i];
+            v[k] = (float)sample / maxval;
+        }
+        int gray = colours == 1;
+        if (has_alpha) {
+            const float a = v[colours];
+            if (gray && img->channels == 1) {
+                v[0] = a * v[0] + (1.0f - a) * bg_gray;
+            } else {
+                /* Over a coloured background even a gray pixel is coloured. */
+                const float g0 = v[0];
+                for (int c = 0; c < 3; c++)
+                    v[c] = a * (gray ? g0 : v[c]) + (1.0f - a) * bg[c];
+                gray = 0;
+            }
+        }
+        put_pixel(img, (size_t)y * s.row + (size_t)x * s.px, s.chan, v, gray);
+    }
+}
+
+void io_image_put_row_cmyk(io_image *img, int y, const unsigned char *row, int inverted) {
+    const io_strides s = io_layout_strides(img->layout, img->width, img->height, img->channels);
+    for (int x = 0; x < img->width; x++) {
+        const unsigned char *p = row + 4 * (size_t)x;
+        unsigned k = inverted ? p[3] : 255u - p[3];
+        float v[3];
+        for (int c = 0; c < 3; c++) {
+            unsigned ink = inverted ? p[c] : 255u - p[c];
+            v[c] = (float)(ink * k) / 65025.0f;
+        }
+        put_pixel(img, (size_t)y * s.row + (size_t)x * s.px, s.chan, v, 0);
+    }
+}
+
+int io_buffer_append(io_buffer *buf, const void *bytes, size_t n) {
+    if (n > SIZE_MAX - buf->size) return -1;
+    if (buf->size + n > buf->capacity) {
+        size_t cap = buf->capacity ? buf->capacity : 4096;
+        while (cap < buf->size + n)
+            cap = cap > SIZE_MAX / 2 ? buf->size + n : cap * 2;
+        unsigned char *grown = ctx_alloc(buf->ctx, cap, 1);
+        if (!grown) return -1;
+        if (buf->size) memcpy(grown, buf->data, buf->size);
+        ctx_dealloc(buf->ctx, buf->data);
+        buf->data = grown;
+        buf->capacity = cap;
+    }
+    memcpy(buf->data + buf->size, bytes, n);
+    buf->size += n;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Format detection
+ * --------------------------------------------------------------------- */
+
+static const unsigned char PNG_SIGNATURE[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+static const unsigned char JPEG_SIGNATURE[3] = {0xff, 0xd8, 0xff};
+
+/* Whether data agrees with sig as far as both go (data nonempty). */
+static int matches(const unsigned char *data, size_t size, const unsigned char *sig, size_t n) {
+    return size > 0 && memcmp(data, sig, size < n ? size : n) == 0;
+}
+
+static decam_image_format detect(const unsigned char *data, size_t size) {
+    if (matches(data, size, PNG_SIGNATURE, sizeof PNG_SIGNATURE)) return DECAM_IMAGE_PNG;
+    if (matches(data, size, JPEG_SIGNATURE, sizeof JPEG_SIGNATURE)) return DECAM_IMAGE_JPEG;
+    return DECAM_IMAGE_UNKNOWN;
+}
+
+/* The name of a well-known format we do not read, for the message. */
+static const char *other_format(const unsigned char *d, size_t n) {
+    if (n >= 6 && (!memcmp(d, "GIF87a", 6) || !memcmp(d, "GIF89a", 6))) return "GIF";
+    if (n >= 12 && !memcmp(d, "RIFF", 4) && !memcmp(d + 8, "WEBP", 4)) return "WebP";
+    if (n >= 4 && (!memcmp(d, "II*\0", 4) || !memcmp(d, "MM\0*", 4))) return "TIFF";
+    if (n >= 2 && !memcmp(d, "BM", 2)) return "BMP";
+    if (n >= 12 && !memcmp(d + 4, "ftyp", 4)) return "ISO media (HEIF/AVIF)";
+    if (n >= 2 && (!memcmp(d, "\xff\x0a", 2))) return "JPEG XL";
+    return NULL;
+}
+
+decam_status decam_image_detect(decam_ctx *ctx, const void *data, size_t size,
+                                decam_image_format *format) {
+    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+    ctx_clear_error(ctx);
+    FAIL_IF(!format, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_image_detect: format is NULL");
+    *format = DECAM_IMAGE_UNKNOWN;
+    FAIL_IF(!data && size, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "decam_image_detect: data is NULL but size is %zu", size);
+    if (data) *format = detect(data, size);
+    return DECAM_OK;
+}
+
+/* ---------------------------------------------------------------------
+ * Loading
+ * --------------------------------------------------------------------- */
+
+/* The error for data that is empty or not PNG or JPEG; `source` ("'path'"
+ * or "buffer") names it. */
+static decam_status refuse_unknown(decam_ctx *ctx, const unsigned char *data, size_t size,
+                                   const char *source) {
+    FAIL_IF(size == 0, ctx, DECAM_ERR_FORMAT, "%s is empty (0 bytes)", source);
+    const char *other = other_format(data, size);
+    FAIL_IF(other, ctx, DECAM_ERR_FORMAT, "%s is a %s image; only PNG and JPEG are supported",
+            source, other);
+    unsigned char h[4] = {0, 0, 0, 0};
+    memcpy(h, data, size < 4 ? size : 4);
+    return ctx_fail(ctx, DECAM_ERR_FORMAT,
+                    "%s is not a PNG or JPEG image (it starts with %02x %02x %02x %02x)", source,
+                    h[0], h[1], h[2], h[3]);
+}
+
+/* Decodes `size` bytes; `source` prefixes messages. */
+static decam_status decode(decam_ctx *ctx, const unsigned char *data, size_t size,
+                           const char *source, int channels, float **pixels, int *width,
+                           int *height) {
+    decam_image_format format = detect(data, size);
+    if (format == DECAM_IMAGE_UNKNOWN) return refuse_unknown(ctx, data, size, source);
+    io_image img;
+    memset(&img, 0, sizeof img);
+    img.source = source;
+    img.channels = channels;
+    img.layout = io_layout(ctx);
+    memcpy(img.background, ctx->io_background, sizeof img.background);
+    decam_status status = format == DECAM_IMAGE_PNG ? io_png_decode(ctx, data, size, &img)
+                                                    : io_jpeg_decode(ctx, data, size, &img);
+    if (status != DECAM_OK) return status;
+    *pixels = img.pixels;
+    *width = img.width;
+    *height = img.height;
+    return DECAM_OK;
+}
+
+static decam_status check_load_args(decam_ctx *ctx, const char *who, int channels, float **pixels,
+                                    int *width, int *height) {
+    if (pixels) *pixels = NULL;
+    if (width) *width = 0;
+    if (height) *height = 0;
+    FAIL_IF(!pixels || !width || !height, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "%s: pixels, width and height must not be NULL", who);
+    FAIL_IF(channels != 1 && channels != 3, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "%s: channels is %d, must be 1 (gray) or 3 (RGB)", who, channels);
+    return DECAM_OK;
+}
+
+decam_status decam_image_load_memory(decam_ctx *ctx, const void *data, size_t size, int channels,
+                                     float **pixels, int *width, int *height) {
+    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+    ctx_clear_error(ctx);
+    FORWARD_IF_ERROR(
+        check_load_args(ctx, "decam_image_load_memory", channels, pixels, width, height));
+    FAIL_IF(!data && size, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "decam_image_load_memory: data is NULL but size is %zu", size);
+    return decode(ctx, data, size, "buffer", channels, pixels, width, height);
+}
+
+/* The reason for a failed file operation. strerror() may share one buffer
+ * between threads, so the common reasons are spelled out here (as glibc
+ * spells them); others show their number. */
+static const char *errno_text(int e, char *buf, size_t n) {
+    switch (e) {
+#ifdef ENOENT
+    case ENOENT: return "No such file or directory";
+#endif
+#ifdef EACCES
+    case EACCES: return "Permission denied";
+#endif
+#ifdef EPERM
+    case EPERM: return "Operation not permitted";
+#endif
+#ifdef EISDIR
+    case EISDIR: return "Is a directory";
+#endif
+#ifdef ENOTDIR
+    case ENOTDIR: return "Not a directory";
+#endif
+#ifdef ENOSPC
+    case ENOSPC: return "No space left on device";
+#endif
+#ifdef EROFS
+    case EROFS: return "Read-only file system";
+#endif
+#ifdef EIO
+    case EIO: return "Input/output error";
+#endif
+#ifdef EFBIG
+    case EFBIG: return "File too large";
+#endif
+#ifdef ENAMETOOLONG
+    case ENAMETOOLONG: return "File name too long";
+#endif
+#ifdef EMFILE
+    case EMFILE: return "Too many open files";
+#endif
+#ifdef ELOOP
+    case ELOOP: return "Too many levels of symbolic links";
+#endif
+    case 0: return "unknown error";
+    default: snprintf(buf, n, "system error %d", e); return buf;
+    }
+}
+
+/* The path as shown in messages: quoted, its tail if it is long. */
+static void quote_path(char *out, size_t n, const char *path) {
+    size_t len = strlen(path);
+    if (len <= 80)
+        snprintf(out, n, "'%s'", path);
+    else
+        snprintf(out, n, "'...%s'", path + len - 77);
+}
+
+/* Reads a whole file into context memory. A file whose first bytes are not
+ * PNG or JPEG is refused before the rest is read. */
+static decam_status read_file(decam_ctx *ctx, const char *path, const char *name,
+                              unsigned char **data, size_t *size) {
+    decam_status status = DECAM_OK;
+    unsigned char *buf = NULL;
+    char reason[32];
+    *data = NULL;
+    *size = 0;
+    errno = 0;
+    FILE *f = fopen(path, "rb");
+    FAIL_IF(!f, ctx, DECAM_ERR_IO, "cannot open %s: %s", name,
+            errno_text(errno, reason, sizeof reason));
+    unsigned char head[16];
+    size_t n = fread(head, 1, sizeof head, f);
+    GOTO_FAIL_IF(ferror(f), ctx, DECAM_ERR_IO, "cannot read %s: %s", name,
+                 errno_text(errno, reason, sizeof reason));
+    if (detect(head, n) == DECAM_IMAGE_UNKNOWN) {
+        status = refuse_unknown(ctx, head, n, name);
+        goto cleanup;
+    }
+    size_t cap = 1 << 16, len = n;
+    buf = ctx_alloc(ctx, cap, 1);
+    GOTO_FAIL_IF(!buf, ctx, DECAM_ERR_OUT_OF_MEMORY, "out of memory reading %s", name);
+    memcpy(buf, head, n);
+    while (!feof(f)) {
+        if (len == cap) {
+            GOTO_FAIL_IF(cap > SIZE_MAX / 2, ctx, DECAM_ERR_TOO_LARGE, "%s is too large", name);
+            unsigned char *grown = ctx_alloc(ctx, cap * 2, 1);
+            GOTO_FAIL_IF(!grown, ctx, DECAM_ERR_OUT_OF_MEMORY,
+                         "out of memory reading %s (%zu bytes so far)", name, len);
+            memcpy(grown, buf, len);
+            ctx_dealloc(ctx, buf);
+            buf = grown;
+            cap *= 2;
+        }
+        len += fread(buf + len, 1, cap - len, f);
+        GOTO_FAIL_IF(ferror(f), ctx, DECAM_ERR_IO, "cannot read %s: %s", name,
+                     errno_text(errno, reason, sizeof reason));
+    }
+    *data = buf;
+    *size = len;
+    buf = NULL;
+cleanup:
+    ctx_dealloc(ctx, buf);
+    fclose(f);
+    return status;
+}
+
+decam_status decam_image_load(decam_ctx *ctx, const char *path, int channels, float **pixels,
+                              int *width, int *height) {
+    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+    ctx_clear_error(ctx);
+    FORWARD_IF_ERROR(check_load_args(ctx, "decam_image_load", channels, pixels, width, height));
+    FAIL_IF(!path, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_image_load: path is NULL");
+    char name[96];
+    quote_path(name, sizeof name, path);
+    unsigned char *data;
+    size_t size;
+    FORWARD_IF_ERROR(read_file(ctx, path, name, &data, &size));
+    decam_status status = decode(ctx, data, size, name, channels, pixels, width, height);
+    ctx_dealloc(ctx, data);
+    return status;
+}
+
+void decam_image_free(decam_ctx *ctx, void *ptr) {
+    if (ctx) ctx_dealloc(ctx, ptr);
+}
+
+/* ---------------------------------------------------------------------
+ * Saving
+ * --------------------------------------------------------------------- */
+
+static decam_status check_save_args(decam_ctx *ctx, const char *who, decam_image_format format,
+                                    const uint8_t *pixels, int width, int height, int channels) {
+    FAIL_IF(!pixels, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: pixels is NULL", who);
+    FAIL_IF(format != DECAM_IMAGE_PNG && format != DECAM_IMAGE_JPEG, ctx,
+            DECAM_ERR_INVALID_ARGUMENT, "%s: format %d is not DECAM_IMAGE_PNG or DECAM_IMAGE_JPEG",
+            who, (int)format);
+    FAIL_IF(width < 1 || height < 1, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "%s: size %d x %d must be positive", who, width, height);
+    if (format == DECAM_IMAGE_PNG) {
+        FAIL_IF(channels < 1 || channels > 4, ctx, DECAM_ERR_INVALID_ARGUMENT,
+                "%s: PNG takes 1 to 4 channels, not %d", who, channels);
+    } else {
+        FAIL_IF(channels != 1 && channels != 3, ctx, DECAM_ERR_INVALID_ARGUMENT,
+                "%s: JPEG takes 1 or 3 channels, not %d", who, channels);
+        FAIL_IF(width > JPEG_MAX_SIDE || height > JPEG_MAX_SIDE, ctx, DECAM_ERR_TOO_LARGE,
+                "%s: JPEG cannot store %d x %d (at most %d on a side)", who, width, height,
+                JPEG_MAX_SIDE);
+    }
+    return DECAM_OK;
+}
+
+static decam_status encode(decam_ctx *ctx, decam_image_format format, const uint8_t *pixels,
+                           int width, int height, int channels, io_buffer *out) {
+    memset(out, 0, sizeof *out);
+    out->ctx = ctx;
+    decam_status status =
+        format == DECAM_IMAGE_PNG
+            ? io_png_encode(ctx, pixels, width, height, channels, out)
+            : io_jpeg_encode(ctx, pixels, width, height, channels, ctx->io_jpeg_quality, out);
+    if (status != DECAM_OK) {
+        ctx_dealloc(ctx, out->data);
+        memset(out, 0, sizeof *out);
+    }
+    return status;
+}
+
+decam_status decam_image_save_memory(decam_ctx *ctx, decam_image_format format,
+                                     const uint8_t *pixels, int width, int height, int channels,
+                                     uint8_t **data, size_t *size) {
+    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+    ctx_clear_error(ctx);
+    if (data) *data = NULL;
+    if (size) *size = 0;
+    FAIL_IF(!data || !size, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "decam_image_save_memory: data and size must not be NULL");
+    FORWARD_IF_ERROR(
+        check_save_args(ctx, "decam_image_save_memory", format, pixels, width, height, channels));
+    io_buffer out;
+    FORWARD_IF_ERROR(encode(ctx, format, pixels, width, height, channels, &out));
+    *data = out.data;
+    *size = out.size;
+    return DECAM_OK;
+}
+
+decam_status decam_image_save(decam_ctx *ctx, const char *path, decam_image_format format,
+                              const uint8_t *pixels, int width, int height, int channels) {
+    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+    ctx_clear_error(ctx);
+    FAIL_IF(!path, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_image_save: path is NULL");
+    FORWARD_IF_ERROR(
+        check_save_args(ctx, "decam_image_save", format, pixels, width, height, channels));
+    char name[96], reason[32];
+    quote_path(name, sizeof name, path);
+    io_buffer out;
+    FORWARD_IF_ERROR(encode(ctx, format, pixels, width, height, channels, &out));
+    decam_status status = DECAM_OK;
+    errno = 0;
+    FILE *f = fopen(path, "wb");
+    GOTO_FAIL_IF(!f, ctx, DECAM_ERR_IO, "cannot create %s: %s", name,
+                 errno_text(errno, reason, sizeof reason));
+    size_t written = fwrite(out.data, 1, out.size, f);
+    int write_errno = errno;
+    int closed = fclose(f);
+    if (written != out.size || closed != 0) {
+        if (!write_errno) write_errno = errno;
+        remove(path);
+        GOTO_FAIL_IF(1, ctx, DECAM_ERR_IO, "cannot write %s: %s", name,
+                     errno_text(write_errno, reason, sizeof reason));
+    }
+cleanup:
+    ctx_dealloc(ctx, out.data);
+    return status;
+}
+
+/* ---------------------------------------------------------------------
+ * Preparing model input
+ * --------------------------------------------------------------------- */
+
+/* How one axis is resampled: destination i is the sum over k < count[i] of
+ * weight[i * taps + k] * source[first[i] + k]. */
+typedef struct axis {
+    int *first, *count;
+    float *weight;
+    int taps;
+} axis;
+
+static int area_axis(int in, int out, decam_resize_method method) {
+    return method == DECAM_RESIZE_AREA && in > out;
+}
+
+static void axis_free(decam_ctx *ctx, axis *a) {
+    ctx_dealloc(ctx, a->first);
+    ctx_dealloc(ctx, a->count);
+    ctx_dealloc(ctx, a->weight);
+}
+
+/* Box filter: destination i covers source [i*scale, (i+1)*scale). */
+static void axis_fill_area(axis *a, int in, int out) {
+    const double scale = (double)in / out;
+    for (int i = 0; i < out; i++) {
+        double lo = i * scale, hi = i == out - 1 ? in : (i + 1) * scale;
+        int s0 = (int)floor(lo), s1 = (int)ceil(hi);
+        if (s1 > in) s1 = in;
+        if (s1 - s0 > a->taps) s1 = s0 + a->taps;
+        a->first[i] = s0;
+        a->count[i] = s1 - s0;
+        for (int s = s0; s < s1; s++) {
+            double cover = fmin(hi, s + 1.0) - fmax(lo, (double)s);
+            a->weight[(size_t)i * (size_t)a->taps + (size_t)(s - s0)] = (float)(cover / (hi - lo));
+        }
+    }
+}
+
+/* Bilinear, pixel centres aligned, edges replicated. Taps of weight 0 are
+ * left out, so that equal sizes copy exactly. */
+static void axis_fill_bilinear(axis *a, int in, int out) {
+    const double scale = (double)in / out;
+    for (int i = 0; i < out; i++) {
+        double centre = (i + 0.5) * scale - 0.5;
+        float *w = a->weight + (size_t)i * (size_t)a->taps;
+        double x0 = floor(centre), f = centre - x0;
+        if (centre <= 0 || centre >= in - 1 || f == 0) {
+            int s = centre <= 0 ? 0 : centre >= in - 1 ? in - 1 : (int)x0;
+            a->first[i] = s;
+            a->count[i] = 1;
+            w[0] = 1.0f;
+        } else {
+            a->first[i] = (int)x0;
+            a->count[i] = 2;
+            w[0] = (float)(1.0 - f);
+            w[1] = (float)f;
+        }
+    }
+}
+
+static decam_status axis_make(decam_ctx *ctx, axis *a, int in, int out,
+                              decam_resize_method method) {
+    memset(a, 0, sizeof *a);
+    int area = area_axis(in, out, method);
+    a->taps = area ? (int)ceil((double)in / out) + 1 : 2;
+    a->first = ctx_alloc(ctx, (size_t)out, sizeof *a->first);
+    a->count = ctx_alloc(ctx, (size_t)out, sizeof *a->count);
+    a->weight = ctx_alloc(ctx, (size_t)out, (size_t)a->taps * sizeof *a->weight);
+    if (!a->first || !a->count || !a->weight) {
+        axis_free(ctx, a);
+        return ctx_fail(ctx, DECAM_ERR_OUT_OF_MEMORY, "decam_image_resize: out of memory");
+    }
+    if (area)
+        axis_fill_area(a, in, out);
+    else
+        axis_fill_bilinear(a, in, out);
+    return DECAM_OK;
+}
+
+/* Resamples along x (rows) from src (sw x h) into dst (dw x h). */
+static void resample_rows(const float *src, io_strides ss, float *dst, io_strides ds, int h, int dw,
+                          int channels, const axis *a) {
+    for (int c = 0; c < channels; c++)
+        for (int y = 0; y < h; y++) {
+            const float *in = src + (size_t)c * ss.chan + (size_t)y * ss.row;
+            float *out = dst + (size_t)c * ds.chan + (size_t)y * ds.row;
+            for (int x = 0; x < dw; x++) {
+                const float *w = a->weight + (size_t)x * (size_t)a->taps;
+                const float *p = in + (size_t)a->first[x] * ss.px;
+                float sum = 0.0f;
+                for (int k = 0; k < a->count[x]; k++)
+                    sum += w[k] * p[(size_t)k * ss.px];
+                out[(size_t)x * ds.px] = sum;
+            }
+        }
+}
+
+/* Resamples along y (columns) from src (w x sh) into dst (w x dh). */
+static void resample_columns(const float *src, io_strides ss, float *dst, io_strides ds, int w,
+                             int dh, int channels, const axis *a) {
+    for (int c = 0; c < channels; c++)
+        for (int y = 0; y < dh; y++) {
+            const float *wt = a->weight + (size_t)y * (size_t)a->taps;
+            const float *in = src + (size_t)c * ss.chan + (size_t)a->first[y] * ss.row;
+            float *out = dst + (size_t)c * ds.chan + (size_t)y * ds.row;
+            for (int x = 0; x < w; x++) {
+                float sum = 0.0f;
+                for (int k = 0; k < a->count[y]; k++)
+                    sum += wt[k] * in[(size_t)k * ss.row + (size_t)x * ss.px];
+                out[(size_t)x * ds.px] = sum;
+            }
+        }
+}
+
+decam_status decam_image_resize(decam_ctx *ctx, const float *src, int src_width, int src_height,
+                                int channels, float *dst, int dst_width, int dst_height,
+                                decam_resize_method method) {
+    static const char who[] = "decam_image_resize";
+    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+    ctx_clear_error(ctx);
+    FAIL_IF(!src || !dst, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: src and dst must not be NULL", who);
+    FAIL_IF(src == dst, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: src and dst must not overlap", who);
+    FAIL_IF(method != DECAM_RESIZE_BILINEAR && method != DECAM_RESIZE_AREA, ctx,
+            DECAM_ERR_INVALID_ARGUMENT, "%s: method %d is not a decam_resize_method", who,
+            (int)method);
+    size_t n;
+    FORWARD_IF_ERROR(params_check_image_size(ctx, who, src_width, src_height, channels, &n));
+    FORWARD_IF_ERROR(params_check_image_size(ctx, who, dst_width, dst_height, channels, &n));
+    FORWARD_IF_ERROR(params_check_image_size(ctx, who, dst_width, src_height, channels, &n));
+
+    decam_status status = DECAM_OK;
+    const decam_layout layout = io_layout(ctx);
+    axis ax, ay;
+    memset(&ay, 0, sizeof ay);
+    float *tmp = NULL;
+    FORWARD_IF_ERROR(axis_make(ctx, &ax, src_width, dst_width, method));
+    GOTO_IF_ERROR(axis_make(ctx, &ay, src_height, dst_height, method));
+    tmp = ctx_alloc(ctx, n, sizeof *tmp);
+    GOTO_FAIL_IF(!tmp, ctx, DECAM_ERR_OUT_OF_MEMORY, "%s: out of memory (%zu floats)", who, n);
+    const io_strides ss = io_layout_strides(layout, src_width, src_height, channels);
+    const io_strides ts = io_layout_strides(layout, dst_width, src_height, channels);
+    const io_strides ds = io_layout_strides(layout, dst_width, dst_height, channels);
+    resample_rows(src, ss, tmp, ts, src_height, dst_width, channels, &ax);
+    resample_columns(tmp, ts, dst, ds, dst_width, dst_height, channels, &ay);
+cleanup:
+    ctx_dealloc(ctx, tmp);
+    axis_free(ctx, &ax);
+    axis_free(ctx, &ay);
+    return status;
+}
+
+decam_status decam_image_center_crop(decam_ctx *ctx, const float *src, int src_width,
+                                     int src_height, int channels, float *dst, int crop_width,
+                                     int crop_height) {
+    static const char who[] = "decam_image_center_crop";
+    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+    ctx_clear_error(ctx);
+    FAIL_IF(!src || !dst, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: src and dst must not be NULL", who);
+    size_t n;
+    FORWARD_IF_ERROR(params_check_image_size(ctx, who, src_width, src_height, channels, &n));
+    FORWARD_IF_ERROR(params_check_image_size(ctx, who, crop_width, crop_height, channels, &n));
+    FAIL_IF(crop_width > src_width || crop_height > src_height, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "%s: a %d x %d crop does not fit in a %d x %d image", who, crop_width, crop_height,
+            src_width, src_height);
+    const decam_layout layout = io_layout(ctx);
+    const io_strides ss = io_layout_strides(layout, src_width, src_height, channels);
+    const io_strides ds = io_layout_strides(layout, crop_width, crop_height, channels);
+    const size_t x0 = (size_t)(src_width - crop_width) / 2;
+    const size_t y0 = (size_t)(src_height - crop_height) / 2;
+    for (int c = 0; c < channels; c++)
+        for (int y = 0; y < crop_height; y++)
+            for (int x = 0; x < crop_width; x++)
+                dst[(size_t)c * ds.chan + (size_t)y * ds.row + (size_t)x * ds.px] =
+                    src[(size_t)c * ss.chan + (y0 + (size_t)y) * ss.row + (x0 + (size_t)x) * ss.px];
+    return DECAM_OK;
+}
+
+/* v = (v - mean) / std, or with `inverse` v = v * std + mean. */
+static decam_status normalize(decam_ctx *ctx, const char *who, float *pixels, int width, int height,
+                              int channels, const float *mean, const float *std, int inverse) {
+    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+    ctx_clear_error(ctx);
+    FAIL_IF(!pixels || !mean || !std, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "%s: pixels, mean and std must not be NULL", who);
+    size_t n;
+    FORWARD_IF_ERROR(params_check_image_size(ctx, who, width, height, channels, &n));
+    for (int c = 0; c < channels; c++) {
+        FAIL_IF(!isfinite(mean[c]), ctx, DECAM_ERR_INVALID_ARGUMENT,
+                "%s: mean[%d] = %g is not finite", who, c, (double)mean[c]);
+        FAIL_IF(!isfinite(std[c]) || std[c] == 0.0f, ctx, DECAM_ERR_INVALID_ARGUMENT,
+                "%s: std[%d] = %g must be finite and nonzero", who, c, (double)std[c]);
+    }
+    const io_strides s = io_layout_strides(io_layout(ctx), width, height, channels);
+    for (int c = 0; c < channels; c++) {
+        const float m = mean[c], sd = std[c];
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++) {
+                float *v = pixels + (size_t)c * s.chan + (size_t)y * s.row + (size_t)x * s.px;
+                *v = inverse ? *v * sd + m : (*v - m) / sd;
+            }
+    }
+    return DECAM_OK;
+}
+
+decam_status decam_image_normalize(decam_ctx *ctx, float *pixels, int width, int height,
+                                   int channels, const float *mean, const float *std) {
+    return normalize(ctx, "decam_image_normalize", pixels, width, height, channels, mean, std, 0);
+}
+
+decam_status decam_image_denormalize(decam_ctx *ctx, float *pixels, int width, int height,
+                                     int channels, const float *mean, const float *std) {
+    return normalize(ctx, "decam_image_denormalize", pixels, width, height, channels, mean, std, 1);
+}
+
+static decam_status check_bytes_args(decam_ctx *ctx, const char *who, const void *src,
+                                     const void *dst, int width, int height, int channels) {
+    FAIL_IF(!src || !dst, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: src and dst must not be NULL", who);
+    FAIL_IF(channels < 1 || channels > 4, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "%s: channels is %d, must be 1 to 4", who, channels);
+    size_t n;
+    return params_check_image_size(ctx, who, width, height, channels, &n);
+}
+
+uint8_t io_to_byte(float v) {
+    if (!(v > 0.0f)) return 0; /* NaN too */
+    if (v >= 1.0f) return 255;
+    /* A float times 255 is exact in a double, so this rounds the exact
+     * product (halves up) on every platform. */
+    return (uint8_t)floor((double)v * 255.0 + 0.5);
+}
+
+decam_status decam_image_to_bytes(decam_ctx *ctx, const float *src, int width, int height,
+                                  int channels, uint8_t *dst) {
+    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+    ctx_clear_error(ctx);
+    FORWARD_IF_ERROR(
+        check_bytes_args(ctx, "decam_image_to_bytes", src, dst, width, height, channels));
+    const io_strides s = io_layout_strides(io_layout(ctx), width, height, channels);
+    for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
+            for (int c = 0; c < channels; c++)
+                *dst++ = io_to_byte(src[(size_t)c * s.chan + (size_t)y * s.row + (size_t)x * s.px]);
+    return DECAM_OK;
+}
+
+decam_status decam_image_from_bytes(decam_ctx *ctx, const uint8_t *src, int width, int height,
+                                    int channels, float *dst) {
+    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+    ctx_clear_error(ctx);
+    FORWARD_IF_ERROR(
+        check_bytes_args(ctx, "decam_image_from_bytes", src, dst, width, height, channels));
+    const io_strides s = io_layout_strides(io_layout(ctx), width, height, channels);
+    for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
+            for (int c = 0; c < channels; c++)
+                dst[(size_t)c * s.chan + (size_t)y * s.row + (size_t)x * s.px] =
+                    (float)*src++ / 255.0f;
+    return DECAM_OK;
+}
