@@ -78,7 +78,8 @@ void upsampler_free(upsampler *u, const decam_allocator *a) {
     *u = (upsampler){0};
 }
 
-void upsample(const upsampler *u, const double *grid, float *rows, float *out, int clamp01) {
+void upsample(const upsampler *u, const double *grid, float *restrict rows, float *restrict out,
+              int clamp01) {
     const int w = u->w, taps = u->taps;
     for (int gy = 0; gy < u->gh; gy++) {
         const double *g = grid + (size_t)gy * u->gw;
@@ -96,11 +97,11 @@ void upsample(const upsampler *u, const double *grid, float *rows, float *out, i
         const int32_t *idx = u->y_index + (size_t)y * taps;
         const float *wt = u->y_weight + (size_t)y * taps;
         float *o = out + (size_t)y * w;
-        const float *r0 = rows + (size_t)idx[0] * w;
+        const float *restrict r0 = rows + (size_t)idx[0] * w;
         for (int x = 0; x < w; x++)
             o[x] = wt[0] * r0[x];
         for (int k = 1; k < taps; k++) {
-            const float *rk = rows + (size_t)idx[k] * w;
+            const float *restrict rk = rows + (size_t)idx[k] * w;
             const float wk = wt[k];
             for (int x = 0; x < w; x++)
                 o[x] += wk * rk[x];
@@ -111,28 +112,42 @@ void upsample(const upsampler *u, const double *grid, float *rows, float *out, i
     }
 }
 
+/* out[i] = m[i] to[i] + (1 - m[i]) from[i] for n values: one flat loop the
+ * compiler vectorises. The convex form is exact at m = 0 and m = 1: the
+ * image or the baseline, bit for bit. */
+static void blend(const float *restrict from, const float *restrict to, const float *restrict m,
+                  size_t n, float *restrict out) {
+    for (size_t i = 0; i < n; i++) out[i] = m[i] * to[i] + (1.0f - m[i]) * from[i];
+}
+
 void mask_compose(const image_shape *s, const float *image, const float *base, const float *m,
                   int drop, float *out) {
     const size_t hw = (size_t)s->w * s->h;
-    /* keep: m image + (1 - m) base; drop: m base + (1 - m) image. The convex
-     * form is exact at m = 0 and m = 1: the image or baseline, bit for bit. */
+    /* keep: m image + (1 - m) base; drop: m base + (1 - m) image */
     const float *from = drop ? image : base;
     const float *to = drop ? base : image;
-    if (s->layout == DECAM_LAYOUT_CHW) {
+    if (s->layout == DECAM_LAYOUT_CHW || s->c == 1) {
         for (int c = 0; c < s->c; c++) {
             const size_t o = (size_t)c * hw;
-            for (size_t p = 0; p < hw; p++)
-                out[o + p] = m[p] * to[o + p] + (1.0f - m[p]) * from[o + p];
+            blend(from + o, to + o, m, hw, out + o);
         }
-    } else {
-        const int C = s->c;
-        for (size_t p = 0; p < hw; p++) {
-            const float mp = m[p], rest = 1.0f - m[p];
-            for (int c = 0; c < C; c++) {
-                const size_t i = p * C + c;
-                out[i] = mp * to[i] + rest * from[i];
-            }
+        return;
+    }
+    /* Interleaved: the mask is repeated per channel, a block of pixels at
+     * a time, into a small buffer, so the blend stays one flat loop. */
+    enum { BLOCK_VALUES = 1536 };
+    float expanded[BLOCK_VALUES];
+    const size_t C = (size_t)s->c, block = BLOCK_VALUES / C;
+    for (size_t p0 = 0; p0 < hw; p0 += block) {
+        const size_t np = hw - p0 < block ? hw - p0 : block;
+        if (C == 3) { /* RGB, the common case, without the inner loop */
+            for (size_t k = 0; k < np; k++)
+                expanded[3 * k] = expanded[3 * k + 1] = expanded[3 * k + 2] = m[p0 + k];
+        } else {
+            for (size_t k = 0; k < np; k++)
+                for (size_t c = 0; c < C; c++) expanded[k * C + c] = m[p0 + k];
         }
+        blend(from + p0 * C, to + p0 * C, expanded, np * C, out + p0 * C);
     }
 }
 
