@@ -615,6 +615,16 @@ DECAM_API decam_status decam_evaluate(decam_ctx *ctx, const float *image, int wi
                                       int channels, const float *saliency, const uint8_t *truth,
                                       decam_metrics *metrics);
 
+/* The pointing game and the energy pointing game of a map against a
+ * ground truth, without the model: *hit is 1 if the map's first maximum
+ * (row-major) lies where truth is nonzero, else 0; *energy is the share of
+ * the map's positive mass on the truth (NaN for a map with no positive
+ * mass). `saliency` and `truth` hold width*height values; either output
+ * may be NULL. Returns DECAM_ERR_INVALID_ARGUMENT for NULL inputs,
+ * non-finite saliency or sizes outside the limits. Thread-safe. */
+DECAM_API decam_status decam_pointing(const float *saliency, const uint8_t *truth, int width,
+                                      int height, double *hit, double *energy);
+
 /* ======================================================================
  * 9. Constants as functions, for FFI callers that cannot see macros
  * ====================================================================== */

@@ -12,6 +12,7 @@
 #include "cam.h"
 #include "filter.h"
 #include "mask.h"
+#include "params.h"
 
 typedef struct ranked_px {
     float saliency;
@@ -149,6 +150,21 @@ static decam_status evaluate(evaluation *e, const float *image, const float *sal
             ctx, DECAM_ERR_OUT_OF_MEMORY, "decam_evaluate: out of memory blurring the image");
     FORWARD_IF_ERROR(score_curve(e, e->start, image, e->steps, full));
     m->insertion_auc = trapezoid_auc(e->curve, e->steps);
+    return DECAM_OK;
+}
+
+decam_status decam_pointing(const float *saliency, const uint8_t *truth, int width, int height,
+                            double *hit, double *energy) {
+    if (!saliency || !truth || width < 1 || height < 1 || width > PARAMS_MAX_SIDE ||
+        height > PARAMS_MAX_SIDE)
+        return DECAM_ERR_INVALID_ARGUMENT;
+    const size_t hw = (size_t)width * height;
+    for (size_t i = 0; i < hw; i++)
+        if (!isfinite(saliency[i])) return DECAM_ERR_INVALID_ARGUMENT;
+    decam_metrics m;
+    pointing_games(saliency, truth, hw, &m);
+    if (hit) *hit = m.pointing_game;
+    if (energy) *energy = m.energy_pointing_game;
     return DECAM_OK;
 }
 

@@ -147,6 +147,20 @@ static void test_average_drop_and_energy_match_hand_computed_values(void **state
     assert_true(r.pointing_game == 1.0); /* first maximum: (0, 0) */
     assert_float_equal(r.energy_pointing_game, 0.5, 1e-12);
     assert_true(r.steps == H); /* default step: the width */
+    double hit = -1, energy = -1;
+    assert_int_equal(decam_pointing(saliency, truth, W, H, &hit, &energy), DECAM_OK);
+    assert_true(hit == 1.0);
+    assert_float_equal(energy, 0.5, 1e-12);
+    assert_int_equal(decam_pointing(saliency, NULL, W, H, &hit, &energy),
+                     DECAM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(decam_pointing(saliency, truth, 0, H, &hit, &energy),
+                     DECAM_ERR_INVALID_ARGUMENT);
+    for (int i = 0; i < W * H; i++)
+        truth[i] = !truth[i];
+    assert_int_equal(decam_pointing(saliency, truth, W, H, &hit, NULL), DECAM_OK);
+    assert_true(hit == 0.0);
+    for (int i = 0; i < W * H; i++)
+        truth[i] = !truth[i];
     decam_metrics none = {.size = sizeof none};
     assert_int_equal(decam_evaluate(ctx, image, W, H, 1, saliency, NULL, &none), DECAM_OK);
     assert_true(isnan(none.pointing_game) && isnan(none.energy_pointing_game));
