@@ -58,17 +58,26 @@ static void test_create_advanced_routes_the_context_through_the_allocator(void *
 /* One configuration of a run: each allocates a different set of buffers. */
 typedef struct scenario {
     const char *name;
+    decam_method method;
     decam_baseline baseline;
     decam_init init;
     double smoothing;
     decam_objective objective;
+    int threads;
+    int evaluate; /* also decam_evaluate() the map */
 } scenario;
 
 static const scenario SCENARIOS[] = {
-    {"defaults (blur baseline)", DECAM_BASELINE_BLUR, DECAM_INIT_LATIN_HYPERCUBE, 0,
-     DECAM_OBJECTIVE_PRESERVE},
-    {"caller baseline, prior, smoothing", DECAM_BASELINE_IMAGE, DECAM_INIT_PRIOR, 2,
-     DECAM_OBJECTIVE_BOTH},
+    {"DE-CAM defaults (blur baseline)", DECAM_METHOD_DECAM, DECAM_BASELINE_BLUR,
+     DECAM_INIT_LATIN_HYPERCUBE, 0, DECAM_OBJECTIVE_PRESERVE, 1, 0},
+    {"DE-CAM, caller baseline, prior, smoothing, 2 threads", DECAM_METHOD_DECAM,
+     DECAM_BASELINE_IMAGE, DECAM_INIT_PRIOR, 2, DECAM_OBJECTIVE_BOTH, 2, 0},
+    {"RISE, 2 threads", DECAM_METHOD_RISE, DECAM_BASELINE_CONSTANT, DECAM_INIT_UNIFORM, 0,
+     DECAM_OBJECTIVE_PRESERVE, 2, 0},
+    {"occlusion", DECAM_METHOD_OCCLUSION, DECAM_BASELINE_MEAN, DECAM_INIT_UNIFORM, 1,
+     DECAM_OBJECTIVE_PRESERVE, 1, 0},
+    {"DE-CAM then decam_evaluate", DECAM_METHOD_DECAM, DECAM_BASELINE_NOISE, DECAM_INIT_UNIFORM, 0,
+     DECAM_OBJECTIVE_DELETE, 1, 1},
 };
 
 /* Sets up a context for scenario s; returns the first failing status. */
@@ -76,6 +85,9 @@ static decam_status prepare(decam_ctx *ctx, const scenario *s, planted *p, const
     static const float prior[4] = {0, 1, 0, 0};
     decam_status st = decam_set_model(ctx, planted_model, p);
     if (!st) st = decam_set_param(ctx, DECAM_PARAM_BUDGET, 200);
+    if (!st) st = decam_set_param(ctx, DECAM_PARAM_METHOD, s->method);
+    if (!st) st = decam_set_param(ctx, DECAM_PARAM_THREADS, s->threads);
+    if (!st) st = decam_set_param(ctx, DECAM_PARAM_OCCLUSION_WINDOW, 16);
     if (!st) st = decam_set_param(ctx, DECAM_PARAM_BASELINE, s->baseline);
     if (!st) st = decam_set_param(ctx, DECAM_PARAM_INIT, s->init);
     if (!st) st = decam_set_param(ctx, DECAM_PARAM_SMOOTHING, s->smoothing);
@@ -86,10 +98,22 @@ static decam_status prepare(decam_ctx *ctx, const scenario *s, planted *p, const
     return st;
 }
 
+/* Explains, and for scenarios that ask, evaluates the map; the first
+ * failure's status. */
+static decam_status run_scenario(decam_ctx *ctx, const scenario *s, const float *image, float *map,
+                                 decam_metrics *m) {
+    decam_status st = decam_explain(ctx, image, PW, PH, PC, map);
+    if (st == DECAM_OK && s->evaluate) {
+        *m = (decam_metrics){.size = sizeof *m};
+        st = decam_evaluate(ctx, image, PW, PH, PC, map, NULL, m);
+    }
+    return st;
+}
+
 /* For k = 1, 2, ...: the k-th allocation fails. Every call returns
- * DECAM_OK or DECAM_ERR_OUT_OF_MEMORY; after a failed explain the same
- * context, given memory again, produces the reference map; nothing leaks.
- * Ends when a run makes fewer than k allocations. */
+ * DECAM_OK or DECAM_ERR_OUT_OF_MEMORY; after a failed call the same
+ * context, given memory again, produces the reference result; nothing
+ * leaks. Ends when a run makes fewer than k allocations. */
 static void test_every_allocation_failure_is_reported_and_leaks_nothing(void **state) {
     (void)state;
     float image[PW * PH * PC], ref[PW * PH], map[PW * PH];
@@ -98,8 +122,9 @@ static void test_every_allocation_failure_is_reported_and_leaks_nothing(void **s
         planted p = {0};
         planted_make(&p, image, 5, DECAM_LAYOUT_HWC);
         decam_ctx *ctx = decam_create();
+        decam_metrics ref_m, m;
         assert_int_equal(prepare(ctx, s, &p, image), DECAM_OK);
-        assert_int_equal(decam_explain(ctx, image, PW, PH, PC, ref), DECAM_OK);
+        assert_int_equal(run_scenario(ctx, s, image, ref, &ref_m), DECAM_OK);
         decam_free(ctx);
 
         long k = 1, failures = 0;
@@ -112,7 +137,7 @@ static void test_every_allocation_failure_is_reported_and_leaks_nothing(void **s
                 continue;
             }
             decam_status st = prepare(ctx, s, &p, image);
-            if (st == DECAM_OK) st = decam_explain(ctx, image, PW, PH, PC, map);
+            if (st == DECAM_OK) st = run_scenario(ctx, s, image, map, &m);
             int hit = c.calls >= k;
             if (st != DECAM_OK) {
                 assert_int_equal(st, DECAM_ERR_OUT_OF_MEMORY);
@@ -122,11 +147,10 @@ static void test_every_allocation_failure_is_reported_and_leaks_nothing(void **s
                 /* Usable afterwards: with memory again, the same result. */
                 c.fail_at = 0;
                 assert_int_equal(prepare(ctx, s, &p, image), DECAM_OK);
-                assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
-                assert_memory_equal(map, ref, sizeof map);
-            } else {
-                assert_memory_equal(map, ref, sizeof map);
+                assert_int_equal(run_scenario(ctx, s, image, map, &m), DECAM_OK);
             }
+            assert_memory_equal(map, ref, sizeof map);
+            if (s->evaluate) assert_true(m.deletion_auc == ref_m.deletion_auc);
             decam_free(ctx);
             assert_int_equal(c.live, 0);
             if (!hit) break;
