@@ -348,12 +348,15 @@ typedef enum decam_param {
     DECAM_PARAM_OCCLUSION_WINDOW = 35,
     /* Occlusion: step between window positions, in pixels; 0 = a quarter
      * of the window (8 at 224 x 224: 625 positions). 0..65536, default 0. */
-    DECAM_PARAM_OCCLUSION_STRIDE = 36
+    DECAM_PARAM_OCCLUSION_STRIDE = 36,
+    /* DECAM_ASSEMBLY_REGRESSION: ridge penalty, in units of the mean gene
+     * variance. 0..1000, default 0.1. */
+    DECAM_PARAM_RIDGE = 37
 } decam_param;
 
 /* Number of the highest parameter key (keys run from 1 to this, with no
  * gaps); for FFI callers that enumerate parameters. */
-#define DECAM_PARAM_LAST 36
+#define DECAM_PARAM_LAST 37
 
 typedef enum decam_strategy {
     DECAM_STRATEGY_RAND1 = 0, /* rand/1/bin: v = x_r1 + F (x_r2 - x_r3) */
@@ -383,12 +386,15 @@ typedef enum decam_upsample {
 } decam_upsample;
 
 typedef enum decam_assembly {
-    DECAM_ASSEMBLY_BEST = 0,         /* the best candidate's genes */
-    DECAM_ASSEMBLY_POPULATION = 1,   /* fitness-weighted mean of the final
-                                        population */
-    DECAM_ASSEMBLY_ALL_EVALUATED = 2 /* every evaluated mask weighted by its
-                                        score: per cell, mean score when kept
-                                        minus mean score when removed */
+    DECAM_ASSEMBLY_BEST = 0,          /* the best candidate's genes */
+    DECAM_ASSEMBLY_POPULATION = 1,    /* fitness-weighted mean of the final
+                                         population */
+    DECAM_ASSEMBLY_ALL_EVALUATED = 2, /* every evaluated mask weighted by its score:
+                                         per cell, mean score when kept minus mean
+                                         score when removed */
+    DECAM_ASSEMBLY_REGRESSION = 3     /* ridge regression of the score on the genes
+                                         over every evaluation (see RIDGE); costs
+                                         O(cells^2) memory and per evaluation */
 } decam_assembly;
 
 typedef enum decam_init {

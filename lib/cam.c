@@ -5,11 +5,12 @@
 
 #include "filter.h"
 
-int cam_accum_init(cam_accum *acc, const decam_allocator *a, size_t dim) {
+int cam_accum_init(cam_accum *acc, const decam_allocator *a, size_t dim, int regression) {
     *acc = (cam_accum){.dim = dim};
     acc->sum_wg = mem_calloc(a, dim, sizeof *acc->sum_wg);
     acc->sum_g = mem_calloc(a, dim, sizeof *acc->sum_g);
-    if (!acc->sum_wg || !acc->sum_g) {
+    if (regression) acc->xtx = mem_calloc(a, dim * dim, sizeof *acc->xtx);
+    if (!acc->sum_wg || !acc->sum_g || (regression && !acc->xtx)) {
         cam_accum_free(acc, a);
         return -1;
     }
@@ -19,6 +20,7 @@ int cam_accum_init(cam_accum *acc, const decam_allocator *a, size_t dim) {
 void cam_accum_free(cam_accum *acc, const decam_allocator *a) {
     mem_free(a, acc->sum_wg);
     mem_free(a, acc->sum_g);
+    mem_free(a, acc->xtx);
     *acc = (cam_accum){0};
 }
 
@@ -35,6 +37,73 @@ void cam_accum_add(cam_accum *acc, const double *genes, double w) {
     }
     acc->sum_w += w;
     acc->count += 1.0;
+    if (acc->xtx)
+        for (size_t j = 0; j < acc->dim; j++)
+            for (size_t k = 0; k <= j; k++)
+                acc->xtx[j * acc->dim + k] += genes[j] * genes[k];
+}
+
+/* Solves the symmetric positive definite system A x = b in place by
+ * Cholesky (lower triangle of A used and overwritten; b becomes x).
+ * Returns -1 if A is not positive definite. */
+static int cholesky_solve(double *A, double *b, size_t n) {
+    for (size_t j = 0; j < n; j++) {
+        double d = A[j * n + j];
+        for (size_t k = 0; k < j; k++)
+            d -= A[j * n + k] * A[j * n + k];
+        if (!(d > 0.0)) return -1;
+        d = sqrt(d);
+        A[j * n + j] = d;
+        for (size_t i = j + 1; i < n; i++) {
+            double s = A[i * n + j];
+            for (size_t k = 0; k < j; k++)
+                s -= A[i * n + k] * A[j * n + k];
+            A[i * n + j] = s / d;
+        }
+    }
+    for (size_t i = 0; i < n; i++) { /* L y = b */
+        double s = b[i];
+        for (size_t k = 0; k < i; k++)
+            s -= A[i * n + k] * b[k];
+        b[i] = s / A[i * n + i];
+    }
+    for (size_t i = n; i-- > 0;) { /* L^T x = y */
+        double s = b[i];
+        for (size_t k = i + 1; k < n; k++)
+            s -= A[k * n + i] * b[k];
+        b[i] = s / A[i * n + i];
+    }
+    return 0;
+}
+
+int cam_grid_from_regression(const cam_accum *acc, double ridge, const decam_allocator *a,
+                             double *grid) {
+    const size_t d = acc->dim;
+    const double n = acc->count;
+    for (size_t j = 0; j < d; j++)
+        grid[j] = 0.0;
+    if (n < 2.0) return 0;
+    double *cov = mem_alloc(a, d * d, sizeof *cov);
+    if (!cov) return -1;
+    /* Centred sums: cov = sum g g^T - n mu mu^T, grid = sum w g - n mu w_bar
+     * (scores are already relative to the first, see cam_accum_add). */
+    double trace = 0.0;
+    for (size_t j = 0; j < d; j++) {
+        const double mj = acc->sum_g[j] / n;
+        for (size_t k = 0; k <= j; k++)
+            cov[j * d + k] = acc->xtx[j * d + k] - n * mj * (acc->sum_g[k] / n);
+        trace += cov[j * d + j];
+        grid[j] = acc->sum_wg[j] - mj * acc->sum_w;
+    }
+    const double lambda = ridge * (trace > 0.0 ? trace / (double)d : 1.0) + 1e-12;
+    for (size_t j = 0; j < d; j++)
+        cov[j * d + j] += lambda;
+    int rc = cholesky_solve(cov, grid, d);
+    if (rc != 0)
+        for (size_t j = 0; j < d; j++)
+            grid[j] = 0.0;
+    mem_free(a, cov);
+    return 0;
 }
 
 void cam_grid_from_accum(const cam_accum *acc, double *grid) {

@@ -20,10 +20,12 @@ typedef struct cam_accum {
     double sum_w;   /* sum of w */
     double count;   /* evaluations */
     double ref;     /* the first score: sums hold w - ref (see cam.c) */
+    double *xtx;    /* dim * dim: sum of g g^T, for the regression; or NULL */
 } cam_accum;
 
-/* Returns 0, or -1 when memory runs out. */
-int cam_accum_init(cam_accum *acc, const decam_allocator *a, size_t dim);
+/* Returns 0, or -1 when memory runs out. With `regression` it also keeps
+ * the dim x dim sums cam_grid_from_regression() needs. */
+int cam_accum_init(cam_accum *acc, const decam_allocator *a, size_t dim, int regression);
 void cam_accum_free(cam_accum *acc, const decam_allocator *a);
 
 /* Adds one evaluated mask `genes` with score `w`. */
@@ -33,6 +35,15 @@ void cam_accum_add(cam_accum *acc, const double *genes, double w);
  * kept (g_j), minus the mean weighted by how much it removed (1 - g_j).
  * Genes never varied get 0. */
 void cam_grid_from_accum(const cam_accum *acc, double *grid);
+
+/* Per gene, the coefficient of a ridge regression of the score on the
+ * genes over every evaluation (centred, penalty `ridge` times the mean
+ * gene variance): the score's change per unit of the gene with the other
+ * genes held fixed, so genes that DE moved together are told apart.
+ * Needs the accumulator made with `regression`. Returns 0, or -1 when
+ * scratch memory runs out. */
+int cam_grid_from_regression(const cam_accum *acc, double ridge, const decam_allocator *a,
+                             double *grid);
 
 /* The fitness-weighted mean of a population (np rows of dim genes): weights
  * are fitness minus the worst fitness; all equal gives the plain mean.

@@ -33,7 +33,7 @@ static const param_info PARAMS[DECAM_PARAM_LAST + 1] = {
     [DECAM_PARAM_BASELINE_SIGMA] = {"baseline_sigma", 0.1, 1000, 16, 0},
     [DECAM_PARAM_UPSAMPLE] = {"upsample", 0, 2, DECAM_UPSAMPLE_BILINEAR, 1},
     [DECAM_PARAM_SMOOTHING] = {"smoothing", 0, 1000, 0, 0},
-    [DECAM_PARAM_ASSEMBLY] = {"assembly", 0, 2, DECAM_ASSEMBLY_ALL_EVALUATED, 1},
+    [DECAM_PARAM_ASSEMBLY] = {"assembly", 0, 3, DECAM_ASSEMBLY_ALL_EVALUATED, 1},
     [DECAM_PARAM_INIT] = {"init", 0, 2, DECAM_INIT_LATIN_HYPERCUBE, 1},
     [DECAM_PARAM_TOLERANCE] = {"tolerance", 0, 1e9, 0, 0},
     [DECAM_PARAM_TARGET] = {"target", 0, 65535, 0, 1},
@@ -50,6 +50,7 @@ static const param_info PARAMS[DECAM_PARAM_LAST + 1] = {
     [DECAM_PARAM_RISE_KEEP] = {"rise_keep", 0.01, 1, 0.5, 0},
     [DECAM_PARAM_OCCLUSION_WINDOW] = {"occlusion_window", 0, 65536, 0, 1},
     [DECAM_PARAM_OCCLUSION_STRIDE] = {"occlusion_stride", 0, 65536, 0, 1},
+    [DECAM_PARAM_RIDGE] = {"ridge", 0, 1000, 0.1, 0},
 };
 
 static const param_info *lookup(decam_param param) {

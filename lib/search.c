@@ -53,7 +53,8 @@ static decam_status search_allocate(search *s) {
     int failed = !s->de ||
                  upsampler_init(&s->up, a, s->gw, s->gh, w, h,
                                 (decam_upsample)p[DECAM_PARAM_UPSAMPLE]) != 0 ||
-                 cam_accum_init(&s->acc, a, s->dim) != 0;
+                 cam_accum_init(&s->acc, a, s->dim,
+                                p[DECAM_PARAM_ASSEMBLY] == DECAM_ASSEMBLY_REGRESSION) != 0;
     if (!failed) {
         s->masks = mem_alloc(a, (size_t)threads * s->r->hw, sizeof *s->masks);
         s->rows = mem_alloc(a, (size_t)threads * upsampler_rows(&s->up), sizeof *s->rows);
@@ -240,11 +241,11 @@ static decam_status generations(search *s) {
 }
 
 /* The grid map from the search, per DECAM_PARAM_ASSEMBLY. */
-static void assemble(search *s) {
+static decam_status assemble(search *s) {
     if (s->r->stats->generations == 0) {
         for (size_t j = 0; j < s->dim; j++)
             s->grid[j] = 0.0;
-        return;
+        return DECAM_OK;
     }
     switch ((decam_assembly)s->r->ctx->params[DECAM_PARAM_ASSEMBLY]) {
     case DECAM_ASSEMBLY_BEST: {
@@ -257,7 +258,14 @@ static void assemble(search *s) {
         cam_grid_from_population(de_population(s->de), de_fitness(s->de), s->np, s->dim, s->grid);
         break;
     case DECAM_ASSEMBLY_ALL_EVALUATED: cam_grid_from_accum(&s->acc, s->grid); break;
+    case DECAM_ASSEMBLY_REGRESSION:
+        FAIL_IF(cam_grid_from_regression(&s->acc, s->r->ctx->params[DECAM_PARAM_RIDGE],
+                                         &s->r->ctx->mem, s->grid) != 0,
+                s->r->ctx, DECAM_ERR_OUT_OF_MEMORY,
+                "decam_explain: out of memory for the regression");
+        break;
     }
+    return DECAM_OK;
 }
 
 decam_status decam_search(run *r) {
@@ -273,8 +281,8 @@ decam_status decam_search(run *r) {
     if (status == DECAM_OK) status = generations(&s);
     if (status == DECAM_OK || status == DECAM_ERR_CANCELLED) {
         /* The map of the queries made, also after a cancellation. */
-        assemble(&s);
-        decam_status kept = run_keep_raw(r, s.grid, s.gw, s.gh);
+        decam_status kept = assemble(&s);
+        if (kept == DECAM_OK) kept = run_keep_raw(r, s.grid, s.gw, s.gh);
         if (kept == DECAM_OK)
             upsample(&s.up, s.grid, s.rows, r->map, 0);
         else

@@ -25,7 +25,8 @@ static int is_whole(decam_param p) {
     case DECAM_PARAM_PRIOR_SPREAD:
     case DECAM_PARAM_EVAL_DELETION_VALUE:
     case DECAM_PARAM_EVAL_INSERTION_SIGMA:
-    case DECAM_PARAM_RISE_KEEP: return 0;
+    case DECAM_PARAM_RISE_KEEP:
+    case DECAM_PARAM_RIDGE: return 0;
     default: return 1;
     }
 }

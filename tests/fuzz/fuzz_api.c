@@ -117,6 +117,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (v > 8) decam_set_param(ctx, DECAM_PARAM_SMOOTHING, 8);
     decam_get_param(ctx, DECAM_PARAM_N_OUTPUTS, &v);
     if (v > 8) decam_set_param(ctx, DECAM_PARAM_N_OUTPUTS, 8);
+    decam_get_param(ctx, DECAM_PARAM_ASSEMBLY, &v);
+    if (v == DECAM_ASSEMBLY_REGRESSION) { /* O(grid^2) per evaluation */
+        decam_get_param(ctx, DECAM_PARAM_GRID_WIDTH, &v);
+        if (v > 16) decam_set_param(ctx, DECAM_PARAM_GRID_WIDTH, 16);
+        decam_get_param(ctx, DECAM_PARAM_GRID_HEIGHT, &v);
+        if (v > 16) decam_set_param(ctx, DECAM_PARAM_GRID_HEIGHT, 16);
+    }
     decam_get_param(ctx, DECAM_PARAM_N_OUTPUTS, &v);
     m.outputs = (int)v;
 
