@@ -19,17 +19,7 @@ quick=0
 # ---- dependencies (Debian 12 package names) ---------------------------------
 need=(meson ninja-build pkg-config gcc g++ binutils libcmocka-dev libpng-dev libjpeg62-turbo-dev)
 [ $quick = 1 ] || need+=(valgrind clang libclang-rt-14-dev)
-missing=()
-for p in "${need[@]}"; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "run.sh: installing ${missing[*]}"
-    as_root=""
-    [ "$(id -u)" = 0 ] || as_root="sudo"
-    $as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+tests/ensure-packages.sh "${need[@]}"
 
 passed=0
 failed=0

@@ -2,7 +2,8 @@
 # run.sh BUILD_DIR - fuzzes the PNG and JPEG loaders and the whole public
 # API with libFuzzer.
 #
-# Builds tests/fuzz/fuzz_png.c, fuzz_jpeg.c and fuzz_api.c with clang
+# Builds tests/fuzz/fuzz_image.c (twice: fuzz_png, fuzz_jpeg) and fuzz_api.c
+# with clang
 # (-fsanitize=fuzzer,address,undefined) against the library's sources
 # directly (BUILD_DIR supplies the generated include/decam_version.h),
 # writes the seed corpora with make_corpus.c, runs each target for
@@ -55,8 +56,13 @@ for path in "$src"/lib/*.c; do
     objs="$objs $o"
 done
 for t in png jpeg api; do
+    case $t in
+    png) target="fuzz_image.c" ;;
+    jpeg) target="fuzz_image.c -DFUZZ_JPEG" ;;
+    *) target="fuzz_$t.c" ;;
+    esac
     # shellcheck disable=SC2086
-    clang $common $sanitize -fsanitize=fuzzer "$src/tests/fuzz/fuzz_$t.c" $objs \
+    clang $common $sanitize -fsanitize=fuzzer "$src/tests/fuzz/"$target $objs \
         $png_libs -lm -pthread -o "$out/fuzz_$t"
 done
 

@@ -1,8 +1,10 @@
-/* fuzz_jpeg.c - libFuzzer target: the JPEG loader (decam_image_load_memory
- * on JPEG data). Built and run by tests/fuzz/run.sh.
+/* fuzz_image.c - libFuzzer target: the PNG loader, or with -DFUZZ_JPEG the
+ * JPEG loader (decam_image_load_memory). Built twice and run by
+ * tests/fuzz/run.sh, as fuzz_png and fuzz_jpeg.
  *
- * Inputs that do not start like a JPEG are given its SOI marker, so that the
- * fuzzer spends its time inside libjpeg and io_jpeg.c, not in detection. The
+ * Inputs that do not start like the format are given its signature (PNG's
+ * 8 bytes, JPEG's SOI marker), so that the fuzzer spends its time inside
+ * the decoder and io_png.c / io_jpeg.c, not in detection. The
  * last byte picks gray or RGB output and the layout; the limits are lowered
  * so that a hostile header cannot ask for gigabytes. */
 #include <stddef.h>
@@ -14,7 +16,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#ifdef FUZZ_JPEG
 static const uint8_t SIGNATURE[3] = {0xff, 0xd8, 0xff};
+#else
+static const uint8_t SIGNATURE[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     decam_ctx *ctx = decam_create();
