@@ -75,6 +75,19 @@ if [ $quick = 0 ]; then
     configure "$build_root/no-io" -Dwerror=true -Dio=disabled
     run_suite "core without I/O (-Dio=disabled)" "$build_root/no-io" --suite core
 
+    # Python, PyTorch and OpenCV DNN through the C ABI (installs Debian's
+    # python3-numpy, python3-torch, python3-onnx, libopencv-dnn-dev).
+    echo "==== Python binding, PyTorch, OpenCV DNN"
+    py_rc=0
+    py_out=$(tests/python/run.sh "$build_root/default" 2>&1) || py_rc=$?
+    printf '%s\n' "$py_out" | tail -n 25
+    py_last=$(printf '%s\n' "$py_out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+    py_pass=$(printf '%s' "$py_last" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+    py_fail=$(printf '%s' "$py_last" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+    passed=$((passed + ${py_pass:-0}))
+    failed=$((failed + ${py_fail:-0}))
+    if [ "$py_rc" != 0 ] && [ "${py_fail:-0}" = 0 ]; then failed=$((failed + 1)); fi
+
     if [ -x tests/fuzz/run.sh ]; then
         echo "==== fuzzing"
         if tests/fuzz/run.sh "$build_root/default"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi

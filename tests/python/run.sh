@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# tests/python/run.sh BUILD_DIR - tests of the Python binding (NumPy), the
+# PyTorch example and the OpenCV DNN host against the libdecam built in
+# BUILD_DIR. Installs what the tests need from Debian when it is missing
+# (python3-numpy, python3-torch, python3-onnx, libopencv-dnn-dev); tests
+# whose packages cannot be installed report themselves SKIPPED. Helpers are
+# built into BUILD_DIR/python-tests. The last line is "N passed, N failed"
+# (", N skipped" when some were); the exit status is nonzero on any failure.
+set -uo pipefail
+if [ $# != 1 ] || [ ! -d "$1" ]; then
+    echo "usage: $0 BUILD_DIR" >&2
+    exit 2
+fi
+build=$(cd "$1" && pwd)
+src=$(cd "$(dirname "$0")/../.." && pwd)
+work=$build/python-tests
+py=/usr/bin/python3 # Debian's python, which sees Debian's packages
+mkdir -p "$work"
+
+# ---- packages: installed one group at a time, apt-get update at most once --
+updated=0
+as_root=""
+[ "$(id -u)" = 0 ] || as_root="sudo"
+install() {
+    local missing=() p
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    [ ${#missing[@]} = 0 ] && return 0
+    echo "python/run.sh: installing ${missing[*]}"
+    if [ $updated = 0 ]; then
+        $as_root apt-get update -qq || return 1
+        updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+}
+install python3-numpy || export DECAM_TEST_NO_NUMPY="python3-numpy could not be installed"
+install python3-torch || export DECAM_TEST_NO_TORCH="python3-torch could not be installed"
+install python3-onnx libopencv-dnn-dev ||
+    export DECAM_TEST_NO_OPENCV="python3-onnx or libopencv-dnn-dev could not be installed"
+
+# ---- the library, and decam-opencv if this build has the `opencv` option ---
+ninja -C "$build" >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+opencv_exe=$build/examples/opencv_dnn/decam-opencv
+if [ ! -x "$opencv_exe" ] && [ -z "${DECAM_TEST_NO_OPENCV:-}" ] &&
+    meson introspect --buildoptions "$build" | grep -q '"name": "opencv"'; then
+    # OpenCV was installed after this build was configured: look again.
+    meson setup --reconfigure "$build" >/dev/null && ninja -C "$build" >/dev/null
+fi
+if [ -x "$opencv_exe" ]; then
+    export DECAM_TEST_OPENCV=$opencv_exe
+elif [ -z "${DECAM_TEST_NO_OPENCV:-}" ]; then
+    export DECAM_TEST_NO_OPENCV="decam-opencv is not built in $build (meson option opencv)"
+fi
+
+# ---- helpers: C reference maps, and the shapes code as a shared library ----
+cflags=(-std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -ffp-contract=off)
+if ! cc "${cflags[@]}" -I"$src/tests" -I"$src/examples/shapes" -I"$src/include" \
+        -I"$build/include" "$src/tests/python/cref.c" "$src/examples/shapes/cnn.c" \
+        "$src/examples/shapes/scene.c" -L"$build/lib" -ldecam -lm -Wl,-rpath,"$build/lib" \
+        -o "$work/cref" ||
+    ! cc "${cflags[@]}" -shared -fPIC "$src/examples/shapes/cnn.c" \
+        "$src/examples/shapes/scene.c" -lm -o "$work/libshapes.so"; then
+    echo "python/run.sh: the test helpers do not build"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
+export DECAM_LIBRARY=$build/lib/libdecam.so
+export DECAM_TEST_WORK=$work DECAM_TEST_CREF=$work/cref DECAM_TEST_SHAPES_LIB=$work/libshapes.so
+exec "$py" "$src/tests/python/runner.py"
