@@ -173,6 +173,23 @@ decam_status decam_render_colormap(decam_ctx *ctx, const float *map, int width, 
     return DECAM_OK;
 }
 
+/* The panes of an overlay or a panel of `image` and `map`, before the
+ * caller says where each is drawn. */
+static panes panes_of(const decam_ctx *ctx, const float *image, int width, int height, int channels,
+                      const float *map, lut_bytes lut, float alpha) {
+    panes p;
+    memset(&p, 0, sizeof p);
+    p.image = image;
+    p.channels = channels;
+    p.image_strides = io_layout_strides(io_layout(ctx), width, height, channels);
+    p.map = map;
+    p.width = width;
+    p.height = height;
+    p.lut = (const uint8_t(*)[3])lut;
+    p.alpha = io_to_byte(alpha);
+    return p;
+}
+
 decam_status decam_render_overlay(decam_ctx *ctx, const float *image, int width, int height,
                                   int channels, const float *map, decam_colormap colormap,
                                   float alpha, uint8_t *rgb) {
@@ -184,16 +201,7 @@ decam_status decam_render_overlay(decam_ctx *ctx, const float *image, int width,
     FORWARD_IF_ERROR(check_colormap(ctx, who, colormap));
     lut_bytes lut;
     colormap_lut(colormap, lut);
-    panes p;
-    memset(&p, 0, sizeof p);
-    p.image = image;
-    p.channels = channels;
-    p.image_strides = io_layout_strides(io_layout(ctx), width, height, channels);
-    p.map = map;
-    p.width = width;
-    p.height = height;
-    p.lut = (const uint8_t(*)[3])lut;
-    p.alpha = io_to_byte(alpha);
+    panes p = panes_of(ctx, image, width, height, channels, map, lut, alpha);
     p.overlay_pane = rgb;
     p.stride = 3 * (size_t)width;
     draw_panes(&p);
@@ -285,16 +293,7 @@ decam_status decam_render_panel(decam_ctx *ctx, const float *image, int width, i
     lut_bytes lut;
     colormap_lut(colormap, lut);
     const size_t pane = 3 * (size_t)width;
-    panes p;
-    memset(&p, 0, sizeof p);
-    p.image = image;
-    p.channels = channels;
-    p.image_strides = io_layout_strides(io_layout(ctx), width, height, channels);
-    p.map = map;
-    p.width = width;
-    p.height = height;
-    p.lut = (const uint8_t(*)[3])lut;
-    p.alpha = io_to_byte(alpha);
+    panes p = panes_of(ctx, image, width, height, channels, map, lut, alpha);
     p.image_pane = rgb;
     p.map_pane = rgb + pane;
     p.overlay_pane = rgb + 2 * pane;
