@@ -259,8 +259,9 @@ typedef enum decam_param {
     /* Seed of the context's random generator. 0..2^53 - 1 (every whole
      * number a double holds exactly), default 0. */
     DECAM_PARAM_SEED = 10,
-    /* Most images per model call. 0 = a whole generation (POPULATION images,
-     * twice that for DECAM_OBJECTIVE_BOTH). 0..65536, default 0. */
+    /* Most images per model call. 0 = for DE-CAM a whole generation
+     * (POPULATION images, twice that for DECAM_OBJECTIVE_BOTH), for RISE,
+     * occlusion and decam_evaluate() 64. 0..65536, default 0. */
     DECAM_PARAM_BATCH_SIZE = 11,
     /* What the search maximises, a decam_objective.
      * Default DECAM_OBJECTIVE_PRESERVE. */
