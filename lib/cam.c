@@ -157,14 +157,9 @@ void cam_normalise(float *map, size_t n) {
         map[i] = (map[i] - lo) / range;
 }
 
-int cam_render(upsampler *u, const double *grid, double sigma, const decam_allocator *a,
-               float *map) {
-    float *rows = mem_alloc(a, upsampler_rows(u), sizeof *rows);
-    if (!rows) return -1;
-    upsample(u, grid, rows, map, 0);
-    mem_free(a, rows);
-    if (sigma > 0.0 && filter_gaussian(a, map, u->w, u->h, 1, 0, 1, sigma) != 0) return -1;
-    cam_normalise(map, (size_t)u->w * u->h);
+int cam_finish(float *map, int width, int height, double sigma, const decam_allocator *a) {
+    if (sigma > 0.0 && filter_gaussian(a, map, width, height, 1, 0, 1, sigma) != 0) return -1;
+    cam_normalise(map, (size_t)width * height);
     return 0;
 }
 

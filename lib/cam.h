@@ -8,7 +8,6 @@
 #include <stddef.h>
 
 #include "alloc.h"
-#include "mask.h"
 
 /* Running sums over every evaluated mask, for DECAM_ASSEMBLY_ALL_EVALUATED:
  * per gene, the score-weighted and the plain sum of its values. O(dim)
@@ -55,11 +54,11 @@ void cam_grid_from_population(const double *pop, const double *fitness, size_t n
  * input gives all zeros. */
 void cam_normalise(float *map, size_t n);
 
-/* The full-resolution map: `grid` upsampled with `u` (unclamped), smoothed
- * by a Gaussian of `sigma` pixels when sigma > 0, normalised to [0,1].
- * Returns 0, or -1 when smoothing scratch memory runs out. */
-int cam_render(upsampler *u, const double *grid, double sigma, const decam_allocator *a,
-               float *map);
+/* Finishes a full-resolution map of any method (width x height, any
+ * scale): smoothed in place by a Gaussian of `sigma` pixels when sigma > 0,
+ * then normalised to [0,1]. Returns 0, or -1 when smoothing scratch memory
+ * runs out (the map is then untouched). */
+int cam_finish(float *map, int width, int height, double sigma, const decam_allocator *a);
 
 /* Area-average of a pw x ph map onto a gw x gh grid, scaled to [0,1]
  * (a constant map gives 0.5 everywhere). Used to seed DE from a prior. */

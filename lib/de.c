@@ -53,12 +53,17 @@ void de_free(de *d, const decam_allocator *a) {
 
 static double clamp01(double v) { return v < 0.0 ? 0.0 : v > 1.0 ? 1.0 : v; }
 
+/* A new run: the next tell takes the trials as the first population. */
+static void restart(de *d) {
+    d->started = 0;
+    d->archived = d->archive_next = 0;
+}
+
 void de_init_uniform(de *d, rng *r) {
     const size_t n = d->cfg.np * d->cfg.dim;
     for (size_t i = 0; i < n; i++)
         d->trials[i] = rng_uniform(r);
-    d->started = 0;
-    d->archived = d->archive_next = 0;
+    restart(d);
 }
 
 void de_init_latin(de *d, rng *r) {
@@ -77,8 +82,7 @@ void de_init_latin(de *d, rng *r) {
         for (size_t i = 0; i < np; i++)
             d->trials[i * dim + j] = (perm[i].index + rng_uniform(r)) / (double)np;
     }
-    d->started = 0;
-    d->archived = d->archive_next = 0;
+    restart(d);
 }
 
 void de_init_around(de *d, rng *r, const double *center, double spread) {
@@ -88,8 +92,7 @@ void de_init_around(de *d, rng *r, const double *center, double spread) {
     for (size_t i = 1; i < np; i++)
         for (size_t j = 0; j < dim; j++)
             d->trials[i * dim + j] = clamp01(center[j] + spread * (2.0 * rng_uniform(r) - 1.0));
-    d->started = 0;
-    d->archived = d->archive_next = 0;
+    restart(d);
 }
 
 const double *de_trials(const de *d) { return d->trials; }

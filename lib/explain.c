@@ -9,7 +9,6 @@
 
 #include "cam.h"
 #include "context.h"
-#include "filter.h"
 #include "method.h"
 #include "params.h"
 
@@ -157,11 +156,9 @@ static decam_status score_full_image(run *r) {
 
 /* The map as the API promises it: smoothed, normalised to [0,1]. */
 static decam_status finish_map(run *r, float *out) {
-    const double sigma = r->ctx->params[DECAM_PARAM_SMOOTHING];
-    FAIL_IF(sigma > 0 &&
-                filter_gaussian(&r->ctx->mem, r->map, r->shape.w, r->shape.h, 1, 0, 1, sigma) != 0,
+    FAIL_IF(cam_finish(r->map, r->shape.w, r->shape.h, r->ctx->params[DECAM_PARAM_SMOOTHING],
+                       &r->ctx->mem) != 0,
             r->ctx, DECAM_ERR_OUT_OF_MEMORY, "decam_explain: out of memory smoothing the map");
-    cam_normalise(r->map, r->hw);
     for (size_t i = 0; i < r->hw; i++)
         out[i] = r->map[i];
     return DECAM_OK;

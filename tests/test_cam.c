@@ -10,6 +10,7 @@
 
 #include "alloc_sys.h"
 #include "cam.h"
+#include "mask.h"
 
 /* Score = gene 1: the accumulated contrast must single out gene 1. */
 static void test_all_evaluated_contrast_finds_the_gene_the_score_reads(void **state) {
@@ -114,13 +115,14 @@ static void test_normalise_spans_zero_to_one_and_constant_gives_zeros(void **sta
         assert_true(bad[i] == 0.0f);
 }
 
-static void test_render_upsamples_smooths_and_normalises(void **state) {
+static void test_upsampled_grid_is_smoothed_and_normalised(void **state) {
     (void)state;
     upsampler u;
     assert_int_equal(upsampler_init(&u, &ALLOC, 3, 3, 30, 30, DECAM_UPSAMPLE_BILINEAR), 0);
     const double grid[9] = {0, 0, 0, 0, -4, 0, 0, 0, 0}; /* negative: any scale works */
-    float map[900];
-    assert_int_equal(cam_render(&u, grid, 2.0, &ALLOC, map), 0);
+    float map[900], rows[3 * 30];
+    upsample(&u, grid, rows, map, 0);
+    assert_int_equal(cam_finish(map, 30, 30, 2.0, &ALLOC), 0);
     float lo = 1, hi = 0;
     for (int i = 0; i < 900; i++) {
         lo = map[i] < lo ? map[i] : lo;
@@ -156,7 +158,7 @@ int main(void) {
         cmocka_unit_test(test_gene_that_never_varied_gets_zero),
         cmocka_unit_test(test_population_weights_by_fitness_above_the_worst),
         cmocka_unit_test(test_normalise_spans_zero_to_one_and_constant_gives_zeros),
-        cmocka_unit_test(test_render_upsamples_smooths_and_normalises),
+        cmocka_unit_test(test_upsampled_grid_is_smoothed_and_normalised),
         cmocka_unit_test(test_grid_from_map_area_averages_and_scales),
     };
     return cmocka_run_group_tests_name("cam", tests, NULL, NULL);
