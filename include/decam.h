@@ -632,6 +632,29 @@ DECAM_API decam_status decam_evaluate(decam_ctx *ctx, const float *image, int wi
 DECAM_API decam_status decam_pointing(const float *saliency, const uint8_t *truth, int width,
                                       int height, double *hit, double *energy);
 
+/* Spearman's rank correlation of two maps of n values each (any ranges,
+ * any layout, as long as both use the same), in [-1, 1]: Pearson's
+ * correlation of their ranks, equal values sharing their average rank. 1
+ * when one map orders the pixels as the other does, whatever the scale;
+ * -1 for the opposite order; near 0 when unrelated. A map whose values are
+ * all equal has no order: *rho is then 0 and the call succeeds.
+ *
+ * Two uses (docs/metrics.md): the stability of a method, as the
+ * correlation of two maps of one image explained with different seeds;
+ * and the model-randomisation sanity check of Adebayo et al. (2018), as
+ * the correlation between the maps of a trained and of a randomly
+ * initialised model, which must be low for a map that depends on what the
+ * model learnt.
+ *
+ * Needs no context, and so sets no message. Returns
+ * DECAM_ERR_INVALID_ARGUMENT for a NULL pointer, n < 2 or a NaN or
+ * infinite value (*rho is then untouched), DECAM_ERR_OUT_OF_MEMORY when
+ * its working memory cannot be allocated (malloc; 24 bytes per value on a
+ * 64-bit system, freed before it returns). O(n log n). Deterministic and
+ * thread-safe. */
+DECAM_API decam_status decam_rank_correlation(const float *a, const float *b, size_t n,
+                                              double *rho);
+
 /* ======================================================================
  * 9. Constants as functions, for FFI callers that cannot see macros
  * ====================================================================== */

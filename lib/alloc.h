@@ -15,6 +15,10 @@ typedef struct decam_allocator {
     void *opaque;
 } decam_allocator;
 
+/* The C library's malloc and free: the allocator of contexts created
+ * without one, and of the functions that take no context. */
+extern const decam_allocator mem_system;
+
 /* n * size bytes, overflow-checked; NULL on failure. */
 static inline void *mem_alloc(const decam_allocator *a, size_t n, size_t size) {
     if (size != 0 && n > SIZE_MAX / size) return NULL;

@@ -8,19 +8,21 @@
 
 #include "params.h"
 
-static void *default_alloc(void *opaque, size_t size) {
+static void *system_alloc(void *opaque, size_t size) {
     (void)opaque;
     return malloc(size);
 }
 
-static void default_free(void *opaque, void *ptr) {
+static void system_free(void *opaque, void *ptr) {
     (void)opaque;
     free(ptr);
 }
 
+const decam_allocator mem_system = {system_alloc, system_free, NULL};
+
 decam_ctx *decam_create_advanced(decam_alloc_fn alloc, decam_free_fn free_fn, void *opaque) {
     if (!alloc != !free_fn) return NULL;
-    decam_allocator mem = {default_alloc, default_free, NULL};
+    decam_allocator mem = mem_system;
     if (alloc) mem = (decam_allocator){alloc, free_fn, opaque};
     decam_ctx *ctx = mem_calloc(&mem, 1, sizeof *ctx);
     if (!ctx) return NULL;
