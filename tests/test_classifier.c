@@ -286,6 +286,67 @@ static void test_accuracy(void **state) {
     cnn_free(net);
 }
 
+/* ---- cnn_randomize ---------------------------------------------------------- */
+
+static int accuracy_on(const cnn *net, const float *images, const int *labels, size_t n) {
+    const int K = cnn_num_classes(net);
+    float *logits = malloc(n * K * sizeof(float));
+    assert_non_null(logits);
+    cnn_forward(net, images, n, logits);
+    int correct = 0;
+    for (size_t i = 0; i < n; i++) {
+        int best = 0;
+        for (int j = 1; j < K; j++)
+            if (logits[i * K + j] > logits[i * K + best]) best = j;
+        correct += best == labels[i];
+    }
+    free(logits);
+    return correct;
+}
+
+/* A seed gives one network, bit for bit; another seed another; and neither
+ * knows the shapes any more (chance is 20 %). That the draws are those of
+ * shapes-train --seed S was checked by loading the weights the training
+ * program writes right after its initialisation: the logits matched bit
+ * for bit (see cnn.h). */
+static void test_randomize_is_deterministic_and_forgets_the_training(void **state) {
+    (void)state;
+    cnn *a = load_or_fail(), *b = load_or_fail();
+    const int S = cnn_input_size(a), K = cnn_num_classes(a);
+    const size_t nimg = (size_t)S * S * 3, n = 200;
+    float *images = malloc(n * nimg * sizeof(float));
+    float *la = malloc(n * K * sizeof(float)), *lb = malloc(n * K * sizeof(float));
+    uint8_t *mask = malloc((size_t)S * S);
+    int labels[200];
+    assert_true(images && la && lb && mask);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(scene_generate(i, S, images + i * nimg, mask, &labels[i]), SCENE_OK);
+    const int trained = accuracy_on(a, images, labels, n);
+    cnn_randomize(a, 1);
+    cnn_randomize(b, 1);
+    cnn_forward(a, images, n, la);
+    cnn_forward(b, images, n, lb);
+    assert_memory_equal(la, lb, n * K * sizeof(float));
+    const int random = accuracy_on(a, images, labels, n);
+    cnn_randomize(b, 2);
+    cnn_forward(b, images, n, lb);
+    assert_true(memcmp(la, lb, n * K * sizeof(float)) != 0);
+    for (size_t i = 0; i < n * K; i++)
+        assert_true(isfinite(la[i]) && isfinite(lb[i]));
+    print_message("cnn_randomize: accuracy on test seeds 0..%zu %d/%zu trained, %d/%zu "
+                  "randomised (seed 1), %d/%zu (seed 2)\n",
+                  n - 1, trained, n, random, n, accuracy_on(b, images, labels, n), n);
+    assert_true(trained >= 190);
+    assert_true(random <= 80); /* 40 %: far from trained, whatever the draw */
+    cnn_randomize(NULL, 1);    /* ignored */
+    free(images);
+    free(la);
+    free(lb);
+    free(mask);
+    cnn_free(a);
+    cnn_free(b);
+}
+
 /* ---- cnn_load error handling --------------------------------------------- */
 
 typedef struct tmpfiles {
@@ -452,6 +513,7 @@ int main(void) {
         cmocka_unit_test(test_reference_logits),
         cmocka_unit_test(test_forward_ws_and_softmax),
         cmocka_unit_test(test_accuracy),
+        cmocka_unit_test(test_randomize_is_deterministic_and_forgets_the_training),
     };
     const char *filter = getenv("SHAPES_TEST_FILTER");
     if (filter && *filter) cmocka_set_test_filter(filter);

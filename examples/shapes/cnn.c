@@ -302,6 +302,52 @@ size_t cnn_workspace_size(const cnn *net) {
     return (2 * net->buf_floats + MAX_CHANNELS) * sizeof(float);
 }
 
+/* ---- random initialisation (as train.c's params_init) -------------------- */
+
+static uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* train.c's generator, draw for draw: splitmix64, 53-bit uniforms, and one
+ * Box-Muller normal (the cosine branch) per two uniforms. */
+typedef struct init_rng {
+    uint64_t s;
+} init_rng;
+
+static double init_uniform(init_rng *r) {
+    r->s += 0x9E3779B97F4A7C15ULL;
+    return (double)(mix64(r->s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double init_normal(init_rng *r) {
+    double u1 = init_uniform(r), u2 = init_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
+}
+
+void cnn_randomize(cnn *net, uint64_t seed) {
+    if (!net) return;
+    init_rng r = {mix64(seed ^ 0x5EEDC0DEULL)};
+    for (int l = 0; l < net->nconv; l++) {
+        conv_layer *cl = &net->conv[l];
+        const int k = 9 * cl->cin; /* train.c draws [co][ci*9 + ky*3 + kx] */
+        const double sd = sqrt(2.0 / k);
+        for (int co = 0; co < cl->cout; co++)
+            for (int ci = 0; ci < cl->cin; ci++)
+                for (int t = 0; t < 9; t++) /* t = ky*3 + kx */
+                    cl->w[(((size_t)(co / CB) * 9 + t) * cl->cin + ci) * CB + co % CB] =
+                        (float)(sd * init_normal(&r));
+        memset(cl->b, 0, (size_t)cl->cout * sizeof *cl->b);
+    }
+    const int clast = net->conv[net->nconv - 1].cout;
+    const double sd = sqrt(1.0 / clast);
+    for (size_t i = 0; i < (size_t)net->classes * clast; i++)
+        net->dw[i] = (float)(sd * init_normal(&r));
+    memset(net->db, 0, (size_t)net->classes * sizeof *net->db);
+}
+
 /* ---- forward ------------------------------------------------------------ */
 
 /* Zero the 1-pixel border of a padded (s+2)^2 x c buffer. */

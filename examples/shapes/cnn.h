@@ -35,6 +35,7 @@
 #define SHAPES_CNN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -84,6 +85,19 @@ void cnn_softmax(const float *logits, size_t n, int k, float *probs);
 /* Class probabilities for n images (cnn_forward + cnn_softmax; same
  * one-caller-at-a-time rule as cnn_forward). */
 void cnn_predict_proba(const cnn *net, const float *images, size_t n, float *probs);
+
+/*
+ * Re-initialise every weight of a loaded network in place, with the draws
+ * shapes-train makes before its first step for `--seed seed` (train.c,
+ * params_init): conv weights normal with standard deviation
+ * sqrt(2 / (9 * in_ch)) (He), dense weights normal with sqrt(1 / in_ch),
+ * biases zero.  The architecture and the input shift and scale are kept.
+ * The result is an untrained network of the same shape: the model of the
+ * model-randomisation sanity check (Adebayo et al., "Sanity Checks for
+ * Saliency Maps", NeurIPS 2018).  Deterministic; does nothing if net is
+ * NULL.  Not to be called while another thread runs the same `net`.
+ */
+void cnn_randomize(cnn *net, uint64_t seed);
 
 #ifdef __cplusplus
 }
