@@ -75,6 +75,14 @@ held-out scenes; \`decam_evaluate()\` scores every map with the same model
 (RISE protocol deletion/insertion, 64 steps of 64 pixels) and against the
 object's mask (pointing game, energy). Means over the scenes. Defaults
 otherwise (blur baseline, sigma 16). Seconds include the model.
+The last two columns compare maps by Spearman's rank correlation
+([metrics.md](metrics.md)): stability, each scene explained again with
+seed + 7919 (budgets up to 2000, and occlusion, deterministic, as a
+check); randomisation, the trained classifier's map against the map of a
+copy re-initialised as training began (\`cnn_randomize\`, explained with
+seed + 7919; budget 1000 and occlusion): the model-randomisation sanity
+check of Adebayo et al. (NeurIPS 2018), where low is good. "-": not
+measured.
 
 $(cat "$faith")
 
