@@ -22,7 +22,14 @@
  *
  * So that the check cannot pass by a broken correlation, two explanations
  * with the same seed on the trained network must correlate exactly 1.
- * Two scenes run at a time (one context and one CNN workspace per thread).
+ * Two scenes run at a time (one context and one CNN workspace per thread):
+ * 76 explanations of 1000 queries, about 31 s of CPU.
+ *
+ * Under sanitizers the CNN runs 30 to 70 times slower, so the build
+ * defines SANITY_QUICK: the same run on two scenes with budgets of 100
+ * queries, for the memory checks, the same-seed check and the figures,
+ * but no check of the means, which that cannot settle (the plain build
+ * checks them).
  */
 #include <math.h>
 #include <pthread.h>
@@ -43,7 +50,12 @@
 #error "SHAPES_WEIGHTS must be defined (path of examples/shapes/shapes.weights)"
 #endif
 
-enum { SCENES = 12, FIRST_SEED = 30000, SECOND_SEED = 7919, WORKERS = 2, RANDOM_SEED = 1 };
+#ifdef SANITY_QUICK
+enum { SCENES = 2, BUDGET = 100, CHECK_MEANS = 0 };
+#else
+enum { SCENES = 12, BUDGET = 0 /* the default */, CHECK_MEANS = 1 };
+#endif
+enum { FIRST_SEED = 30000, SECOND_SEED = 7919, WORKERS = 2, RANDOM_SEED = 1 };
 enum { BATCH = 64 };
 #define MAX_RANDOMISATION_RHO 0.3 /* mean, trained against randomised */
 #define MIN_GAP               0.2 /* mean stability minus that */
@@ -86,7 +98,8 @@ typedef struct worker {
     char message[256];
 } worker;
 
-/* Explains `image` with the defaults, `method` and `seed`, using `m`. */
+/* Explains `image` with the defaults (SANITY_QUICK: but BUDGET), `method`
+ * and `seed`, using `m`. */
 static decam_status explain(decam_ctx *ctx, model *m, decam_method method, const float *image,
                             int side, int label, uint64_t seed, float *map) {
     decam_reset_params(ctx);
@@ -95,6 +108,7 @@ static decam_status explain(decam_ctx *ctx, model *m, decam_method method, const
     decam_set_param(ctx, DECAM_PARAM_TARGET, label);
     decam_set_param(ctx, DECAM_PARAM_SEED, (double)seed);
     decam_set_param(ctx, DECAM_PARAM_METHOD, method);
+    if (BUDGET) decam_set_param(ctx, DECAM_PARAM_BUDGET, BUDGET);
     return decam_explain(ctx, image, side, side, 3, map);
 }
 
@@ -177,6 +191,10 @@ static void test_maps_of_a_randomised_model_do_not_correlate_with_the_trained(vo
         assert_int_equal(w[t].status, DECAM_OK);
     }
 
+    if (!CHECK_MEANS)
+        print_message("SANITY_QUICK (a sanitizer build): %d scenes, budgets of %d queries; the "
+                      "means are shown, not checked\n",
+                      SCENES, BUDGET);
     for (int k = 0; k < N_METHODS; k++) {
         double randomisation = 0, magnitude = 0, stability = 0;
         for (int i = 0; i < SCENES; i++) {
@@ -192,6 +210,7 @@ static void test_maps_of_a_randomised_model_do_not_correlate_with_the_trained(vo
                       w[0].same_seed[k], w[1].same_seed[k]);
         for (int t = 0; t < WORKERS; t++)
             assert_true(w[t].same_seed[k] == 1.0);
+        if (!CHECK_MEANS) continue;
         assert_true(randomisation < MAX_RANDOMISATION_RHO);
         assert_true(stability - randomisation >= MIN_GAP);
     }
