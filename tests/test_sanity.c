@@ -23,7 +23,7 @@
  * So that the check cannot pass by a broken correlation, two explanations
  * with the same seed on the trained network must correlate exactly 1.
  * Two scenes run at a time (one context and one CNN workspace per thread):
- * 76 explanations of 1000 queries, about 31 s of CPU.
+ * 76 explanations of 1000 queries, 26 to 31 s of CPU in the runs made here.
  *
  * Under sanitizers the CNN runs 30 to 70 times slower, so the build
  * defines SANITY_QUICK: the same run on two scenes with budgets of 100
