@@ -352,12 +352,23 @@ typedef enum decam_param {
     DECAM_PARAM_OCCLUSION_STRIDE = 36,
     /* DECAM_ASSEMBLY_REGRESSION: ridge penalty, in units of the mean gene
      * variance. 0..1000, default 0.1. */
-    DECAM_PARAM_RIDGE = 37
+    DECAM_PARAM_RIDGE = 37,
+
+    /* DE-CAM's masks. */
+
+    /* 1: a candidate's mask keeps the cells whose gene is at least 0.5 and
+     * removes the others (a binary grid, upsampled: soft edges, as RISE's
+     * masks); 0: genes are the cells' keep fractions. 0..1, default 1. */
+    DECAM_PARAM_BINARY_MASKS = 38,
+    /* 1: each candidate's mask is shifted by a random offset of less than
+     * a cell, so cell edges fall everywhere and the per-pixel map is finer
+     * than the grid; 0: no shift. 0..1, default 1. */
+    DECAM_PARAM_MASK_SHIFT = 39
 } decam_param;
 
 /* Number of the highest parameter key (keys run from 1 to this, with no
  * gaps); for FFI callers that enumerate parameters. */
-#define DECAM_PARAM_LAST 37
+#define DECAM_PARAM_LAST 39
 
 typedef enum decam_strategy {
     DECAM_STRATEGY_RAND1 = 0, /* rand/1/bin: v = x_r1 + F (x_r2 - x_r3) */
@@ -391,7 +402,7 @@ typedef enum decam_assembly {
     DECAM_ASSEMBLY_POPULATION = 1,    /* fitness-weighted mean of the final
                                          population */
     DECAM_ASSEMBLY_ALL_EVALUATED = 2, /* every evaluated mask weighted by its score:
-                                         per cell, mean score when kept minus mean
+                                         per pixel, mean score when kept minus mean
                                          score when removed */
     DECAM_ASSEMBLY_REGRESSION = 3     /* ridge regression of the score on the genes
                                          over every evaluation (see RIDGE); costs
@@ -557,9 +568,11 @@ typedef struct decam_stats {
 DECAM_API decam_status decam_get_stats(const decam_ctx *ctx, decam_stats *stats);
 
 /* The last run's map before smoothing and normalisation, in the method's
- * own units and resolution: for DE-CAM the assembled gene grid
- * (GRID_HEIGHT rows of GRID_WIDTH), for RISE and occlusion the full image
- * (sum(score * mask) / (masks * keep), and the mean score drop). Stores
+ * own units and resolution: for DE-CAM the full image with the default
+ * DECAM_ASSEMBLY_ALL_EVALUATED (the score contrast per pixel), else the
+ * assembled gene grid (GRID_HEIGHT rows of GRID_WIDTH); for RISE and
+ * occlusion the full image (sum(score * mask) / (masks * keep), and the
+ * mean score drop). Stores
  * its size in *width and *height (either may be NULL); with map == NULL
  * only the size is given, so the caller can allocate. Otherwise `map`
  * holds `capacity` floats. Returns DECAM_ERR_INVALID_ARGUMENT if the last

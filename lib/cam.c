@@ -24,19 +24,31 @@ void cam_accum_free(cam_accum *acc, const decam_allocator *a) {
     *acc = (cam_accum){0};
 }
 
-void cam_accum_add(cam_accum *acc, const double *genes, double w) {
+double cam_accum_score(cam_accum *acc, double w) {
     /* The contrast is unchanged by a constant shift of the scores, so they
      * are summed relative to the first one: scores that are huge but
      * nearly equal keep their differences, and a constant model sums exact
      * zeros (a flat map) instead of rounding noise. */
     if (acc->count == 0.0) acc->ref = w;
     w -= acc->ref;
+    acc->sum_w += w;
+    acc->count += 1.0;
+    return w;
+}
+
+void cam_accum_mask(cam_accum *acc, const float *mask, double weight, size_t first, size_t last) {
+    for (size_t j = first; j < last; j++) {
+        acc->sum_wg[j] += weight * mask[j];
+        acc->sum_g[j] += mask[j];
+    }
+}
+
+void cam_accum_add(cam_accum *acc, const double *genes, double w) {
+    w = cam_accum_score(acc, w);
     for (size_t j = 0; j < acc->dim; j++) {
         acc->sum_wg[j] += w * genes[j];
         acc->sum_g[j] += genes[j];
     }
-    acc->sum_w += w;
-    acc->count += 1.0;
     if (acc->xtx)
         for (size_t j = 0; j < acc->dim; j++)
             for (size_t k = 0; k <= j; k++)
@@ -106,15 +118,15 @@ int cam_grid_from_regression(const cam_accum *acc, double ridge, const decam_all
     return 0;
 }
 
-void cam_grid_from_accum(const cam_accum *acc, double *grid) {
+void cam_contrast(const cam_accum *acc, double *out) {
     for (size_t j = 0; j < acc->dim; j++) {
         double kept = acc->sum_g[j], removed = acc->count - kept;
-        /* 1e-9 of an evaluation: a gene that never moved carries no signal. */
+        /* 1e-9 of an evaluation: a value that never moved carries no signal. */
         if (kept < 1e-9 || removed < 1e-9) {
-            grid[j] = 0.0;
+            out[j] = 0.0;
             continue;
         }
-        grid[j] = acc->sum_wg[j] / kept - (acc->sum_w - acc->sum_wg[j]) / removed;
+        out[j] = acc->sum_wg[j] / kept - (acc->sum_w - acc->sum_wg[j]) / removed;
     }
 }
 

@@ -9,8 +9,9 @@
 
 #include "alloc.h"
 
-/* Running sums over every evaluated mask, for DECAM_ASSEMBLY_ALL_EVALUATED:
- * per gene, the score-weighted and the plain sum of its values. O(dim)
+/* Running sums over every evaluated mask: per value (a gene, or a pixel
+ * of the rendered mask for DECAM_ASSEMBLY_ALL_EVALUATED), the
+ * score-weighted and the plain sum of the mask's values there. O(dim)
  * memory whatever the number of evaluations. */
 typedef struct cam_accum {
     size_t dim;
@@ -30,10 +31,17 @@ void cam_accum_free(cam_accum *acc, const decam_allocator *a);
 /* Adds one evaluated mask `genes` with score `w`. */
 void cam_accum_add(cam_accum *acc, const double *genes, double w);
 
-/* Per gene: the mean score of the evaluations weighted by how much the gene
- * kept (g_j), minus the mean weighted by how much it removed (1 - g_j).
- * Genes never varied get 0. */
-void cam_grid_from_accum(const cam_accum *acc, double *grid);
+/* The same in two steps, so that the per-value sums of large masks can be
+ * split over threads: cam_accum_score() counts an evaluation with score w
+ * and returns the weight its mask is summed with; cam_accum_mask() adds
+ * mask values [first, last) with that weight. */
+double cam_accum_score(cam_accum *acc, double w);
+void cam_accum_mask(cam_accum *acc, const float *mask, double weight, size_t first, size_t last);
+
+/* Per value: the mean score of the evaluations weighted by how much the
+ * mask kept there (m), minus the mean weighted by how much it removed
+ * (1 - m). Values never varied get 0. */
+void cam_contrast(const cam_accum *acc, double *out);
 
 /* Per gene, the coefficient of a ridge regression of the score on the
  * genes over every evaluation (centred, penalty `ridge` times the mean

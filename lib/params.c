@@ -51,6 +51,8 @@ static const param_info PARAMS[DECAM_PARAM_LAST + 1] = {
     [DECAM_PARAM_OCCLUSION_WINDOW] = {"occlusion_window", 0, 65536, 0, 1},
     [DECAM_PARAM_OCCLUSION_STRIDE] = {"occlusion_stride", 0, 65536, 0, 1},
     [DECAM_PARAM_RIDGE] = {"ridge", 0, 1000, 0.1, 0},
+    [DECAM_PARAM_BINARY_MASKS] = {"binary_masks", 0, 1, 1, 1},
+    [DECAM_PARAM_MASK_SHIFT] = {"mask_shift", 0, 1, 1, 1},
 };
 
 static const param_info *lookup(decam_param param) {

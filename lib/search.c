@@ -2,6 +2,12 @@
  * search.c - DE-CAM's search: gene vectors from the DE engine become masks
  * and perturbed images, their scores become fitness, and every evaluation
  * feeds the map. Runs on the shared run set up by explain.c.
+ *
+ * A candidate's mask is its gene grid, thresholded at 0.5 into a binary
+ * grid (DECAM_PARAM_BINARY_MASKS) and bilinearly upsampled with a random
+ * shift of less than a cell (DECAM_PARAM_MASK_SHIFT), as RISE's masks are:
+ * the map, assembled per pixel from every rendered mask, is then finer
+ * than the grid and not tied to the cells' edges.
  */
 #include <math.h>
 
@@ -17,16 +23,23 @@ typedef struct search {
     size_t dim, np;
     decam_objective objective;
     int per_candidate; /* queries: 1, or 2 for DECAM_OBJECTIVE_BOTH */
+    int binary, shifted;   /* DECAM_PARAM_BINARY_MASKS, DECAM_PARAM_MASK_SHIFT */
+    int cell_w, cell_h;    /* a shift is less than a cell */
+    int canvas_w, canvas_h; /* shifted masks span (grid + 1) cells, as RISE's */
     de *de;
-    cam_accum acc;
-    upsampler up;
-    float *masks;  /* threads * hw: each worker's current mask */
-    float *rows;   /* threads * upsampler_rows() */
-    long *mask_of; /* threads: the candidate whose mask a worker holds */
+    cam_accum acc;    /* per gene: for the grid assemblies */
+    cam_accum pixels; /* per pixel: for DECAM_ASSEMBLY_ALL_EVALUATED */
+    upsampler *ups;   /* threads: each worker's tables, re-placed per shift */
+    float *rows;      /* threads * upsampler_rows() */
+    double *cells;    /* threads * dim: a candidate's mask grid */
     const double *trials;
+    int *shifts;   /* np * 2: each candidate's shift */
+    float *masks;  /* np * hw: the generation's masks */
+    size_t count;  /* masks in the generation (its leading candidates) */
     size_t fill_first; /* the generation's image index of a fill's image 0 */
     double *score_keep, *score_drop, *fitness; /* per candidate */
-    double *grid;                              /* dim: the assembled grid map */
+    double *weight; /* per candidate: its mask's weight in the pixel sums */
+    double *grid;   /* dim: the assembled grid map */
 } search;
 
 uint64_t decam_min_queries(const decam_ctx *ctx) {
@@ -40,6 +53,7 @@ static decam_status search_allocate(search *s) {
     const decam_allocator *a = &ctx->mem;
     const double *p = ctx->params;
     const int w = s->r->shape.w, h = s->r->shape.h, threads = s->r->threads;
+    const size_t hw = s->r->hw;
     de_config cfg = {
         .dim = s->dim,
         .np = s->np,
@@ -49,22 +63,28 @@ static decam_status search_allocate(search *s) {
         .cr = p[DECAM_PARAM_CR],
         .pbest = p[DECAM_PARAM_PBEST],
     };
+    const decam_assembly assembly = (decam_assembly)p[DECAM_PARAM_ASSEMBLY];
     s->de = de_create(&cfg, a);
-    int failed = !s->de ||
-                 upsampler_init(&s->up, a, s->gw, s->gh, w, h,
-                                (decam_upsample)p[DECAM_PARAM_UPSAMPLE]) != 0 ||
-                 cam_accum_init(&s->acc, a, s->dim,
-                                p[DECAM_PARAM_ASSEMBLY] == DECAM_ASSEMBLY_REGRESSION) != 0;
+    s->ups = mem_calloc(a, (size_t)threads, sizeof *s->ups);
+    int failed = !s->de || !s->ups ||
+                 cam_accum_init(&s->acc, a, s->dim, assembly == DECAM_ASSEMBLY_REGRESSION) != 0 ||
+                 (assembly == DECAM_ASSEMBLY_ALL_EVALUATED &&
+                  cam_accum_init(&s->pixels, a, hw, 0) != 0);
+    for (int t = 0; !failed && t < threads; t++)
+        failed = upsampler_init(&s->ups[t], a, s->gw, s->gh, w, h,
+                                (decam_upsample)p[DECAM_PARAM_UPSAMPLE]) != 0;
     if (!failed) {
-        s->masks = mem_alloc(a, (size_t)threads * s->r->hw, sizeof *s->masks);
-        s->rows = mem_alloc(a, (size_t)threads * upsampler_rows(&s->up), sizeof *s->rows);
-        s->mask_of = mem_alloc(a, (size_t)threads, sizeof *s->mask_of);
+        s->rows = mem_alloc(a, (size_t)threads * upsampler_rows(&s->ups[0]), sizeof *s->rows);
+        s->cells = mem_alloc(a, (size_t)threads * s->dim, sizeof *s->cells);
+        s->shifts = mem_calloc(a, s->np * 2, sizeof *s->shifts);
+        s->masks = mem_alloc(a, s->np, hw * sizeof *s->masks);
         s->score_keep = mem_alloc(a, s->np, sizeof *s->score_keep);
         s->score_drop = mem_alloc(a, s->np, sizeof *s->score_drop);
         s->fitness = mem_alloc(a, s->np, sizeof *s->fitness);
+        s->weight = mem_alloc(a, s->np, sizeof *s->weight);
         s->grid = mem_alloc(a, s->dim, sizeof *s->grid);
-        failed = !s->masks || !s->rows || !s->mask_of || !s->score_keep || !s->score_drop ||
-                 !s->fitness || !s->grid;
+        failed = !s->rows || !s->cells || !s->shifts || !s->masks || !s->score_keep ||
+                 !s->score_drop || !s->fitness || !s->weight || !s->grid;
     }
     FAIL_IF(failed, ctx, DECAM_ERR_OUT_OF_MEMORY,
             "decam_explain: out of memory for the search (grid %d x %d, population %zu)", s->gw,
@@ -75,15 +95,56 @@ static decam_status search_allocate(search *s) {
 static void search_release(search *s) {
     const decam_allocator *a = &s->r->ctx->mem;
     de_free(s->de, a);
-    upsampler_free(&s->up, a);
+    for (int t = 0; s->ups && t < s->r->threads; t++)
+        upsampler_free(&s->ups[t], a);
+    mem_free(a, s->ups);
     cam_accum_free(&s->acc, a);
-    mem_free(a, s->masks);
+    cam_accum_free(&s->pixels, a);
     mem_free(a, s->rows);
-    mem_free(a, s->mask_of);
+    mem_free(a, s->cells);
+    mem_free(a, s->shifts);
+    mem_free(a, s->masks);
     mem_free(a, s->score_keep);
     mem_free(a, s->score_drop);
     mem_free(a, s->fitness);
+    mem_free(a, s->weight);
     mem_free(a, s->grid);
+}
+
+/* ---- masks ------------------------------------------------------------ */
+
+/* Candidate i's mask, from its genes and shift, into `out`. */
+static void render_mask(search *s, size_t i, int worker, float *out) {
+    const double *genes = s->trials + i * s->dim;
+    if (s->binary) {
+        double *cells = s->cells + (size_t)worker * s->dim;
+        for (size_t j = 0; j < s->dim; j++)
+            cells[j] = genes[j] >= 0.5 ? 1.0 : 0.0;
+        genes = cells;
+    }
+    upsampler *u = &s->ups[worker];
+    if (s->shifted)
+        upsampler_place(u, s->canvas_w, s->canvas_h, s->shifts[2 * i], s->shifts[2 * i + 1]);
+    upsample(u, genes, s->rows + (size_t)worker * upsampler_rows(u), out, 1);
+}
+
+static void render_range(void *job, size_t first, size_t last, int worker) {
+    search *s = job;
+    for (size_t i = first; i < last; i++)
+        render_mask(s, i, worker, s->masks + i * s->r->hw);
+}
+
+/* The masks of trials 0..n-1. Shifts are drawn in candidate order from the
+ * run's generator, so nothing depends on the thread count. */
+static void render_masks(search *s, const double *trials, size_t n) {
+    run *r = s->r;
+    s->trials = trials;
+    s->count = n;
+    for (size_t i = 0; s->shifted && i < n; i++) {
+        s->shifts[2 * i] = (int)rng_below(&r->rng, (uint32_t)s->cell_w);
+        s->shifts[2 * i + 1] = (int)rng_below(&r->rng, (uint32_t)s->cell_h);
+    }
+    parallel_ranges(n, render_range, s, r->threads, r->ctx);
 }
 
 /* ---- scoring a generation ---------------------------------------------- */
@@ -96,26 +157,18 @@ static int image_drops(const search *s, size_t g) {
 }
 
 static void fill_image(void *job, size_t k, float *slot, int worker) {
+    (void)worker;
     search *s = job;
     const run *r = s->r;
     size_t g = s->fill_first + k, cand = g / (size_t)s->per_candidate;
-    float *mask = s->masks + (size_t)worker * r->hw;
-    if (s->mask_of[worker] != (long)cand) {
-        upsample(&s->up, s->trials + cand * s->dim,
-                 s->rows + (size_t)worker * upsampler_rows(&s->up), mask, 1);
-        s->mask_of[worker] = (long)cand;
-    }
-    mask_compose(&r->shape, r->image, r->base, mask, image_drops(s, g), slot);
+    mask_compose(&r->shape, r->image, r->base, s->masks + cand * r->hw, image_drops(s, g), slot);
 }
 
-/* Scores trials 0..n-1; scores of candidates not reached stay NaN. */
-static decam_status evaluate(search *s, const double *trials, size_t n) {
+/* Scores the n rendered masks; scores of candidates not reached stay NaN. */
+static decam_status evaluate(search *s, size_t n) {
     run *r = s->r;
     for (size_t i = 0; i < s->np; i++)
         s->score_keep[i] = s->score_drop[i] = NAN;
-    for (int t = 0; t < r->threads; t++)
-        s->mask_of[t] = -1;
-    s->trials = trials;
     const size_t images = n * (size_t)s->per_candidate;
     for (size_t done = 0; done < images;) {
         size_t m = r->batch.cap - r->batch.fill;
@@ -166,21 +219,34 @@ static double score_term(const search *s, size_t i) {
     return NAN;
 }
 
+/* Adds the masks of candidates 0..count-1 to the pixel sums over pixels
+ * [first, last), in candidate order. */
+static void sum_pixels(void *job, size_t first, size_t last, int worker) {
+    (void)worker;
+    search *s = job;
+    for (size_t i = 0; i < s->count; i++)
+        cam_accum_mask(&s->pixels, s->masks + i * s->r->hw, s->weight[i], first, last);
+}
+
 /* Fitness of the scored candidates; returns how many leading candidates
  * were fully scored (all of them unless the run stopped midway). Each is
- * also added to the all-evaluated accumulator. */
-static size_t assess(search *s, const double *trials, size_t n) {
-    const double *p = s->r->ctx->params;
+ * also added to the accumulators the assembly reads. */
+static size_t assess(search *s, size_t n) {
+    run *r = s->r;
+    const double *p = r->ctx->params;
     const double area_w = p[DECAM_PARAM_AREA_WEIGHT], tv_w = p[DECAM_PARAM_TV_WEIGHT];
     size_t done = 0;
     for (; done < n; done++) {
-        const double *g = trials + done * s->dim;
+        const double *g = s->trials + done * s->dim;
         double w = score_term(s, done);
         if (isnan(w)) break;
         cam_accum_add(&s->acc, g, w);
+        if (s->pixels.dim) s->weight[done] = cam_accum_score(&s->pixels, w);
         s->fitness[done] = w - area_w * mean_gene(g, s->dim) -
                            (tv_w > 0.0 ? tv_w * total_variation(g, s->gw, s->gh) : 0.0);
     }
+    s->count = done;
+    if (s->pixels.dim) parallel_ranges(r->hw, sum_pixels, s, r->threads, r->ctx);
     return done;
 }
 
@@ -220,9 +286,9 @@ static decam_status generations(search *s) {
     for (;;) {
         uint64_t affordable = run_queries_left(r) / (uint64_t)s->per_candidate;
         size_t n = affordable < s->np ? (size_t)affordable : s->np;
-        const double *trials = de_trials(s->de);
-        decam_status status = evaluate(s, trials, n);
-        size_t done = assess(s, trials, n);
+        render_masks(s, de_trials(s->de), n);
+        decam_status status = evaluate(s, n);
+        size_t done = assess(s, n);
         double best = NAN;
         if (done > 0) {
             de_tell(s->de, done, s->fitness);
@@ -240,13 +306,9 @@ static decam_status generations(search *s) {
     }
 }
 
-/* The grid map from the search, per DECAM_PARAM_ASSEMBLY. */
-static decam_status assemble(search *s) {
-    if (s->r->stats->generations == 0) {
-        for (size_t j = 0; j < s->dim; j++)
-            s->grid[j] = 0.0;
-        return DECAM_OK;
-    }
+/* The grid map from the search, per DECAM_PARAM_ASSEMBLY (not
+ * DECAM_ASSEMBLY_ALL_EVALUATED, which is per pixel). */
+static decam_status assemble_grid(search *s) {
     switch ((decam_assembly)s->r->ctx->params[DECAM_PARAM_ASSEMBLY]) {
     case DECAM_ASSEMBLY_BEST: {
         const double *best = de_best(s->de, NULL);
@@ -257,7 +319,7 @@ static decam_status assemble(search *s) {
     case DECAM_ASSEMBLY_POPULATION:
         cam_grid_from_population(de_population(s->de), de_fitness(s->de), s->np, s->dim, s->grid);
         break;
-    case DECAM_ASSEMBLY_ALL_EVALUATED: cam_grid_from_accum(&s->acc, s->grid); break;
+    case DECAM_ASSEMBLY_ALL_EVALUATED: break;
     case DECAM_ASSEMBLY_REGRESSION:
         FAIL_IF(cam_grid_from_regression(&s->acc, s->r->ctx->params[DECAM_PARAM_RIDGE],
                                          &s->r->ctx->mem, s->grid) != 0,
@@ -265,6 +327,27 @@ static decam_status assemble(search *s) {
                 "decam_explain: out of memory for the regression");
         break;
     }
+    return DECAM_OK;
+}
+
+/* The map of the queries made: r->map and the raw map. */
+static decam_status assemble(search *s) {
+    run *r = s->r;
+    if (s->pixels.dim) {
+        /* The contrast per pixel, computed in place of the sums' first. */
+        double *contrast = s->pixels.sum_wg;
+        cam_contrast(&s->pixels, contrast);
+        for (size_t i = 0; i < r->hw; i++)
+            r->map[i] = (float)contrast[i];
+        return run_keep_raw(r, contrast, r->shape.w, r->shape.h);
+    }
+    for (size_t j = 0; j < s->dim; j++)
+        s->grid[j] = 0.0;
+    if (r->stats->generations > 0) FORWARD_IF_ERROR(assemble_grid(s));
+    FORWARD_IF_ERROR(run_keep_raw(r, s->grid, s->gw, s->gh));
+    upsampler *u = &s->ups[0];
+    upsampler_place(u, r->shape.w, r->shape.h, 0, 0);
+    upsample(u, s->grid, s->rows, r->map, 0);
     return DECAM_OK;
 }
 
@@ -277,16 +360,18 @@ decam_status decam_search(run *r) {
     s.np = (size_t)p[DECAM_PARAM_POPULATION];
     s.objective = (decam_objective)p[DECAM_PARAM_OBJECTIVE];
     s.per_candidate = s.objective == DECAM_OBJECTIVE_BOTH ? 2 : 1;
+    s.binary = p[DECAM_PARAM_BINARY_MASKS] != 0;
+    s.shifted = p[DECAM_PARAM_MASK_SHIFT] != 0;
+    s.cell_w = (r->shape.w + s.gw - 1) / s.gw;
+    s.cell_h = (r->shape.h + s.gh - 1) / s.gh;
+    s.canvas_w = (s.gw + 1) * s.cell_w;
+    s.canvas_h = (s.gh + 1) * s.cell_h;
     decam_status status = search_allocate(&s);
     if (status == DECAM_OK) status = generations(&s);
     if (status == DECAM_OK || status == DECAM_ERR_CANCELLED) {
         /* The map of the queries made, also after a cancellation. */
         decam_status kept = assemble(&s);
-        if (kept == DECAM_OK) kept = run_keep_raw(r, s.grid, s.gw, s.gh);
-        if (kept == DECAM_OK)
-            upsample(&s.up, s.grid, s.rows, r->map, 0);
-        else
-            status = kept;
+        if (kept != DECAM_OK) status = kept;
     }
     search_release(&s);
     return status;

@@ -24,7 +24,7 @@ static void test_all_evaluated_contrast_finds_the_gene_the_score_reads(void **st
         cam_accum_add(&acc, g, 2.0 * g[1]);
     }
     double grid[3];
-    cam_grid_from_accum(&acc, grid);
+    cam_contrast(&acc, grid);
     assert_true(grid[1] > 0.5);
     assert_true(fabs(grid[0]) < 0.1 && fabs(grid[2]) < 0.1);
     cam_accum_free(&acc, &ALLOC);
@@ -40,7 +40,7 @@ static void test_all_evaluated_contrast_equals_hand_computed_means(void **state)
     for (int i = 0; i < 4; i++)
         cam_accum_add(&acc, g[i], w[i]);
     double grid[2];
-    cam_grid_from_accum(&acc, grid);
+    cam_contrast(&acc, grid);
     assert_float_equal(grid[0], (3 + 5) / 2.0 - (1 + 0) / 2.0, 1e-12);
     assert_float_equal(grid[1], (5 + 1) / 2.0 - (3 + 0) / 2.0, 1e-12);
     cam_accum_free(&acc, &ALLOC);
@@ -62,7 +62,7 @@ static void test_regression_separates_genes_that_move_together(void **state) {
         cam_accum_add(&acc, g, 5.0 + 2.0 * g[1] - 1.0 * g[2]);
     }
     double contrast[3], fit[3];
-    cam_grid_from_accum(&acc, contrast);
+    cam_contrast(&acc, contrast);
     printf("# contrast %.3f %.3f %.3f\n", contrast[0], contrast[1], contrast[2]);
     assert_true(contrast[0] > 0.5 * contrast[1]); /* confounded: gene 0 gets credit */
     assert_int_equal(cam_grid_from_regression(&acc, 1e-6, &ALLOC, fit), 0);
@@ -80,7 +80,7 @@ static void test_gene_that_never_varied_gets_zero(void **state) {
     cam_accum_add(&acc, g, 1.0);
     cam_accum_add(&acc, g, 3.0);
     double grid[2];
-    cam_grid_from_accum(&acc, grid);
+    cam_contrast(&acc, grid);
     assert_true(grid[0] == 0.0); /* always kept: no contrast to measure */
     assert_float_equal(grid[1], 0.0, 1e-12);
     cam_accum_free(&acc, &ALLOC);
