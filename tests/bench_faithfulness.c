@@ -20,7 +20,9 @@
  * Environment: BENCH_SCENES, the number of scenes (default 100);
  * BENCH_FIRST_SEED, the first scene's seed (default 10000); BENCH_METHODS,
  * a comma list of decam, rise and occlusion to run only those settings
- * (default all).
+ * (default all); BENCH_PARAMS, a comma list of name=value parameters set
+ * after each setting's own, to measure a variant (docs/method.md, section
+ * 9), e.g. BENCH_PARAMS=cr=0.8,population=96.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <math.h>
@@ -116,6 +118,38 @@ static double now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* BENCH_PARAMS, parsed once by main(). */
+enum { MAX_OVERRIDES = 16 };
+static struct {
+    decam_param param;
+    double value;
+} overrides[MAX_OVERRIDES];
+static int n_overrides;
+
+/* Parses "name=value,name=value"; returns -1 (after a message) on an
+ * unknown name or a malformed item. Values are checked at each set. */
+static int parse_overrides(const char *list) {
+    for (const char *item = list; item && *item;) {
+        size_t len = strcspn(item, ",");
+        char name[64];
+        double value;
+        int param = 0;
+        if (len < sizeof name && n_overrides < MAX_OVERRIDES &&
+            sscanf(item, "%63[^=,]=%lf", name, &value) == 2)
+            for (int k = 1; k <= decam_param_last() && !param; k++)
+                if (strcmp(decam_param_name((decam_param)k), name) == 0) param = k;
+        if (!param) {
+            fprintf(stderr, "bench: BENCH_PARAMS: bad item '%.*s' (name=value, names as "
+                            "decam_param_name gives them)\n", (int)len, item);
+            return -1;
+        }
+        overrides[n_overrides].param = (decam_param)param;
+        overrides[n_overrides++].value = value;
+        item += len + (item[len] == ',');
+    }
+    return 0;
+}
+
 /* The scene explained by `s` with `seed`, using `m`'s network. */
 static int explain(decam_ctx *ctx, model *m, const setting *s, const float *image, int side,
                    int label, uint64_t seed, float *map) {
@@ -128,6 +162,8 @@ static int explain(decam_ctx *ctx, model *m, const setting *s, const float *imag
     decam_set_param(ctx, DECAM_PARAM_BUDGET, s->budget ? s->budget : 1e6);
     decam_set_param(ctx, DECAM_PARAM_OCCLUSION_WINDOW, s->window);
     decam_set_param(ctx, DECAM_PARAM_OCCLUSION_STRIDE, s->stride);
+    for (int k = 0; k < n_overrides; k++)
+        if (decam_set_param(ctx, overrides[k].param, overrides[k].value) != DECAM_OK) return -1;
     return decam_explain(ctx, image, side, side, 3, map) == DECAM_OK ? 0 : -1;
 }
 
@@ -249,6 +285,7 @@ int main(int argc, char **argv) {
         getenv("BENCH_FIRST_SEED") ? strtoull(getenv("BENCH_FIRST_SEED"), NULL, 10) : FIRST_SEED;
     int selected[N_SETTINGS];
     if (select_settings(getenv("BENCH_METHODS"), selected)) return 2;
+    if (parse_overrides(getenv("BENCH_PARAMS"))) return 2;
     char err[256];
     cnn *net = cnn_load(weights, err, sizeof err);
     cnn *random_net = cnn_load(weights, err, sizeof err);
