@@ -479,7 +479,7 @@ class Explainer:
 
     def raw_map(self):
         """The last run's map before normalisation, in the method's units and
-        resolution (DE-CAM: the gene grid)."""
+        resolution (DE-CAM: per pixel, or the gene grid for the grid assemblies)."""
         w, h = _c.c_int(), _c.c_int()
         _check(_lib.decam_get_raw_map(self._ctx, None, 0, w, h), self._ctx, "decam_get_raw_map")
         out = np.empty((h.value, w.value), np.float32)

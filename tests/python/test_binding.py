@@ -345,9 +345,9 @@ class ResultsAndMetrics(unittest.TestCase):
         self.assertGreaterEqual(s.model_calls, 20)
         self.assertEqual(np.float32(s.score_full), self.planted(self.planted.image[None])[0])
 
-    def test_raw_map_is_the_gene_grid(self):
-        self.assertEqual(self.ex.raw_map().shape, (7, 7))
-        ex = decam.Explainer(self.planted, grid=4, n_outputs=1)
+    def test_raw_map_is_per_pixel_or_the_gene_grid(self):
+        self.assertEqual(self.ex.raw_map().shape, (64, 64))  # the default assembly
+        ex = decam.Explainer(self.planted, grid=4, n_outputs=1, assembly="best")
         ex.explain(self.planted.image, target=0)
         self.assertEqual(ex.raw_map().shape, (4, 4))
 
