@@ -36,11 +36,41 @@ double cam_accum_score(cam_accum *acc, double w) {
     return w;
 }
 
-void cam_accum_mask(cam_accum *acc, const float *mask, double weight, size_t first, size_t last) {
+/* One mask's values [first, last) into the sums. */
+static void add_mask(cam_accum *acc, const float *m, double w, size_t first, size_t last) {
     for (size_t j = first; j < last; j++) {
-        acc->sum_wg[j] += weight * mask[j];
-        acc->sum_g[j] += mask[j];
+        acc->sum_wg[j] += w * m[j];
+        acc->sum_g[j] += m[j];
     }
+}
+
+void cam_accum_masks(cam_accum *acc, const float *masks, size_t stride, const double *weights,
+                     size_t count, size_t first, size_t last) {
+    size_t i = 0;
+    /* Four masks per pass over the sums: a quarter of the sums' memory
+     * traffic, and each value still receives its terms in mask order, so
+     * the result is bit for bit that of one mask at a time. */
+    for (; i + 4 <= count; i += 4) {
+        const float *m0 = masks + i * stride, *m1 = m0 + stride, *m2 = m1 + stride,
+                    *m3 = m2 + stride;
+        const double w0 = weights[i], w1 = weights[i + 1], w2 = weights[i + 2],
+                     w3 = weights[i + 3];
+        for (size_t j = first; j < last; j++) {
+            double wg = acc->sum_wg[j], g = acc->sum_g[j];
+            wg += w0 * m0[j];
+            wg += w1 * m1[j];
+            wg += w2 * m2[j];
+            wg += w3 * m3[j];
+            g += m0[j];
+            g += m1[j];
+            g += m2[j];
+            g += m3[j];
+            acc->sum_wg[j] = wg;
+            acc->sum_g[j] = g;
+        }
+    }
+    for (; i < count; i++)
+        add_mask(acc, masks + i * stride, weights[i], first, last);
 }
 
 void cam_accum_add(cam_accum *acc, const double *genes, double w) {

@@ -33,10 +33,13 @@ void cam_accum_add(cam_accum *acc, const double *genes, double w);
 
 /* The same in two steps, so that the per-value sums of large masks can be
  * split over threads: cam_accum_score() counts an evaluation with score w
- * and returns the weight its mask is summed with; cam_accum_mask() adds
- * mask values [first, last) with that weight. */
+ * and returns the weight its mask is summed with; cam_accum_masks() adds
+ * masks' values [first, last) with their weights. */
 double cam_accum_score(cam_accum *acc, double w);
-void cam_accum_mask(cam_accum *acc, const float *mask, double weight, size_t first, size_t last);
+/* Adds `count` masks (mask i at masks + i * stride, with weights[i]) over
+ * values [first, last), in mask order. */
+void cam_accum_masks(cam_accum *acc, const float *masks, size_t stride, const double *weights,
+                     size_t count, size_t first, size_t last);
 
 /* Per value: the mean score of the evaluations weighted by how much the
  * mask kept there (m), minus the mean weighted by how much it removed

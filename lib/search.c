@@ -224,8 +224,7 @@ static double score_term(const search *s, size_t i) {
 static void sum_pixels(void *job, size_t first, size_t last, int worker) {
     (void)worker;
     search *s = job;
-    for (size_t i = 0; i < s->count; i++)
-        cam_accum_mask(&s->pixels, s->masks + i * s->r->hw, s->weight[i], first, last);
+    cam_accum_masks(&s->pixels, s->masks, s->r->hw, s->weight, s->count, first, last);
 }
 
 /* Fitness of the scored candidates; returns how many leading candidates
