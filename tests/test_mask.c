@@ -158,6 +158,32 @@ static void test_hwc_and_chw_give_the_same_perturbation(void **state) {
     }
 }
 
+/* Every value is the convex mix of its own pixel's mask value, exactly,
+ * whatever the channel count and however many pixels are left over after
+ * the RGB path's groups of four. */
+static void test_interleaved_compose_is_exact_for_any_pixel_count(void **state) {
+    (void)state;
+    enum { NP = 7 * 3, MAX_C = 4 };
+    float img[NP * MAX_C], base[NP * MAX_C], out[NP * MAX_C], m[NP];
+    for (int i = 0; i < NP * MAX_C; i++) {
+        img[i] = (float)(i % 11) * 0.09f + 0.01f;
+        base[i] = 0.5f - (float)(i % 5) * 0.07f;
+    }
+    for (int p = 0; p < NP; p++)
+        m[p] = (float)((p * 5) % NP) / (NP - 1);
+    for (int c = 2; c <= MAX_C; c++) {
+        image_shape s = {7, 3, c, DECAM_LAYOUT_HWC};
+        for (int drop = 0; drop < 2; drop++) {
+            mask_compose(&s, img, base, m, drop, out);
+            const float *from = drop ? img : base, *to = drop ? base : img;
+            for (int i = 0; i < NP * c; i++) {
+                const float k = m[i / c];
+                assert_true(out[i] == k * to[i] + (1.0f - k) * from[i]);
+            }
+        }
+    }
+}
+
 static void test_baselines_constant_mean_noise_image_and_blur(void **state) {
     (void)state;
     float img[W * H * C], base[W * H * C], out[W * H * C], img_chw[W * H * C];
@@ -234,6 +260,7 @@ int main(void) {
         cmocka_unit_test(test_bicubic_is_clamped_but_unclamped_render_overshoots),
         cmocka_unit_test(test_keep_and_drop_with_all_ones_and_all_zeros),
         cmocka_unit_test(test_hwc_and_chw_give_the_same_perturbation),
+        cmocka_unit_test(test_interleaved_compose_is_exact_for_any_pixel_count),
         cmocka_unit_test(test_baselines_constant_mean_noise_image_and_blur),
         cmocka_unit_test(test_blur_baseline_agrees_across_layouts),
     };
