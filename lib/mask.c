@@ -78,6 +78,21 @@ void upsampler_free(upsampler *u, const decam_allocator *a) {
     *u = (upsampler){0};
 }
 
+/* One output row: o[x] = sum over k of wt[k] r[k][x], added in k order
+ * (the order fixes the rounding), clamped to [0,1] with clamp01. Inlined
+ * with a constant `taps`, the sum unrolls and the loop over x vectorises,
+ * clamp included, so each value is written once. */
+static inline void mix_rows(const float *const *r, const float *wt, int taps, int w, int clamp01,
+                            float *restrict o) {
+    for (int x = 0; x < w; x++) {
+        float v = wt[0] * r[0][x];
+        for (int k = 1; k < taps; k++)
+            v += wt[k] * r[k][x];
+        if (clamp01) v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+        o[x] = v;
+    }
+}
+
 void upsample(const upsampler *u, const double *grid, float *restrict rows, float *restrict out,
               int clamp01) {
     const int w = u->w, taps = u->taps;
@@ -96,19 +111,15 @@ void upsample(const upsampler *u, const double *grid, float *restrict rows, floa
     for (int y = 0; y < u->h; y++) {
         const int32_t *idx = u->y_index + (size_t)y * taps;
         const float *wt = u->y_weight + (size_t)y * taps;
+        const float *r[4];
+        for (int k = 0; k < taps; k++)
+            r[k] = rows + (size_t)idx[k] * w;
         float *o = out + (size_t)y * w;
-        const float *restrict r0 = rows + (size_t)idx[0] * w;
-        for (int x = 0; x < w; x++)
-            o[x] = wt[0] * r0[x];
-        for (int k = 1; k < taps; k++) {
-            const float *restrict rk = rows + (size_t)idx[k] * w;
-            const float wk = wt[k];
-            for (int x = 0; x < w; x++)
-                o[x] += wk * rk[x];
+        switch (taps) {
+        case 1: mix_rows(r, wt, 1, w, clamp01, o); break;
+        case 2: mix_rows(r, wt, 2, w, clamp01, o); break;
+        default: mix_rows(r, wt, 4, w, clamp01, o); break;
         }
-        if (clamp01)
-            for (int x = 0; x < w; x++)
-                o[x] = o[x] < 0.0f ? 0.0f : o[x] > 1.0f ? 1.0f : o[x];
     }
 }
 
