@@ -228,8 +228,7 @@ int mask_baseline(const image_shape *s, const float *image, const baseline_spec 
         const int chw = s->layout == DECAM_LAYOUT_CHW;
         for (size_t i = 0; i < hw * s->c; i++)
             out[i] = image[i];
-        return filter_gaussian(a, out, s->w, s->h, s->c, chw ? hw : 1, chw ? 1 : (size_t)s->c,
-                               spec->sigma);
+        return filter_gaussian(a, out, s->w, s->h, chw ? s->c : 1, chw ? 1 : s->c, spec->sigma);
     }
     }
     return 0;
