@@ -79,18 +79,43 @@ void upsampler_free(upsampler *u, const decam_allocator *a) {
 }
 
 /* One output row: o[x] = sum over k of wt[k] r[k][x], added in k order
- * (the order fixes the rounding), clamped to [0,1] with clamp01. Inlined
- * with a constant `taps`, the sum unrolls and the loop over x vectorises,
- * clamp included, so each value is written once. */
-static inline void mix_rows(const float *const *r, const float *wt, int taps, int w, int clamp01,
+ * (the order fixes the rounding). Inlined with a constant `taps`, the sum
+ * unrolls and the loop over x vectorises. */
+static inline void mix_rows(const float *const *r, const float *wt, int taps, int w,
                             float *restrict o) {
     for (int x = 0; x < w; x++) {
         float v = wt[0] * r[0][x];
         for (int k = 1; k < taps; k++)
             v += wt[k] * r[k][x];
-        if (clamp01) v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
         o[x] = v;
     }
+}
+
+static void clamp_row(float *o, int w) {
+    for (int x = 0; x < w; x++)
+        o[x] = o[x] < 0.0f ? 0.0f : o[x] > 1.0f ? 1.0f : o[x];
+}
+
+/* Whether none of the n values lies outside [0,1]. */
+static int within01(const float *v, size_t n) {
+    int outside = 0;
+    for (size_t i = 0; i < n; i++)
+        outside |= v[i] < 0.0f || v[i] > 1.0f;
+    return !outside;
+}
+
+/* Whether weights that are all >= 0 and, added in order, come to at most
+ * 1. Then mix_rows() of values in [0,1] stays in [0,1] and the clamp
+ * changes nothing: rounding is monotone, so no product exceeds its weight
+ * and no partial sum exceeds the weights' own. Bilinear and nearest
+ * weights are such; bicubic ones, with their negative lobes, are not. */
+static int convex(const float *wt, int taps) {
+    float sum = 0.0f;
+    for (int k = 0; k < taps; k++) {
+        if (!(wt[k] >= 0.0f)) return 0;
+        sum += wt[k];
+    }
+    return sum <= 1.0f;
 }
 
 void upsample(const upsampler *u, const double *grid, float *restrict rows, float *restrict out,
@@ -108,6 +133,8 @@ void upsample(const upsampler *u, const double *grid, float *restrict rows, floa
             row[x] = (float)acc;
         }
     }
+    /* Clamping costs more than the sum: skip it where it cannot matter. */
+    const int rows_within = clamp01 && within01(rows, upsampler_rows(u));
     for (int y = 0; y < u->h; y++) {
         const int32_t *idx = u->y_index + (size_t)y * taps;
         const float *wt = u->y_weight + (size_t)y * taps;
@@ -116,10 +143,11 @@ void upsample(const upsampler *u, const double *grid, float *restrict rows, floa
             r[k] = rows + (size_t)idx[k] * w;
         float *o = out + (size_t)y * w;
         switch (taps) {
-        case 1: mix_rows(r, wt, 1, w, clamp01, o); break;
-        case 2: mix_rows(r, wt, 2, w, clamp01, o); break;
-        default: mix_rows(r, wt, 4, w, clamp01, o); break;
+        case 1: mix_rows(r, wt, 1, w, o); break;
+        case 2: mix_rows(r, wt, 2, w, o); break;
+        default: mix_rows(r, wt, 4, w, o); break;
         }
+        if (clamp01 && !(rows_within && convex(wt, taps))) clamp_row(o, w);
     }
 }
 

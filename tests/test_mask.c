@@ -98,6 +98,36 @@ static void test_bicubic_is_clamped_but_unclamped_render_overshoots(void **state
     upsampler_free(&u, &ALLOC);
 }
 
+/* upsample() skips the clamp where it cannot change a value; either way
+ * the clamped mask must be, bit for bit, the unclamped one clamped. Grids
+ * within [0,1] and beyond it, each method, shifted placements. */
+static void test_clamped_upsample_is_the_clamp_of_the_unclamped(void **state) {
+    (void)state;
+    enum { GW = 5, GH = 4, OW = 41, OH = 29 };
+    rng r;
+    rng_seed(&r, 7);
+    float clamped[OW * OH], raw[OW * OH];
+    for (int method = 0; method < 3; method++) {
+        upsampler u;
+        assert_int_equal(upsampler_init(&u, &ALLOC, GW, GH, OW, OH, (decam_upsample)method), 0);
+        for (int trial = 0; trial < 20; trial++) {
+            double grid[GW * GH];
+            const double spread = trial % 2 ? 1.4 : 1.0; /* odd trials leave [0,1] */
+            for (int j = 0; j < GW * GH; j++)
+                grid[j] = trial % 4 < 2 ? (double)(rng_uniform(&r) < 0.5) /* RISE's 0 and 1 */
+                                        : spread * rng_uniform(&r) - (spread - 1.0) / 2;
+            upsampler_place(&u, OW + 9, OH + 7, trial % 9, trial % 7);
+            upsample(&u, grid, ROWS, raw, 0);
+            upsample(&u, grid, ROWS, clamped, 1);
+            for (int i = 0; i < OW * OH; i++) {
+                const float c = raw[i] < 0.0f ? 0.0f : raw[i] > 1.0f ? 1.0f : raw[i];
+                assert_memory_equal(&clamped[i], &c, sizeof c);
+            }
+        }
+        upsampler_free(&u, &ALLOC);
+    }
+}
+
 enum { W = 5, H = 4, C = 3 };
 
 static void fill_image(float *img, float *base) {
@@ -258,6 +288,7 @@ int main(void) {
         cmocka_unit_test(test_one_hot_grid_peaks_in_its_cell),
         cmocka_unit_test(test_bilinear_and_nearest_match_hand_computed_values),
         cmocka_unit_test(test_bicubic_is_clamped_but_unclamped_render_overshoots),
+        cmocka_unit_test(test_clamped_upsample_is_the_clamp_of_the_unclamped),
         cmocka_unit_test(test_keep_and_drop_with_all_ones_and_all_zeros),
         cmocka_unit_test(test_hwc_and_chw_give_the_same_perturbation),
         cmocka_unit_test(test_interleaved_compose_is_exact_for_any_pixel_count),
