@@ -118,8 +118,8 @@ static int convex(const float *wt, int taps) {
     return sum <= 1.0f;
 }
 
-void upsample(const upsampler *u, const double *grid, float *restrict rows, float *restrict out,
-              int clamp01) {
+void upsample_part(const upsampler *u, const double *grid, float *restrict rows,
+                   float *restrict out, int clamp01, int y0, int y1) {
     const int w = u->w, taps = u->taps;
     for (int gy = 0; gy < u->gh; gy++) {
         const double *g = grid + (size_t)gy * u->gw;
@@ -135,13 +135,13 @@ void upsample(const upsampler *u, const double *grid, float *restrict rows, floa
     }
     /* Clamping costs more than the sum: skip it where it cannot matter. */
     const int rows_within = clamp01 && within01(rows, upsampler_rows(u));
-    for (int y = 0; y < u->h; y++) {
+    for (int y = y0; y < y1; y++) {
         const int32_t *idx = u->y_index + (size_t)y * taps;
         const float *wt = u->y_weight + (size_t)y * taps;
         const float *r[4];
         for (int k = 0; k < taps; k++)
             r[k] = rows + (size_t)idx[k] * w;
-        float *o = out + (size_t)y * w;
+        float *o = out + (size_t)(y - y0) * w;
         switch (taps) {
         case 1: mix_rows(r, wt, 1, w, o); break;
         case 2: mix_rows(r, wt, 2, w, o); break;
@@ -149,6 +149,11 @@ void upsample(const upsampler *u, const double *grid, float *restrict rows, floa
         }
         if (clamp01 && !(rows_within && convex(wt, taps))) clamp_row(o, w);
     }
+}
+
+void upsample(const upsampler *u, const double *grid, float *restrict rows, float *restrict out,
+              int clamp01) {
+    upsample_part(u, grid, rows, out, clamp01, 0, u->h);
 }
 
 /* out[i] = m[i] to[i] + (1 - m[i]) from[i] for n values: one flat loop the

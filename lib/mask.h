@@ -44,6 +44,11 @@ size_t upsampler_rows(const upsampler *u);
  * result is clamped to [0,1], as masks must be. */
 void upsample(const upsampler *u, const double *grid, float *rows, float *out, int clamp01);
 
+/* As upsample(), but only output rows y0 .. y1 - 1, written from out[0]:
+ * they are exactly those rows of the whole mask. */
+void upsample_part(const upsampler *u, const double *grid, float *rows, float *out, int clamp01,
+                   int y0, int y1);
+
 /* Describes an image's shape and layout for compositing. */
 typedef struct image_shape {
     int w, h, c;

@@ -21,7 +21,7 @@ typedef struct rise {
     float *rows;    /* threads * upsampler_rows() */
     double *grids;  /* cap * s * s: the chunk's binary grids */
     int *shifts;    /* cap * 2 */
-    float *masks;   /* cap * hw: kept until their scores come back */
+    float *masks;   /* threads * hw: each worker's mask */
     double *scores; /* cap */
     double *sum;    /* hw: sum of score * mask */
     size_t chunk;   /* masks in the current chunk */
@@ -45,14 +45,14 @@ static decam_status rise_allocate(rise *x) {
         x->rows = ctx_alloc(ctx, (size_t)threads * upsampler_rows(&x->ups[0]), sizeof *x->rows);
         x->grids = ctx_alloc(ctx, x->cap * ss, sizeof *x->grids);
         x->shifts = ctx_alloc(ctx, x->cap * 2, sizeof *x->shifts);
-        x->masks = ctx_alloc(ctx, x->cap, hw * sizeof *x->masks);
+        x->masks = ctx_alloc(ctx, (size_t)threads, hw * sizeof *x->masks);
         x->scores = ctx_alloc(ctx, x->cap, sizeof *x->scores);
         x->sum = ctx_calloc(ctx, hw, sizeof *x->sum);
         failed = !x->rows || !x->grids || !x->shifts || !x->masks || !x->scores || !x->sum;
     }
     FAIL_IF(failed, ctx, DECAM_ERR_OUT_OF_MEMORY,
-            "decam_explain: out of memory for %zu RISE masks of %d x %d", x->cap, x->r->shape.w,
-            x->r->shape.h);
+            "decam_explain: out of memory for RISE (chunks of %zu masks of %d x %d)", x->cap,
+            x->r->shape.w, x->r->shape.h);
     return DECAM_OK;
 }
 
@@ -81,27 +81,35 @@ static void draw_chunk(rise *x) {
     }
 }
 
+/* Mask k of the chunk, output rows y0 .. y1 - 1, into `out`. */
+static void make_mask(rise *x, size_t k, int worker, int y0, int y1, float *out) {
+    upsampler *u = &x->ups[worker];
+    upsampler_place(u, x->virt_w, x->virt_h, x->shifts[2 * k], x->shifts[2 * k + 1]);
+    upsample_part(u, x->grids + k * (size_t)x->s * x->s,
+                  x->rows + (size_t)worker * upsampler_rows(u), out, 1, y0, y1);
+}
+
 static void fill_mask_image(void *job, size_t k, float *slot, int worker) {
     rise *x = job;
     const run *r = x->r;
-    upsampler *u = &x->ups[worker];
-    float *mask = x->masks + k * r->hw;
-    upsampler_place(u, x->virt_w, x->virt_h, x->shifts[2 * k], x->shifts[2 * k + 1]);
-    upsample(u, x->grids + k * (size_t)x->s * x->s, x->rows + (size_t)worker * upsampler_rows(u),
-             mask, 1);
+    float *mask = x->masks + (size_t)worker * r->hw;
+    make_mask(x, k, worker, 0, r->shape.h, mask);
     mask_compose(&r->shape, r->image, r->base, mask, 0, slot);
 }
 
-/* sum += score_k * mask_k for the chunk's masks, in k order per pixel. */
+/* sum += score_k * mask_k for the chunk's masks, in k order per pixel, over
+ * image rows first .. last - 1. The masks are made again rather than kept
+ * from the fill: cheaper than a chunk of them going out to memory and back. */
 static void accumulate_range(void *job, size_t first, size_t last, int worker) {
-    (void)worker;
     rise *x = job;
-    const size_t hw = x->r->hw;
+    const size_t w = (size_t)x->r->shape.w, n = (last - first) * w;
+    float *mask = x->masks + (size_t)worker * x->r->hw;
+    double *sum = x->sum + first * w;
     for (size_t k = 0; k < x->chunk; k++) {
         const double score = x->scores[k];
-        const float *mask = x->masks + k * hw;
-        for (size_t p = first; p < last; p++)
-            x->sum[p] += score * mask[p];
+        make_mask(x, k, worker, (int)first, (int)last, mask);
+        for (size_t p = 0; p < n; p++)
+            sum[p] += score * mask[p];
     }
 }
 
@@ -117,7 +125,7 @@ static decam_status masks(rise *x, size_t total, size_t *done) {
         if (status == DECAM_OK) status = batcher_flush(&r->batch);
         /* A cancellation comes after the scores are stored: they count. */
         if (status != DECAM_OK && status != DECAM_ERR_CANCELLED) return status;
-        parallel_ranges(r->hw, accumulate_range, x, r->threads, r->ctx);
+        parallel_ranges((size_t)r->shape.h, accumulate_range, x, r->threads, r->ctx);
         *done += x->chunk;
         FORWARD_IF_ERROR(status);
         FORWARD_IF_ERROR(run_progress(r, NAN, NAN));

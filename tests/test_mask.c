@@ -128,6 +128,27 @@ static void test_clamped_upsample_is_the_clamp_of_the_unclamped(void **state) {
     }
 }
 
+/* Any band of rows made alone is, bit for bit, those rows of the whole
+ * mask: RISE makes its masks again, a band per thread. */
+static void test_a_band_of_rows_matches_the_whole_mask(void **state) {
+    (void)state;
+    enum { GW = 4, GH = 3, OW = 19, OH = 17 };
+    const double grid[GW * GH] = {0, 1, 1, 0, 1, 0, 0, 1, 0.25, 1.5, -0.5, 0.75};
+    float whole[OW * OH], band[OW * OH];
+    for (int method = 0; method < 3; method++) {
+        upsampler u;
+        assert_int_equal(upsampler_init(&u, &ALLOC, GW, GH, OW, OH, (decam_upsample)method), 0);
+        upsample(&u, grid, ROWS, whole, 1);
+        const int cuts[][2] = {{0, OH}, {0, 1}, {5, 11}, {16, 17}, {7, 7}};
+        for (int c = 0; c < 5; c++) {
+            const int y0 = cuts[c][0], y1 = cuts[c][1];
+            upsample_part(&u, grid, ROWS, band, 1, y0, y1);
+            assert_memory_equal(band, whole + y0 * OW, (size_t)(y1 - y0) * OW * sizeof *band);
+        }
+        upsampler_free(&u, &ALLOC);
+    }
+}
+
 enum { W = 5, H = 4, C = 3 };
 
 static void fill_image(float *img, float *base) {
@@ -289,6 +310,7 @@ int main(void) {
         cmocka_unit_test(test_bilinear_and_nearest_match_hand_computed_values),
         cmocka_unit_test(test_bicubic_is_clamped_but_unclamped_render_overshoots),
         cmocka_unit_test(test_clamped_upsample_is_the_clamp_of_the_unclamped),
+        cmocka_unit_test(test_a_band_of_rows_matches_the_whole_mask),
         cmocka_unit_test(test_keep_and_drop_with_all_ones_and_all_zeros),
         cmocka_unit_test(test_hwc_and_chw_give_the_same_perturbation),
         cmocka_unit_test(test_interleaved_compose_is_exact_for_any_pixel_count),
