@@ -118,8 +118,7 @@ static int convex(const float *wt, int taps) {
     return sum <= 1.0f;
 }
 
-void upsample_part(const upsampler *u, const double *grid, float *restrict rows,
-                   float *restrict out, int clamp01, int y0, int y1) {
+int upsample_across(const upsampler *u, const double *grid, float *restrict rows) {
     const int w = u->w, taps = u->taps;
     for (int gy = 0; gy < u->gh; gy++) {
         const double *g = grid + (size_t)gy * u->gw;
@@ -133,27 +132,31 @@ void upsample_part(const upsampler *u, const double *grid, float *restrict rows,
             row[x] = (float)acc;
         }
     }
-    /* Clamping costs more than the sum: skip it where it cannot matter. */
-    const int rows_within = clamp01 && within01(rows, upsampler_rows(u));
-    for (int y = y0; y < y1; y++) {
-        const int32_t *idx = u->y_index + (size_t)y * taps;
-        const float *wt = u->y_weight + (size_t)y * taps;
-        const float *r[4];
-        for (int k = 0; k < taps; k++)
-            r[k] = rows + (size_t)idx[k] * w;
-        float *o = out + (size_t)(y - y0) * w;
-        switch (taps) {
-        case 1: mix_rows(r, wt, 1, w, o); break;
-        case 2: mix_rows(r, wt, 2, w, o); break;
-        default: mix_rows(r, wt, 4, w, o); break;
-        }
-        if (clamp01 && !(rows_within && convex(wt, taps))) clamp_row(o, w);
+    return within01(rows, upsampler_rows(u));
+}
+
+void upsample_down(const upsampler *u, const float *rows, int rows_within, int y, int clamp01,
+                   float *restrict out) {
+    const int w = u->w, taps = u->taps;
+    const int32_t *idx = u->y_index + (size_t)y * taps;
+    const float *wt = u->y_weight + (size_t)y * taps;
+    const float *r[4];
+    for (int k = 0; k < taps; k++)
+        r[k] = rows + (size_t)idx[k] * w;
+    switch (taps) {
+    case 1: mix_rows(r, wt, 1, w, out); break;
+    case 2: mix_rows(r, wt, 2, w, out); break;
+    default: mix_rows(r, wt, 4, w, out); break;
     }
+    /* Clamping costs more than the sum: skip it where it cannot matter. */
+    if (clamp01 && !(rows_within && convex(wt, taps))) clamp_row(out, w);
 }
 
 void upsample(const upsampler *u, const double *grid, float *restrict rows, float *restrict out,
               int clamp01) {
-    upsample_part(u, grid, rows, out, clamp01, 0, u->h);
+    const int rows_within = upsample_across(u, grid, rows);
+    for (int y = 0; y < u->h; y++)
+        upsample_down(u, rows, rows_within, y, clamp01, out + (size_t)y * u->w);
 }
 
 /* out[i] = m[i] to[i] + (1 - m[i]) from[i] for n values: one flat loop the
@@ -181,21 +184,19 @@ static void blend_rgb(const float *restrict from, const float *restrict to, cons
         out[i] = m[i / 3] * to[i] + (1.0f - m[i / 3]) * from[i];
 }
 
-void mask_compose(const image_shape *s, const float *image, const float *base, const float *m,
-                  int drop, float *out) {
-    const size_t hw = (size_t)s->w * s->h;
-    /* keep: m image + (1 - m) base; drop: m base + (1 - m) image */
-    const float *from = drop ? image : base;
-    const float *to = drop ? base : image;
-    if (s->layout == DECAM_LAYOUT_CHW || s->c == 1) {
-        for (int c = 0; c < s->c; c++) {
-            const size_t o = (size_t)c * hw;
-            blend(from + o, to + o, m, hw, out + o);
+/* Composes pixels p0 .. p0 + n - 1 from mask values m[0 .. n-1]. */
+static void compose_span(const image_shape *s, const float *from, const float *to, const float *m,
+                         size_t p0, size_t n, float *out) {
+    const size_t hw = (size_t)s->w * s->h, C = (size_t)s->c;
+    if (s->layout == DECAM_LAYOUT_CHW || C == 1) {
+        for (size_t c = 0; c < C; c++) {
+            const size_t o = c * hw + p0;
+            blend(from + o, to + o, m, n, out + o);
         }
         return;
     }
-    if (s->c == 3) {
-        blend_rgb(from, to, m, hw, out);
+    if (C == 3) {
+        blend_rgb(from + 3 * p0, to + 3 * p0, m, n, out + 3 * p0);
         return;
     }
     /* Other interleaved images: the mask is repeated per channel, a block
@@ -203,13 +204,34 @@ void mask_compose(const image_shape *s, const float *image, const float *base, c
      * loop. */
     enum { BLOCK_VALUES = 1536 };
     float expanded[BLOCK_VALUES];
-    const size_t C = (size_t)s->c, block = BLOCK_VALUES / C;
-    for (size_t p0 = 0; p0 < hw; p0 += block) {
-        const size_t np = hw - p0 < block ? hw - p0 : block;
-        for (size_t k = 0; k < np; k++)
+    const size_t block = BLOCK_VALUES / C;
+    for (size_t k0 = 0; k0 < n; k0 += block) {
+        const size_t nk = n - k0 < block ? n - k0 : block;
+        for (size_t k = 0; k < nk; k++)
             for (size_t c = 0; c < C; c++)
-                expanded[k * C + c] = m[p0 + k];
-        blend(from + p0 * C, to + p0 * C, expanded, np * C, out + p0 * C);
+                expanded[k * C + c] = m[k0 + k];
+        const size_t o = (p0 + k0) * C;
+        blend(from + o, to + o, expanded, nk * C, out + o);
+    }
+}
+
+void mask_compose(const image_shape *s, const float *image, const float *base, const float *m,
+                  int drop, float *out) {
+    /* keep: m image + (1 - m) base; drop: m base + (1 - m) image */
+    compose_span(s, drop ? image : base, drop ? base : image, m, 0, (size_t)s->w * s->h, out);
+}
+
+size_t mask_compose_grid_scratch(const upsampler *u) { return upsampler_rows(u) + (size_t)u->w; }
+
+void mask_compose_grid(const image_shape *s, const float *image, const float *base,
+                       const upsampler *u, const double *grid, float *scratch, int drop,
+                       float *out) {
+    float *rows = scratch, *m = scratch + upsampler_rows(u);
+    const int rows_within = upsample_across(u, grid, rows);
+    for (int y = 0; y < s->h; y++) {
+        upsample_down(u, rows, rows_within, y, 1, m);
+        compose_span(s, drop ? image : base, drop ? base : image, m, (size_t)y * s->w, (size_t)s->w,
+                     out);
     }
 }
 

@@ -44,10 +44,14 @@ size_t upsampler_rows(const upsampler *u);
  * result is clamped to [0,1], as masks must be. */
 void upsample(const upsampler *u, const double *grid, float *rows, float *out, int clamp01);
 
-/* As upsample(), but only output rows y0 .. y1 - 1, written from out[0]:
- * they are exactly those rows of the whole mask. */
-void upsample_part(const upsampler *u, const double *grid, float *rows, float *out, int clamp01,
-                   int y0, int y1);
+/* upsample() in its two passes, for callers that want the mask a row at
+ * a time. upsample_across() resamples each grid row to the output width
+ * (gh rows of w values into `rows`, upsampler_rows() floats) and returns
+ * whether they all lie within [0,1]; upsample_down() makes output row y
+ * (w values) from them, given that answer. */
+int upsample_across(const upsampler *u, const double *grid, float *rows);
+void upsample_down(const upsampler *u, const float *rows, int rows_within, int y, int clamp01,
+                   float *out);
 
 /* Describes an image's shape and layout for compositing. */
 typedef struct image_shape {
@@ -59,6 +63,15 @@ typedef struct image_shape {
  * keep (drop = 0): m*image + (1-m)*base; drop (drop = 1): (1-m)*image + m*base. */
 void mask_compose(const image_shape *s, const float *image, const float *base, const float *m,
                   int drop, float *out);
+
+/* mask_compose() with the mask that upsample(u, grid, ..., clamp01 = 1)
+ * makes, made a row at a time and used while it is in cache: the same
+ * image, without a whole mask written out and read back. `scratch` holds
+ * mask_compose_grid_scratch(u) floats. */
+void mask_compose_grid(const image_shape *s, const float *image, const float *base,
+                       const upsampler *u, const double *grid, float *scratch, int drop,
+                       float *out);
+size_t mask_compose_grid_scratch(const upsampler *u);
 
 /* Settings of a baseline: the DECAM_PARAM_BASELINE* parameters. */
 typedef struct baseline_spec {

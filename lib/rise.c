@@ -18,10 +18,9 @@ typedef struct rise {
     int cell_w, cell_h;
     size_t cap;     /* masks per chunk: the batch size */
     upsampler *ups; /* threads: tables are re-placed for every mask */
-    float *rows;    /* threads * upsampler_rows() */
+    float *scratch; /* threads * mask_compose_grid_scratch(): rows, then a mask row */
     double *grids;  /* cap * s * s: the chunk's binary grids */
     int *shifts;    /* cap * 2 */
-    float *masks;   /* threads * hw: each worker's mask */
     double *scores; /* cap */
     double *sum;    /* hw: sum of score * mask */
     size_t chunk;   /* masks in the current chunk */
@@ -42,13 +41,13 @@ static decam_status rise_allocate(rise *x) {
         failed = upsampler_init(&x->ups[t], &ctx->mem, x->s, x->s, x->r->shape.w, x->r->shape.h,
                                 DECAM_UPSAMPLE_BILINEAR) != 0;
     if (!failed) {
-        x->rows = ctx_alloc(ctx, (size_t)threads * upsampler_rows(&x->ups[0]), sizeof *x->rows);
+        x->scratch = ctx_alloc(ctx, (size_t)threads * mask_compose_grid_scratch(&x->ups[0]),
+                               sizeof *x->scratch);
         x->grids = ctx_alloc(ctx, x->cap * ss, sizeof *x->grids);
         x->shifts = ctx_alloc(ctx, x->cap * 2, sizeof *x->shifts);
-        x->masks = ctx_alloc(ctx, (size_t)threads, hw * sizeof *x->masks);
         x->scores = ctx_alloc(ctx, x->cap, sizeof *x->scores);
         x->sum = ctx_calloc(ctx, hw, sizeof *x->sum);
-        failed = !x->rows || !x->grids || !x->shifts || !x->masks || !x->scores || !x->sum;
+        failed = !x->scratch || !x->grids || !x->shifts || !x->scores || !x->sum;
     }
     FAIL_IF(failed, ctx, DECAM_ERR_OUT_OF_MEMORY,
             "decam_explain: out of memory for RISE (chunks of %zu masks of %d x %d)", x->cap,
@@ -61,10 +60,9 @@ static void rise_release(rise *x) {
     for (int t = 0; x->ups && t < x->r->threads; t++)
         upsampler_free(&x->ups[t], &ctx->mem);
     ctx_dealloc(ctx, x->ups);
-    ctx_dealloc(ctx, x->rows);
+    ctx_dealloc(ctx, x->scratch);
     ctx_dealloc(ctx, x->grids);
     ctx_dealloc(ctx, x->shifts);
-    ctx_dealloc(ctx, x->masks);
     ctx_dealloc(ctx, x->scores);
     ctx_dealloc(ctx, x->sum);
 }
@@ -81,35 +79,42 @@ static void draw_chunk(rise *x) {
     }
 }
 
-/* Mask k of the chunk, output rows y0 .. y1 - 1, into `out`. */
-static void make_mask(rise *x, size_t k, int worker, int y0, int y1, float *out) {
-    upsampler *u = &x->ups[worker];
-    upsampler_place(u, x->virt_w, x->virt_h, x->shifts[2 * k], x->shifts[2 * k + 1]);
-    upsample_part(u, x->grids + k * (size_t)x->s * x->s,
-                  x->rows + (size_t)worker * upsampler_rows(u), out, 1, y0, y1);
+/* Places worker's upsampler for mask k of the chunk; returns the mask's grid. */
+static const double *place_mask(rise *x, size_t k, int worker) {
+    upsampler_place(&x->ups[worker], x->virt_w, x->virt_h, x->shifts[2 * k], x->shifts[2 * k + 1]);
+    return x->grids + k * (size_t)x->s * x->s;
+}
+
+static float *scratch_of(rise *x, int worker) {
+    return x->scratch + (size_t)worker * mask_compose_grid_scratch(&x->ups[worker]);
 }
 
 static void fill_mask_image(void *job, size_t k, float *slot, int worker) {
     rise *x = job;
     const run *r = x->r;
-    float *mask = x->masks + (size_t)worker * r->hw;
-    make_mask(x, k, worker, 0, r->shape.h, mask);
-    mask_compose(&r->shape, r->image, r->base, mask, 0, slot);
+    const double *grid = place_mask(x, k, worker);
+    mask_compose_grid(&r->shape, r->image, r->base, &x->ups[worker], grid, scratch_of(x, worker), 0,
+                      slot);
 }
 
 /* sum += score_k * mask_k for the chunk's masks, in k order per pixel, over
- * image rows first .. last - 1. The masks are made again rather than kept
- * from the fill: cheaper than a chunk of them going out to memory and back. */
+ * image rows first .. last - 1. The masks are made again, a row at a time,
+ * rather than kept from the fill: cheaper than a chunk of them going out
+ * to memory and back. */
 static void accumulate_range(void *job, size_t first, size_t last, int worker) {
     rise *x = job;
-    const size_t w = (size_t)x->r->shape.w, n = (last - first) * w;
-    float *mask = x->masks + (size_t)worker * x->r->hw;
-    double *sum = x->sum + first * w;
+    const upsampler *u = &x->ups[worker];
+    const size_t w = (size_t)x->r->shape.w;
+    float *rows = scratch_of(x, worker), *m = rows + upsampler_rows(u);
     for (size_t k = 0; k < x->chunk; k++) {
         const double score = x->scores[k];
-        make_mask(x, k, worker, (int)first, (int)last, mask);
-        for (size_t p = 0; p < n; p++)
-            sum[p] += score * mask[p];
+        const int rows_within = upsample_across(u, place_mask(x, k, worker), rows);
+        for (size_t y = first; y < last; y++) {
+            double *sum = x->sum + y * w;
+            upsample_down(u, rows, rows_within, (int)y, 1, m);
+            for (size_t p = 0; p < w; p++)
+                sum[p] += score * m[p];
+        }
     }
 }
 

@@ -20,9 +20,7 @@ typedef struct search {
     de *de;
     cam_accum acc;
     upsampler up;
-    float *masks;  /* threads * hw: each worker's current mask */
-    float *rows;   /* threads * upsampler_rows() */
-    long *mask_of; /* threads: the candidate whose mask a worker holds */
+    float *scratch; /* threads * mask_compose_grid_scratch() */
     const double *trials;
     size_t fill_first; /* the generation's image index of a fill's image 0 */
     double *score_keep, *score_drop, *fitness; /* per candidate */
@@ -56,15 +54,13 @@ static decam_status search_allocate(search *s) {
                  cam_accum_init(&s->acc, a, s->dim,
                                 p[DECAM_PARAM_ASSEMBLY] == DECAM_ASSEMBLY_REGRESSION) != 0;
     if (!failed) {
-        s->masks = mem_alloc(a, (size_t)threads * s->r->hw, sizeof *s->masks);
-        s->rows = mem_alloc(a, (size_t)threads * upsampler_rows(&s->up), sizeof *s->rows);
-        s->mask_of = mem_alloc(a, (size_t)threads, sizeof *s->mask_of);
+        s->scratch =
+            mem_alloc(a, (size_t)threads * mask_compose_grid_scratch(&s->up), sizeof *s->scratch);
         s->score_keep = mem_alloc(a, s->np, sizeof *s->score_keep);
         s->score_drop = mem_alloc(a, s->np, sizeof *s->score_drop);
         s->fitness = mem_alloc(a, s->np, sizeof *s->fitness);
         s->grid = mem_alloc(a, s->dim, sizeof *s->grid);
-        failed = !s->masks || !s->rows || !s->mask_of || !s->score_keep || !s->score_drop ||
-                 !s->fitness || !s->grid;
+        failed = !s->scratch || !s->score_keep || !s->score_drop || !s->fitness || !s->grid;
     }
     FAIL_IF(failed, ctx, DECAM_ERR_OUT_OF_MEMORY,
             "decam_explain: out of memory for the search (grid %d x %d, population %zu)", s->gw,
@@ -77,9 +73,7 @@ static void search_release(search *s) {
     de_free(s->de, a);
     upsampler_free(&s->up, a);
     cam_accum_free(&s->acc, a);
-    mem_free(a, s->masks);
-    mem_free(a, s->rows);
-    mem_free(a, s->mask_of);
+    mem_free(a, s->scratch);
     mem_free(a, s->score_keep);
     mem_free(a, s->score_drop);
     mem_free(a, s->fitness);
@@ -99,13 +93,9 @@ static void fill_image(void *job, size_t k, float *slot, int worker) {
     search *s = job;
     const run *r = s->r;
     size_t g = s->fill_first + k, cand = g / (size_t)s->per_candidate;
-    float *mask = s->masks + (size_t)worker * r->hw;
-    if (s->mask_of[worker] != (long)cand) {
-        upsample(&s->up, s->trials + cand * s->dim,
-                 s->rows + (size_t)worker * upsampler_rows(&s->up), mask, 1);
-        s->mask_of[worker] = (long)cand;
-    }
-    mask_compose(&r->shape, r->image, r->base, mask, image_drops(s, g), slot);
+    mask_compose_grid(&r->shape, r->image, r->base, &s->up, s->trials + cand * s->dim,
+                      s->scratch + (size_t)worker * mask_compose_grid_scratch(&s->up),
+                      image_drops(s, g), slot);
 }
 
 /* Scores trials 0..n-1; scores of candidates not reached stay NaN. */
@@ -113,8 +103,6 @@ static decam_status evaluate(search *s, const double *trials, size_t n) {
     run *r = s->r;
     for (size_t i = 0; i < s->np; i++)
         s->score_keep[i] = s->score_drop[i] = NAN;
-    for (int t = 0; t < r->threads; t++)
-        s->mask_of[t] = -1;
     s->trials = trials;
     const size_t images = n * (size_t)s->per_candidate;
     for (size_t done = 0; done < images;) {
@@ -284,7 +272,7 @@ decam_status decam_search(run *r) {
         decam_status kept = assemble(&s);
         if (kept == DECAM_OK) kept = run_keep_raw(r, s.grid, s.gw, s.gh);
         if (kept == DECAM_OK)
-            upsample(&s.up, s.grid, s.rows, r->map, 0);
+            upsample(&s.up, s.grid, s.scratch, r->map, 0);
         else
             status = kept;
     }

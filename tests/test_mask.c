@@ -128,23 +128,32 @@ static void test_clamped_upsample_is_the_clamp_of_the_unclamped(void **state) {
     }
 }
 
-/* Any band of rows made alone is, bit for bit, those rows of the whole
- * mask: RISE makes its masks again, a band per thread. */
-static void test_a_band_of_rows_matches_the_whole_mask(void **state) {
+/* Composing from the grid a mask row at a time gives, bit for bit, the
+ * image that upsampling the whole mask and then composing gives: for each
+ * method, layout, channel count and keep or drop. */
+static void test_composing_from_the_grid_matches_the_whole_mask(void **state) {
     (void)state;
-    enum { GW = 4, GH = 3, OW = 19, OH = 17 };
+    enum { GW = 4, GH = 3, OW = 19, OH = 17, MAX_C = 4, N = OW * OH * MAX_C };
     const double grid[GW * GH] = {0, 1, 1, 0, 1, 0, 0, 1, 0.25, 1.5, -0.5, 0.75};
-    float whole[OW * OH], band[OW * OH];
+    static float img[N], base[N], mask[OW * OH], whole[N], rowwise[N];
+    float scratch[GH * OW + OW];
+    for (int i = 0; i < N; i++) {
+        img[i] = (float)(i % 13) * 0.07f;
+        base[i] = 0.9f - (float)(i % 4) * 0.2f;
+    }
     for (int method = 0; method < 3; method++) {
         upsampler u;
         assert_int_equal(upsampler_init(&u, &ALLOC, GW, GH, OW, OH, (decam_upsample)method), 0);
-        upsample(&u, grid, ROWS, whole, 1);
-        const int cuts[][2] = {{0, OH}, {0, 1}, {5, 11}, {16, 17}, {7, 7}};
-        for (int c = 0; c < 5; c++) {
-            const int y0 = cuts[c][0], y1 = cuts[c][1];
-            upsample_part(&u, grid, ROWS, band, 1, y0, y1);
-            assert_memory_equal(band, whole + y0 * OW, (size_t)(y1 - y0) * OW * sizeof *band);
-        }
+        assert_int_equal(mask_compose_grid_scratch(&u), sizeof scratch / sizeof *scratch);
+        upsample(&u, grid, ROWS, mask, 1);
+        for (int c = 1; c <= MAX_C; c++)
+            for (int layout = 0; layout < 2; layout++)
+                for (int drop = 0; drop < 2; drop++) {
+                    image_shape s = {OW, OH, c, (decam_layout)layout};
+                    mask_compose(&s, img, base, mask, drop, whole);
+                    mask_compose_grid(&s, img, base, &u, grid, scratch, drop, rowwise);
+                    assert_memory_equal(rowwise, whole, (size_t)OW * OH * c * sizeof *whole);
+                }
         upsampler_free(&u, &ALLOC);
     }
 }
@@ -310,7 +319,7 @@ int main(void) {
         cmocka_unit_test(test_bilinear_and_nearest_match_hand_computed_values),
         cmocka_unit_test(test_bicubic_is_clamped_but_unclamped_render_overshoots),
         cmocka_unit_test(test_clamped_upsample_is_the_clamp_of_the_unclamped),
-        cmocka_unit_test(test_a_band_of_rows_matches_the_whole_mask),
+        cmocka_unit_test(test_composing_from_the_grid_matches_the_whole_mask),
         cmocka_unit_test(test_keep_and_drop_with_all_ones_and_all_zeros),
         cmocka_unit_test(test_hwc_and_chw_give_the_same_perturbation),
         cmocka_unit_test(test_interleaved_compose_is_exact_for_any_pixel_count),
