@@ -96,11 +96,12 @@ static void clamp_row(float *o, int w) {
         o[x] = o[x] < 0.0f ? 0.0f : o[x] > 1.0f ? 1.0f : o[x];
 }
 
-/* Whether none of the n values lies outside [0,1]. */
+/* Whether none of the n values lies outside [0,1]. (Bitwise |, not ||:
+ * no branch, so the loop vectorises.) */
 static int within01(const float *v, size_t n) {
     int outside = 0;
     for (size_t i = 0; i < n; i++)
-        outside |= v[i] < 0.0f || v[i] > 1.0f;
+        outside |= (v[i] < 0.0f) | (v[i] > 1.0f);
     return !outside;
 }
 
@@ -118,18 +119,28 @@ static int convex(const float *wt, int taps) {
     return sum <= 1.0f;
 }
 
+/* One grid row g resampled to the output width: out[x] = sum over k of
+ * weight[k] g[index[k]] for output x's taps, in double. As mix_rows(),
+ * inlined with a constant `taps`. */
+static inline void resample_row(const upsampler *u, const double *g, int taps, float *out) {
+    for (int x = 0; x < u->w; x++) {
+        const int32_t *idx = u->x_index + (size_t)x * taps;
+        const float *wt = u->x_weight + (size_t)x * taps;
+        double acc = 0.0;
+        for (int k = 0; k < taps; k++)
+            acc += wt[k] * g[idx[k]];
+        out[x] = (float)acc;
+    }
+}
+
 int upsample_across(const upsampler *u, const double *grid, float *restrict rows) {
-    const int w = u->w, taps = u->taps;
     for (int gy = 0; gy < u->gh; gy++) {
         const double *g = grid + (size_t)gy * u->gw;
-        float *row = rows + (size_t)gy * w;
-        for (int x = 0; x < w; x++) {
-            const int32_t *idx = u->x_index + (size_t)x * taps;
-            const float *wt = u->x_weight + (size_t)x * taps;
-            double acc = 0.0;
-            for (int k = 0; k < taps; k++)
-                acc += wt[k] * g[idx[k]];
-            row[x] = (float)acc;
+        float *row = rows + (size_t)gy * u->w;
+        switch (u->taps) {
+        case 1: resample_row(u, g, 1, row); break;
+        case 2: resample_row(u, g, 2, row); break;
+        default: resample_row(u, g, 4, row); break;
         }
     }
     return within01(rows, upsampler_rows(u));
