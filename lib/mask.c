@@ -15,22 +15,20 @@ static double cubic(double x) {
     return 0.0;
 }
 
-/* Taps for output coordinates 0..n_out-1 read from n_in cells stretched
- * over n_virtual pixels of which output 0 is pixel `shift`, with cell and
- * pixel centres aligned: source position (i + shift + 0.5) n_in / n_virtual
- * - 0.5. */
-static void make_taps(int n_in, int n_out, int n_virtual, int shift, int taps, int32_t *index,
-                      float *weight) {
-    double scale = (double)n_in / n_virtual;
-    for (int i = 0; i < n_out; i++) {
+/* Taps for coordinates 0..n-1 of n pixels over which n_in cells are
+ * stretched, cell and pixel centres aligned: source position
+ * (i + 0.5) n_in / n - 0.5. */
+static void make_taps(int n_in, int n, int taps, int32_t *index, float *weight) {
+    double scale = (double)n_in / n;
+    for (int i = 0; i < n; i++) {
         int32_t *idx = index + (size_t)i * taps;
         float *wt = weight + (size_t)i * taps;
         if (taps == 1) {
-            idx[0] = clampi((int)floor((i + shift + 0.5) * scale), 0, n_in - 1);
+            idx[0] = clampi((int)floor((i + 0.5) * scale), 0, n_in - 1);
             wt[0] = 1.0f;
             continue;
         }
-        double src = (i + shift + 0.5) * scale - 0.5;
+        double src = (i + 0.5) * scale - 0.5;
         int i0 = (int)floor(src);
         double t = src - i0;
         if (taps == 2) {
@@ -47,25 +45,31 @@ static void make_taps(int n_in, int n_out, int n_virtual, int shift, int taps, i
     }
 }
 
-int upsampler_init(upsampler *u, const decam_allocator *a, int gw, int gh, int w, int h,
-                   decam_upsample method) {
+int upsampler_init_canvas(upsampler *u, const decam_allocator *a, int gw, int gh, int w, int h,
+                          int canvas_w, int canvas_h, decam_upsample method) {
     *u = (upsampler){.gw = gw, .gh = gh, .w = w, .h = h};
     u->taps = method == DECAM_UPSAMPLE_NEAREST ? 1 : method == DECAM_UPSAMPLE_BILINEAR ? 2 : 4;
-    u->x_index = mem_alloc(a, (size_t)w * u->taps, sizeof *u->x_index);
-    u->y_index = mem_alloc(a, (size_t)h * u->taps, sizeof *u->y_index);
-    u->x_weight = mem_alloc(a, (size_t)w * u->taps, sizeof *u->x_weight);
-    u->y_weight = mem_alloc(a, (size_t)h * u->taps, sizeof *u->y_weight);
+    u->x_index = mem_alloc(a, (size_t)canvas_w * u->taps, sizeof *u->x_index);
+    u->y_index = mem_alloc(a, (size_t)canvas_h * u->taps, sizeof *u->y_index);
+    u->x_weight = mem_alloc(a, (size_t)canvas_w * u->taps, sizeof *u->x_weight);
+    u->y_weight = mem_alloc(a, (size_t)canvas_h * u->taps, sizeof *u->y_weight);
     if (!u->x_index || !u->y_index || !u->x_weight || !u->y_weight) {
         upsampler_free(u, a);
         return -1;
     }
-    upsampler_place(u, w, h, 0, 0);
+    make_taps(gw, canvas_w, u->taps, u->x_index, u->x_weight);
+    make_taps(gh, canvas_h, u->taps, u->y_index, u->y_weight);
     return 0;
 }
 
-void upsampler_place(upsampler *u, int virtual_w, int virtual_h, int shift_x, int shift_y) {
-    make_taps(u->gw, u->w, virtual_w, shift_x, u->taps, u->x_index, u->x_weight);
-    make_taps(u->gh, u->h, virtual_h, shift_y, u->taps, u->y_index, u->y_weight);
+int upsampler_init(upsampler *u, const decam_allocator *a, int gw, int gh, int w, int h,
+                   decam_upsample method) {
+    return upsampler_init_canvas(u, a, gw, gh, w, h, w, h, method);
+}
+
+void upsampler_shift(upsampler *u, int shift_x, int shift_y) {
+    u->shift_x = shift_x;
+    u->shift_y = shift_y;
 }
 
 size_t upsampler_rows(const upsampler *u) { return (size_t)u->gh * u->w; }
@@ -124,8 +128,8 @@ static int convex(const float *wt, int taps) {
  * inlined with a constant `taps`. */
 static inline void resample_row(const upsampler *u, const double *g, int taps, float *out) {
     for (int x = 0; x < u->w; x++) {
-        const int32_t *idx = u->x_index + (size_t)x * taps;
-        const float *wt = u->x_weight + (size_t)x * taps;
+        const int32_t *idx = u->x_index + (size_t)(x + u->shift_x) * taps;
+        const float *wt = u->x_weight + (size_t)(x + u->shift_x) * taps;
         double acc = 0.0;
         for (int k = 0; k < taps; k++)
             acc += wt[k] * g[idx[k]];
@@ -149,8 +153,8 @@ int upsample_across(const upsampler *u, const double *grid, float *restrict rows
 void upsample_down(const upsampler *u, const float *rows, int rows_within, int y, int clamp01,
                    float *restrict out) {
     const int w = u->w, taps = u->taps;
-    const int32_t *idx = u->y_index + (size_t)y * taps;
-    const float *wt = u->y_weight + (size_t)y * taps;
+    const int32_t *idx = u->y_index + (size_t)(y + u->shift_y) * taps;
+    const float *wt = u->y_weight + (size_t)(y + u->shift_y) * taps;
     const float *r[4];
     for (int k = 0; k < taps; k++)
         r[k] = rows + (size_t)idx[k] * w;

@@ -17,8 +17,8 @@ typedef struct rise {
     int virt_w, virt_h; /* the canvas: (s + 1) cells */
     int cell_w, cell_h;
     size_t cap;     /* masks per chunk: the batch size */
-    upsampler *ups; /* threads: tables are re-placed for every mask */
-    float *scratch; /* threads * mask_compose_grid_scratch(): rows, then a mask row */
+    upsampler up;   /* over the canvas; each mask uses a copy, shifted */
+    float *scratch; /* threads * worker_scratch() */
     double *grids;  /* cap * s * s: the chunk's binary grids */
     int *shifts;    /* cap * 2 */
     double *scores; /* cap */
@@ -31,18 +31,16 @@ uint64_t rise_min_queries(const decam_ctx *ctx) {
     return 1 + 1 + 2;
 }
 
+/* Floats of scratch per worker: a grid's rows, then a mask row. */
+static size_t worker_scratch(const rise *x) { return mask_compose_grid_scratch(&x->up); }
+
 static decam_status rise_allocate(rise *x) {
     decam_ctx *ctx = x->r->ctx;
     const size_t hw = x->r->hw, ss = (size_t)x->s * x->s;
-    const int threads = x->r->threads;
-    x->ups = ctx_calloc(ctx, (size_t)threads, sizeof *x->ups);
-    int failed = !x->ups;
-    for (int t = 0; !failed && t < threads; t++)
-        failed = upsampler_init(&x->ups[t], &ctx->mem, x->s, x->s, x->r->shape.w, x->r->shape.h,
-                                DECAM_UPSAMPLE_BILINEAR) != 0;
+    int failed = upsampler_init_canvas(&x->up, &ctx->mem, x->s, x->s, x->r->shape.w, x->r->shape.h,
+                                       x->virt_w, x->virt_h, DECAM_UPSAMPLE_BILINEAR) != 0;
     if (!failed) {
-        x->scratch = ctx_alloc(ctx, (size_t)threads * mask_compose_grid_scratch(&x->ups[0]),
-                               sizeof *x->scratch);
+        x->scratch = ctx_alloc(ctx, (size_t)x->r->threads * worker_scratch(x), sizeof *x->scratch);
         x->grids = ctx_alloc(ctx, x->cap * ss, sizeof *x->grids);
         x->shifts = ctx_alloc(ctx, x->cap * 2, sizeof *x->shifts);
         x->scores = ctx_alloc(ctx, x->cap, sizeof *x->scores);
@@ -57,9 +55,7 @@ static decam_status rise_allocate(rise *x) {
 
 static void rise_release(rise *x) {
     decam_ctx *ctx = x->r->ctx;
-    for (int t = 0; x->ups && t < x->r->threads; t++)
-        upsampler_free(&x->ups[t], &ctx->mem);
-    ctx_dealloc(ctx, x->ups);
+    upsampler_free(&x->up, &ctx->mem);
     ctx_dealloc(ctx, x->scratch);
     ctx_dealloc(ctx, x->grids);
     ctx_dealloc(ctx, x->shifts);
@@ -79,22 +75,21 @@ static void draw_chunk(rise *x) {
     }
 }
 
-/* Places worker's upsampler for mask k of the chunk; returns the mask's grid. */
-static const double *place_mask(rise *x, size_t k, int worker) {
-    upsampler_place(&x->ups[worker], x->virt_w, x->virt_h, x->shifts[2 * k], x->shifts[2 * k + 1]);
-    return x->grids + k * (size_t)x->s * x->s;
+/* The upsampler for mask k of the chunk: a copy, shifted to its window. */
+static upsampler placed(const rise *x, size_t k) {
+    upsampler u = x->up;
+    upsampler_shift(&u, x->shifts[2 * k], x->shifts[2 * k + 1]);
+    return u;
 }
 
-static float *scratch_of(rise *x, int worker) {
-    return x->scratch + (size_t)worker * mask_compose_grid_scratch(&x->ups[worker]);
-}
+static const double *grid_of(const rise *x, size_t k) { return x->grids + k * (size_t)x->s * x->s; }
 
 static void fill_mask_image(void *job, size_t k, float *slot, int worker) {
     rise *x = job;
     const run *r = x->r;
-    const double *grid = place_mask(x, k, worker);
-    mask_compose_grid(&r->shape, r->image, r->base, &x->ups[worker], grid, scratch_of(x, worker), 0,
-                      slot);
+    const upsampler u = placed(x, k);
+    mask_compose_grid(&r->shape, r->image, r->base, &u, grid_of(x, k),
+                      x->scratch + (size_t)worker * worker_scratch(x), 0, slot);
 }
 
 /* sum += score_k * mask_k for the chunk's masks, in k order per pixel, over
@@ -103,15 +98,16 @@ static void fill_mask_image(void *job, size_t k, float *slot, int worker) {
  * to memory and back. */
 static void accumulate_range(void *job, size_t first, size_t last, int worker) {
     rise *x = job;
-    const upsampler *u = &x->ups[worker];
     const size_t w = (size_t)x->r->shape.w;
-    float *rows = scratch_of(x, worker), *m = rows + upsampler_rows(u);
+    float *rows = x->scratch + (size_t)worker * worker_scratch(x),
+          *m = rows + upsampler_rows(&x->up);
     for (size_t k = 0; k < x->chunk; k++) {
         const double score = x->scores[k];
-        const int rows_within = upsample_across(u, place_mask(x, k, worker), rows);
+        const upsampler u = placed(x, k);
+        const int rows_within = upsample_across(&u, grid_of(x, k), rows);
         for (size_t y = first; y < last; y++) {
             double *sum = x->sum + y * w;
-            upsample_down(u, rows, rows_within, (int)y, 1, m);
+            upsample_down(&u, rows, rows_within, (int)y, 1, m);
             for (size_t p = 0; p < w; p++)
                 sum[p] += score * m[p];
         }

@@ -100,7 +100,7 @@ static void test_bicubic_is_clamped_but_unclamped_render_overshoots(void **state
 
 /* upsample() skips the clamp where it cannot change a value; either way
  * the clamped mask must be, bit for bit, the unclamped one clamped. Grids
- * within [0,1] and beyond it, each method, shifted placements. */
+ * within [0,1] and beyond it, each method, shifted windows. */
 static void test_clamped_upsample_is_the_clamp_of_the_unclamped(void **state) {
     (void)state;
     enum { GW = 5, GH = 4, OW = 41, OH = 29 };
@@ -109,14 +109,16 @@ static void test_clamped_upsample_is_the_clamp_of_the_unclamped(void **state) {
     float clamped[OW * OH], raw[OW * OH];
     for (int method = 0; method < 3; method++) {
         upsampler u;
-        assert_int_equal(upsampler_init(&u, &ALLOC, GW, GH, OW, OH, (decam_upsample)method), 0);
+        assert_int_equal(upsampler_init_canvas(&u, &ALLOC, GW, GH, OW, OH, OW + 9, OH + 7,
+                                               (decam_upsample)method),
+                         0);
         for (int trial = 0; trial < 20; trial++) {
             double grid[GW * GH];
             const double spread = trial % 2 ? 1.4 : 1.0; /* odd trials leave [0,1] */
             for (int j = 0; j < GW * GH; j++)
                 grid[j] = trial % 4 < 2 ? (double)(rng_uniform(&r) < 0.5) /* RISE's 0 and 1 */
                                         : spread * rng_uniform(&r) - (spread - 1.0) / 2;
-            upsampler_place(&u, OW + 9, OH + 7, trial % 9, trial % 7);
+            upsampler_shift(&u, trial % 10, trial % 8);
             upsample(&u, grid, ROWS, raw, 0);
             upsample(&u, grid, ROWS, clamped, 1);
             for (int i = 0; i < OW * OH; i++) {
@@ -124,6 +126,33 @@ static void test_clamped_upsample_is_the_clamp_of_the_unclamped(void **state) {
                 assert_memory_equal(&clamped[i], &c, sizeof c);
             }
         }
+        upsampler_free(&u, &ALLOC);
+    }
+}
+
+/* A shifted window of a canvas is, bit for bit, that part of the mask of
+ * the whole canvas. */
+static void test_a_shifted_window_is_a_crop_of_the_whole_canvas(void **state) {
+    (void)state;
+    enum { GW = 3, GH = 4, OW = 23, OH = 19, CW = 31, CH = 26 };
+    const double grid[GW * GH] = {0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0.5};
+    float whole[CW * CH], window[OW * OH];
+    for (int method = 0; method < 3; method++) {
+        upsampler canvas, u;
+        assert_int_equal(upsampler_init(&canvas, &ALLOC, GW, GH, CW, CH, (decam_upsample)method),
+                         0);
+        assert_int_equal(
+            upsampler_init_canvas(&u, &ALLOC, GW, GH, OW, OH, CW, CH, (decam_upsample)method), 0);
+        upsample(&canvas, grid, ROWS, whole, 1);
+        for (int sx = 0; sx <= CW - OW; sx += 4)
+            for (int sy = 0; sy <= CH - OH; sy += 3) {
+                upsampler_shift(&u, sx, sy);
+                upsample(&u, grid, ROWS, window, 1);
+                for (int y = 0; y < OH; y++)
+                    assert_memory_equal(window + y * OW, whole + (sy + y) * CW + sx,
+                                        OW * sizeof *window);
+            }
+        upsampler_free(&canvas, &ALLOC);
         upsampler_free(&u, &ALLOC);
     }
 }
@@ -319,6 +348,7 @@ int main(void) {
         cmocka_unit_test(test_bilinear_and_nearest_match_hand_computed_values),
         cmocka_unit_test(test_bicubic_is_clamped_but_unclamped_render_overshoots),
         cmocka_unit_test(test_clamped_upsample_is_the_clamp_of_the_unclamped),
+        cmocka_unit_test(test_a_shifted_window_is_a_crop_of_the_whole_canvas),
         cmocka_unit_test(test_composing_from_the_grid_matches_the_whole_mask),
         cmocka_unit_test(test_keep_and_drop_with_all_ones_and_all_zeros),
         cmocka_unit_test(test_hwc_and_chw_give_the_same_perturbation),
