@@ -31,8 +31,14 @@ uint64_t rise_min_queries(const decam_ctx *ctx) {
     return 1 + 1 + 2;
 }
 
-/* Floats of scratch per worker: a grid's rows, then a mask row. */
-static size_t worker_scratch(const rise *x) { return mask_compose_grid_scratch(&x->up); }
+/* Masks added to the sum together; see accumulate_range(). */
+enum { GROUP = 4 };
+
+/* Floats of scratch per worker: a group's rows and mask rows, which is
+ * more than mask_compose_grid() needs. */
+static size_t worker_scratch(const rise *x) {
+    return GROUP * (upsampler_rows(&x->up) + (size_t)x->r->shape.w);
+}
 
 static decam_status rise_allocate(rise *x) {
     decam_ctx *ctx = x->r->ctx;
@@ -92,24 +98,46 @@ static void fill_mask_image(void *job, size_t k, float *slot, int worker) {
                       x->scratch + (size_t)worker * worker_scratch(x), 0, slot);
 }
 
+/* sum[p] += score[j] * m[j w + p] for j = 0 .. n-1 in turn, p < w. Inlined
+ * with a constant n, the sum of a pixel stays in a register while the
+ * masks are added, and the loop over p vectorises. */
+static inline void add_masks(double *restrict sum, const double *score, const float *restrict m,
+                             size_t n, size_t w) {
+    for (size_t p = 0; p < w; p++) {
+        double v = sum[p];
+        for (size_t j = 0; j < n; j++)
+            v += score[j] * m[j * w + p];
+        sum[p] = v;
+    }
+}
+
 /* sum += score_k * mask_k for the chunk's masks, in k order per pixel, over
  * image rows first .. last - 1. The masks are made again, a row at a time,
  * rather than kept from the fill: cheaper than a chunk of them going out
- * to memory and back. */
+ * to memory and back. GROUP masks go together, so each pixel's sum is
+ * read and written once per group rather than once per mask. */
 static void accumulate_range(void *job, size_t first, size_t last, int worker) {
     rise *x = job;
-    const size_t w = (size_t)x->r->shape.w;
-    float *rows = x->scratch + (size_t)worker * worker_scratch(x),
-          *m = rows + upsampler_rows(&x->up);
-    for (size_t k = 0; k < x->chunk; k++) {
-        const double score = x->scores[k];
-        const upsampler u = placed(x, k);
-        const int rows_within = upsample_across(&u, grid_of(x, k), rows);
+    const size_t w = (size_t)x->r->shape.w, nr = upsampler_rows(&x->up);
+    float *rows = x->scratch + (size_t)worker * worker_scratch(x), *m = rows + GROUP * nr;
+    for (size_t k0 = 0; k0 < x->chunk; k0 += GROUP) {
+        const size_t n = x->chunk - k0 < GROUP ? x->chunk - k0 : GROUP;
+        upsampler u[GROUP];
+        int within[GROUP];
+        for (size_t j = 0; j < n; j++) {
+            u[j] = placed(x, k0 + j);
+            within[j] = upsample_across(&u[j], grid_of(x, k0 + j), rows + j * nr);
+        }
         for (size_t y = first; y < last; y++) {
             double *sum = x->sum + y * w;
-            upsample_down(&u, rows, rows_within, (int)y, 1, m);
-            for (size_t p = 0; p < w; p++)
-                sum[p] += score * m[p];
+            for (size_t j = 0; j < n; j++)
+                upsample_down(&u[j], rows + j * nr, within[j], (int)y, 1, m + j * w);
+            if (n == GROUP) {
+                add_masks(sum, x->scores + k0, m, GROUP, w);
+            } else {
+                for (size_t j = 0; j < n; j++)
+                    add_masks(sum, x->scores + k0 + j, m + j * w, 1, w);
+            }
         }
     }
 }
