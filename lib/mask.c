@@ -150,11 +150,14 @@ int upsample_across(const upsampler *u, const double *grid, float *restrict rows
     return within01(rows, upsampler_rows(u));
 }
 
+/* Where output row y's taps start in the y tables. */
+static size_t y_taps(const upsampler *u, int y) { return (size_t)(y + u->shift_y) * u->taps; }
+
 void upsample_down(const upsampler *u, const float *rows, int rows_within, int y, int clamp01,
                    float *restrict out) {
     const int w = u->w, taps = u->taps;
-    const int32_t *idx = u->y_index + (size_t)(y + u->shift_y) * taps;
-    const float *wt = u->y_weight + (size_t)(y + u->shift_y) * taps;
+    const int32_t *idx = u->y_index + y_taps(u, y);
+    const float *wt = u->y_weight + y_taps(u, y);
     const float *r[4];
     for (int k = 0; k < taps; k++)
         r[k] = rows + (size_t)idx[k] * w;
@@ -183,20 +186,44 @@ static void blend(const float *restrict from, const float *restrict to, const fl
         out[i] = m[i] * to[i] + (1.0f - m[i]) * from[i];
 }
 
-/* blend() for np interleaved RGB pixels, mask value p for values 3p..3p+2.
- * Four pixels are twelve values, three vectors of four: written so, the
- * compiler spreads the mask with shuffles instead of a buffer. */
+/* blend() for four interleaved RGB pixels (twelve values, three vectors
+ * of four), mask value i for values 3i .. 3i + 2: written so, the compiler
+ * spreads the mask with shuffles instead of a buffer. */
+static inline void blend_rgb4(const float *mp, const float *restrict from, const float *restrict to,
+                              float *restrict out) {
+    for (int j = 0; j < 12; j++)
+        out[j] = mp[j / 3] * to[j] + (1.0f - mp[j / 3]) * from[j];
+}
+
+/* blend() for np interleaved RGB pixels, mask value p for values 3p..3p+2. */
 static void blend_rgb(const float *restrict from, const float *restrict to, const float *restrict m,
                       size_t np, float *restrict out) {
     size_t p = 0;
-    for (; p + 4 <= np; p += 4) {
-        const float *mp = m + p, *t = to + 3 * p, *f = from + 3 * p;
-        float *o = out + 3 * p;
-        for (int j = 0; j < 12; j++)
-            o[j] = mp[j / 3] * t[j] + (1.0f - mp[j / 3]) * f[j];
-    }
+    for (; p + 4 <= np; p += 4)
+        blend_rgb4(m + p, from + 3 * p, to + 3 * p, out + 3 * p);
     for (size_t i = 3 * p; i < 3 * np; i++)
         out[i] = m[i / 3] * to[i] + (1.0f - m[i / 3]) * from[i];
+}
+
+/* blend_rgb() with the mask row made as it goes: m[p] = w0 r0[p] +
+ * w1 r1[p], the very floats of upsample_down()'s bilinear row where it
+ * needs no clamp. The row is neither written nor read back, and the
+ * interpolation runs while the blend waits on memory. */
+static void blend_rgb_bilinear(const float *restrict from, const float *restrict to,
+                               const float *r0, const float *r1, float w0, float w1, size_t np,
+                               float *restrict out) {
+    size_t p = 0;
+    for (; p + 4 <= np; p += 4) {
+        float mp[4];
+        for (int i = 0; i < 4; i++)
+            mp[i] = w0 * r0[p + i] + w1 * r1[p + i];
+        blend_rgb4(mp, from + 3 * p, to + 3 * p, out + 3 * p);
+    }
+    for (; p < np; p++) {
+        const float mp = w0 * r0[p] + w1 * r1[p];
+        for (size_t i = 3 * p; i < 3 * p + 3; i++)
+            out[i] = mp * to[i] + (1.0f - mp) * from[i];
+    }
 }
 
 /* Composes pixels p0 .. p0 + n - 1 from mask values m[0 .. n-1]. */
@@ -241,12 +268,24 @@ size_t mask_compose_grid_scratch(const upsampler *u) { return upsampler_rows(u) 
 void mask_compose_grid(const image_shape *s, const float *image, const float *base,
                        const upsampler *u, const double *grid, float *scratch, int drop,
                        float *out) {
+    const float *from = drop ? image : base, *to = drop ? base : image;
     float *rows = scratch, *m = scratch + upsampler_rows(u);
     const int rows_within = upsample_across(u, grid, rows);
+    const int rgb_bilinear = s->c == 3 && s->layout == DECAM_LAYOUT_HWC && u->taps == 2;
     for (int y = 0; y < s->h; y++) {
-        upsample_down(u, rows, rows_within, y, 1, m);
-        compose_span(s, drop ? image : base, drop ? base : image, m, (size_t)y * s->w, (size_t)s->w,
-                     out);
+        const size_t p0 = (size_t)y * s->w;
+        const int32_t *idx = u->y_index + y_taps(u, y);
+        const float *wt = u->y_weight + y_taps(u, y);
+        /* The usual case (RGB, bilinear, nothing to clamp: DE-CAM's and
+         * RISE's defaults) makes the mask inside the blend. */
+        if (rgb_bilinear && rows_within && convex(wt, 2)) {
+            blend_rgb_bilinear(from + 3 * p0, to + 3 * p0, rows + (size_t)idx[0] * s->w,
+                               rows + (size_t)idx[1] * s->w, wt[0], wt[1], (size_t)s->w,
+                               out + 3 * p0);
+        } else {
+            upsample_down(u, rows, rows_within, y, 1, m);
+            compose_span(s, from, to, m, p0, (size_t)s->w, out);
+        }
     }
 }
 

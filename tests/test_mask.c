@@ -159,11 +159,13 @@ static void test_a_shifted_window_is_a_crop_of_the_whole_canvas(void **state) {
 
 /* Composing from the grid a mask row at a time gives, bit for bit, the
  * image that upsampling the whole mask and then composing gives: for each
- * method, layout, channel count and keep or drop. */
+ * method, layout, channel count, keep or drop, and a grid within [0,1]
+ * (where bilinear RGB rows are made inside the blend) or beyond it. */
 static void test_composing_from_the_grid_matches_the_whole_mask(void **state) {
     (void)state;
     enum { GW = 4, GH = 3, OW = 19, OH = 17, MAX_C = 4, N = OW * OH * MAX_C };
-    const double grid[GW * GH] = {0, 1, 1, 0, 1, 0, 0, 1, 0.25, 1.5, -0.5, 0.75};
+    const double grids[2][GW * GH] = {{0, 1, 1, 0, 1, 0, 0, 1, 0.25, 1.0, 0.5, 0.75},
+                                      {0, 1, 1, 0, 1, 0, 0, 1, 0.25, 1.5, -0.5, 0.75}};
     static float img[N], base[N], mask[OW * OH], whole[N], rowwise[N];
     float scratch[GH * OW + OW];
     for (int i = 0; i < N; i++) {
@@ -174,15 +176,17 @@ static void test_composing_from_the_grid_matches_the_whole_mask(void **state) {
         upsampler u;
         assert_int_equal(upsampler_init(&u, &ALLOC, GW, GH, OW, OH, (decam_upsample)method), 0);
         assert_int_equal(mask_compose_grid_scratch(&u), sizeof scratch / sizeof *scratch);
-        upsample(&u, grid, ROWS, mask, 1);
-        for (int c = 1; c <= MAX_C; c++)
-            for (int layout = 0; layout < 2; layout++)
-                for (int drop = 0; drop < 2; drop++) {
-                    image_shape s = {OW, OH, c, (decam_layout)layout};
-                    mask_compose(&s, img, base, mask, drop, whole);
-                    mask_compose_grid(&s, img, base, &u, grid, scratch, drop, rowwise);
-                    assert_memory_equal(rowwise, whole, (size_t)OW * OH * c * sizeof *whole);
-                }
+        for (int g = 0; g < 2; g++) {
+            upsample(&u, grids[g], ROWS, mask, 1);
+            for (int c = 1; c <= MAX_C; c++)
+                for (int layout = 0; layout < 2; layout++)
+                    for (int drop = 0; drop < 2; drop++) {
+                        image_shape s = {OW, OH, c, (decam_layout)layout};
+                        mask_compose(&s, img, base, mask, drop, whole);
+                        mask_compose_grid(&s, img, base, &u, grids[g], scratch, drop, rowwise);
+                        assert_memory_equal(rowwise, whole, (size_t)OW * OH * c * sizeof *whole);
+                    }
+        }
         upsampler_free(&u, &ALLOC);
     }
 }
