@@ -200,7 +200,7 @@ void cam_normalise(float *map, size_t n) {
 }
 
 int cam_finish(float *map, int width, int height, double sigma, const decam_allocator *a) {
-    if (sigma > 0.0 && filter_gaussian(a, map, width, height, 1, 0, 1, sigma) != 0) return -1;
+    if (sigma > 0.0 && filter_gaussian(a, map, width, height, 1, 1, sigma) != 0) return -1;
     cam_normalise(map, (size_t)width * height);
     return 0;
 }

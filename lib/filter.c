@@ -18,45 +18,91 @@ static void make_kernel(float *kernel, int radius, double sigma) {
 
 static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* Convolves the n elements data[0], data[step], ... in place; `line` keeps
- * a copy of the input. */
-static void convolve_line(float *data, int n, size_t step, const float *kernel, int radius,
-                          float *line) {
-    for (int i = 0; i < n; i++)
-        line[i] = data[(size_t)i * step];
-    for (int i = 0; i < n; i++) {
-        double acc = 0.0;
-        if (i >= radius && i + radius < n) {
-            for (int k = -radius; k <= radius; k++)
-                acc += kernel[k + radius] * line[i + k];
-        } else {
-            for (int k = -radius; k <= radius; k++)
-                acc += kernel[k + radius] * line[clampi(i + k, 0, n - 1)];
-        }
-        data[(size_t)i * step] = (float)acc;
+/* Scratch for one blur, allocated once. */
+typedef struct blur {
+    int width, height, channels, taps; /* taps = 2 radius + 1 */
+    float *kernel;                     /* taps */
+    const float **tap;                 /* taps: where each tap reads */
+    float *padded;                     /* (width + 2 radius) * channels */
+    double *acc;                       /* width * channels */
+    float *pass;                       /* width * height * channels: after the rows */
+} blur;
+
+/* out[j] = sum over k of kernel[k] b->tap[k][j], for j < n. Each product is
+ * rounded to float and the sum kept in double, taps added in order: one
+ * output at a time would do the same. Going a tap at a time over all n
+ * outputs instead makes the inner loop run over contiguous values, and
+ * the compiler vectorises it. */
+static void sum_taps(const blur *b, size_t n, float *out) {
+    double *acc = b->acc;
+    for (size_t j = 0; j < n; j++)
+        acc[j] = 0.0;
+    for (int k = 0; k < b->taps; k++) {
+        const float *src = b->tap[k], wk = b->kernel[k];
+        for (size_t j = 0; j < n; j++)
+            acc[j] += wk * src[j];
+    }
+    for (size_t j = 0; j < n; j++)
+        out[j] = (float)acc[j];
+}
+
+/* Blurs one row along x into `out`. The row is copied with `radius` copies
+ * of its end pixels on either side: the neighbours that clamping the index
+ * to the row would read. Interleaved channels stay apart, as tap k of
+ * every value is k pixels (k * channels values) along. */
+static void blur_row(const blur *b, const float *row, float *out) {
+    const size_t c = (size_t)b->channels, n = (size_t)b->width * c, radius = b->taps / 2;
+    float *p = b->padded;
+    for (size_t i = 0; i < radius * c; i++) {
+        p[i] = row[i % c];
+        p[radius * c + n + i] = row[n - c + i % c];
+    }
+    for (size_t i = 0; i < n; i++)
+        p[radius * c + i] = row[i];
+    for (int k = 0; k < b->taps; k++)
+        b->tap[k] = p + (size_t)k * c;
+    sum_taps(b, n, out);
+}
+
+/* Blurs one plane: rows into b->pass, then columns, a whole output row at
+ * a time, from b->pass back into `plane`. */
+static void blur_plane(const blur *b, float *plane) {
+    const size_t n = (size_t)b->width * b->channels;
+    const int radius = b->taps / 2;
+    for (int y = 0; y < b->height; y++)
+        blur_row(b, plane + (size_t)y * n, b->pass + (size_t)y * n);
+    for (int y = 0; y < b->height; y++) {
+        for (int k = 0; k < b->taps; k++)
+            b->tap[k] = b->pass + (size_t)clampi(y - radius + k, 0, b->height - 1) * n;
+        sum_taps(b, n, plane + (size_t)y * n);
     }
 }
 
+static void blur_free(blur *b, const decam_allocator *a) {
+    mem_free(a, b->kernel);
+    mem_free(a, b->tap);
+    mem_free(a, b->padded);
+    mem_free(a, b->acc);
+    mem_free(a, b->pass);
+}
+
 int filter_gaussian(const decam_allocator *a, float *data, int width, int height, int planes,
-                    size_t plane_step, size_t stride, double sigma) {
+                    int channels, double sigma) {
     const int radius = filter_gaussian_radius(sigma);
-    float *kernel = mem_alloc(a, 2 * (size_t)radius + 1, sizeof *kernel);
-    float *line = mem_alloc(a, (size_t)(width > height ? width : height), sizeof *line);
-    if (!kernel || !line) {
-        mem_free(a, kernel);
-        mem_free(a, line);
+    const size_t n = (size_t)width * channels;
+    blur b = {.width = width, .height = height, .channels = channels, .taps = 2 * radius + 1};
+    b.kernel = mem_alloc(a, (size_t)b.taps, sizeof *b.kernel);
+    b.tap = mem_alloc(a, (size_t)b.taps, sizeof *b.tap);
+    b.padded = mem_alloc(a, n + 2 * (size_t)radius * channels, sizeof *b.padded);
+    b.acc = mem_alloc(a, n, sizeof *b.acc);
+    b.pass = mem_alloc(a, n * height, sizeof *b.pass);
+    if (!b.kernel || !b.tap || !b.padded || !b.acc || !b.pass) {
+        blur_free(&b, a);
         return -1;
     }
-    make_kernel(kernel, radius, sigma);
-    for (int k = 0; k < planes; k++) {
-        float *plane = data + (size_t)k * plane_step;
-        for (int y = 0; y < height; y++)
-            convolve_line(plane + (size_t)y * width * stride, width, stride, kernel, radius, line);
-        for (int x = 0; x < width; x++)
-            convolve_line(plane + (size_t)x * stride, height, (size_t)width * stride, kernel,
-                          radius, line);
-    }
-    mem_free(a, kernel);
-    mem_free(a, line);
+    make_kernel(b.kernel, radius, sigma);
+    for (int k = 0; k < planes; k++)
+        blur_plane(&b, data + (size_t)k * n * height);
+    blur_free(&b, a);
     return 0;
 }

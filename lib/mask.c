@@ -15,22 +15,20 @@ static double cubic(double x) {
     return 0.0;
 }
 
-/* Taps for output coordinates 0..n_out-1 read from n_in cells stretched
- * over n_virtual pixels of which output 0 is pixel `shift`, with cell and
- * pixel centres aligned: source position (i + shift + 0.5) n_in / n_virtual
- * - 0.5. */
-static void make_taps(int n_in, int n_out, int n_virtual, int shift, int taps, int32_t *index,
-                      float *weight) {
-    double scale = (double)n_in / n_virtual;
-    for (int i = 0; i < n_out; i++) {
+/* Taps for coordinates 0..n-1 of n pixels over which n_in cells are
+ * stretched, cell and pixel centres aligned: source position
+ * (i + 0.5) n_in / n - 0.5. */
+static void make_taps(int n_in, int n, int taps, int32_t *index, float *weight) {
+    double scale = (double)n_in / n;
+    for (int i = 0; i < n; i++) {
         int32_t *idx = index + (size_t)i * taps;
         float *wt = weight + (size_t)i * taps;
         if (taps == 1) {
-            idx[0] = clampi((int)floor((i + shift + 0.5) * scale), 0, n_in - 1);
+            idx[0] = clampi((int)floor((i + 0.5) * scale), 0, n_in - 1);
             wt[0] = 1.0f;
             continue;
         }
-        double src = (i + shift + 0.5) * scale - 0.5;
+        double src = (i + 0.5) * scale - 0.5;
         int i0 = (int)floor(src);
         double t = src - i0;
         if (taps == 2) {
@@ -47,25 +45,31 @@ static void make_taps(int n_in, int n_out, int n_virtual, int shift, int taps, i
     }
 }
 
-int upsampler_init(upsampler *u, const decam_allocator *a, int gw, int gh, int w, int h,
-                   decam_upsample method) {
+int upsampler_init_canvas(upsampler *u, const decam_allocator *a, int gw, int gh, int w, int h,
+                          int canvas_w, int canvas_h, decam_upsample method) {
     *u = (upsampler){.gw = gw, .gh = gh, .w = w, .h = h};
     u->taps = method == DECAM_UPSAMPLE_NEAREST ? 1 : method == DECAM_UPSAMPLE_BILINEAR ? 2 : 4;
-    u->x_index = mem_alloc(a, (size_t)w * u->taps, sizeof *u->x_index);
-    u->y_index = mem_alloc(a, (size_t)h * u->taps, sizeof *u->y_index);
-    u->x_weight = mem_alloc(a, (size_t)w * u->taps, sizeof *u->x_weight);
-    u->y_weight = mem_alloc(a, (size_t)h * u->taps, sizeof *u->y_weight);
+    u->x_index = mem_alloc(a, (size_t)canvas_w * u->taps, sizeof *u->x_index);
+    u->y_index = mem_alloc(a, (size_t)canvas_h * u->taps, sizeof *u->y_index);
+    u->x_weight = mem_alloc(a, (size_t)canvas_w * u->taps, sizeof *u->x_weight);
+    u->y_weight = mem_alloc(a, (size_t)canvas_h * u->taps, sizeof *u->y_weight);
     if (!u->x_index || !u->y_index || !u->x_weight || !u->y_weight) {
         upsampler_free(u, a);
         return -1;
     }
-    upsampler_place(u, w, h, 0, 0);
+    make_taps(gw, canvas_w, u->taps, u->x_index, u->x_weight);
+    make_taps(gh, canvas_h, u->taps, u->y_index, u->y_weight);
     return 0;
 }
 
-void upsampler_place(upsampler *u, int virtual_w, int virtual_h, int shift_x, int shift_y) {
-    make_taps(u->gw, u->w, virtual_w, shift_x, u->taps, u->x_index, u->x_weight);
-    make_taps(u->gh, u->h, virtual_h, shift_y, u->taps, u->y_index, u->y_weight);
+int upsampler_init(upsampler *u, const decam_allocator *a, int gw, int gh, int w, int h,
+                   decam_upsample method) {
+    return upsampler_init_canvas(u, a, gw, gh, w, h, w, h, method);
+}
+
+void upsampler_shift(upsampler *u, int shift_x, int shift_y) {
+    u->shift_x = shift_x;
+    u->shift_y = shift_y;
 }
 
 size_t upsampler_rows(const upsampler *u) { return (size_t)u->gh * u->w; }
@@ -78,38 +82,99 @@ void upsampler_free(upsampler *u, const decam_allocator *a) {
     *u = (upsampler){0};
 }
 
-void upsample(const upsampler *u, const double *grid, float *restrict rows, float *restrict out,
-              int clamp01) {
-    const int w = u->w, taps = u->taps;
+/* One output row: o[x] = sum over k of wt[k] r[k][x], added in k order
+ * (the order fixes the rounding). Inlined with a constant `taps`, the sum
+ * unrolls and the loop over x vectorises. */
+static inline void mix_rows(const float *const *r, const float *wt, int taps, int w,
+                            float *restrict o) {
+    for (int x = 0; x < w; x++) {
+        float v = wt[0] * r[0][x];
+        for (int k = 1; k < taps; k++)
+            v += wt[k] * r[k][x];
+        o[x] = v;
+    }
+}
+
+static void clamp_row(float *o, int w) {
+    for (int x = 0; x < w; x++)
+        o[x] = o[x] < 0.0f ? 0.0f : o[x] > 1.0f ? 1.0f : o[x];
+}
+
+/* Whether none of the n values lies outside [0,1]. (Bitwise |, not ||:
+ * no branch, so the loop vectorises.) */
+static int within01(const float *v, size_t n) {
+    int outside = 0;
+    for (size_t i = 0; i < n; i++)
+        outside |= (v[i] < 0.0f) | (v[i] > 1.0f);
+    return !outside;
+}
+
+/* Whether weights that are all >= 0 and, added in order, come to at most
+ * 1. Then mix_rows() of values in [0,1] stays in [0,1] and the clamp
+ * changes nothing: rounding is monotone, so no product exceeds its weight
+ * and no partial sum exceeds the weights' own. Bilinear and nearest
+ * weights are such; bicubic ones, with their negative lobes, are not. */
+static int convex(const float *wt, int taps) {
+    float sum = 0.0f;
+    for (int k = 0; k < taps; k++) {
+        if (!(wt[k] >= 0.0f)) return 0;
+        sum += wt[k];
+    }
+    return sum <= 1.0f;
+}
+
+/* One grid row g resampled to the output width: out[x] = sum over k of
+ * weight[k] g[index[k]] for output x's taps, in double. As mix_rows(),
+ * inlined with a constant `taps`. */
+static inline void resample_row(const upsampler *u, const double *g, int taps, float *out) {
+    for (int x = 0; x < u->w; x++) {
+        const int32_t *idx = u->x_index + (size_t)(x + u->shift_x) * taps;
+        const float *wt = u->x_weight + (size_t)(x + u->shift_x) * taps;
+        double acc = 0.0;
+        for (int k = 0; k < taps; k++)
+            acc += wt[k] * g[idx[k]];
+        out[x] = (float)acc;
+    }
+}
+
+int upsample_across(const upsampler *u, const double *grid, float *restrict rows) {
     for (int gy = 0; gy < u->gh; gy++) {
         const double *g = grid + (size_t)gy * u->gw;
-        float *row = rows + (size_t)gy * w;
-        for (int x = 0; x < w; x++) {
-            const int32_t *idx = u->x_index + (size_t)x * taps;
-            const float *wt = u->x_weight + (size_t)x * taps;
-            double acc = 0.0;
-            for (int k = 0; k < taps; k++)
-                acc += wt[k] * g[idx[k]];
-            row[x] = (float)acc;
+        float *row = rows + (size_t)gy * u->w;
+        switch (u->taps) {
+        case 1: resample_row(u, g, 1, row); break;
+        case 2: resample_row(u, g, 2, row); break;
+        default: resample_row(u, g, 4, row); break;
         }
     }
-    for (int y = 0; y < u->h; y++) {
-        const int32_t *idx = u->y_index + (size_t)y * taps;
-        const float *wt = u->y_weight + (size_t)y * taps;
-        float *o = out + (size_t)y * w;
-        const float *restrict r0 = rows + (size_t)idx[0] * w;
-        for (int x = 0; x < w; x++)
-            o[x] = wt[0] * r0[x];
-        for (int k = 1; k < taps; k++) {
-            const float *restrict rk = rows + (size_t)idx[k] * w;
-            const float wk = wt[k];
-            for (int x = 0; x < w; x++)
-                o[x] += wk * rk[x];
-        }
-        if (clamp01)
-            for (int x = 0; x < w; x++)
-                o[x] = o[x] < 0.0f ? 0.0f : o[x] > 1.0f ? 1.0f : o[x];
+    return within01(rows, upsampler_rows(u));
+}
+
+/* Where output row y's taps start in the y tables. */
+static size_t y_taps(const upsampler *u, int y) { return (size_t)(y + u->shift_y) * u->taps; }
+
+void upsample_down(const upsampler *u, const float *rows, int rows_within, int y, int clamp01,
+                   float *restrict out) {
+    const int w = u->w, taps = u->taps;
+    const int32_t *idx = u->y_index + y_taps(u, y);
+    const float *wt = u->y_weight + y_taps(u, y);
+    const float *r[4];
+    for (int k = 0; k < taps; k++)
+        r[k] = rows + (size_t)idx[k] * w;
+    switch (taps) {
+    case 1: mix_rows(r, wt, 1, w, out); break;
+    case 2: mix_rows(r, wt, 2, w, out); break;
+    default: mix_rows(r, wt, 4, w, out); break;
     }
+    /* Clamping costs more than the sum: skip it where it cannot matter. */
+    if (clamp01 && !(rows_within && convex(wt, taps))) clamp_row(out, w);
+}
+
+void upsample(const upsampler *u, const double *grid, float *restrict rows, float *restrict out,
+              int clamp01) {
+    const int rows_within = upsample_across(u, grid, rows);
+    for (int y = 0; y < u->h; y++)
+        upsample_down(u, rows, rows_within, y, clamp01, out + (size_t)y * u->w);
 }
 
 /* out[i] = m[i] to[i] + (1 - m[i]) from[i] for n values: one flat loop the
@@ -117,37 +182,110 @@ void upsample(const upsampler *u, const double *grid, float *restrict rows, floa
  * image or the baseline, bit for bit. */
 static void blend(const float *restrict from, const float *restrict to, const float *restrict m,
                   size_t n, float *restrict out) {
-    for (size_t i = 0; i < n; i++) out[i] = m[i] * to[i] + (1.0f - m[i]) * from[i];
+    for (size_t i = 0; i < n; i++)
+        out[i] = m[i] * to[i] + (1.0f - m[i]) * from[i];
+}
+
+/* blend() for four interleaved RGB pixels (twelve values, three vectors
+ * of four), mask value i for values 3i .. 3i + 2: written so, the compiler
+ * spreads the mask with shuffles instead of a buffer. */
+static inline void blend_rgb4(const float *mp, const float *restrict from, const float *restrict to,
+                              float *restrict out) {
+    for (int j = 0; j < 12; j++)
+        out[j] = mp[j / 3] * to[j] + (1.0f - mp[j / 3]) * from[j];
+}
+
+/* blend() for np interleaved RGB pixels, mask value p for values 3p..3p+2. */
+static void blend_rgb(const float *restrict from, const float *restrict to, const float *restrict m,
+                      size_t np, float *restrict out) {
+    size_t p = 0;
+    for (; p + 4 <= np; p += 4)
+        blend_rgb4(m + p, from + 3 * p, to + 3 * p, out + 3 * p);
+    for (size_t i = 3 * p; i < 3 * np; i++)
+        out[i] = m[i / 3] * to[i] + (1.0f - m[i / 3]) * from[i];
+}
+
+/* blend_rgb() with the mask row made as it goes: m[p] = w0 r0[p] +
+ * w1 r1[p], the very floats of upsample_down()'s bilinear row where it
+ * needs no clamp. The row is neither written nor read back, and the
+ * interpolation runs while the blend waits on memory. */
+static void blend_rgb_bilinear(const float *restrict from, const float *restrict to,
+                               const float *r0, const float *r1, float w0, float w1, size_t np,
+                               float *restrict out) {
+    size_t p = 0;
+    for (; p + 4 <= np; p += 4) {
+        float mp[4];
+        for (int i = 0; i < 4; i++)
+            mp[i] = w0 * r0[p + i] + w1 * r1[p + i];
+        blend_rgb4(mp, from + 3 * p, to + 3 * p, out + 3 * p);
+    }
+    for (; p < np; p++) {
+        const float mp = w0 * r0[p] + w1 * r1[p];
+        for (size_t i = 3 * p; i < 3 * p + 3; i++)
+            out[i] = mp * to[i] + (1.0f - mp) * from[i];
+    }
+}
+
+/* Composes pixels p0 .. p0 + n - 1 from mask values m[0 .. n-1]. */
+static void compose_span(const image_shape *s, const float *from, const float *to, const float *m,
+                         size_t p0, size_t n, float *out) {
+    const size_t hw = (size_t)s->w * s->h, C = (size_t)s->c;
+    if (s->layout == DECAM_LAYOUT_CHW || C == 1) {
+        for (size_t c = 0; c < C; c++) {
+            const size_t o = c * hw + p0;
+            blend(from + o, to + o, m, n, out + o);
+        }
+        return;
+    }
+    if (C == 3) {
+        blend_rgb(from + 3 * p0, to + 3 * p0, m, n, out + 3 * p0);
+        return;
+    }
+    /* Other interleaved images: the mask is repeated per channel, a block
+     * of pixels at a time, into a small buffer, so the blend stays one flat
+     * loop. */
+    enum { BLOCK_VALUES = 1536 };
+    float expanded[BLOCK_VALUES];
+    const size_t block = BLOCK_VALUES / C;
+    for (size_t k0 = 0; k0 < n; k0 += block) {
+        const size_t nk = n - k0 < block ? n - k0 : block;
+        for (size_t k = 0; k < nk; k++)
+            for (size_t c = 0; c < C; c++)
+                expanded[k * C + c] = m[k0 + k];
+        const size_t o = (p0 + k0) * C;
+        blend(from + o, to + o, expanded, nk * C, out + o);
+    }
 }
 
 void mask_compose(const image_shape *s, const float *image, const float *base, const float *m,
                   int drop, float *out) {
-    const size_t hw = (size_t)s->w * s->h;
     /* keep: m image + (1 - m) base; drop: m base + (1 - m) image */
-    const float *from = drop ? image : base;
-    const float *to = drop ? base : image;
-    if (s->layout == DECAM_LAYOUT_CHW || s->c == 1) {
-        for (int c = 0; c < s->c; c++) {
-            const size_t o = (size_t)c * hw;
-            blend(from + o, to + o, m, hw, out + o);
-        }
-        return;
-    }
-    /* Interleaved: the mask is repeated per channel, a block of pixels at
-     * a time, into a small buffer, so the blend stays one flat loop. */
-    enum { BLOCK_VALUES = 1536 };
-    float expanded[BLOCK_VALUES];
-    const size_t C = (size_t)s->c, block = BLOCK_VALUES / C;
-    for (size_t p0 = 0; p0 < hw; p0 += block) {
-        const size_t np = hw - p0 < block ? hw - p0 : block;
-        if (C == 3) { /* RGB, the common case, without the inner loop */
-            for (size_t k = 0; k < np; k++)
-                expanded[3 * k] = expanded[3 * k + 1] = expanded[3 * k + 2] = m[p0 + k];
+    compose_span(s, drop ? image : base, drop ? base : image, m, 0, (size_t)s->w * s->h, out);
+}
+
+size_t mask_compose_grid_scratch(const upsampler *u) { return upsampler_rows(u) + (size_t)u->w; }
+
+void mask_compose_grid(const image_shape *s, const float *image, const float *base,
+                       const upsampler *u, const double *grid, float *scratch, int drop,
+                       float *out) {
+    const float *from = drop ? image : base, *to = drop ? base : image;
+    float *rows = scratch, *m = scratch + upsampler_rows(u);
+    const int rows_within = upsample_across(u, grid, rows);
+    const int rgb_bilinear = s->c == 3 && s->layout == DECAM_LAYOUT_HWC && u->taps == 2;
+    for (int y = 0; y < s->h; y++) {
+        const size_t p0 = (size_t)y * s->w;
+        const int32_t *idx = u->y_index + y_taps(u, y);
+        const float *wt = u->y_weight + y_taps(u, y);
+        /* The usual case (RGB, bilinear, nothing to clamp: DE-CAM's and
+         * RISE's defaults) makes the mask inside the blend. */
+        if (rgb_bilinear && rows_within && convex(wt, 2)) {
+            blend_rgb_bilinear(from + 3 * p0, to + 3 * p0, rows + (size_t)idx[0] * s->w,
+                               rows + (size_t)idx[1] * s->w, wt[0], wt[1], (size_t)s->w,
+                               out + 3 * p0);
         } else {
-            for (size_t k = 0; k < np; k++)
-                for (size_t c = 0; c < C; c++) expanded[k * C + c] = m[p0 + k];
+            upsample_down(u, rows, rows_within, y, 1, m);
+            compose_span(s, from, to, m, p0, (size_t)s->w, out);
         }
-        blend(from + p0 * C, to + p0 * C, expanded, np * C, out + p0 * C);
     }
 }
 
@@ -199,8 +337,7 @@ int mask_baseline(const image_shape *s, const float *image, const baseline_spec 
         const int chw = s->layout == DECAM_LAYOUT_CHW;
         for (size_t i = 0; i < hw * s->c; i++)
             out[i] = image[i];
-        return filter_gaussian(a, out, s->w, s->h, s->c, chw ? hw : 1, chw ? 1 : (size_t)s->c,
-                               spec->sigma);
+        return filter_gaussian(a, out, s->w, s->h, chw ? s->c : 1, chw ? 1 : s->c, spec->sigma);
     }
     }
     return 0;

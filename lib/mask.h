@@ -16,25 +16,34 @@
 /* Separable resampling from a gw x gh grid to a w x h image. Each output
  * column and row reads `taps` grid cells (1 nearest, 2 bilinear, 4 bicubic)
  * with precomputed indices and weights, so upsampling allocates nothing.
- * The tables are read-only once made: threads may share an upsampler, each
- * with its own `rows` scratch. */
+ * The grid may be stretched over a larger canvas of which the output is a
+ * window: RISE's randomly shifted masks. The tables cover the canvas and
+ * are read-only once made: copies of an upsampler share them, each with
+ * its own window, and threads may share one, each with its own `rows`
+ * scratch. */
 typedef struct upsampler {
     int gw, gh, w, h, taps;
-    int32_t *x_index, *y_index; /* w * taps, h * taps */
+    int shift_x, shift_y;       /* the window's corner on the canvas */
+    int32_t *x_index, *y_index; /* canvas_w * taps, canvas_h * taps */
     float *x_weight, *y_weight;
 } upsampler;
 
-/* Prepares `u`; returns 0, or -1 when memory runs out (nothing to free). */
+/* Prepares `u` for a grid stretched over the w x h image itself; returns
+ * 0, or -1 when memory runs out (nothing to free). */
 int upsampler_init(upsampler *u, const decam_allocator *a, int gw, int gh, int w, int h,
                    decam_upsample method);
-/* Frees what upsampler_init allocated; safe on a zeroed upsampler. */
+/* As upsampler_init(), but the grid is stretched over a canvas_w x
+ * canvas_h canvas (at least w x h) and the output is the w x h window of
+ * it at (0, 0) until upsampler_shift() moves it. */
+int upsampler_init_canvas(upsampler *u, const decam_allocator *a, int gw, int gh, int w, int h,
+                          int canvas_w, int canvas_h, decam_upsample method);
+/* Frees the tables (once, not per copy); safe on a zeroed upsampler. */
 void upsampler_free(upsampler *u, const decam_allocator *a);
 
-/* Remakes the tables as if the grid were stretched over a virtual_w x
- * virtual_h canvas of which the image shows the part starting at
- * (shift_x, shift_y): RISE's randomly shifted masks. upsampler_init() is
- * the case virtual = image size, shift 0. */
-void upsampler_place(upsampler *u, int virtual_w, int virtual_h, int shift_x, int shift_y);
+/* Moves the window to start at (shift_x, shift_y) on the canvas, with
+ * 0 <= shift_x <= canvas_w - w and 0 <= shift_y <= canvas_h - h. Free:
+ * the tables already cover the canvas. */
+void upsampler_shift(upsampler *u, int shift_x, int shift_y);
 
 /* Floats of `rows` scratch that upsample() needs: gh * w. */
 size_t upsampler_rows(const upsampler *u);
@@ -43,6 +52,15 @@ size_t upsampler_rows(const upsampler *u);
  * using `rows` (upsampler_rows() floats) as scratch. With clamp01 the
  * result is clamped to [0,1], as masks must be. */
 void upsample(const upsampler *u, const double *grid, float *rows, float *out, int clamp01);
+
+/* upsample() in its two passes, for callers that want the mask a row at
+ * a time. upsample_across() resamples each grid row to the output width
+ * (gh rows of w values into `rows`, upsampler_rows() floats) and returns
+ * whether they all lie within [0,1]; upsample_down() makes output row y
+ * (w values) from them, given that answer. */
+int upsample_across(const upsampler *u, const double *grid, float *rows);
+void upsample_down(const upsampler *u, const float *rows, int rows_within, int y, int clamp01,
+                   float *out);
 
 /* Describes an image's shape and layout for compositing. */
 typedef struct image_shape {
@@ -54,6 +72,15 @@ typedef struct image_shape {
  * keep (drop = 0): m*image + (1-m)*base; drop (drop = 1): (1-m)*image + m*base. */
 void mask_compose(const image_shape *s, const float *image, const float *base, const float *m,
                   int drop, float *out);
+
+/* mask_compose() with the mask that upsample(u, grid, ..., clamp01 = 1)
+ * makes, made a row at a time and used while it is in cache: the same
+ * image, without a whole mask written out and read back. `scratch` holds
+ * mask_compose_grid_scratch(u) floats. */
+void mask_compose_grid(const image_shape *s, const float *image, const float *base,
+                       const upsampler *u, const double *grid, float *scratch, int drop,
+                       float *out);
+size_t mask_compose_grid_scratch(const upsampler *u);
 
 /* Settings of a baseline: the DECAM_PARAM_BASELINE* parameters. */
 typedef struct baseline_spec {

@@ -144,9 +144,8 @@ static decam_status evaluate(evaluation *e, const float *image, const float *sal
     const int chw = e->shape.layout == DECAM_LAYOUT_CHW;
     for (size_t i = 0; i < e->values; i++)
         e->start[i] = image[i];
-    FAIL_IF(filter_gaussian(&ctx->mem, e->start, e->shape.w, e->shape.h, e->shape.c,
-                            chw ? e->hw : 1, chw ? 1 : (size_t)e->shape.c,
-                            p[DECAM_PARAM_EVAL_INSERTION_SIGMA]) != 0,
+    FAIL_IF(filter_gaussian(&ctx->mem, e->start, e->shape.w, e->shape.h, chw ? e->shape.c : 1,
+                            chw ? 1 : e->shape.c, p[DECAM_PARAM_EVAL_INSERTION_SIGMA]) != 0,
             ctx, DECAM_ERR_OUT_OF_MEMORY, "decam_evaluate: out of memory blurring the image");
     FORWARD_IF_ERROR(score_curve(e, e->start, image, e->steps, full));
     m->insertion_auc = trapezoid_auc(e->curve, e->steps);

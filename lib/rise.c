@@ -17,11 +17,10 @@ typedef struct rise {
     int virt_w, virt_h; /* the canvas: (s + 1) cells */
     int cell_w, cell_h;
     size_t cap;     /* masks per chunk: the batch size */
-    upsampler *ups; /* threads: tables are re-placed for every mask */
-    float *rows;    /* threads * upsampler_rows() */
+    upsampler up;   /* over the canvas; each mask uses a copy, shifted */
+    float *scratch; /* threads * worker_scratch() */
     double *grids;  /* cap * s * s: the chunk's binary grids */
     int *shifts;    /* cap * 2 */
-    float *masks;   /* cap * hw: kept until their scores come back */
     double *scores; /* cap */
     double *sum;    /* hw: sum of score * mask */
     size_t chunk;   /* masks in the current chunk */
@@ -32,39 +31,40 @@ uint64_t rise_min_queries(const decam_ctx *ctx) {
     return 1 + 1 + 2;
 }
 
+/* Masks added to the sum together; see accumulate_range(). */
+enum { GROUP = 4 };
+
+/* Floats of scratch per worker: a group's rows and mask rows, which is
+ * more than mask_compose_grid() needs. */
+static size_t worker_scratch(const rise *x) {
+    return GROUP * (upsampler_rows(&x->up) + (size_t)x->r->shape.w);
+}
+
 static decam_status rise_allocate(rise *x) {
     decam_ctx *ctx = x->r->ctx;
     const size_t hw = x->r->hw, ss = (size_t)x->s * x->s;
-    const int threads = x->r->threads;
-    x->ups = ctx_calloc(ctx, (size_t)threads, sizeof *x->ups);
-    int failed = !x->ups;
-    for (int t = 0; !failed && t < threads; t++)
-        failed = upsampler_init(&x->ups[t], &ctx->mem, x->s, x->s, x->r->shape.w, x->r->shape.h,
-                                DECAM_UPSAMPLE_BILINEAR) != 0;
+    int failed = upsampler_init_canvas(&x->up, &ctx->mem, x->s, x->s, x->r->shape.w, x->r->shape.h,
+                                       x->virt_w, x->virt_h, DECAM_UPSAMPLE_BILINEAR) != 0;
     if (!failed) {
-        x->rows = ctx_alloc(ctx, (size_t)threads * upsampler_rows(&x->ups[0]), sizeof *x->rows);
+        x->scratch = ctx_alloc(ctx, (size_t)x->r->threads * worker_scratch(x), sizeof *x->scratch);
         x->grids = ctx_alloc(ctx, x->cap * ss, sizeof *x->grids);
         x->shifts = ctx_alloc(ctx, x->cap * 2, sizeof *x->shifts);
-        x->masks = ctx_alloc(ctx, x->cap, hw * sizeof *x->masks);
         x->scores = ctx_alloc(ctx, x->cap, sizeof *x->scores);
         x->sum = ctx_calloc(ctx, hw, sizeof *x->sum);
-        failed = !x->rows || !x->grids || !x->shifts || !x->masks || !x->scores || !x->sum;
+        failed = !x->scratch || !x->grids || !x->shifts || !x->scores || !x->sum;
     }
     FAIL_IF(failed, ctx, DECAM_ERR_OUT_OF_MEMORY,
-            "decam_explain: out of memory for %zu RISE masks of %d x %d", x->cap, x->r->shape.w,
-            x->r->shape.h);
+            "decam_explain: out of memory for RISE (chunks of %zu masks of %d x %d)", x->cap,
+            x->r->shape.w, x->r->shape.h);
     return DECAM_OK;
 }
 
 static void rise_release(rise *x) {
     decam_ctx *ctx = x->r->ctx;
-    for (int t = 0; x->ups && t < x->r->threads; t++)
-        upsampler_free(&x->ups[t], &ctx->mem);
-    ctx_dealloc(ctx, x->ups);
-    ctx_dealloc(ctx, x->rows);
+    upsampler_free(&x->up, &ctx->mem);
+    ctx_dealloc(ctx, x->scratch);
     ctx_dealloc(ctx, x->grids);
     ctx_dealloc(ctx, x->shifts);
-    ctx_dealloc(ctx, x->masks);
     ctx_dealloc(ctx, x->scores);
     ctx_dealloc(ctx, x->sum);
 }
@@ -81,27 +81,64 @@ static void draw_chunk(rise *x) {
     }
 }
 
+/* The upsampler for mask k of the chunk: a copy, shifted to its window. */
+static upsampler placed(const rise *x, size_t k) {
+    upsampler u = x->up;
+    upsampler_shift(&u, x->shifts[2 * k], x->shifts[2 * k + 1]);
+    return u;
+}
+
+static const double *grid_of(const rise *x, size_t k) { return x->grids + k * (size_t)x->s * x->s; }
+
 static void fill_mask_image(void *job, size_t k, float *slot, int worker) {
     rise *x = job;
     const run *r = x->r;
-    upsampler *u = &x->ups[worker];
-    float *mask = x->masks + k * r->hw;
-    upsampler_place(u, x->virt_w, x->virt_h, x->shifts[2 * k], x->shifts[2 * k + 1]);
-    upsample(u, x->grids + k * (size_t)x->s * x->s, x->rows + (size_t)worker * upsampler_rows(u),
-             mask, 1);
-    mask_compose(&r->shape, r->image, r->base, mask, 0, slot);
+    const upsampler u = placed(x, k);
+    mask_compose_grid(&r->shape, r->image, r->base, &u, grid_of(x, k),
+                      x->scratch + (size_t)worker * worker_scratch(x), 0, slot);
 }
 
-/* sum += score_k * mask_k for the chunk's masks, in k order per pixel. */
+/* sum[p] += score[j] * m[j w + p] for j = 0 .. n-1 in turn, p < w. Inlined
+ * with a constant n, the sum of a pixel stays in a register while the
+ * masks are added, and the loop over p vectorises. */
+static inline void add_masks(double *restrict sum, const double *score, const float *restrict m,
+                             size_t n, size_t w) {
+    for (size_t p = 0; p < w; p++) {
+        double v = sum[p];
+        for (size_t j = 0; j < n; j++)
+            v += score[j] * m[j * w + p];
+        sum[p] = v;
+    }
+}
+
+/* sum += score_k * mask_k for the chunk's masks, in k order per pixel, over
+ * image rows first .. last - 1. The masks are made again, a row at a time,
+ * rather than kept from the fill: cheaper than a chunk of them going out
+ * to memory and back. GROUP masks go together, so each pixel's sum is
+ * read and written once per group rather than once per mask. */
 static void accumulate_range(void *job, size_t first, size_t last, int worker) {
-    (void)worker;
     rise *x = job;
-    const size_t hw = x->r->hw;
-    for (size_t k = 0; k < x->chunk; k++) {
-        const double score = x->scores[k];
-        const float *mask = x->masks + k * hw;
-        for (size_t p = first; p < last; p++)
-            x->sum[p] += score * mask[p];
+    const size_t w = (size_t)x->r->shape.w, nr = upsampler_rows(&x->up);
+    float *rows = x->scratch + (size_t)worker * worker_scratch(x), *m = rows + GROUP * nr;
+    for (size_t k0 = 0; k0 < x->chunk; k0 += GROUP) {
+        const size_t n = x->chunk - k0 < GROUP ? x->chunk - k0 : GROUP;
+        upsampler u[GROUP];
+        int within[GROUP];
+        for (size_t j = 0; j < n; j++) {
+            u[j] = placed(x, k0 + j);
+            within[j] = upsample_across(&u[j], grid_of(x, k0 + j), rows + j * nr);
+        }
+        for (size_t y = first; y < last; y++) {
+            double *sum = x->sum + y * w;
+            for (size_t j = 0; j < n; j++)
+                upsample_down(&u[j], rows + j * nr, within[j], (int)y, 1, m + j * w);
+            if (n == GROUP) {
+                add_masks(sum, x->scores + k0, m, GROUP, w);
+            } else {
+                for (size_t j = 0; j < n; j++)
+                    add_masks(sum, x->scores + k0 + j, m + j * w, 1, w);
+            }
+        }
     }
 }
 
@@ -117,7 +154,7 @@ static decam_status masks(rise *x, size_t total, size_t *done) {
         if (status == DECAM_OK) status = batcher_flush(&r->batch);
         /* A cancellation comes after the scores are stored: they count. */
         if (status != DECAM_OK && status != DECAM_ERR_CANCELLED) return status;
-        parallel_ranges(r->hw, accumulate_range, x, r->threads, r->ctx);
+        parallel_ranges((size_t)r->shape.h, accumulate_range, x, r->threads, r->ctx);
         *done += x->chunk;
         FORWARD_IF_ERROR(status);
         FORWARD_IF_ERROR(run_progress(r, NAN, NAN));

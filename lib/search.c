@@ -29,7 +29,9 @@ typedef struct search {
     de *de;
     cam_accum acc;    /* per gene: for the grid assemblies */
     cam_accum pixels; /* per pixel: for DECAM_ASSEMBLY_ALL_EVALUATED */
-    upsampler *ups;   /* threads: each worker's tables, re-placed per shift */
+    upsampler up;     /* the grid over the image: unshifted masks, grid maps */
+    upsampler canvas; /* the grid over the canvas, for shifted masks */
+    upsampler *ups;   /* threads: each worker's copy of one, with its window */
     float *rows;      /* threads * upsampler_rows() */
     double *cells;    /* threads * dim: a candidate's mask grid */
     const double *trials;
@@ -70,11 +72,14 @@ static decam_status search_allocate(search *s) {
                  cam_accum_init(&s->acc, a, s->dim, assembly == DECAM_ASSEMBLY_REGRESSION) != 0 ||
                  (assembly == DECAM_ASSEMBLY_ALL_EVALUATED &&
                   cam_accum_init(&s->pixels, a, hw, 0) != 0);
+    const decam_upsample method = (decam_upsample)p[DECAM_PARAM_UPSAMPLE];
+    failed = failed || upsampler_init(&s->up, a, s->gw, s->gh, w, h, method) != 0 ||
+             (s->shifted && upsampler_init_canvas(&s->canvas, a, s->gw, s->gh, w, h, s->canvas_w,
+                                                  s->canvas_h, method) != 0);
     for (int t = 0; !failed && t < threads; t++)
-        failed = upsampler_init(&s->ups[t], a, s->gw, s->gh, w, h,
-                                (decam_upsample)p[DECAM_PARAM_UPSAMPLE]) != 0;
+        s->ups[t] = s->shifted ? s->canvas : s->up; /* copies share the tables */
     if (!failed) {
-        s->rows = mem_alloc(a, (size_t)threads * upsampler_rows(&s->ups[0]), sizeof *s->rows);
+        s->rows = mem_alloc(a, (size_t)threads * upsampler_rows(&s->up), sizeof *s->rows);
         s->cells = mem_alloc(a, (size_t)threads * s->dim, sizeof *s->cells);
         s->shifts = mem_calloc(a, s->np * 2, sizeof *s->shifts);
         s->masks = mem_alloc(a, s->np, hw * sizeof *s->masks);
@@ -95,8 +100,8 @@ static decam_status search_allocate(search *s) {
 static void search_release(search *s) {
     const decam_allocator *a = &s->r->ctx->mem;
     de_free(s->de, a);
-    for (int t = 0; s->ups && t < s->r->threads; t++)
-        upsampler_free(&s->ups[t], a);
+    upsampler_free(&s->up, a);
+    upsampler_free(&s->canvas, a);
     mem_free(a, s->ups);
     cam_accum_free(&s->acc, a);
     cam_accum_free(&s->pixels, a);
@@ -123,8 +128,7 @@ static void render_mask(search *s, size_t i, int worker, float *out) {
         genes = cells;
     }
     upsampler *u = &s->ups[worker];
-    if (s->shifted)
-        upsampler_place(u, s->canvas_w, s->canvas_h, s->shifts[2 * i], s->shifts[2 * i + 1]);
+    if (s->shifted) upsampler_shift(u, s->shifts[2 * i], s->shifts[2 * i + 1]);
     upsample(u, genes, s->rows + (size_t)worker * upsampler_rows(u), out, 1);
 }
 
@@ -344,9 +348,7 @@ static decam_status assemble(search *s) {
         s->grid[j] = 0.0;
     if (r->stats->generations > 0) FORWARD_IF_ERROR(assemble_grid(s));
     FORWARD_IF_ERROR(run_keep_raw(r, s->grid, s->gw, s->gh));
-    upsampler *u = &s->ups[0];
-    upsampler_place(u, r->shape.w, r->shape.h, 0, 0);
-    upsample(u, s->grid, s->rows, r->map, 0);
+    upsample(&s->up, s->grid, s->rows, r->map, 0);
     return DECAM_OK;
 }
 

@@ -98,6 +98,99 @@ static void test_bicubic_is_clamped_but_unclamped_render_overshoots(void **state
     upsampler_free(&u, &ALLOC);
 }
 
+/* upsample() skips the clamp where it cannot change a value; either way
+ * the clamped mask must be, bit for bit, the unclamped one clamped. Grids
+ * within [0,1] and beyond it, each method, shifted windows. */
+static void test_clamped_upsample_is_the_clamp_of_the_unclamped(void **state) {
+    (void)state;
+    enum { GW = 5, GH = 4, OW = 41, OH = 29 };
+    rng r;
+    rng_seed(&r, 7);
+    float clamped[OW * OH], raw[OW * OH];
+    for (int method = 0; method < 3; method++) {
+        upsampler u;
+        assert_int_equal(upsampler_init_canvas(&u, &ALLOC, GW, GH, OW, OH, OW + 9, OH + 7,
+                                               (decam_upsample)method),
+                         0);
+        for (int trial = 0; trial < 20; trial++) {
+            double grid[GW * GH];
+            const double spread = trial % 2 ? 1.4 : 1.0; /* odd trials leave [0,1] */
+            for (int j = 0; j < GW * GH; j++)
+                grid[j] = trial % 4 < 2 ? (double)(rng_uniform(&r) < 0.5) /* RISE's 0 and 1 */
+                                        : spread * rng_uniform(&r) - (spread - 1.0) / 2;
+            upsampler_shift(&u, trial % 10, trial % 8);
+            upsample(&u, grid, ROWS, raw, 0);
+            upsample(&u, grid, ROWS, clamped, 1);
+            for (int i = 0; i < OW * OH; i++) {
+                const float c = raw[i] < 0.0f ? 0.0f : raw[i] > 1.0f ? 1.0f : raw[i];
+                assert_memory_equal(&clamped[i], &c, sizeof c);
+            }
+        }
+        upsampler_free(&u, &ALLOC);
+    }
+}
+
+/* A shifted window of a canvas is, bit for bit, that part of the mask of
+ * the whole canvas. */
+static void test_a_shifted_window_is_a_crop_of_the_whole_canvas(void **state) {
+    (void)state;
+    enum { GW = 3, GH = 4, OW = 23, OH = 19, CW = 31, CH = 26 };
+    const double grid[GW * GH] = {0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0.5};
+    float whole[CW * CH], window[OW * OH];
+    for (int method = 0; method < 3; method++) {
+        upsampler canvas, u;
+        assert_int_equal(upsampler_init(&canvas, &ALLOC, GW, GH, CW, CH, (decam_upsample)method),
+                         0);
+        assert_int_equal(
+            upsampler_init_canvas(&u, &ALLOC, GW, GH, OW, OH, CW, CH, (decam_upsample)method), 0);
+        upsample(&canvas, grid, ROWS, whole, 1);
+        for (int sx = 0; sx <= CW - OW; sx += 4)
+            for (int sy = 0; sy <= CH - OH; sy += 3) {
+                upsampler_shift(&u, sx, sy);
+                upsample(&u, grid, ROWS, window, 1);
+                for (int y = 0; y < OH; y++)
+                    assert_memory_equal(window + y * OW, whole + (sy + y) * CW + sx,
+                                        OW * sizeof *window);
+            }
+        upsampler_free(&canvas, &ALLOC);
+        upsampler_free(&u, &ALLOC);
+    }
+}
+
+/* Composing from the grid a mask row at a time gives, bit for bit, the
+ * image that upsampling the whole mask and then composing gives: for each
+ * method, layout, channel count, keep or drop, and a grid within [0,1]
+ * (where bilinear RGB rows are made inside the blend) or beyond it. */
+static void test_composing_from_the_grid_matches_the_whole_mask(void **state) {
+    (void)state;
+    enum { GW = 4, GH = 3, OW = 19, OH = 17, MAX_C = 4, N = OW * OH * MAX_C };
+    const double grids[2][GW * GH] = {{0, 1, 1, 0, 1, 0, 0, 1, 0.25, 1.0, 0.5, 0.75},
+                                      {0, 1, 1, 0, 1, 0, 0, 1, 0.25, 1.5, -0.5, 0.75}};
+    static float img[N], base[N], mask[OW * OH], whole[N], rowwise[N];
+    float scratch[GH * OW + OW];
+    for (int i = 0; i < N; i++) {
+        img[i] = (float)(i % 13) * 0.07f;
+        base[i] = 0.9f - (float)(i % 4) * 0.2f;
+    }
+    for (int method = 0; method < 3; method++) {
+        upsampler u;
+        assert_int_equal(upsampler_init(&u, &ALLOC, GW, GH, OW, OH, (decam_upsample)method), 0);
+        assert_int_equal(mask_compose_grid_scratch(&u), sizeof scratch / sizeof *scratch);
+        for (int g = 0; g < 2; g++) {
+            upsample(&u, grids[g], ROWS, mask, 1);
+            for (int c = 1; c <= MAX_C; c++)
+                for (int layout = 0; layout < 2; layout++)
+                    for (int drop = 0; drop < 2; drop++) {
+                        image_shape s = {OW, OH, c, (decam_layout)layout};
+                        mask_compose(&s, img, base, mask, drop, whole);
+                        mask_compose_grid(&s, img, base, &u, grids[g], scratch, drop, rowwise);
+                        assert_memory_equal(rowwise, whole, (size_t)OW * OH * c * sizeof *whole);
+                    }
+        }
+        upsampler_free(&u, &ALLOC);
+    }
+}
+
 enum { W = 5, H = 4, C = 3 };
 
 static void fill_image(float *img, float *base) {
@@ -155,6 +248,32 @@ static void test_hwc_and_chw_give_the_same_perturbation(void **state) {
         float mix = drop ? (1 - m[p]) * img[p * C + c] + m[p] * base[p * C + c]
                          : m[p] * img[p * C + c] + (1 - m[p]) * base[p * C + c];
         assert_float_equal(out[p * C + c], mix, 1e-6f);
+    }
+}
+
+/* Every value is the convex mix of its own pixel's mask value, exactly,
+ * whatever the channel count and however many pixels are left over after
+ * the RGB path's groups of four. */
+static void test_interleaved_compose_is_exact_for_any_pixel_count(void **state) {
+    (void)state;
+    enum { NP = 7 * 3, MAX_C = 4 };
+    float img[NP * MAX_C], base[NP * MAX_C], out[NP * MAX_C], m[NP];
+    for (int i = 0; i < NP * MAX_C; i++) {
+        img[i] = (float)(i % 11) * 0.09f + 0.01f;
+        base[i] = 0.5f - (float)(i % 5) * 0.07f;
+    }
+    for (int p = 0; p < NP; p++)
+        m[p] = (float)((p * 5) % NP) / (NP - 1);
+    for (int c = 2; c <= MAX_C; c++) {
+        image_shape s = {7, 3, c, DECAM_LAYOUT_HWC};
+        for (int drop = 0; drop < 2; drop++) {
+            mask_compose(&s, img, base, m, drop, out);
+            const float *from = drop ? img : base, *to = drop ? base : img;
+            for (int i = 0; i < NP * c; i++) {
+                const float k = m[i / c];
+                assert_true(out[i] == k * to[i] + (1.0f - k) * from[i]);
+            }
+        }
     }
 }
 
@@ -232,8 +351,12 @@ int main(void) {
         cmocka_unit_test(test_one_hot_grid_peaks_in_its_cell),
         cmocka_unit_test(test_bilinear_and_nearest_match_hand_computed_values),
         cmocka_unit_test(test_bicubic_is_clamped_but_unclamped_render_overshoots),
+        cmocka_unit_test(test_clamped_upsample_is_the_clamp_of_the_unclamped),
+        cmocka_unit_test(test_a_shifted_window_is_a_crop_of_the_whole_canvas),
+        cmocka_unit_test(test_composing_from_the_grid_matches_the_whole_mask),
         cmocka_unit_test(test_keep_and_drop_with_all_ones_and_all_zeros),
         cmocka_unit_test(test_hwc_and_chw_give_the_same_perturbation),
+        cmocka_unit_test(test_interleaved_compose_is_exact_for_any_pixel_count),
         cmocka_unit_test(test_baselines_constant_mean_noise_image_and_blur),
         cmocka_unit_test(test_blur_baseline_agrees_across_layouts),
     };
