@@ -21,11 +21,12 @@ static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v;
 /* Scratch for one blur, allocated once. */
 typedef struct blur {
     int width, height, channels, taps; /* taps = 2 radius + 1 */
+    int ring;                          /* rows kept of the row pass: min(height, taps) */
     float *kernel;                     /* taps */
     const float **tap;                 /* taps: where each tap reads */
     float *padded;                     /* (width + 2 radius) * channels */
     double *acc;                       /* width * channels */
-    float *pass;                       /* width * height * channels: after the rows */
+    float *pass;                       /* ring * width * channels: row y in slot y % ring */
 } blur;
 
 /* out[j] = sum over k of kernel[k] b->tap[k][j], for j < n. Each product is
@@ -64,16 +65,19 @@ static void blur_row(const blur *b, const float *row, float *out) {
     sum_taps(b, n, out);
 }
 
-/* Blurs one plane: rows into b->pass, then columns, a whole output row at
- * a time, from b->pass back into `plane`. */
+/* Blurs one plane in place: each output row, a whole row at a time, from
+ * the row pass of the rows within `radius` of it. Those are made just
+ * before they are first needed, from rows not yet overwritten, and kept in
+ * a ring of b->ring rows: enough, as no output row needs more. */
 static void blur_plane(const blur *b, float *plane) {
     const size_t n = (size_t)b->width * b->channels;
-    const int radius = b->taps / 2;
-    for (int y = 0; y < b->height; y++)
-        blur_row(b, plane + (size_t)y * n, b->pass + (size_t)y * n);
+    const int radius = b->taps / 2, last = b->height - 1;
+    int made = 0; /* rows of the row pass made so far */
     for (int y = 0; y < b->height; y++) {
+        for (; made <= y + radius && made <= last; made++)
+            blur_row(b, plane + (size_t)made * n, b->pass + (size_t)(made % b->ring) * n);
         for (int k = 0; k < b->taps; k++)
-            b->tap[k] = b->pass + (size_t)clampi(y - radius + k, 0, b->height - 1) * n;
+            b->tap[k] = b->pass + (size_t)(clampi(y - radius + k, 0, last) % b->ring) * n;
         sum_taps(b, n, plane + (size_t)y * n);
     }
 }
@@ -91,11 +95,12 @@ int filter_gaussian(const decam_allocator *a, float *data, int width, int height
     const int radius = filter_gaussian_radius(sigma);
     const size_t n = (size_t)width * channels;
     blur b = {.width = width, .height = height, .channels = channels, .taps = 2 * radius + 1};
+    b.ring = height < b.taps ? height : b.taps;
     b.kernel = mem_alloc(a, (size_t)b.taps, sizeof *b.kernel);
     b.tap = mem_alloc(a, (size_t)b.taps, sizeof *b.tap);
     b.padded = mem_alloc(a, n + 2 * (size_t)radius * channels, sizeof *b.padded);
     b.acc = mem_alloc(a, n, sizeof *b.acc);
-    b.pass = mem_alloc(a, n * height, sizeof *b.pass);
+    b.pass = mem_alloc(a, n * b.ring, sizeof *b.pass);
     if (!b.kernel || !b.tap || !b.padded || !b.acc || !b.pass) {
         blur_free(&b, a);
         return -1;
