@@ -36,16 +36,18 @@ double cam_accum_score(cam_accum *acc, double w) {
     return w;
 }
 
-/* One mask's values [first, last) into the sums. */
-static void add_mask(cam_accum *acc, const float *m, double w, size_t first, size_t last) {
-    for (size_t j = first; j < last; j++) {
-        acc->sum_wg[j] += w * m[j];
-        acc->sum_g[j] += m[j];
+/* One mask's n values into the sums from value `first` on. */
+static void add_mask(cam_accum *acc, size_t first, size_t n, const float *m, double w) {
+    double *sum_wg = acc->sum_wg + first, *sum_g = acc->sum_g + first;
+    for (size_t j = 0; j < n; j++) {
+        sum_wg[j] += w * m[j];
+        sum_g[j] += m[j];
     }
 }
 
-void cam_accum_masks(cam_accum *acc, const float *masks, size_t stride, const double *weights,
-                     size_t count, size_t first, size_t last) {
+void cam_accum_masks(cam_accum *acc, size_t first, size_t n, const float *masks, size_t stride,
+                     const double *weights, size_t count) {
+    double *sum_wg = acc->sum_wg + first, *sum_g = acc->sum_g + first;
     size_t i = 0;
     /* Four masks per pass over the sums: a quarter of the sums' memory
      * traffic, and each value still receives its terms in mask order, so
@@ -55,8 +57,8 @@ void cam_accum_masks(cam_accum *acc, const float *masks, size_t stride, const do
                     *m3 = m2 + stride;
         const double w0 = weights[i], w1 = weights[i + 1], w2 = weights[i + 2],
                      w3 = weights[i + 3];
-        for (size_t j = first; j < last; j++) {
-            double wg = acc->sum_wg[j], g = acc->sum_g[j];
+        for (size_t j = 0; j < n; j++) {
+            double wg = sum_wg[j], g = sum_g[j];
             wg += w0 * m0[j];
             wg += w1 * m1[j];
             wg += w2 * m2[j];
@@ -65,12 +67,12 @@ void cam_accum_masks(cam_accum *acc, const float *masks, size_t stride, const do
             g += m1[j];
             g += m2[j];
             g += m3[j];
-            acc->sum_wg[j] = wg;
-            acc->sum_g[j] = g;
+            sum_wg[j] = wg;
+            sum_g[j] = g;
         }
     }
     for (; i < count; i++)
-        add_mask(acc, masks + i * stride, weights[i], first, last);
+        add_mask(acc, first, n, masks + i * stride, weights[i]);
 }
 
 void cam_accum_add(cam_accum *acc, const double *genes, double w) {

@@ -34,12 +34,12 @@ void cam_accum_add(cam_accum *acc, const double *genes, double w);
 /* The same in two steps, so that the per-value sums of large masks can be
  * split over threads: cam_accum_score() counts an evaluation with score w
  * and returns the weight its mask is summed with; cam_accum_masks() adds
- * masks' values [first, last) with their weights. */
+ * masks' values with their weights. */
 double cam_accum_score(cam_accum *acc, double w);
-/* Adds `count` masks (mask i at masks + i * stride, with weights[i]) over
- * values [first, last), in mask order. */
-void cam_accum_masks(cam_accum *acc, const float *masks, size_t stride, const double *weights,
-                     size_t count, size_t first, size_t last);
+/* Adds n values of `count` masks to the sums of values first..first+n-1,
+ * in mask order: mask i's values at masks + i * stride, with weights[i]. */
+void cam_accum_masks(cam_accum *acc, size_t first, size_t n, const float *masks, size_t stride,
+                     const double *weights, size_t count);
 
 /* Per value: the mean score of the evaluations weighted by how much the
  * mask kept there (m), minus the mean weighted by how much it removed

@@ -31,18 +31,28 @@ typedef struct search {
     cam_accum pixels; /* per pixel: for DECAM_ASSEMBLY_ALL_EVALUATED */
     upsampler up;     /* the grid over the image: unshifted masks, grid maps */
     upsampler canvas; /* the grid over the canvas, for shifted masks */
-    upsampler *ups;   /* threads: each worker's copy of one, with its window */
-    float *rows;      /* threads * upsampler_rows() */
-    double *cells;    /* threads * dim: a candidate's mask grid */
+    float *scratch;   /* threads * worker_scratch() */
     const double *trials;
+    double *cells; /* np * dim: with binary masks, each candidate's mask grid */
     int *shifts;   /* np * 2: each candidate's shift */
-    float *masks;  /* np * hw: the generation's masks */
-    size_t count;  /* masks in the generation (its leading candidates) */
+    size_t count;  /* candidates of the generation scored (the leading ones) */
     size_t fill_first; /* the generation's image index of a fill's image 0 */
     double *score_keep, *score_drop, *fitness; /* per candidate */
     double *weight; /* per candidate: its mask's weight in the pixel sums */
     double *grid;   /* dim: the assembled grid map */
 } search;
+
+/* Masks are never stored whole: the fill makes each one a row at a time
+ * inside the blend (mask_compose_grid), and the pixel sums make them again
+ * when the scores are back, GROUP at a time, cheaper than a generation of
+ * masks going out to memory and back. */
+enum { GROUP = 4 };
+
+/* Floats of a worker's scratch: GROUP masks' row passes and one row each
+ * (mask_compose_grid() needs less). */
+static size_t worker_scratch(const search *s) {
+    return GROUP * (upsampler_rows(&s->up) + (size_t)s->r->shape.w);
+}
 
 uint64_t decam_min_queries(const decam_ctx *ctx) {
     const double *p = ctx->params;
@@ -67,8 +77,7 @@ static decam_status search_allocate(search *s) {
     };
     const decam_assembly assembly = (decam_assembly)p[DECAM_PARAM_ASSEMBLY];
     s->de = de_create(&cfg, a);
-    s->ups = mem_calloc(a, (size_t)threads, sizeof *s->ups);
-    int failed = !s->de || !s->ups ||
+    int failed = !s->de ||
                  cam_accum_init(&s->acc, a, s->dim, assembly == DECAM_ASSEMBLY_REGRESSION) != 0 ||
                  (assembly == DECAM_ASSEMBLY_ALL_EVALUATED &&
                   cam_accum_init(&s->pixels, a, hw, 0) != 0);
@@ -76,19 +85,16 @@ static decam_status search_allocate(search *s) {
     failed = failed || upsampler_init(&s->up, a, s->gw, s->gh, w, h, method) != 0 ||
              (s->shifted && upsampler_init_canvas(&s->canvas, a, s->gw, s->gh, w, h, s->canvas_w,
                                                   s->canvas_h, method) != 0);
-    for (int t = 0; !failed && t < threads; t++)
-        s->ups[t] = s->shifted ? s->canvas : s->up; /* copies share the tables */
     if (!failed) {
-        s->rows = mem_alloc(a, (size_t)threads * upsampler_rows(&s->up), sizeof *s->rows);
-        s->cells = mem_alloc(a, (size_t)threads * s->dim, sizeof *s->cells);
+        s->scratch = mem_alloc(a, (size_t)threads, worker_scratch(s) * sizeof *s->scratch);
+        s->cells = mem_alloc(a, s->np * s->dim, sizeof *s->cells);
         s->shifts = mem_calloc(a, s->np * 2, sizeof *s->shifts);
-        s->masks = mem_alloc(a, s->np, hw * sizeof *s->masks);
         s->score_keep = mem_alloc(a, s->np, sizeof *s->score_keep);
         s->score_drop = mem_alloc(a, s->np, sizeof *s->score_drop);
         s->fitness = mem_alloc(a, s->np, sizeof *s->fitness);
         s->weight = mem_alloc(a, s->np, sizeof *s->weight);
         s->grid = mem_alloc(a, s->dim, sizeof *s->grid);
-        failed = !s->rows || !s->cells || !s->shifts || !s->masks || !s->score_keep ||
+        failed = !s->scratch || !s->cells || !s->shifts || !s->score_keep ||
                  !s->score_drop || !s->fitness || !s->weight || !s->grid;
     }
     FAIL_IF(failed, ctx, DECAM_ERR_OUT_OF_MEMORY,
@@ -102,13 +108,11 @@ static void search_release(search *s) {
     de_free(s->de, a);
     upsampler_free(&s->up, a);
     upsampler_free(&s->canvas, a);
-    mem_free(a, s->ups);
     cam_accum_free(&s->acc, a);
     cam_accum_free(&s->pixels, a);
-    mem_free(a, s->rows);
+    mem_free(a, s->scratch);
     mem_free(a, s->cells);
     mem_free(a, s->shifts);
-    mem_free(a, s->masks);
     mem_free(a, s->score_keep);
     mem_free(a, s->score_drop);
     mem_free(a, s->fitness);
@@ -118,37 +122,32 @@ static void search_release(search *s) {
 
 /* ---- masks ------------------------------------------------------------ */
 
-/* Candidate i's mask, from its genes and shift, into `out`. */
-static void render_mask(search *s, size_t i, int worker, float *out) {
-    const double *genes = s->trials + i * s->dim;
-    if (s->binary) {
-        double *cells = s->cells + (size_t)worker * s->dim;
-        for (size_t j = 0; j < s->dim; j++)
-            cells[j] = genes[j] >= 0.5 ? 1.0 : 0.0;
-        genes = cells;
-    }
-    upsampler *u = &s->ups[worker];
-    if (s->shifted) upsampler_shift(u, s->shifts[2 * i], s->shifts[2 * i + 1]);
-    upsample(u, genes, s->rows + (size_t)worker * upsampler_rows(u), out, 1);
+/* Candidate i's mask grid: its genes, or with binary masks its cells. */
+static const double *grid_of(const search *s, size_t i) {
+    return (s->binary ? s->cells : s->trials) + i * s->dim;
 }
 
-static void render_range(void *job, size_t first, size_t last, int worker) {
-    search *s = job;
-    for (size_t i = first; i < last; i++)
-        render_mask(s, i, worker, s->masks + i * s->r->hw);
+/* An upsampler for candidate i's mask: a copy sharing the tables, with the
+ * candidate's window when masks are shifted. */
+static upsampler placed(const search *s, size_t i) {
+    if (!s->shifted) return s->up;
+    upsampler u = s->canvas;
+    upsampler_shift(&u, s->shifts[2 * i], s->shifts[2 * i + 1]);
+    return u;
 }
 
-/* The masks of trials 0..n-1. Shifts are drawn in candidate order from the
- * run's generator, so nothing depends on the thread count. */
-static void render_masks(search *s, const double *trials, size_t n) {
+/* Prepares the masks of trials 0..n-1: cells and shifts. Shifts are drawn
+ * in candidate order from the run's generator, so nothing depends on the
+ * thread count. */
+static void prepare_masks(search *s, const double *trials, size_t n) {
     run *r = s->r;
     s->trials = trials;
-    s->count = n;
+    for (size_t i = 0; s->binary && i < n * s->dim; i++)
+        s->cells[i] = trials[i] >= 0.5 ? 1.0 : 0.0;
     for (size_t i = 0; s->shifted && i < n; i++) {
         s->shifts[2 * i] = (int)rng_below(&r->rng, (uint32_t)s->cell_w);
         s->shifts[2 * i + 1] = (int)rng_below(&r->rng, (uint32_t)s->cell_h);
     }
-    parallel_ranges(n, render_range, s, r->threads, r->ctx);
 }
 
 /* ---- scoring a generation ---------------------------------------------- */
@@ -161,11 +160,12 @@ static int image_drops(const search *s, size_t g) {
 }
 
 static void fill_image(void *job, size_t k, float *slot, int worker) {
-    (void)worker;
     search *s = job;
     const run *r = s->r;
     size_t g = s->fill_first + k, cand = g / (size_t)s->per_candidate;
-    mask_compose(&r->shape, r->image, r->base, s->masks + cand * r->hw, image_drops(s, g), slot);
+    const upsampler u = placed(s, cand);
+    mask_compose_grid(&r->shape, r->image, r->base, &u, grid_of(s, cand),
+                      s->scratch + (size_t)worker * worker_scratch(s), image_drops(s, g), slot);
 }
 
 /* Scores the n rendered masks; scores of candidates not reached stay NaN. */
@@ -223,12 +223,26 @@ static double score_term(const search *s, size_t i) {
     return NAN;
 }
 
-/* Adds the masks of candidates 0..count-1 to the pixel sums over pixels
- * [first, last), in candidate order. */
+/* Adds the masks of candidates 0..count-1 to the pixel sums of image rows
+ * first..last-1, in candidate order per pixel. */
 static void sum_pixels(void *job, size_t first, size_t last, int worker) {
-    (void)worker;
     search *s = job;
-    cam_accum_masks(&s->pixels, s->masks, s->r->hw, s->weight, s->count, first, last);
+    const size_t w = (size_t)s->r->shape.w, nr = upsampler_rows(&s->up);
+    float *rows = s->scratch + (size_t)worker * worker_scratch(s), *m = rows + GROUP * nr;
+    for (size_t i0 = 0; i0 < s->count; i0 += GROUP) {
+        const size_t n = s->count - i0 < GROUP ? s->count - i0 : GROUP;
+        upsampler u[GROUP];
+        int within[GROUP];
+        for (size_t j = 0; j < n; j++) {
+            u[j] = placed(s, i0 + j);
+            within[j] = upsample_across(&u[j], grid_of(s, i0 + j), rows + j * nr);
+        }
+        for (size_t y = first; y < last; y++) {
+            for (size_t j = 0; j < n; j++)
+                upsample_down(&u[j], rows + j * nr, within[j], (int)y, 1, m + j * w);
+            cam_accum_masks(&s->pixels, y * w, w, m, w, s->weight + i0, n);
+        }
+    }
 }
 
 /* Fitness of the scored candidates; returns how many leading candidates
@@ -249,7 +263,7 @@ static size_t assess(search *s, size_t n) {
                            (tv_w > 0.0 ? tv_w * total_variation(g, s->gw, s->gh) : 0.0);
     }
     s->count = done;
-    if (s->pixels.dim) parallel_ranges(r->hw, sum_pixels, s, r->threads, r->ctx);
+    if (s->pixels.dim) parallel_ranges((size_t)r->shape.h, sum_pixels, s, r->threads, r->ctx);
     return done;
 }
 
@@ -289,7 +303,7 @@ static decam_status generations(search *s) {
     for (;;) {
         uint64_t affordable = run_queries_left(r) / (uint64_t)s->per_candidate;
         size_t n = affordable < s->np ? (size_t)affordable : s->np;
-        render_masks(s, de_trials(s->de), n);
+        prepare_masks(s, de_trials(s->de), n);
         decam_status status = evaluate(s, n);
         size_t done = assess(s, n);
         double best = NAN;
@@ -348,7 +362,7 @@ static decam_status assemble(search *s) {
         s->grid[j] = 0.0;
     if (r->stats->generations > 0) FORWARD_IF_ERROR(assemble_grid(s));
     FORWARD_IF_ERROR(run_keep_raw(r, s->grid, s->gw, s->gh));
-    upsample(&s->up, s->grid, s->rows, r->map, 0);
+    upsample(&s->up, s->grid, s->scratch, r->map, 0);
     return DECAM_OK;
 }
 
