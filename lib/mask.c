@@ -263,6 +263,25 @@ void mask_compose(const image_shape *s, const float *image, const float *base, c
     compose_span(s, drop ? image : base, drop ? base : image, m, 0, (size_t)s->w * s->h, out);
 }
 
+size_t mask_group_scratch(const upsampler *u) {
+    return MASK_GROUP * (upsampler_rows(u) + (size_t)u->w);
+}
+
+void mask_group_begin(mask_group *g, float *scratch) {
+    const size_t nr = upsampler_rows(&g->u[0]);
+    g->rows = scratch;
+    g->out = scratch + MASK_GROUP * nr;
+    for (size_t j = 0; j < g->n; j++)
+        g->within[j] = upsample_across(&g->u[j], g->grid[j], g->rows + j * nr);
+}
+
+const float *mask_group_row(mask_group *g, int y) {
+    const size_t nr = upsampler_rows(&g->u[0]), w = (size_t)g->u[0].w;
+    for (size_t j = 0; j < g->n; j++)
+        upsample_down(&g->u[j], g->rows + j * nr, g->within[j], y, 1, g->out + j * w);
+    return g->out;
+}
+
 size_t mask_compose_grid_scratch(const upsampler *u) { return upsampler_rows(u) + (size_t)u->w; }
 
 void mask_compose_grid(const image_shape *s, const float *image, const float *base,

@@ -62,6 +62,28 @@ int upsample_across(const upsampler *u, const double *grid, float *rows);
 void upsample_down(const upsampler *u, const float *rows, int rows_within, int y, int clamp01,
                    float *out);
 
+/* Up to MASK_GROUP masks made again a row at a time, for sums over many
+ * masks (RISE's map, DE-CAM's pixel sums): cheaper than keeping whole
+ * masks, which would go out to memory and back. The caller sets n, u[]
+ * (copies sharing tables, with their windows) and grid[], then calls
+ * mask_group_begin() once and mask_group_row() per output row. */
+enum { MASK_GROUP = 4 };
+typedef struct mask_group {
+    size_t n;
+    upsampler u[MASK_GROUP];
+    const double *grid[MASK_GROUP];
+    int within[MASK_GROUP]; /* upsample_across()'s answers */
+    float *rows, *out;      /* in the scratch: the passes across; one row per mask */
+} mask_group;
+
+/* Floats of scratch a group of masks from `u` needs (more than
+ * mask_compose_grid() needs, so one scratch serves both). */
+size_t mask_group_scratch(const upsampler *u);
+void mask_group_begin(mask_group *g, float *scratch);
+/* Row y of the group's masks, clamped to [0,1]: mask j's w values start
+ * at the result + j * w. Valid until the next call. */
+const float *mask_group_row(mask_group *g, int y);
+
 /* Describes an image's shape and layout for compositing. */
 typedef struct image_shape {
     int w, h, c;

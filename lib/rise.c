@@ -31,14 +31,8 @@ uint64_t rise_min_queries(const decam_ctx *ctx) {
     return 1 + 1 + 2;
 }
 
-/* Masks added to the sum together; see accumulate_range(). */
-enum { GROUP = 4 };
-
-/* Floats of scratch per worker: a group's rows and mask rows, which is
- * more than mask_compose_grid() needs. */
-static size_t worker_scratch(const rise *x) {
-    return GROUP * (upsampler_rows(&x->up) + (size_t)x->r->shape.w);
-}
+/* Floats of scratch per worker, for mask_compose_grid() and mask_group. */
+static size_t worker_scratch(const rise *x) { return mask_group_scratch(&x->up); }
 
 static decam_status rise_allocate(rise *x) {
     decam_ctx *ctx = x->r->ctx;
@@ -114,28 +108,25 @@ static inline void add_masks(double *restrict sum, const double *score, const fl
 /* sum += score_k * mask_k for the chunk's masks, in k order per pixel, over
  * image rows first .. last - 1. The masks are made again, a row at a time,
  * rather than kept from the fill: cheaper than a chunk of them going out
- * to memory and back. GROUP masks go together, so each pixel's sum is
+ * to memory and back. MASK_GROUP masks go together, so each pixel's sum is
  * read and written once per group rather than once per mask. */
 static void accumulate_range(void *job, size_t first, size_t last, int worker) {
     rise *x = job;
-    const size_t w = (size_t)x->r->shape.w, nr = upsampler_rows(&x->up);
-    float *rows = x->scratch + (size_t)worker * worker_scratch(x), *m = rows + GROUP * nr;
-    for (size_t k0 = 0; k0 < x->chunk; k0 += GROUP) {
-        const size_t n = x->chunk - k0 < GROUP ? x->chunk - k0 : GROUP;
-        upsampler u[GROUP];
-        int within[GROUP];
-        for (size_t j = 0; j < n; j++) {
-            u[j] = placed(x, k0 + j);
-            within[j] = upsample_across(&u[j], grid_of(x, k0 + j), rows + j * nr);
+    const size_t w = (size_t)x->r->shape.w;
+    for (size_t k0 = 0; k0 < x->chunk; k0 += MASK_GROUP) {
+        mask_group g = {.n = x->chunk - k0 < MASK_GROUP ? x->chunk - k0 : MASK_GROUP};
+        for (size_t j = 0; j < g.n; j++) {
+            g.u[j] = placed(x, k0 + j);
+            g.grid[j] = grid_of(x, k0 + j);
         }
+        mask_group_begin(&g, x->scratch + (size_t)worker * worker_scratch(x));
         for (size_t y = first; y < last; y++) {
             double *sum = x->sum + y * w;
-            for (size_t j = 0; j < n; j++)
-                upsample_down(&u[j], rows + j * nr, within[j], (int)y, 1, m + j * w);
-            if (n == GROUP) {
-                add_masks(sum, x->scores + k0, m, GROUP, w);
+            const float *m = mask_group_row(&g, (int)y);
+            if (g.n == MASK_GROUP) {
+                add_masks(sum, x->scores + k0, m, MASK_GROUP, w);
             } else {
-                for (size_t j = 0; j < n; j++)
+                for (size_t j = 0; j < g.n; j++)
                     add_masks(sum, x->scores + k0 + j, m + j * w, 1, w);
             }
         }

@@ -44,15 +44,8 @@ typedef struct search {
 
 /* Masks are never stored whole: the fill makes each one a row at a time
  * inside the blend (mask_compose_grid), and the pixel sums make them again
- * when the scores are back, GROUP at a time, cheaper than a generation of
- * masks going out to memory and back. */
-enum { GROUP = 4 };
-
-/* Floats of a worker's scratch: GROUP masks' row passes and one row each
- * (mask_compose_grid() needs less). */
-static size_t worker_scratch(const search *s) {
-    return GROUP * (upsampler_rows(&s->up) + (size_t)s->r->shape.w);
-}
+ * when the scores are back (mask_group). */
+static size_t worker_scratch(const search *s) { return mask_group_scratch(&s->up); }
 
 uint64_t decam_min_queries(const decam_ctx *ctx) {
     const double *p = ctx->params;
@@ -227,21 +220,17 @@ static double score_term(const search *s, size_t i) {
  * first..last-1, in candidate order per pixel. */
 static void sum_pixels(void *job, size_t first, size_t last, int worker) {
     search *s = job;
-    const size_t w = (size_t)s->r->shape.w, nr = upsampler_rows(&s->up);
-    float *rows = s->scratch + (size_t)worker * worker_scratch(s), *m = rows + GROUP * nr;
-    for (size_t i0 = 0; i0 < s->count; i0 += GROUP) {
-        const size_t n = s->count - i0 < GROUP ? s->count - i0 : GROUP;
-        upsampler u[GROUP];
-        int within[GROUP];
-        for (size_t j = 0; j < n; j++) {
-            u[j] = placed(s, i0 + j);
-            within[j] = upsample_across(&u[j], grid_of(s, i0 + j), rows + j * nr);
+    const size_t w = (size_t)s->r->shape.w;
+    for (size_t i0 = 0; i0 < s->count; i0 += MASK_GROUP) {
+        mask_group g = {.n = s->count - i0 < MASK_GROUP ? s->count - i0 : MASK_GROUP};
+        for (size_t j = 0; j < g.n; j++) {
+            g.u[j] = placed(s, i0 + j);
+            g.grid[j] = grid_of(s, i0 + j);
         }
-        for (size_t y = first; y < last; y++) {
-            for (size_t j = 0; j < n; j++)
-                upsample_down(&u[j], rows + j * nr, within[j], (int)y, 1, m + j * w);
-            cam_accum_masks(&s->pixels, y * w, w, m, w, s->weight + i0, n);
-        }
+        mask_group_begin(&g, s->scratch + (size_t)worker * worker_scratch(s));
+        for (size_t y = first; y < last; y++)
+            cam_accum_masks(&s->pixels, y * w, w, mask_group_row(&g, (int)y), w, s->weight + i0,
+                            g.n);
     }
 }
 
