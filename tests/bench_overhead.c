@@ -171,7 +171,7 @@ static int scaling(int quick) {
     const int n_sides = quick ? 2 : 5, n_grids = quick ? 2 : 4;
     printf("\n### Scaling with image size (DE-CAM, grid 7, 1027 queries, batch 64, 1 thread)\n\n");
     printf("| side | ms per explanation | us per query | peak library memory (MiB) | "
-           "peak in images (64 batch + ~2) |\n|---|---|---|---|---|\n");
+           "peak in images (64 batch + ~3) |\n|---|---|---|---|---|\n");
     for (int i = 0; i < n_sides; i++) {
         result res;
         if (run(DECAM_METHOD_DECAM, sides[i], 1, 7, 1027, &res) != 0) return 1;
