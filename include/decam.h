@@ -680,8 +680,8 @@ DECAM_API size_t decam_max_image_values(void); /* 2^31 - 1 floats */
 DECAM_API int decam_max_channels(void);        /* 64 */
 DECAM_API int decam_param_last(void);          /* DECAM_PARAM_LAST */
 DECAM_API size_t decam_progress_size(void);    /* sizeof(decam_progress) */
-DECAM_API size_t decam_stats_size(void);
-DECAM_API size_t decam_metrics_size(void); /* sizeof(decam_stats) */
+DECAM_API size_t decam_stats_size(void);      /* sizeof(decam_stats) */
+DECAM_API size_t decam_metrics_size(void);    /* sizeof(decam_metrics) */
 
 #ifdef __cplusplus
 }

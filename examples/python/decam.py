@@ -125,6 +125,7 @@ _PROTOTYPES = {  # name: (restype, argtypes); pointers to arrays are void *
     "decam_get_raw_map": (_I, [_P, _P, _S, _c.POINTER(_I), _c.POINTER(_I)]),
     "decam_evaluate": (_I, [_P, _P, _I, _I, _I, _P, _P, _c.POINTER(_CMetrics)]),
     "decam_pointing": (_I, [_P, _P, _I, _I, _c.POINTER(_D), _c.POINTER(_D)]),
+    "decam_rank_correlation": (_I, [_P, _P, _S, _c.POINTER(_D)]),
     "decam_progress_size": (_S, []),
     "decam_stats_size": (_S, []),
     "decam_metrics_size": (_S, []),
@@ -593,6 +594,18 @@ def pointing(saliency, truth):
     _check(_lib.decam_pointing(saliency.ctypes.data, truth.ctypes.data, w, h, hit, energy),
            None, "decam_pointing")
     return hit.value, energy.value
+
+def rank_correlation(a, b):
+    """Spearman's rank correlation of two maps of the same shape, ties at
+    their average rank; 0.0 when either map is constant."""
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    b = np.ascontiguousarray(b, dtype=np.float32)
+    if a.shape != b.shape:
+        raise ValueError(f"maps {a.shape} and {b.shape} must have the same shape")
+    rho = _c.c_double()
+    _check(_lib.decam_rank_correlation(a.ctypes.data, b.ctypes.data, a.size, rho), None,
+           "decam_rank_correlation")
+    return rho.value
 
 # Image I/O through the library's optional part (decam_io.h). Images are
 # (H, W, C) float32 in [0, 1]; byte images (H, W, C) uint8.

@@ -351,6 +351,17 @@ class ResultsAndMetrics(unittest.TestCase):
         ex.explain(self.planted.image, target=0)
         self.assertEqual(ex.raw_map().shape, (4, 4))
 
+    def test_rank_correlation_of_maps(self):
+        other = decam.Explainer(self.planted, n_outputs=1, seed=1).explain(self.planted.image,
+                                                                           target=0)
+        rho = decam.rank_correlation(self.saliency, other)
+        self.assertEqual(decam.rank_correlation(self.saliency, self.saliency), 1.0)
+        self.assertEqual(decam.rank_correlation(self.saliency, -self.saliency), -1.0)
+        self.assertTrue(0.0 < rho < 1.0)
+        self.assertEqual(decam.rank_correlation(np.zeros((4, 4)), np.eye(4)), 0.0)
+        with self.assertRaises(decam.DecamError):
+            decam.rank_correlation(np.array([1.0, np.nan]), np.array([1.0, 2.0]))
+
     def test_evaluate_gives_the_metrics_and_the_pointing_games(self):
         m = self.ex.evaluate(self.planted.image, self.saliency, self.planted.truth, target=0)
         self.assertEqual((m.steps, m.queries), (64, 130))
