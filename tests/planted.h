@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "decam.h"
 
@@ -71,6 +72,24 @@ static inline void planted_make(planted *p, float *image, uint64_t seed, decam_l
                 image[planted_at(layout, x, y, c)] = inside && c == 0 ? 0.6f + 0.4f * u : 0.3f * u;
             }
         }
+}
+
+/* Explains `image` (HWC) with `ctx` once for every pair of thread count
+ * and batch size; returns how many maps differ from `ref` bit for bit, or
+ * -1 if an explanation fails. Leaves the last pair set. */
+static inline int planted_maps_differing(decam_ctx *ctx, const float *image, const float *ref,
+                                         const double *threads, int n_threads,
+                                         const double *batches, int n_batches) {
+    float map[PW * PH];
+    int differing = 0;
+    for (int t = 0; t < n_threads; t++)
+        for (int b = 0; b < n_batches; b++) {
+            decam_set_param(ctx, DECAM_PARAM_THREADS, threads[t]);
+            decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, batches[b]);
+            if (decam_explain(ctx, image, PW, PH, PC, map) != DECAM_OK) return -1;
+            differing += memcmp(ref, map, sizeof map) != 0;
+        }
+    return differing;
 }
 
 static inline int planted_inside(const planted *p, int x, int y) {

@@ -95,19 +95,13 @@ static void test_occlusion_finds_planted_regions(void **state) {
 
 static void test_any_thread_count_or_batch_gives_the_same_map(void **state) {
     (void)state;
-    float image[PW * PH * PC], ref[PW * PH], map[PW * PH];
+    float image[PW * PH * PC], ref[PW * PH];
     planted p = {0};
     planted_make(&p, image, 4, DECAM_LAYOUT_HWC);
     decam_ctx *ctx = occlusion_ctx(planted_model, &p);
     assert_int_equal(decam_explain(ctx, image, PW, PH, PC, ref), DECAM_OK);
     const double threads[] = {2, 5}, batches[] = {0, 1, 13};
-    for (int t = 0; t < 2; t++)
-        for (int b = 0; b < 3; b++) {
-            decam_set_param(ctx, DECAM_PARAM_THREADS, threads[t]);
-            decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, batches[b]);
-            assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
-            assert_memory_equal(ref, map, sizeof map);
-        }
+    assert_int_equal(planted_maps_differing(ctx, image, ref, threads, 2, batches, 3), 0);
     decam_free(ctx);
 }
 
