@@ -27,7 +27,7 @@ typedef struct search {
     int cell_w, cell_h;    /* a shift is less than a cell */
     int canvas_w, canvas_h; /* shifted masks span (grid + 1) cells, as RISE's */
     de *de;
-    cam_accum acc;    /* per gene: for the grid assemblies */
+    cam_accum genes;  /* per gene: for DECAM_ASSEMBLY_REGRESSION */
     cam_accum pixels; /* per pixel: for DECAM_ASSEMBLY_ALL_EVALUATED */
     upsampler up;     /* the grid over the image: unshifted masks, grid maps */
     upsampler canvas; /* the grid over the canvas, for shifted masks */
@@ -71,7 +71,8 @@ static decam_status search_allocate(search *s) {
     const decam_assembly assembly = (decam_assembly)p[DECAM_PARAM_ASSEMBLY];
     s->de = de_create(&cfg, a);
     int failed = !s->de ||
-                 cam_accum_init(&s->acc, a, s->dim, assembly == DECAM_ASSEMBLY_REGRESSION) != 0 ||
+                 (assembly == DECAM_ASSEMBLY_REGRESSION &&
+                  cam_accum_init(&s->genes, a, s->dim, 1) != 0) ||
                  (assembly == DECAM_ASSEMBLY_ALL_EVALUATED &&
                   cam_accum_init(&s->pixels, a, hw, 0) != 0);
     const decam_upsample method = (decam_upsample)p[DECAM_PARAM_UPSAMPLE];
@@ -101,7 +102,7 @@ static void search_release(search *s) {
     de_free(s->de, a);
     upsampler_free(&s->up, a);
     upsampler_free(&s->canvas, a);
-    cam_accum_free(&s->acc, a);
+    cam_accum_free(&s->genes, a);
     cam_accum_free(&s->pixels, a);
     mem_free(a, s->scratch);
     mem_free(a, s->cells);
@@ -246,7 +247,7 @@ static size_t assess(search *s, size_t n) {
         const double *g = s->trials + done * s->dim;
         double w = score_term(s, done);
         if (isnan(w)) break;
-        cam_accum_add(&s->acc, g, w);
+        if (s->genes.dim) cam_accum_add(&s->genes, g, w);
         if (s->pixels.dim) s->weight[done] = cam_accum_score(&s->pixels, w);
         s->fitness[done] = w - area_w * mean_gene(g, s->dim) -
                            (tv_w > 0.0 ? tv_w * total_variation(g, s->gw, s->gh) : 0.0);
@@ -327,7 +328,7 @@ static decam_status assemble_grid(search *s) {
         break;
     case DECAM_ASSEMBLY_ALL_EVALUATED: break;
     case DECAM_ASSEMBLY_REGRESSION:
-        FAIL_IF(cam_grid_from_regression(&s->acc, s->r->ctx->params[DECAM_PARAM_RIDGE],
+        FAIL_IF(cam_grid_from_regression(&s->genes, s->r->ctx->params[DECAM_PARAM_RIDGE],
                                          &s->r->ctx->mem, s->grid) != 0,
                 s->r->ctx, DECAM_ERR_OUT_OF_MEMORY,
                 "decam_explain: out of memory for the regression");
