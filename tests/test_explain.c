@@ -201,35 +201,37 @@ static void test_generation_limit_and_tolerance_stop_the_search(void **state) {
 }
 
 /* Every value of every enum parameter runs to completion. */
-static void test_every_strategy_baseline_upsampling_assembly_and_init_runs(void **state) {
+static void test_every_value_of_every_enum_parameter_runs(void **state) {
     (void)state;
     float image[PW * PH * PC], map[PW * PH], prior[8 * 8];
     planted p = {0};
     planted_make(&p, image, 6, DECAM_LAYOUT_HWC);
     for (int i = 0; i < 64; i++)
         prior[i] = (float)(i % 8);
-    const struct {
-        decam_param key;
-        int n;
-    } enums[] = {{DECAM_PARAM_STRATEGY, 3},
-                 {DECAM_PARAM_BASELINE, 5},
-                 {DECAM_PARAM_UPSAMPLE, 3},
-                 {DECAM_PARAM_ASSEMBLY, 3},
-                 {DECAM_PARAM_INIT, 3}};
-    for (size_t e = 0; e < sizeof enums / sizeof enums[0]; e++)
-        for (int v = 0; v < enums[e].n; v++) {
+    /* Each runs through its whole range, as decam_param_bounds() gives it,
+     * so a value added later is covered too. */
+    const decam_param enums[] = {DECAM_PARAM_STRATEGY,     DECAM_PARAM_BASELINE,
+                                 DECAM_PARAM_UPSAMPLE,     DECAM_PARAM_ASSEMBLY,
+                                 DECAM_PARAM_INIT,         DECAM_PARAM_BINARY_MASKS,
+                                 DECAM_PARAM_MASK_SHIFT};
+    for (size_t e = 0; e < sizeof enums / sizeof enums[0]; e++) {
+        double upper = 0;
+        assert_int_equal(decam_param_bounds(enums[e], NULL, &upper, NULL), DECAM_OK);
+        assert_true(upper >= 1);
+        for (int v = 0; v <= (int)upper; v++) {
             decam_ctx *ctx = new_ctx(&p);
             assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, 200), DECAM_OK);
             assert_int_equal(decam_set_param(ctx, DECAM_PARAM_SMOOTHING, 2), DECAM_OK);
             assert_int_equal(decam_set_param(ctx, DECAM_PARAM_TV_WEIGHT, 0.1), DECAM_OK);
             assert_int_equal(decam_set_baseline_image(ctx, image, PW, PH, PC), DECAM_OK);
             assert_int_equal(decam_set_prior_map(ctx, prior, 8, 8), DECAM_OK);
-            assert_int_equal(decam_set_param(ctx, enums[e].key, v), DECAM_OK);
+            assert_int_equal(decam_set_param(ctx, enums[e], v), DECAM_OK);
             assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
             for (int i = 0; i < PW * PH; i++)
                 assert_true(map[i] >= 0.0f && map[i] <= 1.0f);
             decam_free(ctx);
         }
+    }
 }
 
 /* ---- errors a caller can reach ------------------------------------------ */
@@ -490,7 +492,7 @@ int main(void) {
         cmocka_unit_test(test_batch_size_and_layout_do_not_change_the_map),
         cmocka_unit_test(test_stats_report_queries_scores_and_times),
         cmocka_unit_test(test_generation_limit_and_tolerance_stop_the_search),
-        cmocka_unit_test(test_every_strategy_baseline_upsampling_assembly_and_init_runs),
+        cmocka_unit_test(test_every_value_of_every_enum_parameter_runs),
         cmocka_unit_test(test_null_and_bad_sizes_are_refused_before_any_query),
         cmocka_unit_test(test_missing_model_baseline_prior_and_bad_target_are_named),
         cmocka_unit_test(test_budget_smaller_than_one_generation_queries_nothing),
