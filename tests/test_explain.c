@@ -210,10 +210,9 @@ static void test_every_value_of_every_enum_parameter_runs(void **state) {
         prior[i] = (float)(i % 8);
     /* Each runs through its whole range, as decam_param_bounds() gives it,
      * so a value added later is covered too. */
-    const decam_param enums[] = {DECAM_PARAM_STRATEGY,     DECAM_PARAM_BASELINE,
-                                 DECAM_PARAM_UPSAMPLE,     DECAM_PARAM_ASSEMBLY,
-                                 DECAM_PARAM_INIT,         DECAM_PARAM_BINARY_MASKS,
-                                 DECAM_PARAM_MASK_SHIFT};
+    const decam_param enums[] = {
+        DECAM_PARAM_STRATEGY, DECAM_PARAM_BASELINE,     DECAM_PARAM_UPSAMPLE,  DECAM_PARAM_ASSEMBLY,
+        DECAM_PARAM_INIT,     DECAM_PARAM_BINARY_MASKS, DECAM_PARAM_MASK_SHIFT};
     for (size_t e = 0; e < sizeof enums / sizeof enums[0]; e++) {
         double upper = 0;
         assert_int_equal(decam_param_bounds(enums[e], NULL, &upper, NULL), DECAM_OK);
