@@ -55,8 +55,7 @@ void cam_accum_masks(cam_accum *acc, size_t first, size_t n, const float *masks,
     for (; i + 4 <= count; i += 4) {
         const float *m0 = masks + i * stride, *m1 = m0 + stride, *m2 = m1 + stride,
                     *m3 = m2 + stride;
-        const double w0 = weights[i], w1 = weights[i + 1], w2 = weights[i + 2],
-                     w3 = weights[i + 3];
+        const double w0 = weights[i], w1 = weights[i + 1], w2 = weights[i + 2], w3 = weights[i + 3];
         for (size_t j = 0; j < n; j++) {
             double wg = sum_wg[j], g = sum_g[j];
             wg += w0 * m0[j];

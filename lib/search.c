@@ -22,9 +22,9 @@ typedef struct search {
     int gw, gh;
     size_t dim, np;
     decam_objective objective;
-    int per_candidate; /* queries: 1, or 2 for DECAM_OBJECTIVE_BOTH */
-    int binary, shifted;   /* DECAM_PARAM_BINARY_MASKS, DECAM_PARAM_MASK_SHIFT */
-    int cell_w, cell_h;    /* a shift is less than a cell */
+    int per_candidate;      /* queries: 1, or 2 for DECAM_OBJECTIVE_BOTH */
+    int binary, shifted;    /* DECAM_PARAM_BINARY_MASKS, DECAM_PARAM_MASK_SHIFT */
+    int cell_w, cell_h;     /* a shift is less than a cell */
     int canvas_w, canvas_h; /* shifted masks span (grid + 1) cells, as RISE's */
     de *de;
     cam_accum genes;  /* per gene: for DECAM_ASSEMBLY_REGRESSION */
@@ -33,9 +33,9 @@ typedef struct search {
     upsampler canvas; /* the grid over the canvas, for shifted masks */
     float *scratch;   /* threads * worker_scratch() */
     const double *trials;
-    double *cells; /* np * dim: with binary masks, each candidate's mask grid */
-    int *shifts;   /* np * 2: each candidate's shift */
-    size_t count;  /* candidates of the generation scored (the leading ones) */
+    double *cells;     /* np * dim: with binary masks, each candidate's mask grid */
+    int *shifts;       /* np * 2: each candidate's shift */
+    size_t count;      /* candidates of the generation scored (the leading ones) */
     size_t fill_first; /* the generation's image index of a fill's image 0 */
     double *score_keep, *score_drop, *fitness; /* per candidate */
     double *weight; /* per candidate: its mask's weight in the pixel sums */
@@ -70,11 +70,10 @@ static decam_status search_allocate(search *s) {
     };
     const decam_assembly assembly = (decam_assembly)p[DECAM_PARAM_ASSEMBLY];
     s->de = de_create(&cfg, a);
-    int failed = !s->de ||
-                 (assembly == DECAM_ASSEMBLY_REGRESSION &&
-                  cam_accum_init(&s->genes, a, s->dim, 1) != 0) ||
-                 (assembly == DECAM_ASSEMBLY_ALL_EVALUATED &&
-                  cam_accum_init(&s->pixels, a, hw, 0) != 0);
+    int failed =
+        !s->de ||
+        (assembly == DECAM_ASSEMBLY_REGRESSION && cam_accum_init(&s->genes, a, s->dim, 1) != 0) ||
+        (assembly == DECAM_ASSEMBLY_ALL_EVALUATED && cam_accum_init(&s->pixels, a, hw, 0) != 0);
     const decam_upsample method = (decam_upsample)p[DECAM_PARAM_UPSAMPLE];
     failed = failed || upsampler_init(&s->up, a, s->gw, s->gh, w, h, method) != 0 ||
              (s->shifted && upsampler_init_canvas(&s->canvas, a, s->gw, s->gh, w, h, s->canvas_w,
@@ -88,8 +87,8 @@ static decam_status search_allocate(search *s) {
         s->fitness = mem_alloc(a, s->np, sizeof *s->fitness);
         s->weight = mem_alloc(a, s->np, sizeof *s->weight);
         s->grid = mem_alloc(a, s->dim, sizeof *s->grid);
-        failed = !s->scratch || !s->cells || !s->shifts || !s->score_keep ||
-                 !s->score_drop || !s->fitness || !s->weight || !s->grid;
+        failed = !s->scratch || !s->cells || !s->shifts || !s->score_keep || !s->score_drop ||
+                 !s->fitness || !s->weight || !s->grid;
     }
     FAIL_IF(failed, ctx, DECAM_ERR_OUT_OF_MEMORY,
             "decam_explain: out of memory for the search (grid %d x %d, population %zu)", s->gw,

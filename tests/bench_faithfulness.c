@@ -139,8 +139,10 @@ static int parse_overrides(const char *list) {
             for (int k = 1; k <= decam_param_last() && !param; k++)
                 if (strcmp(decam_param_name((decam_param)k), name) == 0) param = k;
         if (!param) {
-            fprintf(stderr, "bench: BENCH_PARAMS: bad item '%.*s' (name=value, names as "
-                            "decam_param_name gives them)\n", (int)len, item);
+            fprintf(stderr,
+                    "bench: BENCH_PARAMS: bad item '%.*s' (name=value, names as "
+                    "decam_param_name gives them)\n",
+                    (int)len, item);
             return -1;
         }
         overrides[n_overrides].param = (decam_param)param;

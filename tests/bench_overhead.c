@@ -44,7 +44,8 @@ static double median(double *v, int n) {
  * compiler cannot tell. */
 static int noop_model(void *user, const float *images, size_t n, float *scores) {
     size_t values = *(const size_t *)user;
-    for (size_t i = 0; i < n; i++) scores[i] = images[i * values] * 0.0f + 0.5f;
+    for (size_t i = 0; i < n; i++)
+        scores[i] = images[i * values] * 0.0f + 0.5f;
     return 0;
 }
 
@@ -81,7 +82,8 @@ static float *make_image(int side) {
     size_t n = (size_t)side * side * 3;
     float *img = malloc(n * sizeof *img);
     if (!img) return NULL;
-    for (size_t i = 0; i < n; i++) img[i] = (float)((i * 2654435761u) % 1000) / 1000.0f;
+    for (size_t i = 0; i < n; i++)
+        img[i] = (float)((i * 2654435761u) % 1000) / 1000.0f;
     return img;
 }
 
@@ -159,8 +161,8 @@ static int overhead(void) {
             if (run((decam_method)m, side, threads, 7, budget, &res) != 0) return 1;
             double bound = memcpy_bound(side, res.queries);
             printf("| %s | %d | %llu | %.1f | %.0f | %.0f | %.2f |\n", NAMES[m], threads,
-                   res.queries, 1e3 * res.seconds, res.queries / res.seconds,
-                   res.queries / bound, res.seconds / bound);
+                   res.queries, 1e3 * res.seconds, res.queries / res.seconds, res.queries / bound,
+                   res.seconds / bound);
             fflush(stdout);
         }
     return 0;

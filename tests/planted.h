@@ -112,10 +112,12 @@ static inline int planted_by_value_desc(const void *a, const void *b) {
 static inline double planted_top_k_iou(const planted *p, const float *map) {
     planted_px *px = malloc(sizeof *px * PW * PH);
     if (!px) return -1.0;
-    for (int i = 0; i < PW * PH; i++) px[i] = (planted_px){map[i], i};
+    for (int i = 0; i < PW * PH; i++)
+        px[i] = (planted_px){map[i], i};
     qsort(px, PW * PH, sizeof px[0], planted_by_value_desc);
     int k = (p->x1 - p->x0) * (p->y1 - p->y0), hit = 0;
-    for (int j = 0; j < k; j++) hit += planted_inside(p, px[j].i % PW, px[j].i / PW);
+    for (int j = 0; j < k; j++)
+        hit += planted_inside(p, px[j].i % PW, px[j].i / PW);
     free(px);
     return (double)hit / (2.0 * k - hit);
 }

@@ -244,8 +244,8 @@ static void *point(void *arg) {
     model *m = malloc(sizeof *m);
     decam_ctx *ctx = decam_create();
     if (m) *m = (model){w->net, malloc(cnn_workspace_size(w->net)), {0}};
-    w->status = image && map && truth && m && m->workspace && ctx ? DECAM_OK
-                                                                  : DECAM_ERR_OUT_OF_MEMORY;
+    w->status =
+        image && map && truth && m && m->workspace && ctx ? DECAM_OK : DECAM_ERR_OUT_OF_MEMORY;
     snprintf(w->message, sizeof w->message, "out of memory");
     for (int i = w->first; w->status == DECAM_OK && i < POINTING_SCENES; i += WORKERS) {
         int label;
