@@ -24,6 +24,7 @@
 
 #include "context.h"
 #include "decam_io.h"
+#include "jpeg_write.h"
 
 /* ---------------------------------------------------------------------
  * Counting allocator, log capture
@@ -303,43 +304,10 @@ static void write_file(const char *path, const void *data, size_t size) {
     assert_int_equal(fclose(fp), 0);
 }
 
-/* JPEG writer: `samples` are width*height*components bytes in
- * in_colour space; jpeg_colour is the colour space stored in the file. */
-typedef struct jpeg_spec {
-    int width, height, components;
-    J_COLOR_SPACE in_colour, jpeg_colour;
-    int quality, progressive, restart_rows, arithmetic, full_chroma;
-} jpeg_spec;
-
+/* The tests' JPEG writer (jpeg_write.h), into a blob. */
 static blob write_jpeg(const jpeg_spec *s, const unsigned char *samples) {
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr err;
-    unsigned char *out = NULL;
     unsigned long size = 0;
-    c.err = jpeg_std_error(&err);
-    jpeg_create_compress(&c);
-    jpeg_mem_dest(&c, &out, &size);
-    c.image_width = (JDIMENSION)s->width;
-    c.image_height = (JDIMENSION)s->height;
-    c.input_components = s->components;
-    c.in_color_space = s->in_colour;
-    jpeg_set_defaults(&c);
-    jpeg_set_colorspace(&c, s->jpeg_colour);
-    jpeg_set_quality(&c, s->quality, TRUE);
-    if (s->progressive) jpeg_simple_progression(&c);
-    c.restart_in_rows = s->restart_rows;
-    c.arith_code = s->arithmetic ? TRUE : FALSE;
-    if (s->full_chroma)
-        for (int i = 0; i < c.num_components; i++)
-            c.comp_info[i].h_samp_factor = c.comp_info[i].v_samp_factor = 1;
-    jpeg_start_compress(&c, TRUE);
-    while (c.next_scanline < c.image_height) {
-        JSAMPROW row = (JSAMPROW)(samples + (size_t)c.next_scanline * (size_t)s->width *
-                                                (size_t)s->components);
-        jpeg_write_scanlines(&c, &row, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
+    unsigned char *out = jpeg_encode(s, samples, &size);
     blob b = {malloc(size), size};
     memcpy(b.data, out, size);
     free(out);
@@ -521,7 +489,7 @@ static void test_path_and_buffer_give_identical_pixels(void **state) {
     png_spec s = {PNG_COLOR_TYPE_RGB_ALPHA, 16, 1, 0, 31, 17};
     blob png = write_png(&s);
     unsigned char *pic = picture(40, 24, 3);
-    jpeg_spec js = {40, 24, 3, JCS_RGB, JCS_YCbCr, 85, 1, 0, 0, 0};
+    jpeg_spec js = {40, 24, 3, JCS_RGB, JCS_YCbCr, 85, 1, 0, 0, 0, 0};
     blob jpg = write_jpeg(&js, pic);
     const blob *files[2] = {&png, &jpg};
     for (int i = 0; i < 2; i++) {
@@ -617,18 +585,18 @@ static void test_jpeg_variants_decode_as_libjpeg_does(void **state) {
         jpeg_spec s;
         const unsigned char *px;
     } cases[] = {
-        {{w, h, 3, JCS_RGB, JCS_YCbCr, 75, 0, 0, 0, 0}, rgb}, /* baseline 4:2:0 */
-        {{w, h, 3, JCS_RGB, JCS_YCbCr, 95, 0, 0, 0, 1}, rgb}, /* 4:4:4 */
-        {{w, h, 3, JCS_RGB, JCS_YCbCr, 80, 1, 0, 0, 0}, rgb}, /* progressive */
-        {{w, h, 3, JCS_RGB, JCS_YCbCr, 80, 0, 1, 0, 0}, rgb}, /* restart every MCU row */
-        {{w, h, 3, JCS_RGB, JCS_YCbCr, 80, 1, 1, 0, 0}, rgb}, /* progressive + restarts */
-        {{w, h, 3, JCS_RGB, JCS_YCbCr, 80, 0, 0, 1, 0}, rgb}, /* arithmetic coding */
-        {{w, h, 3, JCS_RGB, JCS_RGB, 90, 0, 0, 0, 1}, rgb},   /* stored as RGB */
-        {{w, h, 1, JCS_GRAYSCALE, JCS_GRAYSCALE, 85, 0, 0, 0, 0}, gray},
-        {{w, h, 1, JCS_GRAYSCALE, JCS_GRAYSCALE, 85, 1, 0, 0, 0}, gray},
-        {{w, h, 4, JCS_CMYK, JCS_CMYK, 90, 0, 0, 0, 0}, cmyk},
-        {{w, h, 4, JCS_CMYK, JCS_YCCK, 90, 0, 0, 0, 0}, cmyk},
-        {{w, h, 4, JCS_CMYK, JCS_CMYK, 90, 1, 0, 0, 0}, cmyk},
+        {{w, h, 3, JCS_RGB, JCS_YCbCr, 75, 0, 0, 0, 0, 0}, rgb}, /* baseline 4:2:0 */
+        {{w, h, 3, JCS_RGB, JCS_YCbCr, 95, 0, 0, 0, 1, 0}, rgb}, /* 4:4:4 */
+        {{w, h, 3, JCS_RGB, JCS_YCbCr, 80, 1, 0, 0, 0, 0}, rgb}, /* progressive */
+        {{w, h, 3, JCS_RGB, JCS_YCbCr, 80, 0, 1, 0, 0, 0}, rgb}, /* restart every MCU row */
+        {{w, h, 3, JCS_RGB, JCS_YCbCr, 80, 1, 1, 0, 0, 0}, rgb}, /* progressive + restarts */
+        {{w, h, 3, JCS_RGB, JCS_YCbCr, 80, 0, 0, 1, 0, 0}, rgb}, /* arithmetic coding */
+        {{w, h, 3, JCS_RGB, JCS_RGB, 90, 0, 0, 0, 1, 0}, rgb},   /* stored as RGB */
+        {{w, h, 1, JCS_GRAYSCALE, JCS_GRAYSCALE, 85, 0, 0, 0, 0, 0}, gray},
+        {{w, h, 1, JCS_GRAYSCALE, JCS_GRAYSCALE, 85, 1, 0, 0, 0, 0}, gray},
+        {{w, h, 4, JCS_CMYK, JCS_CMYK, 90, 0, 0, 0, 0, 0}, cmyk},
+        {{w, h, 4, JCS_CMYK, JCS_YCCK, 90, 0, 0, 0, 0, 0}, cmyk},
+        {{w, h, 4, JCS_CMYK, JCS_CMYK, 90, 1, 0, 0, 0, 0}, cmyk},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         blob b = write_jpeg(&cases[i].s, cases[i].px);
@@ -656,7 +624,7 @@ static void test_jpeg_decodes_known_pixel_values_within_dct_tolerance(void **sta
         }
     for (int q = 90; q <= 100; q += 5)
         for (int full_chroma = 0; full_chroma < 2; full_chroma++) {
-            jpeg_spec s = {w, h, 3, JCS_RGB, JCS_YCbCr, q, 0, 0, 0, full_chroma};
+            jpeg_spec s = {w, h, 3, JCS_RGB, JCS_YCbCr, q, 0, 0, 0, full_chroma, 0};
             blob b = write_jpeg(&s, px);
             float *out;
             int ow, oh;
@@ -687,7 +655,7 @@ static void test_jpeg_decodes_known_pixel_values_within_dct_tolerance(void **sta
         float *out;
         int ow, oh;
         double worst;
-        jpeg_spec g = {w, h, 1, JCS_GRAYSCALE, JCS_GRAYSCALE, q, 0, 0, 0, 0};
+        jpeg_spec g = {w, h, 1, JCS_GRAYSCALE, JCS_GRAYSCALE, q, 0, 0, 0, 0, 0};
         b = write_jpeg(&g, grey);
         assert_int_equal(decam_image_load_memory(f->ctx, b.data, b.size, 1, &out, &ow, &oh),
                          DECAM_OK);
@@ -713,7 +681,7 @@ static void test_jpeg_adobe_cmyk_is_read_as_inverted(void **state) {
         cmyk[4 * i + 2] = 255;
         cmyk[4 * i + 3] = 255;
     }
-    jpeg_spec s = {w, h, 4, JCS_CMYK, JCS_CMYK, 100, 0, 0, 0, 1};
+    jpeg_spec s = {w, h, 4, JCS_CMYK, JCS_CMYK, 100, 0, 0, 0, 1, 0};
     blob b = write_jpeg(&s, cmyk);
     float *px;
     int pw, ph;
@@ -749,8 +717,8 @@ static void test_truncated_files_fail_at_every_offset(void **state) {
     png_spec s = {PNG_COLOR_TYPE_RGB, 8, 0, 0, 9, 7};
     png_spec si = {PNG_COLOR_TYPE_RGB_ALPHA, 16, 1, 0, 9, 7};
     unsigned char *pic = picture(24, 16, 3);
-    jpeg_spec js = {24, 16, 3, JCS_RGB, JCS_YCbCr, 80, 0, 0, 0, 0};
-    jpeg_spec jp = {24, 16, 3, JCS_RGB, JCS_YCbCr, 80, 1, 1, 0, 0};
+    jpeg_spec js = {24, 16, 3, JCS_RGB, JCS_YCbCr, 80, 0, 0, 0, 0, 0};
+    jpeg_spec jp = {24, 16, 3, JCS_RGB, JCS_YCbCr, 80, 1, 1, 0, 0, 0};
     blob files[4] = {write_png(&s), write_png(&si), write_jpeg(&js, pic), write_jpeg(&jp, pic)};
     for (int i = 0; i < 4; i++) {
         assert_int_equal(load(f, files[i].data, files[i].size), DECAM_OK);
@@ -878,7 +846,7 @@ static void test_huge_headers_are_refused_before_pixel_memory(void **state) {
 
     /* JPEG: patch the SOF0 size to 40000 x 40000. */
     unsigned char *pic = picture(16, 16, 3);
-    jpeg_spec js = {16, 16, 3, JCS_RGB, JCS_YCbCr, 80, 0, 0, 0, 0};
+    jpeg_spec js = {16, 16, 3, JCS_RGB, JCS_YCbCr, 80, 0, 0, 0, 0, 0};
     blob j = write_jpeg(&js, pic);
     size_t sof = 2;
     while (!(j.data[sof] == 0xff && j.data[sof + 1] == 0xc0))
@@ -924,7 +892,7 @@ static void test_zero_sizes_are_format_errors(void **state) {
     assert_int_equal(load(f, b.data, b.size), DECAM_ERR_FORMAT);
     free(b.data);
     unsigned char *pic = picture(16, 16, 3);
-    jpeg_spec js = {16, 16, 3, JCS_RGB, JCS_YCbCr, 80, 0, 0, 0, 0};
+    jpeg_spec js = {16, 16, 3, JCS_RGB, JCS_YCbCr, 80, 0, 0, 0, 0, 0};
     blob j = write_jpeg(&js, pic);
     size_t sof = 2;
     while (!(j.data[sof] == 0xff && j.data[sof + 1] == 0xc0))
@@ -940,7 +908,7 @@ static void test_zero_sizes_are_format_errors(void **state) {
 static void test_unsupported_jpeg_variants_are_format_errors(void **state) {
     fixture *f = *state;
     unsigned char *pic = picture(16, 16, 3);
-    jpeg_spec js = {16, 16, 3, JCS_RGB, JCS_YCbCr, 80, 0, 0, 0, 0};
+    jpeg_spec js = {16, 16, 3, JCS_RGB, JCS_YCbCr, 80, 0, 0, 0, 0, 0};
     blob j = write_jpeg(&js, pic);
     size_t sof = 2;
     while (!(j.data[sof] == 0xff && j.data[sof + 1] == 0xc0))
@@ -1021,8 +989,8 @@ static void test_corrupted_files_never_crash_or_leak(void **state) {
                       {PNG_COLOR_TYPE_RGB_ALPHA, 16, 0, 0, 19, 13},
                       {PNG_COLOR_TYPE_GRAY, 2, 1, 1, 19, 13}};
     unsigned char *pic = picture(40, 24, 3);
-    jpeg_spec js[2] = {{40, 24, 3, JCS_RGB, JCS_YCbCr, 80, 0, 1, 0, 0},
-                       {40, 24, 3, JCS_RGB, JCS_YCbCr, 80, 1, 0, 0, 0}};
+    jpeg_spec js[2] = {{40, 24, 3, JCS_RGB, JCS_YCbCr, 80, 0, 1, 0, 0, 0},
+                       {40, 24, 3, JCS_RGB, JCS_YCbCr, 80, 1, 0, 0, 0, 0}};
     blob files[5] = {write_png(&ps[0]), write_png(&ps[1]), write_png(&ps[2]),
                      write_jpeg(&js[0], pic), write_jpeg(&js[1], pic)};
     uint64_t seed = 12345;
@@ -1056,7 +1024,7 @@ static void test_allocation_failures_are_reported_and_leak_nothing(void **state)
     png_spec s = {PNG_COLOR_TYPE_PALETTE, 8, 1, 1, 12, 9};
     blob png = write_png(&s);
     unsigned char *pic = picture(12, 9, 3);
-    jpeg_spec js = {12, 9, 3, JCS_RGB, JCS_YCbCr, 80, 1, 0, 0, 0};
+    jpeg_spec js = {12, 9, 3, JCS_RGB, JCS_YCbCr, 80, 1, 0, 0, 0, 0};
     blob jpg = write_jpeg(&js, pic);
     const blob *files[2] = {&png, &jpg};
     for (int i = 0; i < 2; i++) {
@@ -1115,7 +1083,7 @@ static void test_hostile_inputs_print_nothing(void **state) {
     b.data[find_chunk(&b, "IDAT") + 10] ^= 0xff;
     load(f, b.data, b.size);
     unsigned char *pic = picture(24, 16, 3);
-    jpeg_spec js = {24, 16, 3, JCS_RGB, JCS_YCbCr, 80, 1, 0, 0, 0};
+    jpeg_spec js = {24, 16, 3, JCS_RGB, JCS_YCbCr, 80, 1, 0, 0, 0, 0};
     blob j = write_jpeg(&js, pic);
     for (size_t n = 0; n < j.size; n += 5)
         load(f, j.data, n);

@@ -12,6 +12,8 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include "../jpeg_write.h"
+
 static int written;
 
 static int write_file(const char *dir, const char *name, const void *data, size_t size) {
@@ -117,64 +119,42 @@ static int png_seeds(const char *dir) {
 
 typedef struct jpeg_seed_spec {
     const char *name;
-    int w, h, components;
-    J_COLOR_SPACE in, stored;
-    int quality, progressive, restart, arithmetic, full_chroma;
+    jpeg_spec spec;
 } jpeg_seed_spec;
 
-static int jpeg_seed(const char *dir, const jpeg_seed_spec *s) {
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr err;
-    unsigned char *out = NULL;
-    unsigned long size = 0;
-    c.err = jpeg_std_error(&err);
-    jpeg_create_compress(&c);
-    jpeg_mem_dest(&c, &out, &size);
-    c.image_width = (JDIMENSION)s->w;
-    c.image_height = (JDIMENSION)s->h;
-    c.input_components = s->components;
-    c.in_color_space = s->in;
-    jpeg_set_defaults(&c);
-    jpeg_set_colorspace(&c, s->stored);
-    jpeg_set_quality(&c, s->quality, TRUE);
-    if (s->progressive) jpeg_simple_progression(&c);
-    c.restart_interval = (unsigned)s->restart;
-    c.arith_code = s->arithmetic ? TRUE : FALSE;
-    if (s->full_chroma)
-        for (int i = 0; i < c.num_components; i++)
-            c.comp_info[i].h_samp_factor = c.comp_info[i].v_samp_factor = 1;
-    jpeg_start_compress(&c, TRUE);
-    size_t stride = (size_t)s->w * (size_t)s->components;
-    unsigned char *row = malloc(stride);
-    while (c.next_scanline < c.image_height) {
-        for (size_t i = 0; i < stride; i++)
-            row[i] = sample((int)(i / (size_t)s->components), (int)c.next_scanline,
+static int jpeg_seed(const char *dir, const jpeg_seed_spec *seed) {
+    const jpeg_spec *s = &seed->spec;
+    const size_t n = (size_t)s->width * s->height * s->components;
+    unsigned char *samples = malloc(n);
+    if (!samples) return 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t pixel = i / (size_t)s->components;
+        samples[i] = sample((int)(pixel % (size_t)s->width), (int)(pixel / (size_t)s->width),
                             (int)(i % (size_t)s->components));
-        jpeg_write_scanlines(&c, &row, 1);
     }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    free(row);
-    int r = write_file(dir, s->name, out, size);
+    unsigned long size = 0;
+    unsigned char *out = jpeg_encode(s, samples, &size);
+    free(samples);
+    int r = write_file(dir, seed->name, out, size);
     free(out);
     return r;
 }
 
 static int jpeg_seeds(const char *dir) {
     static const jpeg_seed_spec specs[] = {
-        {"baseline-420.jpg", 24, 16, 3, JCS_RGB, JCS_YCbCr, 75, 0, 0, 0, 0},
-        {"baseline-444.jpg", 13, 7, 3, JCS_RGB, JCS_YCbCr, 95, 0, 0, 0, 1},
-        {"progressive.jpg", 24, 16, 3, JCS_RGB, JCS_YCbCr, 80, 1, 0, 0, 0},
-        {"restart.jpg", 32, 16, 3, JCS_RGB, JCS_YCbCr, 80, 0, 1, 0, 0},
-        {"progressive-restart.jpg", 32, 16, 3, JCS_RGB, JCS_YCbCr, 80, 1, 2, 0, 0},
-        {"arithmetic.jpg", 16, 16, 3, JCS_RGB, JCS_YCbCr, 80, 0, 0, 1, 0},
-        {"arithmetic-progressive.jpg", 16, 16, 3, JCS_RGB, JCS_YCbCr, 80, 1, 0, 1, 0},
-        {"rgb.jpg", 8, 8, 3, JCS_RGB, JCS_RGB, 90, 0, 0, 0, 1},
-        {"gray.jpg", 17, 9, 1, JCS_GRAYSCALE, JCS_GRAYSCALE, 85, 0, 0, 0, 0},
-        {"gray-progressive.jpg", 17, 9, 1, JCS_GRAYSCALE, JCS_GRAYSCALE, 85, 1, 0, 0, 0},
-        {"cmyk.jpg", 16, 8, 4, JCS_CMYK, JCS_CMYK, 90, 0, 0, 0, 0},
-        {"ycck.jpg", 16, 8, 4, JCS_CMYK, JCS_YCCK, 90, 0, 0, 0, 0},
-        {"tiny.jpg", 1, 1, 3, JCS_RGB, JCS_YCbCr, 50, 0, 0, 0, 0},
+        {"baseline-420.jpg", {24, 16, 3, JCS_RGB, JCS_YCbCr, 75, 0, 0, 0, 0, 0}},
+        {"baseline-444.jpg", {13, 7, 3, JCS_RGB, JCS_YCbCr, 95, 0, 0, 0, 1, 0}},
+        {"progressive.jpg", {24, 16, 3, JCS_RGB, JCS_YCbCr, 80, 1, 0, 0, 0, 0}},
+        {"restart.jpg", {32, 16, 3, JCS_RGB, JCS_YCbCr, 80, 0, 0, 0, 0, 1}},
+        {"progressive-restart.jpg", {32, 16, 3, JCS_RGB, JCS_YCbCr, 80, 1, 0, 0, 0, 2}},
+        {"arithmetic.jpg", {16, 16, 3, JCS_RGB, JCS_YCbCr, 80, 0, 0, 1, 0, 0}},
+        {"arithmetic-progressive.jpg", {16, 16, 3, JCS_RGB, JCS_YCbCr, 80, 1, 0, 1, 0, 0}},
+        {"rgb.jpg", {8, 8, 3, JCS_RGB, JCS_RGB, 90, 0, 0, 0, 1, 0}},
+        {"gray.jpg", {17, 9, 1, JCS_GRAYSCALE, JCS_GRAYSCALE, 85, 0, 0, 0, 0, 0}},
+        {"gray-progressive.jpg", {17, 9, 1, JCS_GRAYSCALE, JCS_GRAYSCALE, 85, 1, 0, 0, 0, 0}},
+        {"cmyk.jpg", {16, 8, 4, JCS_CMYK, JCS_CMYK, 90, 0, 0, 0, 0, 0}},
+        {"ycck.jpg", {16, 8, 4, JCS_CMYK, JCS_YCCK, 90, 0, 0, 0, 0, 0}},
+        {"tiny.jpg", {1, 1, 3, JCS_RGB, JCS_YCbCr, 50, 0, 0, 0, 0, 0}},
     };
     int bad = 0;
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
