@@ -349,9 +349,18 @@ DECAM_API decam_status decam_render_panel(decam_ctx *ctx, const float *image, in
  * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL pointer, zero size,
  * unknown format, channels not accepted by the format), DECAM_ERR_TOO_LARGE
  * (beyond the format's limits), DECAM_ERR_OUT_OF_MEMORY or DECAM_ERR_IO (the
- * file cannot be created or written; a partly written file is removed). The
- * image is encoded in memory first, so no file is touched when encoding
- * fails. */
+ * file cannot be created or written). The image is encoded in memory first,
+ * so no file is touched when encoding fails.
+ *
+ * A failed save never destroys what `path` named before. A regular file (or
+ * a new one) is written to a temporary file in the same directory, which is
+ * renamed over `path` once complete: on failure the old file is unchanged
+ * and the temporary file removed. An existing file keeps its permission
+ * bits (a hard link to it is not followed: the path gets a new file). A
+ * symbolic link is followed and stays a link. A device or FIFO (such as
+ * /dev/stdout) is written in place and never removed. Where the directory
+ * admits no new file but the file itself is writable, the file is written
+ * in place, and a failure may leave it partly written. */
 DECAM_API decam_status decam_image_save(decam_ctx *ctx, const char *path, decam_image_format format,
                                         const uint8_t *pixels, int width, int height, int channels);
 

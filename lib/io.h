@@ -51,6 +51,10 @@ static inline decam_layout io_layout(const decam_ctx *ctx) {
     return (decam_layout)ctx->params[DECAM_PARAM_LAYOUT];
 }
 
+/* Writes size bytes to path without destroying what was there on failure
+ * (io_file.c). Returns 0, or the errno of the failure. */
+int io_file_write(const char *path, const uint8_t *data, size_t size);
+
 /* Records a failure as ctx_fail() does, with "source: " in front of the
  * message when source is not NULL. Returns status. */
 decam_status io_fail(decam_ctx *ctx, const char *source, decam_status status, const char *fmt, ...)

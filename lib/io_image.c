@@ -497,19 +497,9 @@ decam_status decam_image_save(decam_ctx *ctx, const char *path, decam_image_form
     io_buffer out;
     FORWARD_IF_ERROR(encode(ctx, format, pixels, width, height, channels, &out));
     decam_status status = DECAM_OK;
-    errno = 0;
-    FILE *f = fopen(path, "wb");
-    GOTO_FAIL_IF(!f, ctx, DECAM_ERR_IO, "cannot create %s: %s", name,
-                 errno_text(errno, reason, sizeof reason));
-    size_t written = fwrite(out.data, 1, out.size, f);
-    int write_errno = errno;
-    int closed = fclose(f);
-    if (written != out.size || closed != 0) {
-        if (!write_errno) write_errno = errno;
-        remove(path);
-        GOTO_FAIL_IF(1, ctx, DECAM_ERR_IO, "cannot write %s: %s", name,
-                     errno_text(write_errno, reason, sizeof reason));
-    }
+    int err = io_file_write(path, out.data, out.size);
+    GOTO_FAIL_IF(err, ctx, DECAM_ERR_IO, "cannot write %s: %s", name,
+                 errno_text(err, reason, sizeof reason));
 cleanup:
     ctx_dealloc(ctx, out.data);
     return status;

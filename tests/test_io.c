@@ -6,8 +6,11 @@
  * Every context is made with a counting allocator (decam_create_advanced),
  * so every test also checks that all memory came back, and allocation
  * failures can be injected; libpng allocates through it too. */
-#define _POSIX_C_SOURCE 200809L /* mkdtemp, dup2 */
+#define _XOPEN_SOURCE 700 /* mkdtemp, dup2, symlink, setrlimit */
+#include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1220,12 +1224,152 @@ static void test_save_refuses_what_the_format_cannot_hold(void **state) {
     assert_int_equal(decam_image_save(f->ctx, path, DECAM_IMAGE_PNG, px, 4, 4, 3), DECAM_ERR_IO);
     assert_non_null(strstr(decam_errmsg(f->ctx), "No such file"));
     assert_int_equal(decam_image_save(f->ctx, tmpdir, DECAM_IMAGE_PNG, px, 4, 4, 3), DECAM_ERR_IO);
-    if (access("/dev/full", W_OK) == 0) {
-        uint8_t *big = calloc(256 * 256, 3);
-        assert_int_equal(decam_image_save(f->ctx, "/dev/full", DECAM_IMAGE_PNG, big, 256, 256, 3),
-                         DECAM_ERR_IO);
-        free(big);
+    struct stat st;
+    assert_int_equal(stat(tmpdir, &st), 0); /* the directory is still there */
+    assert_true(S_ISDIR(st.st_mode));
+}
+
+/* ---------------------------------------------------------------------
+ * A failed save destroys nothing
+ * --------------------------------------------------------------------- */
+
+/* A directory of its own inside tmpdir, so that leftovers can be counted. */
+static void make_save_dir(char *dir, size_t n, const char *name) {
+    snprintf(dir, n, "%s/%s", tmpdir, name);
+    assert_int_equal(mkdir(dir, 0755), 0);
+}
+
+static int count_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+static void assert_file_holds(const char *path, const char *text) {
+    char buf[64] = {0};
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    assert_int_equal(n, strlen(text));
+    assert_string_equal(buf, text);
+}
+
+/* Noise, so that the PNG cannot compress below the file size limit. */
+static uint8_t *noise_pixels(int w, int h) {
+    uint8_t *px = malloc((size_t)w * (size_t)h * 3);
+    uint32_t x = 12345;
+    for (int i = 0; i < w * h * 3; i++) {
+        x = x * 1664525u + 1013904223u;
+        px[i] = (uint8_t)(x >> 24);
     }
+    return px;
+}
+
+/* Saves with writes beyond 4 KiB failing (EFBIG), as a full disk would make
+ * them fail: a real write error, confined to this process and to files in
+ * the test's own directory. */
+static decam_status save_with_a_full_disk(decam_ctx *ctx, const char *path) {
+    uint8_t *px = noise_pixels(64, 64);
+    struct rlimit old, small;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = old;
+    small.rlim_cur = 4096;
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    decam_status status = decam_image_save(ctx, path, DECAM_IMAGE_PNG, px, 64, 64, 3);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, was);
+    free(px);
+    return status;
+}
+
+static void test_failed_save_keeps_the_old_file_and_leaves_nothing(void **state) {
+    fixture *f = *state;
+    char dir[160], path[200];
+    make_save_dir(dir, sizeof dir, "full-disk");
+    snprintf(path, sizeof path, "%s/out.png", dir);
+    write_file(path, "old contents", 12);
+    assert_int_equal(save_with_a_full_disk(f->ctx, path), DECAM_ERR_IO);
+    assert_non_null(strstr(decam_errmsg(f->ctx), "File too large"));
+    assert_file_holds(path, "old contents");
+    assert_int_equal(count_entries(dir), 1); /* no temporary file is left */
+
+    /* A path that did not exist does not exist after a failed save. */
+    snprintf(path, sizeof path, "%s/new.png", dir);
+    assert_int_equal(save_with_a_full_disk(f->ctx, path), DECAM_ERR_IO);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(count_entries(dir), 1);
+}
+
+static void test_save_through_a_symlink_keeps_the_link(void **state) {
+    fixture *f = *state;
+    char dir[160], target[200], link[200];
+    make_save_dir(dir, sizeof dir, "symlink");
+    snprintf(target, sizeof target, "%s/target.png", dir);
+    snprintf(link, sizeof link, "%s/link.png", dir);
+    write_file(target, "old contents", 12);
+    assert_int_equal(symlink("target.png", link), 0);
+
+    assert_int_equal(save_with_a_full_disk(f->ctx, link), DECAM_ERR_IO);
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_file_holds(target, "old contents");
+    assert_int_equal(count_entries(dir), 2);
+
+    const uint8_t px[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    assert_int_equal(decam_image_save(f->ctx, link, DECAM_IMAGE_PNG, px, 2, 2, 3), DECAM_OK);
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    float *pixels;
+    int w, h;
+    assert_int_equal(decam_image_load(f->ctx, target, 3, &pixels, &w, &h), DECAM_OK);
+    assert_int_equal(w, 2);
+    decam_image_free(f->ctx, pixels);
+    assert_int_equal(count_entries(dir), 2);
+}
+
+static void test_save_replaces_a_file_and_keeps_its_mode(void **state) {
+    fixture *f = *state;
+    char dir[160], path[200];
+    make_save_dir(dir, sizeof dir, "mode");
+    snprintf(path, sizeof path, "%s/out.png", dir);
+    write_file(path, "old contents", 12);
+    assert_int_equal(chmod(path, 0640), 0);
+    const uint8_t px[3] = {9, 8, 7};
+    assert_int_equal(decam_image_save(f->ctx, path, DECAM_IMAGE_PNG, px, 1, 1, 3), DECAM_OK);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);
+    assert_true(st.st_size > 12);
+    assert_int_equal(count_entries(dir), 1);
+}
+
+/* A FIFO stands for every path that is not a regular file (devices such as
+ * /dev/stdout): written in place, never replaced or removed. */
+static void test_save_to_a_fifo_writes_into_it(void **state) {
+    fixture *f = *state;
+    char dir[160], path[200];
+    make_save_dir(dir, sizeof dir, "fifo");
+    snprintf(path, sizeof path, "%s/pipe", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    int reader = open(path, O_RDWR | O_NONBLOCK); /* keeps a reader: open never blocks */
+    assert_true(reader >= 0);
+    const uint8_t px[3] = {9, 8, 7};
+    assert_int_equal(decam_image_save(f->ctx, path, DECAM_IMAGE_PNG, px, 1, 1, 3), DECAM_OK);
+    unsigned char head[8];
+    assert_int_equal(read(reader, head, sizeof head), 8);
+    assert_memory_equal(head, "\x89PNG\r\n\x1a\n", 8);
+    close(reader);
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    assert_int_equal(count_entries(dir), 1);
 }
 
 /* ---------------------------------------------------------------------
@@ -1451,6 +1595,13 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_save_refuses_what_the_format_cannot_hold, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_failed_save_keeps_the_old_file_and_leaves_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_through_a_symlink_keeps_the_link, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_save_replaces_a_file_and_keeps_its_mode, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_save_to_a_fifo_writes_into_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resize_to_the_same_size_copies_exactly, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_resize_keeps_a_constant_image_constant, setup,
