@@ -3,30 +3,12 @@
 #include "batch.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <time.h>
-
-#include "params.h"
 
 double batch_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-decam_status batch_check_call(decam_ctx *ctx, const char *who, const float *image, int width,
-                              int height, int channels, const void *out, const char *out_name,
-                              size_t *values) {
-    FAIL_IF(!image, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: image is NULL", who);
-    FAIL_IF(!out, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: %s is NULL", who, out_name);
-    FORWARD_IF_ERROR(params_check_image_size(ctx, who, width, height, channels, values));
-    FAIL_IF(!ctx->model, ctx, DECAM_ERR_NO_MODEL,
-            "%s: no model callback; call decam_set_model() first", who);
-    const double *p = ctx->params;
-    FAIL_IF(p[DECAM_PARAM_TARGET] >= p[DECAM_PARAM_N_OUTPUTS], ctx, DECAM_ERR_OUT_OF_RANGE,
-            "target = %g must be below n_outputs = %g", p[DECAM_PARAM_TARGET],
-            p[DECAM_PARAM_N_OUTPUTS]);
-    return DECAM_OK;
 }
 
 decam_status batcher_init(batcher *b, decam_ctx *ctx, size_t values, size_t cap) {
@@ -85,44 +67,6 @@ decam_status batcher_flush(batcher *b) {
     return DECAM_OK;
 }
 
-typedef struct range_task {
-    range_fn fn;
-    void *job;
-    size_t first, last;
-    int worker;
-} range_task;
-
-static void *range_thread(void *arg) {
-    range_task *t = arg;
-    t->fn(t->job, t->first, t->last, t->worker);
-    return NULL;
-}
-
-enum { MAX_THREADS = 64 };
-
-void parallel_ranges(size_t n, range_fn fn, void *job, int threads, decam_ctx *ctx) {
-    if (threads > MAX_THREADS) threads = MAX_THREADS;
-    if ((size_t)threads > n) threads = n > 0 ? (int)n : 1;
-    range_task task[MAX_THREADS];
-    pthread_t tid[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
-    for (int t = 0; t < threads; t++)
-        task[t] = (range_task){fn, job, n * t / threads, n * (t + 1) / threads, t};
-    for (int t = 1; t < threads; t++)
-        started[t] = pthread_create(&tid[t], NULL, range_thread, &task[t]) == 0;
-    fn(job, task[0].first, task[0].last, 0);
-    int fallback = 0;
-    for (int t = 1; t < threads; t++) {
-        if (started[t]) {
-            pthread_join(tid[t], NULL);
-        } else {
-            fn(job, task[t].first, task[t].last, t);
-            fallback = 1;
-        }
-    }
-    if (fallback) ctx_log(ctx, DECAM_LOG_WARNING, "could not start a thread; worked here instead");
-}
-
 typedef struct fill_job {
     batcher *b;
     batch_fill_fn fill;
@@ -135,10 +79,9 @@ static void fill_range(void *arg, size_t first, size_t last, int worker) {
         f->fill(f->job, k, f->b->images + (f->b->fill + k) * f->b->values, worker);
 }
 
-decam_status batcher_fill(batcher *b, size_t n, batch_fill_fn fill, void *job, int threads,
-                          double **dest) {
+decam_status batcher_fill(batcher *b, size_t n, batch_fill_fn fill, void *job, double **dest) {
     fill_job f = {b, fill, job};
-    parallel_ranges(n, fill_range, &f, threads, b->ctx);
+    pool_run(b->pool, n, fill_range, &f);
     for (size_t k = 0; k < n; k++) {
         b->dest[b->fill++] = dest[k];
         if (b->fill == b->cap) FORWARD_IF_ERROR(batcher_flush(b));

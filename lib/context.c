@@ -39,13 +39,59 @@ decam_ctx *decam_create_advanced(decam_alloc_fn alloc, decam_free_fn free_fn, vo
 
 decam_ctx *decam_create(void) { return decam_create_advanced(NULL, NULL, NULL); }
 
-void decam_free(decam_ctx *ctx) {
-    if (!ctx) return;
+static void free_now(decam_ctx *ctx) {
+    pool_free(ctx->pool, &ctx->mem);
     ctx_dealloc(ctx, ctx->baseline);
     ctx_dealloc(ctx, ctx->prior);
     ctx_dealloc(ctx, ctx->raw);
     decam_allocator mem = ctx->mem;
     mem_free(&mem, ctx);
+}
+
+void decam_free(decam_ctx *ctx) {
+    if (!ctx) return;
+    if (ctx->depth > 0) {
+        /* Called from a callback: the calls in progress still use the
+         * context. Stop the run and free when the outermost call returns. */
+        ctx->free_pending = 1;
+        atomic_store(&ctx->stop_requested, 1);
+        return;
+    }
+    free_now(ctx);
+}
+
+decam_status ctx_check_idle(decam_ctx *ctx, const char *who) {
+    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+    ctx_clear_error(ctx);
+    FAIL_IF(ctx->busy, ctx, DECAM_ERR_BUSY, "%s: not allowed inside a run", who);
+    return DECAM_OK;
+}
+
+decam_status ctx_enter(decam_ctx *ctx, const char *who, int configure) {
+    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+    ctx->depth++;
+    if (configure) return ctx_check_idle(ctx, who);
+    ctx_clear_error(ctx);
+    return DECAM_OK;
+}
+
+decam_status ctx_leave(decam_ctx *ctx, decam_status status) {
+    if (!ctx) return status;
+    if (status == DECAM_OK) ctx_clear_error(ctx);
+    if (--ctx->depth == 0 && ctx->free_pending) free_now(ctx);
+    return status;
+}
+
+/* Hands a line to the log handler, unless the handler is running already:
+ * a handler that calls the library (and fails, and is logged to) would
+ * otherwise recurse without end. */
+static void to_log(decam_ctx *ctx, decam_log_level level, const char *line) {
+    if (ctx->in_log) return;
+    ctx->in_log = 1;
+    ctx->depth++; /* a decam_free() from the handler is deferred */
+    ctx->log(ctx->log_user, level, line);
+    ctx->depth--;
+    ctx->in_log = 0;
 }
 
 decam_status ctx_fail(decam_ctx *ctx, decam_status status, const char *fmt, ...) {
@@ -54,19 +100,18 @@ decam_status ctx_fail(decam_ctx *ctx, decam_status status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
     va_end(ap);
-    if (ctx->log && ctx->log_level >= DECAM_LOG_ERROR)
-        ctx->log(ctx->log_user, DECAM_LOG_ERROR, ctx->errmsg);
+    if (ctx->log && ctx->log_level >= DECAM_LOG_ERROR) to_log(ctx, DECAM_LOG_ERROR, ctx->errmsg);
     return status;
 }
 
 void ctx_log(decam_ctx *ctx, decam_log_level level, const char *fmt, ...) {
-    if (!ctx || !ctx->log || level > ctx->log_level) return;
+    if (!ctx || !ctx->log || ctx->in_log || level > ctx->log_level) return;
     char line[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    ctx->log(ctx->log_user, level, line);
+    to_log(ctx, level, line);
 }
 
 void *ctx_alloc(decam_ctx *ctx, size_t n, size_t size) { return mem_alloc(&ctx->mem, n, size); }
@@ -102,36 +147,46 @@ const char *decam_status_string(decam_status status) {
 unsigned decam_version_number(void) { return DECAM_VERSION_NUMBER; }
 const char *decam_version_string(void) { return DECAM_VERSION_STRING; }
 
-/* Guards shared by the setters: a NULL context, or one inside a run. */
-static decam_status check_configurable(decam_ctx *ctx, const char *fn) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
-    FAIL_IF(ctx->busy, ctx, DECAM_ERR_BUSY, "%s: not allowed inside decam_explain()", fn);
-    return DECAM_OK;
-}
+/* A public function as its body between ctx_enter() and ctx_leave(). A
+ * NULL ctx is refused before anything else. */
+#define GUARDED(ctx, who, configure, call)                                                         \
+    do {                                                                                           \
+        decam_status entered_ = ctx_enter((ctx), (who), (configure));                              \
+        if (!(ctx)) return entered_;                                                               \
+        return ctx_leave((ctx), entered_ != DECAM_OK ? entered_ : (call));                         \
+    } while (0)
 
-decam_status decam_set_model(decam_ctx *ctx, decam_model_fn fn, void *user) {
-    FORWARD_IF_ERROR(check_configurable(ctx, "decam_set_model"));
+static decam_status set_model(decam_ctx *ctx, decam_model_fn fn, void *user) {
     ctx->model = fn;
     ctx->model_user = user;
     return DECAM_OK;
 }
 
-decam_status decam_set_progress(decam_ctx *ctx, decam_progress_fn fn, void *user) {
-    FORWARD_IF_ERROR(check_configurable(ctx, "decam_set_progress"));
+decam_status decam_set_model(decam_ctx *ctx, decam_model_fn fn, void *user) {
+    GUARDED(ctx, "decam_set_model", 1, set_model(ctx, fn, user));
+}
+
+static decam_status set_progress(decam_ctx *ctx, decam_progress_fn fn, void *user) {
     ctx->progress = fn;
     ctx->progress_user = user;
     return DECAM_OK;
 }
 
-decam_status decam_set_log(decam_ctx *ctx, decam_log_fn fn, void *user, decam_log_level max_level) {
-    FORWARD_IF_ERROR(check_configurable(ctx, "decam_set_log"));
-    FAIL_IF(max_level < DECAM_LOG_ERROR || max_level > DECAM_LOG_DEBUG, ctx, DECAM_ERR_OUT_OF_RANGE,
-            "decam_set_log: max_level %d is not a decam_log_level (0..3)", (int)max_level);
+decam_status decam_set_progress(decam_ctx *ctx, decam_progress_fn fn, void *user) {
+    GUARDED(ctx, "decam_set_progress", 1, set_progress(ctx, fn, user));
+}
+
+static decam_status set_log(decam_ctx *ctx, decam_log_fn fn, void *user, decam_log_level level) {
+    FAIL_IF(level < DECAM_LOG_ERROR || level > DECAM_LOG_DEBUG, ctx, DECAM_ERR_OUT_OF_RANGE,
+            "decam_set_log: max_level %d is not a decam_log_level (0..3)", (int)level);
     ctx->log = fn;
     ctx->log_user = user;
-    ctx->log_level = max_level;
+    ctx->log_level = level;
     return DECAM_OK;
+}
+
+decam_status decam_set_log(decam_ctx *ctx, decam_log_fn fn, void *user, decam_log_level max_level) {
+    GUARDED(ctx, "decam_set_log", 1, set_log(ctx, fn, user, max_level));
 }
 
 void decam_force_stop(decam_ctx *ctx) {
@@ -151,9 +206,8 @@ static decam_status replace_buffer(decam_ctx *ctx, float **slot, const float *sr
     return DECAM_OK;
 }
 
-decam_status decam_set_baseline_image(decam_ctx *ctx, const float *pixels, int width, int height,
-                                      int channels) {
-    FORWARD_IF_ERROR(check_configurable(ctx, "decam_set_baseline_image"));
+static decam_status set_baseline_image(decam_ctx *ctx, const float *pixels, int width, int height,
+                                       int channels) {
     size_t n = 0;
     if (pixels)
         FORWARD_IF_ERROR(
@@ -166,8 +220,13 @@ decam_status decam_set_baseline_image(decam_ctx *ctx, const float *pixels, int w
     return DECAM_OK;
 }
 
-decam_status decam_set_prior_map(decam_ctx *ctx, const float *map, int width, int height) {
-    FORWARD_IF_ERROR(check_configurable(ctx, "decam_set_prior_map"));
+decam_status decam_set_baseline_image(decam_ctx *ctx, const float *pixels, int width, int height,
+                                      int channels) {
+    GUARDED(ctx, "decam_set_baseline_image", 1,
+            set_baseline_image(ctx, pixels, width, height, channels));
+}
+
+static decam_status set_prior_map(decam_ctx *ctx, const float *map, int width, int height) {
     size_t n = 0;
     if (map) {
         FORWARD_IF_ERROR(params_check_image_size(ctx, "decam_set_prior_map", width, height, 1, &n));
@@ -181,9 +240,94 @@ decam_status decam_set_prior_map(decam_ctx *ctx, const float *map, int width, in
     return DECAM_OK;
 }
 
-decam_status decam_get_stats(const decam_ctx *ctx, decam_stats *stats) {
-    if (!ctx || !stats || stats->size < sizeof stats->size) return DECAM_ERR_INVALID_ARGUMENT;
+decam_status decam_set_prior_map(decam_ctx *ctx, const float *map, int width, int height) {
+    GUARDED(ctx, "decam_set_prior_map", 1, set_prior_map(ctx, map, width, height));
+}
+
+static decam_status get_stats(const decam_ctx *ctx, decam_stats *stats) {
+    if (!stats || stats->size < sizeof stats->size) return DECAM_ERR_INVALID_ARGUMENT;
     ctx_copy_sized(stats, &ctx->stats, sizeof ctx->stats);
+    return DECAM_OK;
+}
+
+/* Getters take a const context but still leave "" as the message: the
+ * context is never a const object, so the cast is defined. */
+decam_status decam_get_stats(const decam_ctx *ctx, decam_stats *stats) {
+    GUARDED((decam_ctx *)ctx, "decam_get_stats", 0, get_stats(ctx, stats));
+}
+
+/* ---- parameters: the API over params.c's table ---------------------------- */
+
+decam_status decam_param_bounds(decam_param param, double *lower, double *upper, double *def) {
+    const param_info *p = params_info(param);
+    if (!p) return DECAM_ERR_UNKNOWN_PARAM;
+    if (lower) *lower = p->lower;
+    if (upper) *upper = p->upper;
+    if (def) *def = p->def;
+    return DECAM_OK;
+}
+
+const char *decam_param_name(decam_param param) {
+    const param_info *p = params_info(param);
+    return p ? p->name : NULL;
+}
+
+static decam_status set_param(decam_ctx *ctx, decam_param param, double value) {
+    const param_info *p = params_info(param);
+    FAIL_IF(!p, ctx, DECAM_ERR_UNKNOWN_PARAM,
+            "decam_set_param: no parameter has key %d (keys are 1..%d)", (int)param,
+            DECAM_PARAM_LAST);
+    FAIL_IF(ctx->busy, ctx, DECAM_ERR_BUSY, "decam_set_param: %s cannot change inside a run",
+            p->name);
+    FAIL_IF(!(value >= p->lower && value <= p->upper), ctx, DECAM_ERR_OUT_OF_RANGE,
+            "%s = %g is outside its range [%g, %g]", p->name, value, p->lower, p->upper);
+    FAIL_IF(p->whole && value != floor(value), ctx, DECAM_ERR_OUT_OF_RANGE,
+            "%s = %g must be a whole number in [%g, %g]", p->name, value, p->lower, p->upper);
+    ctx->params[param] = value;
+    return DECAM_OK;
+}
+
+decam_status decam_set_param(decam_ctx *ctx, decam_param param, double value) {
+    GUARDED(ctx, "decam_set_param", 0, set_param(ctx, param, value));
+}
+
+static decam_status get_param(const decam_ctx *ctx, decam_param param, double *value) {
+    if (!value) return DECAM_ERR_INVALID_ARGUMENT;
+    if (!params_info(param)) return DECAM_ERR_UNKNOWN_PARAM;
+    *value = ctx->params[param];
+    return DECAM_OK;
+}
+
+decam_status decam_get_param(const decam_ctx *ctx, decam_param param, double *value) {
+    GUARDED((decam_ctx *)ctx, "decam_get_param", 0, get_param(ctx, param, value));
+}
+
+decam_status decam_set_image_layout(decam_ctx *ctx, decam_layout layout) {
+    return decam_set_param(ctx, DECAM_PARAM_LAYOUT, (double)layout);
+}
+
+static decam_status reset_params(decam_ctx *ctx) {
+    params_set_defaults(ctx->params);
+    return DECAM_OK;
+}
+
+decam_status decam_reset_params(decam_ctx *ctx) {
+    GUARDED(ctx, "decam_reset_params", 1, reset_params(ctx));
+}
+
+decam_status params_check_image_size(decam_ctx *ctx, const char *who, int width, int height,
+                                     int channels, size_t *values) {
+    FAIL_IF(width < 1 || height < 1 || channels < 1, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "%s: size %d x %d x %d must be positive", who, width, height, channels);
+    FAIL_IF(width > PARAMS_MAX_SIDE || height > PARAMS_MAX_SIDE, ctx, DECAM_ERR_TOO_LARGE,
+            "%s: %d x %d exceeds the largest side, %d", who, width, height, PARAMS_MAX_SIDE);
+    FAIL_IF(channels > PARAMS_MAX_CHANNELS, ctx, DECAM_ERR_TOO_LARGE,
+            "%s: %d channels exceed the limit, %d", who, channels, PARAMS_MAX_CHANNELS);
+    size_t n = (size_t)width * (size_t)height * (size_t)channels;
+    FAIL_IF(n > PARAMS_MAX_VALUES, ctx, DECAM_ERR_TOO_LARGE,
+            "%s: %d x %d x %d = %zu values exceed the limit, %zu", who, width, height, channels, n,
+            PARAMS_MAX_VALUES);
+    *values = n;
     return DECAM_OK;
 }
 

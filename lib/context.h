@@ -13,6 +13,7 @@
 
 #include "alloc.h"
 #include "decam.h"
+#include "pool.h"
 
 struct decam_ctx {
     decam_allocator mem;
@@ -27,7 +28,12 @@ struct decam_ctx {
     decam_log_level log_level;
 
     atomic_int stop_requested;
-    int busy; /* inside decam_explain(): reconfiguration is refused */
+    int busy;         /* inside a run: reconfiguration and re-entry are refused */
+    int depth;        /* public calls in progress (a callback may call in again) */
+    int free_pending; /* decam_free() was called inside a call: free at its end */
+    int in_log;       /* inside the log handler: no messages go to it */
+
+    pool *pool; /* the worker threads, made by the first run that needs them */
 
     float *baseline; /* decam_set_baseline_image(), in baseline_layout */
     int baseline_w, baseline_h, baseline_c;
@@ -62,6 +68,34 @@ decam_status ctx_fail(decam_ctx *ctx, decam_status status, const char *fmt, ...)
 static inline void ctx_clear_error(decam_ctx *ctx) {
     if (ctx) ctx->errmsg[0] = '\0';
 }
+
+/* The busy guard, the one every setter uses: refuses a NULL ctx
+ * (DECAM_ERR_INVALID_ARGUMENT, no message), clears the last error and
+ * refuses the call inside a run (DECAM_ERR_BUSY, naming `who`). */
+decam_status ctx_check_idle(decam_ctx *ctx, const char *who);
+
+/* The one guard of every public function that takes a context: refuses a
+ * NULL ctx (DECAM_ERR_INVALID_ARGUMENT, no message), enters the call
+ * (ctx_leave() must follow whatever happens), clears the last error and,
+ * with `configure`, refuses the call inside a run (DECAM_ERR_BUSY). `who`
+ * names the function in the message. */
+decam_status ctx_enter(decam_ctx *ctx, const char *who, int configure);
+
+/* Leaves a call entered with ctx_enter(): on success the message is ""
+ * (whatever a call made from a callback left behind); when the outermost
+ * call leaves and decam_free() was called inside it, the context is freed
+ * now. Returns status. Do not touch ctx after it. */
+decam_status ctx_leave(decam_ctx *ctx, decam_status status);
+
+/* As ctx_enter() for a const context (getters): no busy check. */
+static inline decam_status ctx_enter_const(const decam_ctx *ctx, const char *who) {
+    return ctx_enter((decam_ctx *)ctx, who, 0);
+}
+
+/* Checks width, height and channels against the limits and stores
+ * width*height*channels in *values. `who` names the caller in messages. */
+decam_status params_check_image_size(decam_ctx *ctx, const char *who, int width, int height,
+                                     int channels, size_t *values);
 
 /* Sends a message to the log handler if one is set and `level` passes. */
 void ctx_log(decam_ctx *ctx, decam_log_level level, const char *fmt, ...)

@@ -21,16 +21,10 @@
  * Settings
  * --------------------------------------------------------------------- */
 
-static decam_status check_configurable(decam_ctx *ctx, const char *who) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
-    FAIL_IF(ctx->busy, ctx, DECAM_ERR_BUSY, "%s: not allowed inside decam_explain()", who);
-    return DECAM_OK;
-}
 
 decam_status decam_io_set_limits(decam_ctx *ctx, int max_width, int max_height,
                                  uint64_t max_pixels) {
-    FORWARD_IF_ERROR(check_configurable(ctx, "decam_io_set_limits"));
+    FORWARD_IF_ERROR(ctx_check_idle(ctx, "decam_io_set_limits"));
     FAIL_IF(max_width < 1 || max_height < 1, ctx, DECAM_ERR_OUT_OF_RANGE,
             "decam_io_set_limits: max_width %d and max_height %d must be in [1, %d]", max_width,
             max_height, IO_MAX_SIDE);
@@ -53,7 +47,7 @@ decam_status decam_io_get_limits(const decam_ctx *ctx, int *max_width, int *max_
 }
 
 decam_status decam_io_set_background(decam_ctx *ctx, float r, float g, float b) {
-    FORWARD_IF_ERROR(check_configurable(ctx, "decam_io_set_background"));
+    FORWARD_IF_ERROR(ctx_check_idle(ctx, "decam_io_set_background"));
     const float rgb[3] = {r, g, b};
     for (int c = 0; c < 3; c++)
         FAIL_IF(!(rgb[c] >= 0.0f && rgb[c] <= 1.0f), ctx, DECAM_ERR_OUT_OF_RANGE,
@@ -69,7 +63,7 @@ decam_status decam_io_get_background(const decam_ctx *ctx, float rgb[3]) {
 }
 
 decam_status decam_io_set_jpeg_quality(decam_ctx *ctx, int quality) {
-    FORWARD_IF_ERROR(check_configurable(ctx, "decam_io_set_jpeg_quality"));
+    FORWARD_IF_ERROR(ctx_check_idle(ctx, "decam_io_set_jpeg_quality"));
     FAIL_IF(quality < 1 || quality > 100, ctx, DECAM_ERR_OUT_OF_RANGE,
             "decam_io_set_jpeg_quality: quality %d is outside [1, 100]", quality);
     ctx->io_jpeg_quality = quality;

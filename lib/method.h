@@ -1,11 +1,14 @@
 /*
- * method.h - what the black-box methods (DE-CAM in explain.c, RISE in
- * rise.c, occlusion in occlusion.c) share: one run of decam_explain(), set
- * up by explain.c with the image, its baseline, the batcher and the budget.
- * A method spends queries through r->batch, reports progress with
- * run_progress(), writes its full-resolution map (any scale) into r->map
- * and hands its unnormalised map to run_keep_raw(). explain.c then
- * smooths and normalises the map and scores it.
+ * method.h - the black-box methods decam_explain() can run, as one table
+ * indexed by decam_method. A method is one file and one row: its name, the
+ * least queries it needs, its images per model call, its input check and
+ * its run. A row's functions read the parameters; the method itself gets
+ * only its own config struct and the run (run.h), never the context.
+ *
+ * A method spends queries through the run's batcher, reports each step
+ * with run_progress(), writes its full-resolution map (any scale) into
+ * r->map and hands its unnormalised map to run_keep_raw(); explain.c then
+ * smooths, normalises and scores the map.
  */
 #ifndef DECAM_METHOD_H
 #define DECAM_METHOD_H
@@ -13,52 +16,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "batch.h"
-#include "mask.h"
+#include "run.h"
 
-typedef struct run {
-    decam_ctx *ctx;
-    const float *image;
-    image_shape shape;
-    size_t values, hw; /* floats per image; pixels */
-    uint64_t budget;   /* every query of the run, the first and last three included */
-    int threads;       /* DECAM_PARAM_THREADS */
-    rng rng;
-    batcher batch;
-    double **dest;     /* batch.cap destinations, scratch for batcher_fill() */
-    float *base;       /* the baseline image */
-    double score_full; /* s(I) */
-    float *map;        /* hw: the method's result, any scale */
-    decam_stats *stats;
-} run;
+/* What a method may need besides the parameters. */
+typedef struct method_inputs {
+    int width, height;  /* the image */
+    const float *prior; /* decam_set_prior_map(), or NULL */
+    int prior_w, prior_h;
+} method_inputs;
 
-/* Queries a method may still spend on itself: the budget less those spent
- * and the two the final map needs. */
-static inline uint64_t run_queries_left(const run *r) {
-    uint64_t spent = r->batch.queries + r->batch.fill + 2;
-    return r->budget > spent ? r->budget - spent : 0;
-}
+typedef struct method_info {
+    const char *name; /* as decam_method_name() gives it */
+    /* Queries the method needs at the least, the fixed three included,
+     * and what they pay for (for the message when the budget is short). */
+    uint64_t (*min_queries)(const double *params, int width, int height);
+    const char *min_queries_what;
+    /* Images per model call, DECAM_PARAM_BATCH_SIZE applied. */
+    size_t (*batch_cap)(const double *params);
+    /* NULL when the inputs suit the parameters, else why not
+     * (DECAM_ERR_MISSING_INPUT). NULL function: nothing to check. */
+    const char *(*check)(const double *params, const method_inputs *in);
+    /* Builds the method's config from the parameters and runs it. */
+    decam_status (*run)(run *r, const double *params, const method_inputs *in);
+} method_info;
 
-/* Counts one step (a DE generation, a batch of masks or windows) and calls
- * the progress callback; a nonzero answer, or decam_force_stop(), gives
- * DECAM_ERR_CANCELLED. */
-decam_status run_progress(run *r, double best_fitness, double mean_fitness);
+/* The row of method m; NULL if there is none. */
+const method_info *method_lookup(decam_method m);
 
-/* Keeps a method's unnormalised map (width x height, row-major) in the
- * context for decam_get_raw_map(). */
-decam_status run_keep_raw(run *r, const double *raw, int width, int height);
+/* DECAM_PARAM_BATCH_SIZE, or `fallback` when it is 0, and at most `most`. */
+size_t method_batch_size(const double *params, size_t fallback, size_t most);
 
-/* The methods. Each checks nothing that explain.c already checked, runs to
- * its budget, and returns DECAM_OK or the failure that stopped it (a
- * cancellation leaves r->map holding what was found until then). */
-decam_status decam_search(run *r);
-decam_status rise_run(run *r);
-decam_status occlusion_run(run *r);
-
-/* Queries each method needs at the least with the context's parameters,
- * the full image and the final two included. */
-uint64_t decam_min_queries(const decam_ctx *ctx);
-uint64_t rise_min_queries(const decam_ctx *ctx);
-uint64_t occlusion_queries(const decam_ctx *ctx, int width, int height);
+/* The rows, one per method file. */
+extern const method_info method_decam;     /* search.c */
+extern const method_info method_rise;      /* rise.c */
+extern const method_info method_occlusion; /* occlusion.c */
 
 #endif /* DECAM_METHOD_H */

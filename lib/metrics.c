@@ -8,11 +8,11 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "batch.h"
 #include "cam.h"
 #include "filter.h"
 #include "mask.h"
 #include "params.h"
+#include "run.h"
 
 typedef struct ranked_px {
     float saliency;
@@ -44,7 +44,8 @@ typedef struct evaluation {
     float *start;  /* deletion's target, insertion's blurred start */
     float *mask;   /* the map scaled to [0,1], for O */
     double *curve; /* steps + 1 points */
-    batcher batch;
+    run run;
+    batcher *batch; /* the run's */
 } evaluation;
 
 static void release(evaluation *e) {
@@ -53,7 +54,6 @@ static void release(evaluation *e) {
     ctx_dealloc(e->ctx, e->start);
     ctx_dealloc(e->ctx, e->mask);
     ctx_dealloc(e->ctx, e->curve);
-    batcher_free(&e->batch);
 }
 
 /* Copies pixel p of `from` into `to`, every channel. */
@@ -82,12 +82,12 @@ static decam_status score_curve(evaluation *e, const float *source, const float 
             e->curve[k] = full;
             continue;
         }
-        float *slot = batcher_slot(&e->batch);
+        float *slot = batcher_slot(e->batch);
         for (size_t i = 0; i < values; i++)
             slot[i] = e->work[i];
-        FORWARD_IF_ERROR(batcher_submit(&e->batch, &e->curve[k]));
+        FORWARD_IF_ERROR(batcher_submit(e->batch, &e->curve[k]));
     }
-    return batcher_flush(&e->batch);
+    return batcher_flush(e->batch);
 }
 
 static void pointing_games(const float *saliency, const uint8_t *truth, size_t hw,
@@ -116,19 +116,19 @@ static decam_status evaluate(evaluation *e, const float *image, const float *sal
 
     /* Y, and O: the image multiplied by the map scaled to [0,1]. */
     double full = NAN, masked = NAN;
-    float *slot = batcher_slot(&e->batch);
+    float *slot = batcher_slot(e->batch);
     for (size_t i = 0; i < e->values; i++)
         slot[i] = image[i];
-    FORWARD_IF_ERROR(batcher_submit(&e->batch, &full));
+    FORWARD_IF_ERROR(batcher_submit(e->batch, &full));
     for (size_t i = 0; i < e->hw; i++)
         e->mask[i] = saliency[i];
     cam_normalise(e->mask, e->hw);
     for (size_t i = 0; i < e->values; i++)
         e->work[i] = 0.0f;
-    slot = batcher_slot(&e->batch);
+    slot = batcher_slot(e->batch);
     mask_compose(&e->shape, image, e->work, e->mask, 0, slot);
-    FORWARD_IF_ERROR(batcher_submit(&e->batch, &masked));
-    FORWARD_IF_ERROR(batcher_flush(&e->batch));
+    FORWARD_IF_ERROR(batcher_submit(e->batch, &masked));
+    FORWARD_IF_ERROR(batcher_flush(e->batch));
     m->score_full = full;
     m->score_masked = masked;
     m->average_drop = full > 0.0 ? (full > masked ? full - masked : 0.0) / full : NAN;
@@ -167,17 +167,16 @@ decam_status decam_pointing(const float *saliency, const uint8_t *truth, int wid
     return DECAM_OK;
 }
 
-decam_status decam_evaluate(decam_ctx *ctx, const float *image, int width, int height, int channels,
-                            const float *saliency, const uint8_t *truth, decam_metrics *metrics) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+static decam_status evaluate_call(decam_ctx *ctx, const float *image, int width, int height,
+                                  int channels, const float *saliency, const uint8_t *truth,
+                                  decam_metrics *metrics) {
     FAIL_IF(ctx->busy, ctx, DECAM_ERR_BUSY, "decam_evaluate: the context is running");
-    ctx_clear_error(ctx);
     FAIL_IF(!saliency, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_evaluate: saliency is NULL");
     FAIL_IF(metrics && metrics->size < sizeof metrics->size, ctx, DECAM_ERR_INVALID_ARGUMENT,
             "decam_evaluate: set metrics->size to sizeof(decam_metrics) first");
     size_t values = 0;
-    FORWARD_IF_ERROR(batch_check_call(ctx, "decam_evaluate", image, width, height, channels,
-                                      metrics, "metrics", &values));
+    FORWARD_IF_ERROR(run_check_call(ctx, "decam_evaluate", image, width, height, channels, metrics,
+                                    "metrics", &values));
     const size_t hw = (size_t)width * height;
     for (size_t i = 0; i < hw; i++)
         FAIL_IF(!isfinite(saliency[i]), ctx, DECAM_ERR_INVALID_ARGUMENT,
@@ -189,12 +188,21 @@ decam_status decam_evaluate(decam_ctx *ctx, const float *image, int width, int h
     e.step = p[DECAM_PARAM_EVAL_STEP] > 0 ? (size_t)p[DECAM_PARAM_EVAL_STEP] : (size_t)width;
     if (e.step > hw) e.step = hw;
     e.steps = (hw + e.step - 1) / e.step;
-    size_t cap = p[DECAM_PARAM_BATCH_SIZE] > 0 ? (size_t)p[DECAM_PARAM_BATCH_SIZE] : 64;
+    e.batch = &e.run.batch;
 
+    /* The run keeps its statistics here: decam_get_stats() goes on
+     * describing the last decam_explain(). */
+    decam_stats stats = {.size = sizeof stats};
+    const run_spec spec = {
+        .who = "decam_evaluate",
+        .image = image,
+        .shape = e.shape,
+        .batch_cap = p[DECAM_PARAM_BATCH_SIZE] > 0 ? (size_t)p[DECAM_PARAM_BATCH_SIZE] : 64,
+        .threads = 1,
+        .stats = &stats,
+    };
     decam_metrics m = {.size = sizeof m, .steps = e.steps};
-    ctx->busy = 1;
-    atomic_store(&ctx->stop_requested, 0);
-    decam_status status = batcher_init(&e.batch, ctx, values, cap);
+    decam_status status = run_begin(&e.run, ctx, &spec);
     if (status == DECAM_OK) {
         e.order = ctx_alloc(ctx, hw, sizeof *e.order);
         e.work = ctx_alloc(ctx, values, sizeof *e.work);
@@ -208,9 +216,17 @@ decam_status decam_evaluate(decam_ctx *ctx, const float *image, int width, int h
     }
     if (status == DECAM_OK) status = evaluate(&e, image, saliency, &m);
     pointing_games(saliency, truth, hw, &m);
-    m.queries = e.batch.queries;
+    m.queries = e.run.batch.queries;
     release(&e);
-    ctx->busy = 0;
+    run_end(&e.run, status);
     ctx_copy_sized(metrics, &m, sizeof m);
     return status;
+}
+
+decam_status decam_evaluate(decam_ctx *ctx, const float *image, int width, int height, int channels,
+                            const float *saliency, const uint8_t *truth, decam_metrics *metrics) {
+    decam_status entered = ctx_enter(ctx, "decam_evaluate", 0);
+    if (!ctx) return entered;
+    return ctx_leave(ctx,
+                     evaluate_call(ctx, image, width, height, channels, saliency, truth, metrics));
 }

@@ -6,8 +6,12 @@
  */
 #include <math.h>
 
-#include "context.h"
 #include "method.h"
+
+/* Occlusion's settings, from its parameters and the image's size. */
+typedef struct occlusion_config {
+    int window, stride; /* in pixels, resolved (never 0) */
+} occlusion_config;
 
 typedef struct occlusion {
     run *r;
@@ -20,15 +24,15 @@ typedef struct occlusion {
     uint32_t *count;   /* hw: windows that covered the pixel */
 } occlusion;
 
-static int window_of(const decam_ctx *ctx, int w, int h) {
-    int side = w < h ? w : h, win = (int)ctx->params[DECAM_PARAM_OCCLUSION_WINDOW];
+static int window_of(const double *p, int w, int h) {
+    int side = w < h ? w : h, win = (int)p[DECAM_PARAM_OCCLUSION_WINDOW];
     if (win == 0) win = (int)lround(side / 7.0);
     if (win < 1) win = 1;
     return win > side ? side : win;
 }
 
-static int stride_of(const decam_ctx *ctx, int window) {
-    int stride = (int)ctx->params[DECAM_PARAM_OCCLUSION_STRIDE];
+static int stride_of(const double *p, int window) {
+    int stride = (int)p[DECAM_PARAM_OCCLUSION_STRIDE];
     if (stride == 0) stride = window / 4;
     return stride < 1 ? 1 : stride;
 }
@@ -46,9 +50,10 @@ static int start_of(int i, int size, int window, int stride) {
     return s + window > size ? size - window : s;
 }
 
-uint64_t occlusion_queries(const decam_ctx *ctx, int width, int height) {
-    int win = window_of(ctx, width, height), stride = stride_of(ctx, win);
-    return 3 + (uint64_t)positions(width, win, stride) * (uint64_t)positions(height, win, stride);
+static occlusion_config configure(const double *p, int width, int height) {
+    occlusion_config cfg = {.window = window_of(p, width, height)};
+    cfg.stride = stride_of(p, cfg.window);
+    return cfg;
 }
 
 static void window_rect(const occlusion *o, size_t pos, int *x0, int *y0) {
@@ -98,8 +103,7 @@ static decam_status windows(occlusion *o) {
         o->chunk = total - o->first < o->cap ? total - o->first : o->cap;
         for (size_t k = 0; k < o->chunk; k++)
             r->dest[k] = &o->scores[k];
-        decam_status status =
-            batcher_fill(&r->batch, o->chunk, fill_occluded, o, r->threads, r->dest);
+        decam_status status = batcher_fill(&r->batch, o->chunk, fill_occluded, o, r->dest);
         if (status == DECAM_OK) status = batcher_flush(&r->batch);
         if (status != DECAM_OK && status != DECAM_ERR_CANCELLED) return status;
         add_drops(o);
@@ -110,19 +114,17 @@ static decam_status windows(occlusion *o) {
     return DECAM_OK;
 }
 
-decam_status occlusion_run(run *r) {
-    decam_ctx *ctx = r->ctx;
-    occlusion o = {.r = r, .cap = r->batch.cap};
-    o.window = window_of(ctx, r->shape.w, r->shape.h);
-    o.stride = stride_of(ctx, o.window);
+static decam_status occlusion_run(run *r, const occlusion_config *cfg) {
+    const decam_allocator *a = r->mem;
+    occlusion o = {.r = r, .cap = r->batch.cap, .window = cfg->window, .stride = cfg->stride};
     o.nx = positions(r->shape.w, o.window, o.stride);
     o.ny = positions(r->shape.h, o.window, o.stride);
-    o.scores = ctx_alloc(ctx, o.cap, sizeof *o.scores);
-    o.sum = ctx_calloc(ctx, r->hw, sizeof *o.sum);
-    o.count = ctx_calloc(ctx, r->hw, sizeof *o.count);
+    o.scores = mem_alloc(a, o.cap, sizeof *o.scores);
+    o.sum = mem_calloc(a, r->hw, sizeof *o.sum);
+    o.count = mem_calloc(a, r->hw, sizeof *o.count);
     decam_status status = DECAM_OK;
     if (!o.scores || !o.sum || !o.count)
-        status = ctx_fail(ctx, DECAM_ERR_OUT_OF_MEMORY,
+        status = run_fail(r, DECAM_ERR_OUT_OF_MEMORY,
                           "decam_explain: out of memory for occlusion of a %d x %d image",
                           r->shape.w, r->shape.h);
     if (status == DECAM_OK) status = windows(&o);
@@ -134,8 +136,32 @@ decam_status occlusion_run(run *r) {
         decam_status kept = run_keep_raw(r, o.sum, r->shape.w, r->shape.h);
         if (kept != DECAM_OK) status = kept;
     }
-    ctx_dealloc(ctx, o.scores);
-    ctx_dealloc(ctx, o.sum);
-    ctx_dealloc(ctx, o.count);
+    mem_free(a, o.scores);
+    mem_free(a, o.sum);
+    mem_free(a, o.count);
     return status;
 }
+
+/* ---- the table row --------------------------------------------------- */
+
+/* Every window position. */
+static uint64_t row_min_queries(const double *p, int width, int height) {
+    occlusion_config cfg = configure(p, width, height);
+    return RUN_FIXED_QUERIES + (uint64_t)positions(width, cfg.window, cfg.stride) *
+                                   (uint64_t)positions(height, cfg.window, cfg.stride);
+}
+
+static size_t row_batch_cap(const double *p) { return method_batch_size(p, 64, SIZE_MAX); }
+
+static decam_status row_run(run *r, const double *p, const method_inputs *in) {
+    const occlusion_config cfg = configure(p, in->width, in->height);
+    return occlusion_run(r, &cfg);
+}
+
+const method_info method_occlusion = {
+    .name = "occlusion",
+    .min_queries = row_min_queries,
+    .min_queries_what = "every window position + 3",
+    .batch_cap = row_batch_cap,
+    .run = row_run,
+};

@@ -1,15 +1,7 @@
-/* params.c - one table describes every parameter; the API functions read it. */
+/* params.c - one table describes every parameter: name, bounds, default.
+ * A pure table: it knows no context (the API functions that read it are in
+ * context.c). */
 #include "params.h"
-
-#include <math.h>
-
-#include "context.h"
-
-typedef struct param_info {
-    const char *name;
-    double lower, upper, def;
-    int whole; /* 1: the value must be a whole number */
-} param_info;
 
 /* Indexed by decam_param; entry 0 is unused. Why each default is what it is
  * is written beside the key in decam.h. */
@@ -55,7 +47,7 @@ static const param_info PARAMS[DECAM_PARAM_LAST + 1] = {
     [DECAM_PARAM_MASK_SHIFT] = {"mask_shift", 0, 1, 1, 1},
 };
 
-static const param_info *lookup(decam_param param) {
+const param_info *params_info(decam_param param) {
     if ((int)param < 1 || (int)param > DECAM_PARAM_LAST) return NULL;
     return &PARAMS[param];
 }
@@ -64,71 +56,4 @@ void params_set_defaults(double *params) {
     params[0] = 0;
     for (int k = 1; k <= DECAM_PARAM_LAST; k++)
         params[k] = PARAMS[k].def;
-}
-
-decam_status decam_param_bounds(decam_param param, double *lower, double *upper, double *def) {
-    const param_info *p = lookup(param);
-    if (!p) return DECAM_ERR_UNKNOWN_PARAM;
-    if (lower) *lower = p->lower;
-    if (upper) *upper = p->upper;
-    if (def) *def = p->def;
-    return DECAM_OK;
-}
-
-const char *decam_param_name(decam_param param) {
-    const param_info *p = lookup(param);
-    return p ? p->name : NULL;
-}
-
-decam_status decam_set_param(decam_ctx *ctx, decam_param param, double value) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
-    const param_info *p = lookup(param);
-    FAIL_IF(!p, ctx, DECAM_ERR_UNKNOWN_PARAM,
-            "decam_set_param: no parameter has key %d (keys are 1..%d)", (int)param,
-            DECAM_PARAM_LAST);
-    FAIL_IF(ctx->busy, ctx, DECAM_ERR_BUSY,
-            "decam_set_param: %s cannot change inside decam_explain()", p->name);
-    FAIL_IF(!(value >= p->lower && value <= p->upper), ctx, DECAM_ERR_OUT_OF_RANGE,
-            "%s = %g is outside its range [%g, %g]", p->name, value, p->lower, p->upper);
-    FAIL_IF(p->whole && value != floor(value), ctx, DECAM_ERR_OUT_OF_RANGE,
-            "%s = %g must be a whole number in [%g, %g]", p->name, value, p->lower, p->upper);
-    ctx->params[param] = value;
-    return DECAM_OK;
-}
-
-decam_status decam_get_param(const decam_ctx *ctx, decam_param param, double *value) {
-    if (!ctx || !value) return DECAM_ERR_INVALID_ARGUMENT;
-    if (!lookup(param)) return DECAM_ERR_UNKNOWN_PARAM;
-    *value = ctx->params[param];
-    return DECAM_OK;
-}
-
-decam_status decam_set_image_layout(decam_ctx *ctx, decam_layout layout) {
-    return decam_set_param(ctx, DECAM_PARAM_LAYOUT, (double)layout);
-}
-
-decam_status decam_reset_params(decam_ctx *ctx) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
-    FAIL_IF(ctx->busy, ctx, DECAM_ERR_BUSY,
-            "decam_reset_params: not allowed inside decam_explain()");
-    params_set_defaults(ctx->params);
-    return DECAM_OK;
-}
-
-decam_status params_check_image_size(decam_ctx *ctx, const char *who, int width, int height,
-                                     int channels, size_t *values) {
-    FAIL_IF(width < 1 || height < 1 || channels < 1, ctx, DECAM_ERR_INVALID_ARGUMENT,
-            "%s: size %d x %d x %d must be positive", who, width, height, channels);
-    FAIL_IF(width > PARAMS_MAX_SIDE || height > PARAMS_MAX_SIDE, ctx, DECAM_ERR_TOO_LARGE,
-            "%s: %d x %d exceeds the largest side, %d", who, width, height, PARAMS_MAX_SIDE);
-    FAIL_IF(channels > PARAMS_MAX_CHANNELS, ctx, DECAM_ERR_TOO_LARGE,
-            "%s: %d channels exceed the limit, %d", who, channels, PARAMS_MAX_CHANNELS);
-    size_t n = (size_t)width * (size_t)height * (size_t)channels;
-    FAIL_IF(n > PARAMS_MAX_VALUES, ctx, DECAM_ERR_TOO_LARGE,
-            "%s: %d x %d x %d = %zu values exceed the limit, %zu", who, width, height, channels, n,
-            PARAMS_MAX_VALUES);
-    *values = n;
-    return DECAM_OK;
 }

@@ -7,8 +7,13 @@
  */
 #include <math.h>
 
-#include "context.h"
 #include "method.h"
+
+/* RISE's settings, from its parameters. */
+typedef struct rise_config {
+    int grid;    /* DECAM_PARAM_RISE_GRID */
+    double keep; /* DECAM_PARAM_RISE_KEEP */
+} rise_config;
 
 typedef struct rise {
     run *r;
@@ -26,41 +31,36 @@ typedef struct rise {
     size_t chunk;   /* masks in the current chunk */
 } rise;
 
-uint64_t rise_min_queries(const decam_ctx *ctx) {
-    (void)ctx;
-    return 1 + 1 + 2;
-}
-
 /* Floats of scratch per worker, for mask_compose_grid() and mask_group. */
 static size_t worker_scratch(const rise *x) { return mask_group_scratch(&x->up); }
 
 static decam_status rise_allocate(rise *x) {
-    decam_ctx *ctx = x->r->ctx;
+    const decam_allocator *a = x->r->mem;
     const size_t hw = x->r->hw, ss = (size_t)x->s * x->s;
-    int failed = upsampler_init_canvas(&x->up, &ctx->mem, x->s, x->s, x->r->shape.w, x->r->shape.h,
+    int failed = upsampler_init_canvas(&x->up, a, x->s, x->s, x->r->shape.w, x->r->shape.h,
                                        x->virt_w, x->virt_h, DECAM_UPSAMPLE_BILINEAR) != 0;
     if (!failed) {
-        x->scratch = ctx_alloc(ctx, (size_t)x->r->threads * worker_scratch(x), sizeof *x->scratch);
-        x->grids = ctx_alloc(ctx, x->cap * ss, sizeof *x->grids);
-        x->shifts = ctx_alloc(ctx, x->cap * 2, sizeof *x->shifts);
-        x->scores = ctx_alloc(ctx, x->cap, sizeof *x->scores);
-        x->sum = ctx_calloc(ctx, hw, sizeof *x->sum);
+        x->scratch = mem_alloc(a, (size_t)x->r->threads * worker_scratch(x), sizeof *x->scratch);
+        x->grids = mem_alloc(a, x->cap * ss, sizeof *x->grids);
+        x->shifts = mem_alloc(a, x->cap * 2, sizeof *x->shifts);
+        x->scores = mem_alloc(a, x->cap, sizeof *x->scores);
+        x->sum = mem_calloc(a, hw, sizeof *x->sum);
         failed = !x->scratch || !x->grids || !x->shifts || !x->scores || !x->sum;
     }
-    FAIL_IF(failed, ctx, DECAM_ERR_OUT_OF_MEMORY,
-            "decam_explain: out of memory for RISE (chunks of %zu masks of %d x %d)", x->cap,
-            x->r->shape.w, x->r->shape.h);
+    RUN_FAIL_IF(failed, x->r, DECAM_ERR_OUT_OF_MEMORY,
+                "decam_explain: out of memory for RISE (chunks of %zu masks of %d x %d)", x->cap,
+                x->r->shape.w, x->r->shape.h);
     return DECAM_OK;
 }
 
 static void rise_release(rise *x) {
-    decam_ctx *ctx = x->r->ctx;
-    upsampler_free(&x->up, &ctx->mem);
-    ctx_dealloc(ctx, x->scratch);
-    ctx_dealloc(ctx, x->grids);
-    ctx_dealloc(ctx, x->shifts);
-    ctx_dealloc(ctx, x->scores);
-    ctx_dealloc(ctx, x->sum);
+    const decam_allocator *a = x->r->mem;
+    upsampler_free(&x->up, a);
+    mem_free(a, x->scratch);
+    mem_free(a, x->grids);
+    mem_free(a, x->shifts);
+    mem_free(a, x->scores);
+    mem_free(a, x->sum);
 }
 
 /* Draws the chunk's grids and shifts, in order, from the run's generator:
@@ -140,12 +140,11 @@ static decam_status masks(rise *x, size_t total, size_t *done) {
         draw_chunk(x);
         for (size_t k = 0; k < x->chunk; k++)
             r->dest[k] = &x->scores[k];
-        decam_status status =
-            batcher_fill(&r->batch, x->chunk, fill_mask_image, x, r->threads, r->dest);
+        decam_status status = batcher_fill(&r->batch, x->chunk, fill_mask_image, x, r->dest);
         if (status == DECAM_OK) status = batcher_flush(&r->batch);
         /* A cancellation comes after the scores are stored: they count. */
         if (status != DECAM_OK && status != DECAM_ERR_CANCELLED) return status;
-        parallel_ranges((size_t)r->shape.h, accumulate_range, x, r->threads, r->ctx);
+        run_parallel(r, (size_t)r->shape.h, accumulate_range, x);
         *done += x->chunk;
         FORWARD_IF_ERROR(status);
         FORWARD_IF_ERROR(run_progress(r, NAN, NAN));
@@ -154,9 +153,8 @@ static decam_status masks(rise *x, size_t total, size_t *done) {
     return DECAM_OK;
 }
 
-decam_status rise_run(run *r) {
-    const double *p = r->ctx->params;
-    rise x = {.r = r, .s = (int)p[DECAM_PARAM_RISE_GRID], .keep = p[DECAM_PARAM_RISE_KEEP]};
+static decam_status rise_run(run *r, const rise_config *cfg) {
+    rise x = {.r = r, .s = cfg->grid, .keep = cfg->keep};
     x.cell_w = (r->shape.w + x.s - 1) / x.s;
     x.cell_h = (r->shape.h + x.s - 1) / x.s;
     x.virt_w = (x.s + 1) * x.cell_w;
@@ -178,3 +176,30 @@ decam_status rise_run(run *r) {
     rise_release(&x);
     return status;
 }
+
+/* ---- the table row --------------------------------------------------- */
+
+/* One mask at the least. */
+static uint64_t row_min_queries(const double *p, int width, int height) {
+    (void)p;
+    (void)width;
+    (void)height;
+    return 1 + RUN_FIXED_QUERIES;
+}
+
+static size_t row_batch_cap(const double *p) { return method_batch_size(p, 64, SIZE_MAX); }
+
+static decam_status row_run(run *r, const double *p, const method_inputs *in) {
+    (void)in;
+    const rise_config cfg = {.grid = (int)p[DECAM_PARAM_RISE_GRID],
+                             .keep = p[DECAM_PARAM_RISE_KEEP]};
+    return rise_run(r, &cfg);
+}
+
+const method_info method_rise = {
+    .name = "rise",
+    .min_queries = row_min_queries,
+    .min_queries_what = "one mask + 3",
+    .batch_cap = row_batch_cap,
+    .run = row_run,
+};

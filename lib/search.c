@@ -1,7 +1,8 @@
 /*
  * search.c - DE-CAM's search: gene vectors from the DE engine become masks
  * and perturbed images, their scores become fitness, and every evaluation
- * feeds the map. Runs on the shared run set up by explain.c.
+ * feeds the map. A method (method.h): its table row builds a
+ * search_config from the parameters; the search sees only that and the run.
  *
  * A candidate's mask is its gene grid, thresholded at 0.5 into a binary
  * grid (DECAM_PARAM_BINARY_MASKS) and bilinearly upsampled with a random
@@ -11,14 +12,14 @@
  */
 #include <math.h>
 
+#include "search.h"
+
 #include "cam.h"
-#include "context.h"
-#include "de.h"
-#include "method.h"
 
 /* DE-CAM's state for one run, allocated at its start. */
 typedef struct search {
     run *r;
+    const search_config *cfg;
     int gw, gh;
     size_t dim, np;
     decam_objective objective;
@@ -47,34 +48,25 @@ typedef struct search {
  * when the scores are back (mask_group). */
 static size_t worker_scratch(const search *s) { return mask_group_scratch(&s->up); }
 
-uint64_t decam_min_queries(const decam_ctx *ctx) {
-    const double *p = ctx->params;
-    uint64_t per = p[DECAM_PARAM_OBJECTIVE] == DECAM_OBJECTIVE_BOTH ? 2 : 1;
-    return 1 + (uint64_t)p[DECAM_PARAM_POPULATION] * per + 2;
+uint64_t search_min_queries(const search_config *cfg) {
+    uint64_t per = cfg->objective == DECAM_OBJECTIVE_BOTH ? 2 : 1;
+    return (uint64_t)cfg->de.np * per + RUN_FIXED_QUERIES;
 }
 
 static decam_status search_allocate(search *s) {
-    decam_ctx *ctx = s->r->ctx;
-    const decam_allocator *a = &ctx->mem;
-    const double *p = ctx->params;
+    const decam_allocator *a = s->r->mem;
     const int w = s->r->shape.w, h = s->r->shape.h, threads = s->r->threads;
     const size_t hw = s->r->hw;
-    de_config cfg = {
-        .dim = s->dim,
-        .np = s->np,
-        .strategy = (de_strategy)p[DECAM_PARAM_STRATEGY],
-        .f = p[DECAM_PARAM_F],
-        .f_dither = p[DECAM_PARAM_F_DITHER],
-        .cr = p[DECAM_PARAM_CR],
-        .pbest = p[DECAM_PARAM_PBEST],
-    };
-    const decam_assembly assembly = (decam_assembly)p[DECAM_PARAM_ASSEMBLY];
+    de_config cfg = s->cfg->de;
+    cfg.dim = s->dim;
+    cfg.np = s->np;
+    const decam_assembly assembly = s->cfg->assembly;
     s->de = de_create(&cfg, a);
     int failed =
         !s->de ||
         (assembly == DECAM_ASSEMBLY_REGRESSION && cam_accum_init(&s->genes, a, s->dim, 1) != 0) ||
         (assembly == DECAM_ASSEMBLY_ALL_EVALUATED && cam_accum_init(&s->pixels, a, hw, 0) != 0);
-    const decam_upsample method = (decam_upsample)p[DECAM_PARAM_UPSAMPLE];
+    const decam_upsample method = s->cfg->upsample;
     failed = failed || upsampler_init(&s->up, a, s->gw, s->gh, w, h, method) != 0 ||
              (s->shifted && upsampler_init_canvas(&s->canvas, a, s->gw, s->gh, w, h, s->canvas_w,
                                                   s->canvas_h, method) != 0);
@@ -90,14 +82,14 @@ static decam_status search_allocate(search *s) {
         failed = !s->scratch || !s->cells || !s->shifts || !s->score_keep || !s->score_drop ||
                  !s->fitness || !s->weight || !s->grid;
     }
-    FAIL_IF(failed, ctx, DECAM_ERR_OUT_OF_MEMORY,
-            "decam_explain: out of memory for the search (grid %d x %d, population %zu)", s->gw,
-            s->gh, s->np);
+    RUN_FAIL_IF(failed, s->r, DECAM_ERR_OUT_OF_MEMORY,
+                "decam_explain: out of memory for the search (grid %d x %d, population %zu)", s->gw,
+                s->gh, s->np);
     return DECAM_OK;
 }
 
 static void search_release(search *s) {
-    const decam_allocator *a = &s->r->ctx->mem;
+    const decam_allocator *a = s->r->mem;
     de_free(s->de, a);
     upsampler_free(&s->up, a);
     upsampler_free(&s->canvas, a);
@@ -175,7 +167,7 @@ static decam_status evaluate(search *s, size_t n) {
             r->dest[k] = image_drops(s, g) ? &s->score_drop[cand] : &s->score_keep[cand];
         }
         s->fill_first = done;
-        FORWARD_IF_ERROR(batcher_fill(&r->batch, m, fill_image, s, r->threads, r->dest));
+        FORWARD_IF_ERROR(batcher_fill(&r->batch, m, fill_image, s, r->dest));
         done += m;
     }
     return batcher_flush(&r->batch);
@@ -239,8 +231,7 @@ static void sum_pixels(void *job, size_t first, size_t last, int worker) {
  * also added to the accumulators the assembly reads. */
 static size_t assess(search *s, size_t n) {
     run *r = s->r;
-    const double *p = r->ctx->params;
-    const double area_w = p[DECAM_PARAM_AREA_WEIGHT], tv_w = p[DECAM_PARAM_TV_WEIGHT];
+    const double area_w = s->cfg->area_weight, tv_w = s->cfg->tv_weight;
     size_t done = 0;
     for (; done < n; done++) {
         const double *g = s->trials + done * s->dim;
@@ -252,7 +243,7 @@ static size_t assess(search *s, size_t n) {
                            (tv_w > 0.0 ? tv_w * total_variation(g, s->gw, s->gh) : 0.0);
     }
     s->count = done;
-    if (s->pixels.dim) parallel_ranges((size_t)r->shape.h, sum_pixels, s, r->threads, r->ctx);
+    if (s->pixels.dim) run_parallel(r, (size_t)r->shape.h, sum_pixels, s);
     return done;
 }
 
@@ -260,13 +251,13 @@ static size_t assess(search *s, size_t n) {
 
 static void init_population(search *s) {
     run *r = s->r;
-    const double *p = r->ctx->params;
-    switch ((decam_init)p[DECAM_PARAM_INIT]) {
+    const search_config *c = s->cfg;
+    switch (c->init) {
     case DECAM_INIT_UNIFORM: de_init_uniform(s->de, &r->rng); break;
     case DECAM_INIT_LATIN_HYPERCUBE: de_init_latin(s->de, &r->rng); break;
     case DECAM_INIT_PRIOR:
-        cam_grid_from_map(r->ctx->prior, r->ctx->prior_w, r->ctx->prior_h, s->gw, s->gh, s->grid);
-        de_init_around(s->de, &r->rng, s->grid, p[DECAM_PARAM_PRIOR_SPREAD]);
+        cam_grid_from_map(c->prior, c->prior_w, c->prior_h, s->gw, s->gh, s->grid);
+        de_init_around(s->de, &r->rng, s->grid, c->prior_spread);
         break;
     }
 }
@@ -274,13 +265,11 @@ static void init_population(search *s) {
 /* Why the search should stop now, or DECAM_TERMINATION_NONE to go on. */
 static decam_termination stop_reason(const search *s) {
     const run *r = s->r;
-    const double *p = r->ctx->params;
+    const search_config *c = s->cfg;
     if (run_queries_left(r) < (uint64_t)s->per_candidate) return DECAM_TERMINATION_BUDGET;
-    if (p[DECAM_PARAM_MAX_GENERATIONS] > 0 &&
-        r->stats->generations >= p[DECAM_PARAM_MAX_GENERATIONS])
+    if (c->max_generations > 0 && r->stats->generations >= c->max_generations)
         return DECAM_TERMINATION_GENERATIONS;
-    if (p[DECAM_PARAM_TOLERANCE] > 0 && de_spread(s->de) <= p[DECAM_PARAM_TOLERANCE])
-        return DECAM_TERMINATION_TOLERANCE;
+    if (c->tolerance > 0 && de_spread(s->de) <= c->tolerance) return DECAM_TERMINATION_TOLERANCE;
     return DECAM_TERMINATION_NONE;
 }
 
@@ -315,7 +304,7 @@ static decam_status generations(search *s) {
 /* The grid map from the search, per DECAM_PARAM_ASSEMBLY (not
  * DECAM_ASSEMBLY_ALL_EVALUATED, which is per pixel). */
 static decam_status assemble_grid(search *s) {
-    switch ((decam_assembly)s->r->ctx->params[DECAM_PARAM_ASSEMBLY]) {
+    switch (s->cfg->assembly) {
     case DECAM_ASSEMBLY_BEST: {
         const double *best = de_best(s->de, NULL);
         for (size_t j = 0; j < s->dim; j++)
@@ -327,10 +316,9 @@ static decam_status assemble_grid(search *s) {
         break;
     case DECAM_ASSEMBLY_ALL_EVALUATED: break;
     case DECAM_ASSEMBLY_REGRESSION:
-        FAIL_IF(cam_grid_from_regression(&s->genes, s->r->ctx->params[DECAM_PARAM_RIDGE],
-                                         &s->r->ctx->mem, s->grid) != 0,
-                s->r->ctx, DECAM_ERR_OUT_OF_MEMORY,
-                "decam_explain: out of memory for the regression");
+        RUN_FAIL_IF(cam_grid_from_regression(&s->genes, s->cfg->ridge, s->r->mem, s->grid) != 0,
+                    s->r, DECAM_ERR_OUT_OF_MEMORY,
+                    "decam_explain: out of memory for the regression");
         break;
     }
     return DECAM_OK;
@@ -355,17 +343,16 @@ static decam_status assemble(search *s) {
     return DECAM_OK;
 }
 
-decam_status decam_search(run *r) {
-    const double *p = r->ctx->params;
-    search s = {.r = r};
-    s.gw = (int)p[DECAM_PARAM_GRID_WIDTH];
-    s.gh = (int)p[DECAM_PARAM_GRID_HEIGHT];
+decam_status decam_search(run *r, const search_config *cfg) {
+    search s = {.r = r, .cfg = cfg};
+    s.gw = cfg->gw;
+    s.gh = cfg->gh;
     s.dim = (size_t)s.gw * s.gh;
-    s.np = (size_t)p[DECAM_PARAM_POPULATION];
-    s.objective = (decam_objective)p[DECAM_PARAM_OBJECTIVE];
+    s.np = cfg->de.np;
+    s.objective = cfg->objective;
     s.per_candidate = s.objective == DECAM_OBJECTIVE_BOTH ? 2 : 1;
-    s.binary = p[DECAM_PARAM_BINARY_MASKS] != 0;
-    s.shifted = p[DECAM_PARAM_MASK_SHIFT] != 0;
+    s.binary = cfg->binary;
+    s.shifted = cfg->shifted;
     s.cell_w = (r->shape.w + s.gw - 1) / s.gw;
     s.cell_h = (r->shape.h + s.gh - 1) / s.gh;
     s.canvas_w = (s.gw + 1) * s.cell_w;
@@ -380,3 +367,73 @@ decam_status decam_search(run *r) {
     search_release(&s);
     return status;
 }
+
+/* ---- the table row --------------------------------------------------- */
+
+void search_configure(const double *p, const method_inputs *in, search_config *cfg) {
+    *cfg = (search_config){
+        .gw = (int)p[DECAM_PARAM_GRID_WIDTH],
+        .gh = (int)p[DECAM_PARAM_GRID_HEIGHT],
+        .de =
+            {
+                .dim = (size_t)p[DECAM_PARAM_GRID_WIDTH] * (size_t)p[DECAM_PARAM_GRID_HEIGHT],
+                .np = (size_t)p[DECAM_PARAM_POPULATION],
+                .strategy = (de_strategy)p[DECAM_PARAM_STRATEGY],
+                .f = p[DECAM_PARAM_F],
+                .f_dither = p[DECAM_PARAM_F_DITHER],
+                .cr = p[DECAM_PARAM_CR],
+                .pbest = p[DECAM_PARAM_PBEST],
+            },
+        .objective = (decam_objective)p[DECAM_PARAM_OBJECTIVE],
+        .binary = p[DECAM_PARAM_BINARY_MASKS] != 0,
+        .shifted = p[DECAM_PARAM_MASK_SHIFT] != 0,
+        .upsample = (decam_upsample)p[DECAM_PARAM_UPSAMPLE],
+        .assembly = (decam_assembly)p[DECAM_PARAM_ASSEMBLY],
+        .init = (decam_init)p[DECAM_PARAM_INIT],
+        .area_weight = p[DECAM_PARAM_AREA_WEIGHT],
+        .tv_weight = p[DECAM_PARAM_TV_WEIGHT],
+        .prior_spread = p[DECAM_PARAM_PRIOR_SPREAD],
+        .prior = in ? in->prior : NULL,
+        .prior_w = in ? in->prior_w : 0,
+        .prior_h = in ? in->prior_h : 0,
+        .max_generations = p[DECAM_PARAM_MAX_GENERATIONS],
+        .tolerance = p[DECAM_PARAM_TOLERANCE],
+        .ridge = p[DECAM_PARAM_RIDGE],
+    };
+}
+
+static uint64_t row_min_queries(const double *p, int width, int height) {
+    (void)width;
+    (void)height;
+    search_config cfg;
+    search_configure(p, NULL, &cfg);
+    return search_min_queries(&cfg);
+}
+
+/* Default: a whole generation per call, and never more. */
+static size_t row_batch_cap(const double *p) {
+    size_t generation = (size_t)p[DECAM_PARAM_POPULATION] *
+                        (p[DECAM_PARAM_OBJECTIVE] == DECAM_OBJECTIVE_BOTH ? 2 : 1);
+    return method_batch_size(p, generation, generation);
+}
+
+static const char *row_check(const double *p, const method_inputs *in) {
+    if (p[DECAM_PARAM_INIT] == DECAM_INIT_PRIOR && !in->prior)
+        return "init = prior, but no prior map is set (decam_set_prior_map)";
+    return NULL;
+}
+
+static decam_status row_run(run *r, const double *p, const method_inputs *in) {
+    search_config cfg;
+    search_configure(p, in, &cfg);
+    return decam_search(r, &cfg);
+}
+
+const method_info method_decam = {
+    .name = "decam",
+    .min_queries = row_min_queries,
+    .min_queries_what = "one generation (population x queries per candidate) + 3",
+    .batch_cap = row_batch_cap,
+    .check = row_check,
+    .run = row_run,
+};
