@@ -131,7 +131,8 @@ typedef struct decam_ctx decam_ctx;
 
 /* The message of the last failure on this context: one line, no newline,
  * naming what was wrong. "" when the last call succeeded or none failed
- * yet. The string belongs to the context and is valid until the next call
+ * yet; a call that succeeds leaves "" even when a call made from one of
+ * its callbacks was refused. The string belongs to the context and is valid until the next call
  * on it. decam_errmsg(NULL) returns a static message. */
 DECAM_API const char *decam_errmsg(const decam_ctx *ctx);
 
@@ -158,8 +159,15 @@ typedef void (*decam_free_fn)(void *opaque, void *ptr);
  * no allocator hook). */
 DECAM_API decam_ctx *decam_create_advanced(decam_alloc_fn alloc, decam_free_fn free, void *opaque);
 
-/* Frees a context and everything it owns. Accepts NULL. Must not be called
- * from inside one of the context's own callbacks. */
+/* Frees a context and everything it owns. Accepts NULL.
+ *
+ * Called from inside one of the context's own callbacks (model, progress
+ * or log), it does not free at once, since the library call that invoked
+ * the callback still uses the context: it stops the run in progress as
+ * decam_force_stop() does, and the context is freed when the outermost
+ * library call on it returns (a run then returns DECAM_ERR_CANCELLED, or
+ * DECAM_OK if it had already finished). The caller must not use the
+ * context after that call returns. */
 DECAM_API void decam_free(decam_ctx *ctx);
 
 /* The model: scores a batch of `n` images.
@@ -514,7 +522,11 @@ typedef enum decam_log_level {
 } decam_log_level;
 
 /* Receives the library's messages: one line, no newline, valid only during
- * the call. The library logs nothing unless a handler is set. */
+ * the call. The library logs nothing unless a handler is set. The handler
+ * may call the library; messages that arise while it runs (a setter it
+ * calls is refused with DECAM_ERR_BUSY inside a run, say) are not sent
+ * back to it, so it never recurses. It may also call decam_free() (see
+ * there). */
 typedef void (*decam_log_fn)(void *user, decam_log_level level, const char *message);
 
 /* Sets (or with NULL unsets) the log handler. Messages above `max_level`
