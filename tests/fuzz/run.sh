@@ -1,6 +1,6 @@
 #!/bin/sh
-# run.sh BUILD_DIR - fuzzes the PNG and JPEG loaders and the whole public
-# API with libFuzzer.
+# run.sh BUILD_DIR - fuzzes the PNG and JPEG loaders, the whole public
+# API, and callbacks that misuse the API (fuzz_callbacks.c) with libFuzzer.
 #
 # Builds tests/fuzz/fuzz_image.c (twice: fuzz_png, fuzz_jpeg) and fuzz_api.c
 # with clang
@@ -26,6 +26,8 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$1" && pwd)
 out="$build/fuzz"
 seconds=${FUZZ_SECONDS:-60}
+# FUZZ_TARGETS picks some of the targets (default: all).
+targets=${FUZZ_TARGETS:-png jpeg api callbacks}
 mkdir -p "$out"
 
 # libFuzzer's runtime ships separately on Debian (libclang-rt-N-dev).
@@ -55,7 +57,7 @@ for path in "$src"/lib/*.c; do
     clang $common $png_cflags $sanitize -fsanitize=fuzzer-no-link -c "$src/lib/$f" -o "$o"
     objs="$objs $o"
 done
-for t in png jpeg api; do
+for t in $targets; do
     case $t in
     png) target="fuzz_image.c" ;;
     jpeg) target="fuzz_image.c -DFUZZ_JPEG" ;;
@@ -71,11 +73,12 @@ done
 clang $common $png_cflags "$src/tests/fuzz/make_corpus.c" $png_libs -o "$out/make_corpus"
 rm -rf "$out/seeds-png" "$out/seeds-jpeg"
 mkdir -p "$out/seeds-png" "$out/seeds-jpeg" "$out/seeds-api" \
-    "$out/corpus-png" "$out/corpus-jpeg" "$out/corpus-api"
+    "$out/corpus-png" "$out/corpus-jpeg" "$out/corpus-api" \
+    "$out/seeds-callbacks" "$out/corpus-callbacks"
 "$out/make_corpus" "$out/seeds-png" "$out/seeds-jpeg"
 
 status=0
-for t in png jpeg api; do
+for t in $targets; do
     log="$out/fuzz_$t.log"
     if "$out/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$out/crash-$t-" \

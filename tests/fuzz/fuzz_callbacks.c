@@ -1,0 +1,187 @@
+/*
+ * fuzz_callbacks.c - libFuzzer target whose model, progress and log
+ * callbacks misuse the API, each call choosing from the input what it
+ * does to the context it was called for: re-enter decam_explain() or
+ * decam_evaluate(), call every setter, read parameters and statistics,
+ * force a stop, return an error, or free the context.
+ *
+ * Allowed outcomes: inside a run every setter and re-entry is refused
+ * with DECAM_ERR_BUSY, getters succeed, the outer call returns a
+ * documented status (with a message unless DECAM_OK, and "" after
+ * DECAM_OK), and a context freed from a callback is gone when the outer
+ * call returns (the sanitizers see any use after free or leak).
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decam.h"
+
+typedef struct reader {
+    const uint8_t *p;
+    size_t n;
+} reader;
+
+static uint8_t byte(reader *r) {
+    if (r->n == 0) return 0;
+    r->n--;
+    return *r->p++;
+}
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) __builtin_trap();                                                             \
+    } while (0)
+
+enum { MAX_SIDE = 12 };
+
+typedef struct state {
+    reader in;
+    decam_ctx *ctx;
+    int freed;   /* decam_free() was called from a callback */
+    int running; /* inside decam_explain() or decam_evaluate() */
+    int w, h, c;
+    float image[MAX_SIDE * MAX_SIDE * 3];
+    float map[MAX_SIDE * MAX_SIDE];
+    int log_depth;
+} state;
+
+static int documented(decam_status s) { return s >= DECAM_OK && s <= DECAM_ERR_UNSUPPORTED; }
+
+/* One misuse, chosen by the input; returns what a callback returning int
+ * should return. */
+static int misuse(state *s, int in_log) {
+    decam_ctx *ctx = s->ctx;
+    uint8_t op = byte(&s->in);
+    decam_status st = DECAM_OK;
+    int refused_expected = s->running;
+    switch (op % 16) {
+    case 0: {
+        float out[MAX_SIDE * MAX_SIDE];
+        st = decam_explain(ctx, s->image, s->w, s->h, s->c, out);
+        break;
+    }
+    case 1: {
+        decam_metrics m = {.size = sizeof m};
+        st = decam_evaluate(ctx, s->image, s->w, s->h, s->c, s->map, NULL, &m);
+        break;
+    }
+    case 2: st = decam_set_param(ctx, DECAM_PARAM_BUDGET, 5 + byte(&s->in)); break;
+    case 3: st = decam_set_model(ctx, NULL, NULL); break;
+    case 4: st = decam_set_progress(ctx, NULL, NULL); break;
+    case 5: st = decam_set_log(ctx, NULL, NULL, DECAM_LOG_DEBUG); break;
+    case 6: st = decam_set_baseline_image(ctx, s->image, s->w, s->h, s->c); break;
+    case 7: st = decam_set_prior_map(ctx, s->map, s->w, s->h); break;
+    case 8: st = decam_reset_params(ctx); break;
+    case 9: {
+        double v;
+        st = decam_get_param(ctx, DECAM_PARAM_SEED, &v);
+        CHECK(st == DECAM_OK);
+        refused_expected = 0;
+        break;
+    }
+    case 10: {
+        decam_stats stats = {.size = sizeof stats};
+        st = decam_get_stats(ctx, &stats);
+        CHECK(st == DECAM_OK);
+        refused_expected = 0;
+        break;
+    }
+    case 11:
+        decam_force_stop(ctx);
+        refused_expected = 0;
+        break;
+    case 12:
+        if (!s->freed) decam_free(ctx);
+        s->freed = 1;
+        refused_expected = 0;
+        break;
+    case 13: return 1 + byte(&s->in) % 3; /* an error, or a cancellation */
+    default: refused_expected = 0; break; /* behave */
+    }
+    CHECK(documented(st));
+    if (refused_expected) CHECK(st == DECAM_ERR_BUSY);
+    (void)in_log;
+    return 0;
+}
+
+static int model(void *user, const float *images, size_t n, float *scores) {
+    state *s = user;
+    const size_t values = (size_t)s->w * s->h * s->c;
+    for (size_t i = 0; i < n; i++) {
+        double sum = 0;
+        for (size_t v = 0; v < values; v += 3)
+            sum += images[i * values + v];
+        scores[i] = (float)sum;
+    }
+    return misuse(s, 0);
+}
+
+static int progress(void *user, const decam_progress *p) {
+    state *s = user;
+    CHECK(p->size >= sizeof *p && p->queries <= p->budget);
+    return misuse(s, 0);
+}
+
+static void log_handler(void *user, decam_log_level level, const char *message) {
+    state *s = user;
+    CHECK(message && !strchr(message, '\n'));
+    (void)level;
+    /* Never called from inside itself. */
+    CHECK(s->log_depth == 0);
+    s->log_depth++;
+    misuse(s, 1);
+    s->log_depth--;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    static state s;
+    memset(&s, 0, sizeof s);
+    s.in = (reader){data, size};
+    s.ctx = decam_create();
+    if (!s.ctx) return 0;
+    s.w = 2 + byte(&s.in) % (MAX_SIDE - 1);
+    s.h = 2 + byte(&s.in) % (MAX_SIDE - 1);
+    s.c = 1 + byte(&s.in) % 3;
+    for (int i = 0; i < s.w * s.h * s.c; i++)
+        s.image[i] = (float)byte(&s.in) / 255.0f;
+    for (int i = 0; i < s.w * s.h; i++)
+        s.map[i] = (float)(i % 7);
+    decam_ctx *ctx = s.ctx;
+    CHECK(decam_set_model(ctx, model, &s) == DECAM_OK);
+    if (byte(&s.in) & 1) CHECK(decam_set_progress(ctx, progress, &s) == DECAM_OK);
+    if (byte(&s.in) & 1) CHECK(decam_set_log(ctx, log_handler, &s, DECAM_LOG_DEBUG) == DECAM_OK);
+    CHECK(decam_set_param(ctx, DECAM_PARAM_BUDGET, 20 + byte(&s.in) % 60) == DECAM_OK);
+    CHECK(decam_set_param(ctx, DECAM_PARAM_POPULATION, 4 + byte(&s.in) % 8) == DECAM_OK);
+    CHECK(decam_set_param(ctx, DECAM_PARAM_METHOD, byte(&s.in) % 3) == DECAM_OK);
+    CHECK(decam_set_param(ctx, DECAM_PARAM_THREADS, 1 + byte(&s.in) % 3) == DECAM_OK);
+    CHECK(decam_set_param(ctx, DECAM_PARAM_OCCLUSION_WINDOW, 4) == DECAM_OK);
+    CHECK(decam_set_param(ctx, DECAM_PARAM_EVAL_STEP, 8) == DECAM_OK);
+
+    int rounds = 1 + byte(&s.in) % 3;
+    for (int k = 0; k < rounds && !s.freed; k++) {
+        decam_status st;
+        s.running = 1;
+        if (byte(&s.in) & 1) {
+            st = decam_explain(ctx, s.image, s.w, s.h, s.c, s.map);
+        } else {
+            decam_metrics m = {.size = sizeof m};
+            st = decam_evaluate(ctx, s.image, s.w, s.h, s.c, s.map, NULL, &m);
+        }
+        s.running = 0;
+        CHECK(documented(st));
+        if (s.freed) break; /* the context is gone: never touch it again */
+        if (st == DECAM_OK)
+            CHECK(decam_errmsg(ctx)[0] == '\0');
+        else
+            CHECK(decam_errmsg(ctx)[0] != '\0' || st == DECAM_ERR_INVALID_ARGUMENT);
+        /* Outside a run, the same misuse is allowed or refused normally. */
+        if (!s.freed) misuse(&s, 0);
+    }
+    if (!s.freed) decam_free(ctx);
+    return 0;
+}
