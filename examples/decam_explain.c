@@ -103,8 +103,12 @@ static int pick(const char *s, const char *const *names, int n) {
     return -1;
 }
 
-static const char *const METHODS[] = {"decam", "rise", "occlusion"};
-static const char *const OBJECTIVES[] = {"preserve", "delete", "both"};
+/* The value of enum parameter `param` named s, or -1; the names are the
+ * library's (decam_value_name). */
+static int pick_value(const char *s, decam_param param) {
+    int v;
+    return decam_value_from_name(param, s, &v) == DECAM_OK ? v : -1;
+}
 
 /* Parses argv; returns 0, or the exit status to leave with (-1: --help). */
 static int parse(int argc, char **argv, options *o) {
@@ -134,10 +138,12 @@ static int parse(int argc, char **argv, options *o) {
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
             o->quiet = 1;
         else if (!strcmp(a, "-m") || !strcmp(a, "--method")) {
-            if ((k = pick(v, METHODS, 3)) < 0) return usage_error("unknown method '%s'", v);
+            if ((k = pick_value(v, DECAM_PARAM_METHOD)) < 0)
+                return usage_error("unknown method '%s'", v);
             o->method = (decam_method)k;
         } else if (!strcmp(a, "-O") || !strcmp(a, "--objective")) {
-            if ((k = pick(v, OBJECTIVES, 3)) < 0) return usage_error("unknown objective '%s'", v);
+            if ((k = pick_value(v, DECAM_PARAM_OBJECTIVE)) < 0)
+                return usage_error("unknown objective '%s'", v);
             o->objective = (decam_objective)k;
         } else if (!strcmp(a, "-b") || !strcmp(a, "--budget")) {
             if (parse_long(v, 1, 1000000000L, &o->budget))
@@ -290,7 +296,7 @@ static void print_report(FILE *f, const options *o, const report *r, int json) {
         fprintf(f, "prediction:  %s (p = %.4f)\n", scene_class_name(r->predicted),
                 r->probs[r->predicted]);
         fprintf(f, "explained:   %s, score %.4f, %s\n", scene_class_name(r->target), s->score_full,
-                METHODS[o->method]);
+                decam_value_name(DECAM_PARAM_METHOD, o->method));
         fprintf(f, "queries:     %llu in %.3f s (%.3f s in the model)\n",
                 (unsigned long long)s->queries, s->model_seconds + s->library_seconds,
                 s->model_seconds);
@@ -317,7 +323,7 @@ static void print_report(FILE *f, const options *o, const report *r, int json) {
     for (int c = 0; c < SCENE_NUM_CLASSES; c++)
         fprintf(f, "%s%.6f", c ? ", " : "", r->probs[c]);
     fprintf(f, "],\n  \"target\": \"%s\",\n  \"method\": \"%s\",\n", scene_class_name(r->target),
-            METHODS[o->method]);
+            decam_value_name(DECAM_PARAM_METHOD, o->method));
     fprintf(f, "  \"budget\": %ld,\n  \"seed\": %ld,\n  \"queries\": %llu,\n", o->budget, o->seed,
             (unsigned long long)s->queries);
     fprintf(f, "  \"seconds\": %.6f,\n  \"model_seconds\": %.6f,\n",

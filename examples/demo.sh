@@ -15,7 +15,7 @@ need=(meson ninja-build pkg-config gcc libpng-dev libjpeg62-turbo-dev)
 tests/ensure-packages.sh "${need[@]}"
 
 if [ ! -d "$build" ]; then
-    meson setup "$build" -Dtests=false -Dio=enabled -Dopencv=disabled -Dbuildtype=release \
+    meson setup "$build" -Dtests=disabled -Dio=enabled -Dopencv=disabled -Dbuildtype=release \
         >/dev/null
 fi
 ninja -C "$build" >/dev/null

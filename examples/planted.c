@@ -47,10 +47,10 @@ int main(void) {
 
     decam_ctx *ctx = decam_create();
     if (!ctx) return 1;
-    decam_set_model(ctx, planted_model, &hidden);
-    decam_set_param(ctx, DECAM_PARAM_SEED, 7);
-    decam_set_param(ctx, DECAM_PARAM_BASELINE, DECAM_BASELINE_CONSTANT);
-    decam_status st = decam_explain(ctx, image, W, H, C, map);
+    decam_status st = decam_set_model(ctx, planted_model, &hidden);
+    if (st == DECAM_OK) st = decam_set_param(ctx, DECAM_PARAM_SEED, 7);
+    if (st == DECAM_OK) st = decam_set_param(ctx, DECAM_PARAM_BASELINE, DECAM_BASELINE_CONSTANT);
+    if (st == DECAM_OK) st = decam_explain(ctx, image, W, H, C, map);
     if (st != DECAM_OK) {
         fprintf(stderr, "planted: %s: %s\n", decam_status_string(st), decam_errmsg(ctx));
         decam_free(ctx);
@@ -78,7 +78,7 @@ int main(void) {
     int hit = bx >= hidden.x0 && bx < hidden.x1 && by >= hidden.y0 && by < hidden.y1;
 
     decam_stats stats = {.size = sizeof stats};
-    decam_get_stats(ctx, &stats);
+    if (decam_get_stats(ctx, &stats) != DECAM_OK) return 1; /* cannot fail: size is set */
     printf("\nmap maximum at (%d, %d): %s the planted rectangle\n", bx, by,
            hit ? "inside" : "OUTSIDE");
     printf("queries %llu in %llu model calls, %u generations, best fitness %.4f\n",

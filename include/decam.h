@@ -41,8 +41,10 @@
  *     bit-identical map.
  *
  * Naming: functions are decam_<noun>_<verb> or decam_<verb>; enum constants
- * are DECAM_<ENUM>_<NAME>, with fixed numeric values that are never
- * renumbered (new ones are appended).
+ * are DECAM_<ENUM>_<NAME>, with fixed numeric values and a _COUNT sentinel.
+ * Parameter keys are grouped by part in ranges (section 4). Before 1.0 the
+ * keys were regrouped once, in 0.2.0 (CHANGELOG.md); from now on values
+ * are only appended.
  */
 #ifndef DECAM_H
 #define DECAM_H
@@ -62,6 +64,17 @@ extern "C" {
 #define DECAM_API __attribute__((visibility("default")))
 #else
 #define DECAM_API
+#endif
+
+/* On functions that return a decam_status: ignoring the status is a
+ * warning (define DECAM_WARN_UNUSED empty before including to turn it
+ * off). */
+#ifndef DECAM_WARN_UNUSED
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define DECAM_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define DECAM_WARN_UNUSED
+#endif
 #endif
 
 /* ======================================================================
@@ -120,7 +133,8 @@ typedef enum decam_status {
     /* Image I/O: the data is not a supported image, or it is corrupt. */
     DECAM_ERR_FORMAT = 14,
     /* The feature asked for was not built into this library. */
-    DECAM_ERR_UNSUPPORTED = 15
+    DECAM_ERR_UNSUPPORTED = 15,
+    DECAM_STATUS_COUNT = 16 /* how many; not a value */
 } decam_status;
 
 /* A static, human-readable name for a status ("invalid argument", ...).
@@ -188,7 +202,8 @@ typedef int (*decam_model_fn)(void *user, const float *images, size_t n, float *
 /* Sets the model callback and its `user` pointer (passed back unchanged).
  * fn may be NULL to unset. Returns DECAM_ERR_INVALID_ARGUMENT for a NULL
  * ctx and DECAM_ERR_BUSY inside a run. */
-DECAM_API decam_status decam_set_model(decam_ctx *ctx, decam_model_fn fn, void *user);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_set_model(decam_ctx *ctx, decam_model_fn fn,
+                                                         void *user);
 
 /* Explains the model's score for output DECAM_PARAM_TARGET on `image`.
  *
@@ -216,8 +231,9 @@ DECAM_API decam_status decam_set_model(decam_ctx *ctx, decam_model_fn fn, void *
  * On DECAM_ERR_CANCELLED saliency_out holds the map of the queries made so
  * far; after any other error its content is unspecified. Statistics of the
  * run are available from decam_get_stats() in every case. */
-DECAM_API decam_status decam_explain(decam_ctx *ctx, const float *image, int width, int height,
-                                     int channels, float *saliency_out);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_explain(decam_ctx *ctx, const float *image,
+                                                       int width, int height, int channels,
+                                                       float *saliency_out);
 
 /* ======================================================================
  * 4. Parameters
@@ -235,163 +251,180 @@ DECAM_API decam_status decam_explain(decam_ctx *ctx, const float *image, int wid
  * (docs/method.md, sections 8 and 9). docs/api.md lists every parameter
  * with its default and range. */
 typedef enum decam_param {
-    /* Genes form a grid of GRID_WIDTH x GRID_HEIGHT cells over the image.
-     * 1..64, default 7 (7 x 7 = 49 genes: fine enough for object-sized
-     * regions, coarse enough for DE to search within ~1000 queries). */
-    DECAM_PARAM_GRID_WIDTH = 1,
-    DECAM_PARAM_GRID_HEIGHT = 2,
-    /* Candidates per generation (NP). 4..4096, default 48: on the planted
-     * models 48 beat 12, 24 and 32 and tied 64 at 1000 queries (about 20
-     * generations); a larger population keeps the search from collapsing
-     * onto a partial region early. */
-    DECAM_PARAM_POPULATION = 3,
+    /* ---- Run: what every method shares. Keys 1 .. 99. ---- */
+
+    /* Which method decam_explain() runs, a decam_method.
+     * Default DECAM_METHOD_DECAM. */
+    DECAM_PARAM_METHOD = 1,
     /* Most model queries (images scored) per decam_explain().
      * 1..1e9, default 1000. The primary knob of cost against quality. */
-    DECAM_PARAM_BUDGET = 4,
-    /* Most generations; 0 = no limit (the budget decides). 0..1e9, default 0. */
-    DECAM_PARAM_MAX_GENERATIONS = 5,
-    /* DE strategy, a decam_strategy. Default DECAM_STRATEGY_PBEST: it tied
-     * rand/1 on the planted models (172 of 180 hits; best/1 153) and
-     * converges faster on the textbook functions of tests/test_de.c. */
-    DECAM_PARAM_STRATEGY = 6,
-    /* Mutation factor F. 0..2, default 0.5 (the classic robust choice). */
-    DECAM_PARAM_F = 7,
-    /* Crossover rate CR. 0..1, default 0.5: a mask's genes are only weakly
-     * coupled, and on the planted models CR = 0.9 found the region less
-     * often (142 against 152 of 180 pointing-game hits). */
-    DECAM_PARAM_CR = 8,
-    /* F dithering: each candidate draws its F uniformly from
-     * [F - F_DITHER, F + F_DITHER] (clamped to [0,2]). 0..1, default 0.2;
-     * it keeps steps of several sizes on flat fitness landscapes (without
-     * it: 165 against 168 of 180 hits). */
-    DECAM_PARAM_F_DITHER = 9,
+    DECAM_PARAM_BUDGET = 2,
     /* Seed of the context's random generator. 0..2^53 - 1 (every whole
      * number a double holds exactly), default 0. */
-    DECAM_PARAM_SEED = 10,
+    DECAM_PARAM_SEED = 3,
     /* Most images per model call. 0 = for DE-CAM a whole generation
      * (POPULATION images, twice that for DECAM_OBJECTIVE_BOTH), for RISE,
      * occlusion and decam_evaluate() 64. 0..65536, default 0. */
-    DECAM_PARAM_BATCH_SIZE = 11,
-    /* What the search maximises, a decam_objective.
-     * Default DECAM_OBJECTIVE_PRESERVE. */
-    DECAM_PARAM_OBJECTIVE = 12,
-    /* lambda, weight of the mask's area (mean gene) in the fitness, in units
-     * of the model's score. 0..1000, default 0.5: strong enough that
-     * regions the score does not need are dropped, weak enough that a
-     * probability-scale score still dominates (0.3 to 0.6 measured alike). */
-    DECAM_PARAM_AREA_WEIGHT = 13,
-    /* Weight of the grid's total variation (mean absolute difference of
-     * neighbouring genes), favouring compact regions. 0..1000, default 0. */
-    DECAM_PARAM_TV_WEIGHT = 14,
+    DECAM_PARAM_BATCH_SIZE = 4,
+    /* Threads that build the perturbed images of a batch (the model is
+     * still called only from the calling thread). Maps are bit-identical
+     * for any count. 1..64, default 1. */
+    DECAM_PARAM_THREADS = 5,
+    /* Which model output is explained. 0..n_outputs-1, checked at
+     * decam_explain(). 0..65535, default 0. */
+    DECAM_PARAM_TARGET = 6,
+    /* Floats the model writes per image. 1..65536, default 1. */
+    DECAM_PARAM_N_OUTPUTS = 7,
+    /* Layout of every image crossing the API, a decam_layout.
+     * Default DECAM_LAYOUT_HWC. See also decam_set_image_layout(). */
+    DECAM_PARAM_LAYOUT = 8,
+
+    /* ---- Perturbation: baselines, masks and the final map. Keys 100 .. 199. ---- */
+
     /* What replaces removed pixels, a decam_baseline.
      * Default DECAM_BASELINE_BLUR. */
-    DECAM_PARAM_BASELINE = 15,
+    DECAM_PARAM_BASELINE = 100,
     /* Pixel value of DECAM_BASELINE_CONSTANT. -1e9..1e9, default 0. */
-    DECAM_PARAM_BASELINE_VALUE = 16,
+    DECAM_PARAM_BASELINE_VALUE = 101,
     /* Gaussian sigma, in pixels, of DECAM_BASELINE_BLUR. 0.1..1000,
      * default 16: at classifier input sizes (64 to 224 pixels) it removes
      * object-scale detail; 10 left large objects recognisable through the
      * blur and found them less often. */
-    DECAM_PARAM_BASELINE_SIGMA = 17,
+    DECAM_PARAM_BASELINE_SIGMA = 102,
     /* How genes become a full-resolution mask, a decam_upsample.
      * Default DECAM_UPSAMPLE_BILINEAR. */
-    DECAM_PARAM_UPSAMPLE = 18,
+    DECAM_PARAM_UPSAMPLE = 103,
     /* Gaussian sigma, in pixels, applied to the final map; 0 = none.
      * 0..1000, default 0. */
-    DECAM_PARAM_SMOOTHING = 19,
+    DECAM_PARAM_SMOOTHING = 104,
+
+    /* ---- DE-CAM's search. Keys 200 .. 299. ---- */
+
+    /* Genes form a grid of GRID_WIDTH x GRID_HEIGHT cells over the image.
+     * 1..64, default 7 (7 x 7 = 49 genes: fine enough for object-sized
+     * regions, coarse enough for DE to search within ~1000 queries). */
+    DECAM_PARAM_GRID_WIDTH = 200,
+    DECAM_PARAM_GRID_HEIGHT = 201,
+    /* Candidates per generation (NP). 4..4096, default 48: on the planted
+     * models 48 beat 12, 24 and 32 and tied 64 at 1000 queries (about 20
+     * generations); a larger population keeps the search from collapsing
+     * onto a partial region early. */
+    DECAM_PARAM_POPULATION = 202,
+    /* Most generations; 0 = no limit (the budget decides). 0..1e9, default 0. */
+    DECAM_PARAM_MAX_GENERATIONS = 203,
+    /* DE strategy, a decam_strategy. Default DECAM_STRATEGY_PBEST: it tied
+     * rand/1 on the planted models (172 of 180 hits; best/1 153) and
+     * converges faster on the textbook functions of tests/test_de.c. */
+    DECAM_PARAM_STRATEGY = 204,
+    /* Mutation factor F. 0..2, default 0.5 (the classic robust choice). */
+    DECAM_PARAM_F = 205,
+    /* Crossover rate CR. 0..1, default 0.5: a mask's genes are only weakly
+     * coupled, and on the planted models CR = 0.9 found the region less
+     * often (142 against 152 of 180 pointing-game hits). */
+    DECAM_PARAM_CR = 206,
+    /* F dithering: each candidate draws its F uniformly from
+     * [F - F_DITHER, F + F_DITHER] (clamped to [0,2]). 0..1, default 0.2;
+     * it keeps steps of several sizes on flat fitness landscapes (without
+     * it: 165 against 168 of 180 hits). */
+    DECAM_PARAM_F_DITHER = 207,
+    /* Share of the population that current-to-pbest draws its "pbest" from.
+     * 0..1, default 0.2 (at least one candidate is always eligible). */
+    DECAM_PARAM_PBEST = 208,
+    /* What the search maximises, a decam_objective.
+     * Default DECAM_OBJECTIVE_PRESERVE. */
+    DECAM_PARAM_OBJECTIVE = 209,
+    /* lambda, weight of the mask's area (mean gene) in the fitness, in units
+     * of the model's score. 0..1000, default 0.5: strong enough that
+     * regions the score does not need are dropped, weak enough that a
+     * probability-scale score still dominates (0.3 to 0.6 measured alike). */
+    DECAM_PARAM_AREA_WEIGHT = 210,
+    /* Weight of the grid's total variation (mean absolute difference of
+     * neighbouring genes), favouring compact regions. 0..1000, default 0. */
+    DECAM_PARAM_TV_WEIGHT = 211,
     /* How the final map is assembled, a decam_assembly. Default
      * DECAM_ASSEMBLY_ALL_EVALUATED: every query counts, per pixel of the
      * masks the model saw. On the planted models it beat the population
      * and the best candidate (152 and 149 and 135 of 180 hits); with
      * binary, shifted masks on the trained classifier it points at the
      * object in 94 of 100 scenes at 500 queries. */
-    DECAM_PARAM_ASSEMBLY = 20,
+    DECAM_PARAM_ASSEMBLY = 212,
     /* How the first generation is drawn, a decam_init. Default
      * DECAM_INIT_LATIN_HYPERCUBE: every gene's range is covered evenly from
      * the first generation (uniform: 163 against 168 of 180 hits). */
-    DECAM_PARAM_INIT = 21,
-    /* Stop when the population's best and worst fitness differ by at most
-     * this; 0 = never. 0..1e9, default 0. */
-    DECAM_PARAM_TOLERANCE = 22,
-    /* Which model output is explained. 0..n_outputs-1, checked at
-     * decam_explain(). 0..65535, default 0. */
-    DECAM_PARAM_TARGET = 23,
-    /* Floats the model writes per image. 1..65536, default 1. */
-    DECAM_PARAM_N_OUTPUTS = 24,
-    /* Layout of every image crossing the API, a decam_layout.
-     * Default DECAM_LAYOUT_HWC. See also decam_set_image_layout(). */
-    DECAM_PARAM_LAYOUT = 25,
-    /* Share of the population that current-to-pbest draws its "pbest" from.
-     * 0..1, default 0.2 (at least one candidate is always eligible). */
-    DECAM_PARAM_PBEST = 26,
+    DECAM_PARAM_INIT = 213,
     /* Spread of DECAM_INIT_PRIOR: each gene is the prior's value plus
      * uniform noise in [-PRIOR_SPREAD, PRIOR_SPREAD]. 0..1, default 0.25. */
-    DECAM_PARAM_PRIOR_SPREAD = 27,
+    DECAM_PARAM_PRIOR_SPREAD = 214,
+    /* Stop when the population's best and worst fitness differ by at most
+     * this; 0 = never. 0..1e9, default 0. */
+    DECAM_PARAM_TOLERANCE = 215,
 
-    /* Parameters of decam_evaluate(). */
+    /* ---- RISE and occlusion. Keys 300 .. 399. ---- */
+
+    /* RISE: its masks are RISE_GRID x RISE_GRID random binary grids.
+     * 1..64, default 7 (TorchRay's s = 7). */
+    DECAM_PARAM_RISE_GRID = 300,
+    /* RISE: probability that a grid cell is kept. 0.01..1, default 0.5. */
+    DECAM_PARAM_RISE_KEEP = 301,
+    /* Occlusion: side of the square window, in pixels; 0 = a seventh of
+     * the image's shorter side (32 at 224 x 224). 0..65536, default 0. */
+    DECAM_PARAM_OCCLUSION_WINDOW = 302,
+    /* Occlusion: step between window positions, in pixels; 0 = a quarter
+     * of the window (8 at 224 x 224: 625 positions). 0..65536, default 0. */
+    DECAM_PARAM_OCCLUSION_STRIDE = 303,
+
+    /* ---- decam_evaluate(). Keys 400 .. 499. ---- */
 
     /* Pixels removed (deletion) or restored (insertion) per step; 0 = the
      * image's width, so a 224 x 224 image takes 224 steps of 224 pixels as
      * in the RISE protocol. 0..2^31 - 1, default 0. */
-    DECAM_PARAM_EVAL_STEP = 28,
+    DECAM_PARAM_EVAL_STEP = 400,
     /* Value that deletion puts in place of removed pixels. -1e9..1e9,
      * default 0 (black, as in RISE). */
-    DECAM_PARAM_EVAL_DELETION_VALUE = 29,
+    DECAM_PARAM_EVAL_DELETION_VALUE = 401,
     /* Gaussian sigma, in pixels, of the blurred image insertion starts
      * from. 0.1..1000, default 5 (RISE's sigma). */
-    DECAM_PARAM_EVAL_INSERTION_SIGMA = 30,
+    DECAM_PARAM_EVAL_INSERTION_SIGMA = 402,
 
-    /* Method and threads. */
-
-    /* Which method decam_explain() runs, a decam_method.
-     * Default DECAM_METHOD_DECAM. */
-    DECAM_PARAM_METHOD = 31,
-    /* Threads that build the perturbed images of a batch (the model is
-     * still called only from the calling thread). Maps are bit-identical
-     * for any count. 1..64, default 1. */
-    DECAM_PARAM_THREADS = 32,
-    /* RISE: its masks are RISE_GRID x RISE_GRID random binary grids.
-     * 1..64, default 7 (TorchRay's s = 7). */
-    DECAM_PARAM_RISE_GRID = 33,
-    /* RISE: probability that a grid cell is kept. 0.01..1, default 0.5. */
-    DECAM_PARAM_RISE_KEEP = 34,
-    /* Occlusion: side of the square window, in pixels; 0 = a seventh of
-     * the image's shorter side (32 at 224 x 224). 0..65536, default 0. */
-    DECAM_PARAM_OCCLUSION_WINDOW = 35,
-    /* Occlusion: step between window positions, in pixels; 0 = a quarter
-     * of the window (8 at 224 x 224: 625 positions). 0..65536, default 0. */
-    DECAM_PARAM_OCCLUSION_STRIDE = 36,
+/* ---- Experimental: research knobs. Keys 1000 .. 1099. ----
+ *
+ * They may change meaning, move or go in any release without notice,
+ * as zstd's ZSTD_STATIC_LINKING_ONLY parameters do; they are declared
+ * only when DECAM_EXPERIMENTAL is defined before including decam.h.
+ * decam_set_param() accepts them in any case (bindings reach them by
+ * name through decam_param_from_name()). */
+#if defined(DECAM_EXPERIMENTAL) || defined(DECAM_BUILDING)
     /* DECAM_ASSEMBLY_REGRESSION: ridge penalty, in units of the mean gene
      * variance. 0..1000, default 0.1. */
-    DECAM_PARAM_RIDGE = 37,
-
-    /* DE-CAM's masks. */
-
+    DECAM_PARAM_RIDGE = 1000,
     /* 1: a candidate's mask keeps the cells whose gene is at least 0.5 and
      * removes the others (a binary grid, upsampled: soft edges, as RISE's
      * masks); 0: genes are the cells' keep fractions. 0..1, default 1. */
-    DECAM_PARAM_BINARY_MASKS = 38,
+    DECAM_PARAM_BINARY_MASKS = 1001,
     /* 1: each candidate's mask is shifted by a random offset of less than
      * a cell, so cell edges fall everywhere and the per-pixel map is finer
      * than the grid; 0: no shift. 0..1, default 1. */
-    DECAM_PARAM_MASK_SHIFT = 39
+    DECAM_PARAM_MASK_SHIFT = 1002,
+#endif
 } decam_param;
 
-/* Number of the highest parameter key (keys run from 1 to this, with no
- * gaps); for FFI callers that enumerate parameters. */
-#define DECAM_PARAM_LAST 39
+/* How many parameters there are (the keys are not contiguous: enumerate
+ * them with decam_param_at()). */
+#define DECAM_PARAM_COUNT 39
 
 typedef enum decam_strategy {
     DECAM_STRATEGY_RAND1 = 0, /* rand/1/bin: v = x_r1 + F (x_r2 - x_r3) */
     DECAM_STRATEGY_BEST1 = 1, /* best/1/bin: v = x_best + F (x_r1 - x_r2) */
-    DECAM_STRATEGY_PBEST = 2  /* current-to-pbest/1/bin with archive (JADE):
-                                 v = x_i + F (x_pbest - x_i) + F (x_r1 - x~_r2) */
+    DECAM_STRATEGY_PBEST = 2, /* current-to-pbest/1/bin with archive (JADE):
+                                v = x_i + F (x_pbest - x_i) + F (x_r1 - x~_r2) */
+    DECAM_STRATEGY_COUNT = 3  /* how many; not a value */
 } decam_strategy;
 
 typedef enum decam_objective {
     DECAM_OBJECTIVE_PRESERVE = 0, /* s(keep) - area: smallest region that keeps */
     DECAM_OBJECTIVE_DELETE = 1,   /* s(I) - s(drop) - area: removal destroys */
-    DECAM_OBJECTIVE_BOTH = 2      /* both score terms (two queries per candidate) */
+    DECAM_OBJECTIVE_BOTH = 2,     /* both score terms (two queries per candidate) */
+    DECAM_OBJECTIVE_COUNT = 3     /* how many; not a value */
 } decam_objective;
 
 typedef enum decam_baseline {
@@ -399,13 +432,15 @@ typedef enum decam_baseline {
     DECAM_BASELINE_MEAN = 1,     /* the image's per-channel mean */
     DECAM_BASELINE_BLUR = 2,     /* Gaussian blur of the image */
     DECAM_BASELINE_NOISE = 3,    /* uniform noise in each channel's range */
-    DECAM_BASELINE_IMAGE = 4     /* decam_set_baseline_image() */
+    DECAM_BASELINE_IMAGE = 4,    /* decam_set_baseline_image() */
+    DECAM_BASELINE_COUNT = 5     /* how many; not a value */
 } decam_baseline;
 
 typedef enum decam_upsample {
     DECAM_UPSAMPLE_NEAREST = 0,
     DECAM_UPSAMPLE_BILINEAR = 1, /* pixel centres aligned */
-    DECAM_UPSAMPLE_BICUBIC = 2   /* Keys, a = -0.5; clamped to [0,1] */
+    DECAM_UPSAMPLE_BICUBIC = 2,  /* Keys, a = -0.5; clamped to [0,1] */
+    DECAM_UPSAMPLE_COUNT = 3     /* how many; not a value */
 } decam_upsample;
 
 typedef enum decam_assembly {
@@ -415,15 +450,17 @@ typedef enum decam_assembly {
     DECAM_ASSEMBLY_ALL_EVALUATED = 2, /* every evaluated mask weighted by its score:
                                          per pixel, mean score when kept minus mean
                                          score when removed */
-    DECAM_ASSEMBLY_REGRESSION = 3     /* ridge regression of the score on the genes
-                                         over every evaluation (see RIDGE); costs
-                                         O(cells^2) memory and per evaluation */
+    DECAM_ASSEMBLY_REGRESSION = 3,    /* ridge regression of the score on the genes
+                                        over every evaluation (see RIDGE); costs
+                                        O(cells^2) memory and per evaluation */
+    DECAM_ASSEMBLY_COUNT = 4          /* how many; not a value */
 } decam_assembly;
 
 typedef enum decam_init {
     DECAM_INIT_UNIFORM = 0,
     DECAM_INIT_LATIN_HYPERCUBE = 1,
-    DECAM_INIT_PRIOR = 2 /* around decam_set_prior_map(); see PRIOR_SPREAD */
+    DECAM_INIT_PRIOR = 2, /* around decam_set_prior_map(); see PRIOR_SPREAD */
+    DECAM_INIT_COUNT = 3  /* how many; not a value */
 } decam_init;
 
 /* The black-box methods decam_explain() can run; all share the model
@@ -439,39 +476,76 @@ typedef enum decam_method {
      * position is replaced by the baseline; a pixel's map is the mean
      * score drop of the windows covering it. Spends 3 + positions queries,
      * which the budget must cover. */
-    DECAM_METHOD_OCCLUSION = 2
+    DECAM_METHOD_OCCLUSION = 2,
+    DECAM_METHOD_COUNT = 3 /* how many; not a value */
 } decam_method;
 
 typedef enum decam_layout {
-    DECAM_LAYOUT_HWC = 0, /* interleaved: value (y, x, c) at (y*W + x)*C + c */
-    DECAM_LAYOUT_CHW = 1  /* planar: value (y, x, c) at (c*H + y)*W + x */
+    DECAM_LAYOUT_HWC = 0,  /* interleaved: value (y, x, c) at (y*W + x)*C + c */
+    DECAM_LAYOUT_CHW = 1,  /* planar: value (y, x, c) at (c*H + y)*W + x */
+    DECAM_LAYOUT_COUNT = 2 /* how many; not a value */
 } decam_layout;
 
 /* Sets a parameter. Returns DECAM_ERR_UNKNOWN_PARAM, DECAM_ERR_OUT_OF_RANGE
  * (NaN, outside the bounds, or a fraction where a whole number is needed;
  * the message names the parameter and the range), DECAM_ERR_BUSY inside a
  * run, or DECAM_ERR_INVALID_ARGUMENT for a NULL ctx. */
-DECAM_API decam_status decam_set_param(decam_ctx *ctx, decam_param param, double value);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_set_param(decam_ctx *ctx, decam_param param,
+                                                         double value);
 
-/* Reads a parameter's current value into *value. */
-DECAM_API decam_status decam_get_param(const decam_ctx *ctx, decam_param param, double *value);
+/* Reads a parameter's current value into *value. Returns DECAM_OK,
+ * DECAM_ERR_UNKNOWN_PARAM, or DECAM_ERR_INVALID_ARGUMENT for a NULL ctx or
+ * value. Allowed inside a run (from a callback). */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_get_param(const decam_ctx *ctx, decam_param param,
+                                                         double *value);
 
 /* The accepted range [*lower, *upper] of a parameter, and its default
- * (either pointer may be NULL). Needs no context. Returns
+ * (either pointer may be NULL). Needs no context. Returns DECAM_OK or
  * DECAM_ERR_UNKNOWN_PARAM for an unknown key. Thread-safe. */
-DECAM_API decam_status decam_param_bounds(decam_param param, double *lower, double *upper,
-                                          double *def);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_param_bounds(decam_param param, double *lower,
+                                                            double *upper, double *def);
 
 /* The parameter's name as in this header without the prefix, lower case
  * ("grid_width"); NULL for an unknown key. Static; thread-safe. */
 DECAM_API const char *decam_param_name(decam_param param);
 
-/* Shorthand for decam_set_param(ctx, DECAM_PARAM_LAYOUT, layout). */
-DECAM_API decam_status decam_set_image_layout(decam_ctx *ctx, decam_layout layout);
+/* The key of the index-th parameter, index 0 .. decam_param_count() - 1,
+ * in key order; 0 (no key) outside that range. With decam_param_name() and
+ * decam_param_bounds() it lets a binding enumerate the parameters.
+ * Thread-safe. */
+DECAM_API decam_param decam_param_key(int index);
+
+/* The key of the parameter called `name` (as decam_param_name() gives it)
+ * into *param. Returns DECAM_OK, DECAM_ERR_UNKNOWN_PARAM for a name no
+ * parameter has (or NULL), or DECAM_ERR_INVALID_ARGUMENT for a NULL param.
+ * Needs no context; thread-safe. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_param_from_name(const char *name,
+                                                               decam_param *param);
+
+/* The name of value `value` of an enum parameter (METHOD, STRATEGY,
+ * OBJECTIVE, BASELINE, UPSAMPLE, ASSEMBLY, INIT, LAYOUT), lower case as in
+ * this header without the prefix: "pbest", "all_evaluated", "rise". NULL
+ * for a parameter that is not an enum or a value outside its range.
+ * Static; thread-safe. */
+DECAM_API const char *decam_value_name(decam_param param, int value);
+
+/* The value of an enum parameter called `name` into *value. Returns
+ * DECAM_OK, DECAM_ERR_UNKNOWN_PARAM for an unknown key,
+ * DECAM_ERR_INVALID_ARGUMENT for NULL pointers or a parameter that is not
+ * an enum, DECAM_ERR_OUT_OF_RANGE for a name none of its values has.
+ * Thread-safe. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_value_from_name(decam_param param, const char *name,
+                                                               int *value);
+
+/* Shorthand for decam_set_param(ctx, DECAM_PARAM_LAYOUT, layout), with its
+ * statuses. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_set_image_layout(decam_ctx *ctx,
+                                                                decam_layout layout);
 
 /* Resets every parameter to its default. Callbacks, the baseline image and
- * the prior map are kept. */
-DECAM_API decam_status decam_reset_params(decam_ctx *ctx);
+ * the prior map are kept. Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT for
+ * a NULL ctx or DECAM_ERR_BUSY inside a run. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_reset_params(decam_ctx *ctx);
 
 /* ======================================================================
  * 5. Inputs beyond the image
@@ -482,14 +556,18 @@ DECAM_API decam_status decam_reset_params(decam_ctx *ctx);
  * image's, or the call returns DECAM_ERR_MISSING_INPUT. NULL pixels clears
  * it. Returns DECAM_ERR_INVALID_ARGUMENT, DECAM_ERR_TOO_LARGE,
  * DECAM_ERR_OUT_OF_MEMORY or DECAM_ERR_BUSY. */
-DECAM_API decam_status decam_set_baseline_image(decam_ctx *ctx, const float *pixels, int width,
-                                                int height, int channels);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_set_baseline_image(decam_ctx *ctx,
+                                                                  const float *pixels, int width,
+                                                                  int height, int channels);
 
 /* Sets the prior map used by DECAM_INIT_PRIOR: `width * height` floats,
  * row-major, any resolution (often a cheap occlusion or RISE map). It is
  * copied, resampled to the gene grid by area averaging and scaled to
- * [0,1] at decam_explain(). NULL clears it. Non-finite values are refused. */
-DECAM_API decam_status decam_set_prior_map(decam_ctx *ctx, const float *map, int width, int height);
+ * [0,1] at decam_explain(). NULL clears it. Returns DECAM_OK,
+ * DECAM_ERR_INVALID_ARGUMENT (NULL ctx, a zero size or a non-finite
+ * value), DECAM_ERR_TOO_LARGE, DECAM_ERR_OUT_OF_MEMORY or DECAM_ERR_BUSY. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_set_prior_map(decam_ctx *ctx, const float *map,
+                                                             int width, int height);
 
 /* ======================================================================
  * 6. Callbacks: progress, logging, cancellation
@@ -511,14 +589,18 @@ typedef struct decam_progress {
  * DECAM_ERR_CANCELLED with the map of the queries made so far. */
 typedef int (*decam_progress_fn)(void *user, const decam_progress *progress);
 
-/* Sets (or with NULL unsets) the progress callback. */
-DECAM_API decam_status decam_set_progress(decam_ctx *ctx, decam_progress_fn fn, void *user);
+/* Sets (or with NULL unsets) the progress callback. Returns DECAM_OK,
+ * DECAM_ERR_INVALID_ARGUMENT for a NULL ctx or DECAM_ERR_BUSY inside a
+ * run. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_set_progress(decam_ctx *ctx, decam_progress_fn fn,
+                                                            void *user);
 
 typedef enum decam_log_level {
     DECAM_LOG_ERROR = 0,
     DECAM_LOG_WARNING = 1,
     DECAM_LOG_INFO = 2,
-    DECAM_LOG_DEBUG = 3
+    DECAM_LOG_DEBUG = 3,
+    DECAM_LOG_COUNT = 4 /* how many; not a value */
 } decam_log_level;
 
 /* Receives the library's messages: one line, no newline, valid only during
@@ -530,9 +612,12 @@ typedef enum decam_log_level {
 typedef void (*decam_log_fn)(void *user, decam_log_level level, const char *message);
 
 /* Sets (or with NULL unsets) the log handler. Messages above `max_level`
- * (e.g. DEBUG when max_level is INFO) are not formatted at all. */
-DECAM_API decam_status decam_set_log(decam_ctx *ctx, decam_log_fn fn, void *user,
-                                     decam_log_level max_level);
+ * (e.g. DEBUG when max_level is INFO) are not formatted at all. Returns
+ * DECAM_OK, DECAM_ERR_INVALID_ARGUMENT for a NULL ctx,
+ * DECAM_ERR_OUT_OF_RANGE for a max_level that is not a decam_log_level, or
+ * DECAM_ERR_BUSY inside a run. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_set_log(decam_ctx *ctx, decam_log_fn fn, void *user,
+                                                       decam_log_level max_level);
 
 /* Asks a running decam_explain() on this context to stop after the model
  * call in progress; it then returns DECAM_ERR_CANCELLED. Safe to call from
@@ -553,7 +638,8 @@ typedef enum decam_termination {
     DECAM_TERMINATION_TOLERANCE = 3,   /* fitness spread <= DECAM_PARAM_TOLERANCE */
     DECAM_TERMINATION_CANCELLED = 4,   /* progress callback returned nonzero */
     DECAM_TERMINATION_FORCED = 5,      /* decam_force_stop() */
-    DECAM_TERMINATION_ERROR = 6        /* model failure or bad score */
+    DECAM_TERMINATION_ERROR = 6,       /* model failure or bad score */
+    DECAM_TERMINATION_COUNT = 7        /* how many; not a value */
 } decam_termination;
 
 /* Statistics of the last decam_explain() on a context. Like decam_progress
@@ -578,9 +664,9 @@ typedef struct decam_stats {
 } decam_stats;
 
 /* Copies the statistics of the last run into *stats, whose `size` field the
- * caller sets first. Returns DECAM_ERR_INVALID_ARGUMENT for NULL pointers
- * or a size smaller than the `size` field itself. */
-DECAM_API decam_status decam_get_stats(const decam_ctx *ctx, decam_stats *stats);
+ * caller sets first. Returns DECAM_OK, or DECAM_ERR_INVALID_ARGUMENT for
+ * NULL pointers or a size smaller than the `size` field itself. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_get_stats(const decam_ctx *ctx, decam_stats *stats);
 
 /* The last run's map before smoothing and normalisation, in the method's
  * own units and resolution: for DE-CAM the full image with the default
@@ -590,10 +676,12 @@ DECAM_API decam_status decam_get_stats(const decam_ctx *ctx, decam_stats *stats)
  * mean score drop). Stores
  * its size in *width and *height (either may be NULL); with map == NULL
  * only the size is given, so the caller can allocate. Otherwise `map`
- * holds `capacity` floats. Returns DECAM_ERR_INVALID_ARGUMENT if the last
- * run left no map (it failed before searching) or capacity is too small. */
-DECAM_API decam_status decam_get_raw_map(const decam_ctx *ctx, float *map, size_t capacity,
-                                         int *width, int *height);
+ * holds `capacity` floats. Returns DECAM_OK, or DECAM_ERR_INVALID_ARGUMENT
+ * for a NULL ctx, when the last run left no map (it failed before
+ * searching) or capacity is too small. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_get_raw_map(const decam_ctx *ctx, float *map,
+                                                           size_t capacity, int *width,
+                                                           int *height);
 
 /* ======================================================================
  * 8. Measuring faithfulness
@@ -646,9 +734,10 @@ typedef struct decam_metrics {
  * DECAM_ERR_MODEL_FAILED, DECAM_ERR_BAD_SCORE, DECAM_ERR_CANCELLED
  * (decam_force_stop() from the model), DECAM_ERR_BUSY; non-finite saliency
  * values give DECAM_ERR_INVALID_ARGUMENT. */
-DECAM_API decam_status decam_evaluate(decam_ctx *ctx, const float *image, int width, int height,
-                                      int channels, const float *saliency, const uint8_t *truth,
-                                      decam_metrics *metrics);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_evaluate(decam_ctx *ctx, const float *image,
+                                                        int width, int height, int channels,
+                                                        const float *saliency, const uint8_t *truth,
+                                                        decam_metrics *metrics);
 
 /* The pointing game and the energy pointing game of a map against a
  * ground truth, without the model: *hit is 1 if the map's first maximum
@@ -657,8 +746,9 @@ DECAM_API decam_status decam_evaluate(decam_ctx *ctx, const float *image, int wi
  * mass). `saliency` and `truth` hold width*height values; either output
  * may be NULL. Returns DECAM_ERR_INVALID_ARGUMENT for NULL inputs,
  * non-finite saliency or sizes outside the limits. Thread-safe. */
-DECAM_API decam_status decam_pointing(const float *saliency, const uint8_t *truth, int width,
-                                      int height, double *hit, double *energy);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_pointing(const float *saliency, const uint8_t *truth,
+                                                        int width, int height, double *hit,
+                                                        double *energy);
 
 /* Spearman's rank correlation of two maps of n values each (any ranges,
  * any layout, as long as both use the same), in [-1, 1]: Pearson's
@@ -680,8 +770,8 @@ DECAM_API decam_status decam_pointing(const float *saliency, const uint8_t *trut
  * its working memory cannot be allocated (malloc; 24 bytes per value on a
  * 64-bit system, freed before it returns). O(n log n). Deterministic and
  * thread-safe. */
-DECAM_API decam_status decam_rank_correlation(const float *a, const float *b, size_t n,
-                                              double *rho);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_rank_correlation(const float *a, const float *b,
+                                                                size_t n, double *rho);
 
 /* ======================================================================
  * 9. Constants as functions, for FFI callers that cannot see macros
@@ -690,10 +780,10 @@ DECAM_API decam_status decam_rank_correlation(const float *a, const float *b, si
 DECAM_API int decam_max_image_side(void);      /* 65536 */
 DECAM_API size_t decam_max_image_values(void); /* 2^31 - 1 floats */
 DECAM_API int decam_max_channels(void);        /* 64 */
-DECAM_API int decam_param_last(void);          /* DECAM_PARAM_LAST */
+DECAM_API int decam_param_count(void);         /* DECAM_PARAM_COUNT */
 DECAM_API size_t decam_progress_size(void);    /* sizeof(decam_progress) */
-DECAM_API size_t decam_stats_size(void);      /* sizeof(decam_stats) */
-DECAM_API size_t decam_metrics_size(void);    /* sizeof(decam_metrics) */
+DECAM_API size_t decam_stats_size(void);       /* sizeof(decam_stats) */
+DECAM_API size_t decam_metrics_size(void);     /* sizeof(decam_metrics) */
 
 #ifdef __cplusplus
 }

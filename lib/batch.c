@@ -13,8 +13,8 @@ double batch_now(void) {
 
 decam_status batcher_init(batcher *b, decam_ctx *ctx, size_t values, size_t cap) {
     *b = (batcher){.ctx = ctx, .values = values, .cap = cap};
-    b->n_outputs = (size_t)ctx->params[DECAM_PARAM_N_OUTPUTS];
-    b->target = (size_t)ctx->params[DECAM_PARAM_TARGET];
+    b->n_outputs = (size_t)ctx->params[PS_N_OUTPUTS];
+    b->target = (size_t)ctx->params[PS_TARGET];
     b->images = ctx_alloc(ctx, cap, values * sizeof(float));
     b->dest = ctx_alloc(ctx, cap, sizeof *b->dest);
     b->scores = ctx_alloc(ctx, cap, b->n_outputs * sizeof(float));

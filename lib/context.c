@@ -140,6 +140,7 @@ const char *decam_status_string(decam_status status) {
     case DECAM_ERR_IO: return "input/output error";
     case DECAM_ERR_FORMAT: return "unsupported or corrupt image data";
     case DECAM_ERR_UNSUPPORTED: return "feature not built into this library";
+    case DECAM_STATUS_COUNT: break;
     }
     return "unknown status";
 }
@@ -216,7 +217,7 @@ static decam_status set_baseline_image(decam_ctx *ctx, const float *pixels, int 
     ctx->baseline_w = pixels ? width : 0;
     ctx->baseline_h = pixels ? height : 0;
     ctx->baseline_c = pixels ? channels : 0;
-    ctx->baseline_layout = (decam_layout)ctx->params[DECAM_PARAM_LAYOUT];
+    ctx->baseline_layout = (decam_layout)ctx->params[PS_LAYOUT];
     return DECAM_OK;
 }
 
@@ -272,18 +273,48 @@ const char *decam_param_name(decam_param param) {
     return p ? p->name : NULL;
 }
 
-static decam_status set_param(decam_ctx *ctx, decam_param param, double value) {
+decam_param decam_param_key(int index) {
+    const param_info *p = params_row(index);
+    return p ? p->key : (decam_param)0;
+}
+
+decam_status decam_param_from_name(const char *name, decam_param *param) {
+    const param_info *p = params_by_name(name);
+    if (!p || !param) return p ? DECAM_ERR_INVALID_ARGUMENT : DECAM_ERR_UNKNOWN_PARAM;
+    *param = p->key;
+    return DECAM_OK;
+}
+
+const char *decam_value_name(decam_param param, int value) {
     const param_info *p = params_info(param);
+    if (!p || !p->values || value < 0 || value > (int)p->upper) return NULL;
+    return p->values[value];
+}
+
+decam_status decam_value_from_name(decam_param param, const char *name, int *value) {
+    const param_info *p = params_info(param);
+    if (!p) return DECAM_ERR_UNKNOWN_PARAM;
+    if (!name || !value || !p->values) return DECAM_ERR_INVALID_ARGUMENT;
+    for (int v = 0; v <= (int)p->upper; v++)
+        if (strcmp(p->values[v], name) == 0) {
+            *value = v;
+            return DECAM_OK;
+        }
+    return DECAM_ERR_OUT_OF_RANGE;
+}
+
+static decam_status set_param(decam_ctx *ctx, decam_param param, double value) {
+    const int slot = params_slot(param);
+    const param_info *p = params_row(slot);
     FAIL_IF(!p, ctx, DECAM_ERR_UNKNOWN_PARAM,
-            "decam_set_param: no parameter has key %d (keys are 1..%d)", (int)param,
-            DECAM_PARAM_LAST);
+            "decam_set_param: no parameter has key %d (see decam_param_key())", (int)param);
     FAIL_IF(ctx->busy, ctx, DECAM_ERR_BUSY, "decam_set_param: %s cannot change inside a run",
             p->name);
     FAIL_IF(!(value >= p->lower && value <= p->upper), ctx, DECAM_ERR_OUT_OF_RANGE,
             "%s = %g is outside its range [%g, %g]", p->name, value, p->lower, p->upper);
     FAIL_IF(p->whole && value != floor(value), ctx, DECAM_ERR_OUT_OF_RANGE,
             "%s = %g must be a whole number in [%g, %g]", p->name, value, p->lower, p->upper);
-    ctx->params[param] = value;
+    ctx->params[slot] = value;
     return DECAM_OK;
 }
 
@@ -293,8 +324,9 @@ decam_status decam_set_param(decam_ctx *ctx, decam_param param, double value) {
 
 static decam_status get_param(const decam_ctx *ctx, decam_param param, double *value) {
     if (!value) return DECAM_ERR_INVALID_ARGUMENT;
-    if (!params_info(param)) return DECAM_ERR_UNKNOWN_PARAM;
-    *value = ctx->params[param];
+    const int slot = params_slot(param);
+    if (slot < 0) return DECAM_ERR_UNKNOWN_PARAM;
+    *value = ctx->params[slot];
     return DECAM_OK;
 }
 
@@ -334,7 +366,7 @@ decam_status params_check_image_size(decam_ctx *ctx, const char *who, int width,
 int decam_max_image_side(void) { return PARAMS_MAX_SIDE; }
 size_t decam_max_image_values(void) { return PARAMS_MAX_VALUES; }
 int decam_max_channels(void) { return PARAMS_MAX_CHANNELS; }
-int decam_param_last(void) { return DECAM_PARAM_LAST; }
+int decam_param_count(void) { return PARAM_SLOTS; }
 size_t decam_progress_size(void) { return sizeof(decam_progress); }
 size_t decam_stats_size(void) { return sizeof(decam_stats); }
 size_t decam_metrics_size(void) { return sizeof(decam_metrics); }

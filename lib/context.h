@@ -13,11 +13,12 @@
 
 #include "alloc.h"
 #include "decam.h"
+#include "params.h"
 #include "pool.h"
 
 struct decam_ctx {
     decam_allocator mem;
-    double params[DECAM_PARAM_LAST + 1]; /* indexed by decam_param */
+    double params[PARAM_SLOTS]; /* indexed by param_slot (params.h) */
 
     decam_model_fn model;
     void *model_user;

@@ -137,7 +137,7 @@ void de_tell(de *d, size_t n, const double *fitness) {
         for (size_t i = 0; i < n; i++) {
             double f = sane(fitness[i]);
             if (f < d->fit[i]) continue;
-            if (f > d->fit[i] && d->cfg.strategy == DE_PBEST) {
+            if (f > d->fit[i] && d->cfg.strategy == DECAM_STRATEGY_PBEST) {
                 /* JADE's archive keeps replaced parents; when full, the
                  * oldest member is overwritten. */
                 size_t slot = d->archived < np ? d->archived++ : d->archive_next++ % np;
@@ -173,7 +173,7 @@ void de_ask(de *d, rng *r) {
         f = f < 0.0 ? 0.0 : f > 2.0 ? 2.0 : f;
         size_t avoid[4] = {i, 0, 0, 0};
         const double *base, *a, *b, *c = NULL; /* v = base + f (a - b) [+ f (c - base)] */
-        if (d->cfg.strategy == DE_PBEST) {
+        if (d->cfg.strategy == DECAM_STRATEGY_PBEST) {
             const double *pb = d->pop + d->order[rng_below(r, (uint32_t)n_pbest)].index * dim;
             avoid[1] = pick(r, np, avoid, 1);
             /* r2 from population and archive together, distinct from i and r1. */
@@ -185,7 +185,7 @@ void de_ask(de *d, rng *r) {
         } else {
             avoid[1] = pick(r, np, avoid, 1);
             avoid[2] = pick(r, np, avoid, 2);
-            if (d->cfg.strategy == DE_BEST1) {
+            if (d->cfg.strategy == DECAM_STRATEGY_BEST1) {
                 base = d->pop + d->best * dim;
                 a = d->pop + avoid[1] * dim;
                 b = d->pop + avoid[2] * dim;

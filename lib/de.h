@@ -21,22 +21,17 @@
 #include <stddef.h>
 
 #include "alloc.h"
+#include "decam.h"
 #include "rng.h"
 
-typedef enum de_strategy {
-    DE_RAND1 = 0, /* rand/1/bin */
-    DE_BEST1 = 1, /* best/1/bin */
-    DE_PBEST = 2  /* current-to-pbest/1/bin with external archive (JADE) */
-} de_strategy;
-
 typedef struct de_config {
-    size_t dim; /* genes per vector, >= 1 */
-    size_t np;  /* population size, >= 4 */
-    de_strategy strategy;
-    double f;        /* mutation factor */
-    double f_dither; /* per-trial F uniform in [f - d, f + d], clamped to [0, 2] */
-    double cr;       /* binomial crossover rate */
-    double pbest;    /* DE_PBEST: share of the population eligible as pbest */
+    size_t dim;              /* genes per vector, >= 1 */
+    size_t np;               /* population size, >= 4 */
+    decam_strategy strategy; /* the public enum: no second list to keep in step */
+    double f;                /* mutation factor */
+    double f_dither;         /* per-trial F uniform in [f - d, f + d], clamped to [0, 2] */
+    double cr;               /* binomial crossover rate */
+    double pbest;            /* DECAM_STRATEGY_PBEST: share of the population eligible as pbest */
 } de_config;
 
 typedef struct de de;

@@ -10,11 +10,11 @@
 #include "method.h"
 #include "params.h"
 
-/* The table, indexed by decam_method: adding a method adds a row. */
-static const method_info *const METHODS[] = {
-    [DECAM_METHOD_DECAM] = &method_decam,
-    [DECAM_METHOD_RISE] = &method_rise,
-    [DECAM_METHOD_OCCLUSION] = &method_occlusion,
+/* The table, indexed by decam_method, from methods.h's list. */
+static const method_info *const METHODS[DECAM_METHOD_COUNT] = {
+#define METHOD_ROW_(id, name) [DECAM_METHOD_##id] = &method_##name,
+    METHODS_LIST(METHOD_ROW_)
+#undef METHOD_ROW_
 };
 
 const method_info *method_lookup(decam_method m) {
@@ -23,7 +23,7 @@ const method_info *method_lookup(decam_method m) {
 }
 
 size_t method_batch_size(const double *params, size_t fallback, size_t most) {
-    size_t cap = (size_t)params[DECAM_PARAM_BATCH_SIZE];
+    size_t cap = (size_t)params[PS_BATCH_SIZE];
     if (cap == 0) cap = fallback;
     return cap > most ? most : cap;
 }
@@ -33,7 +33,7 @@ size_t method_batch_size(const double *params, size_t fallback, size_t most) {
 static decam_status check_inputs(decam_ctx *ctx, const method_info *m, const method_inputs *in,
                                  int channels) {
     const double *p = ctx->params;
-    if (p[DECAM_PARAM_BASELINE] == DECAM_BASELINE_IMAGE) {
+    if (p[PS_BASELINE] == DECAM_BASELINE_IMAGE) {
         FAIL_IF(!ctx->baseline, ctx, DECAM_ERR_MISSING_INPUT,
                 "baseline = image, but no baseline image is set (decam_set_baseline_image)");
         FAIL_IF(ctx->baseline_w != in->width || ctx->baseline_h != in->height ||
@@ -44,7 +44,7 @@ static decam_status check_inputs(decam_ctx *ctx, const method_info *m, const met
     }
     const char *missing = m->check ? m->check(p, in) : NULL;
     FAIL_IF(missing, ctx, DECAM_ERR_MISSING_INPUT, "%s", missing);
-    uint64_t budget = (uint64_t)p[DECAM_PARAM_BUDGET];
+    uint64_t budget = (uint64_t)p[PS_BUDGET];
     uint64_t need = m->min_queries(p, in->width, in->height);
     FAIL_IF(budget < need, ctx, DECAM_ERR_BUDGET_TOO_SMALL,
             "budget = %llu queries is less than %llu, %s", (unsigned long long)budget,
@@ -59,13 +59,13 @@ static decam_status explain_run(run *r, const method_info *m, const method_input
     decam_ctx *ctx = r->ctx;
     const double *p = ctx->params;
     const baseline_spec spec = {
-        .kind = (decam_baseline)p[DECAM_PARAM_BASELINE],
-        .value = p[DECAM_PARAM_BASELINE_VALUE],
-        .sigma = p[DECAM_PARAM_BASELINE_SIGMA],
+        .kind = (decam_baseline)p[PS_BASELINE],
+        .value = p[PS_BASELINE_VALUE],
+        .sigma = p[PS_BASELINE_SIGMA],
         .caller = ctx->baseline,
         .caller_layout = ctx->baseline_layout,
     };
-    const double smoothing = p[DECAM_PARAM_SMOOTHING];
+    const double smoothing = p[PS_SMOOTHING];
     decam_status status = run_make_baseline(r, &spec);
     if (status == DECAM_OK) status = run_score_full(r);
     if (status == DECAM_OK) status = m->run(r, p, in);
@@ -92,20 +92,20 @@ static decam_status explain(decam_ctx *ctx, const float *image, int width, int h
     FORWARD_IF_ERROR(run_check_call(ctx, "decam_explain", image, width, height, channels,
                                     saliency_out, "saliency_out", &values));
     const double *p = ctx->params;
-    const method_info *m = method_lookup((decam_method)p[DECAM_PARAM_METHOD]);
+    const method_info *m = method_lookup((decam_method)p[PS_METHOD]);
     FAIL_IF(!m, ctx, DECAM_ERR_UNSUPPORTED, "decam_explain: method %g is not built in",
-            p[DECAM_PARAM_METHOD]);
+            p[PS_METHOD]);
     const method_inputs in = {width, height, ctx->prior, ctx->prior_w, ctx->prior_h};
     FORWARD_IF_ERROR(check_inputs(ctx, m, &in, channels));
 
     const run_spec spec = {
         .who = "decam_explain",
         .image = image,
-        .shape = {width, height, channels, (decam_layout)p[DECAM_PARAM_LAYOUT]},
-        .budget = (uint64_t)p[DECAM_PARAM_BUDGET],
+        .shape = {width, height, channels, (decam_layout)p[PS_LAYOUT]},
+        .budget = (uint64_t)p[PS_BUDGET],
         .batch_cap = m->batch_cap(p),
-        .threads = (int)p[DECAM_PARAM_THREADS],
-        .seed = (uint64_t)p[DECAM_PARAM_SEED],
+        .threads = (int)p[PS_THREADS],
+        .seed = (uint64_t)p[PS_SEED],
         .explain = 1,
         .stats = &ctx->stats,
     };

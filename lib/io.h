@@ -48,7 +48,7 @@ static inline io_strides io_layout_strides(decam_layout layout, int width, int h
 
 /* The layout of float images on this context. */
 static inline decam_layout io_layout(const decam_ctx *ctx) {
-    return (decam_layout)ctx->params[DECAM_PARAM_LAYOUT];
+    return (decam_layout)ctx->params[PS_LAYOUT];
 }
 
 /* Writes size bytes to path without destroying what was there on failure

@@ -21,7 +21,6 @@
  * Settings
  * --------------------------------------------------------------------- */
 
-
 decam_status decam_io_set_limits(decam_ctx *ctx, int max_width, int max_height,
                                  uint64_t max_pixels) {
     FORWARD_IF_ERROR(ctx_check_idle(ctx, "decam_io_set_limits"));

@@ -358,6 +358,7 @@ int mask_baseline(const image_shape *s, const float *image, const baseline_spec 
             out[i] = image[i];
         return filter_gaussian(a, out, s->w, s->h, chw ? s->c : 1, chw ? 1 : s->c, spec->sigma);
     }
+    case DECAM_BASELINE_COUNT: break; /* not a baseline */
     }
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "methods.h"
 #include "run.h"
 
 /* What a method may need besides the parameters. */
@@ -46,9 +47,9 @@ const method_info *method_lookup(decam_method m);
 /* DECAM_PARAM_BATCH_SIZE, or `fallback` when it is 0, and at most `most`. */
 size_t method_batch_size(const double *params, size_t fallback, size_t most);
 
-/* The rows, one per method file. */
-extern const method_info method_decam;     /* search.c */
-extern const method_info method_rise;      /* rise.c */
-extern const method_info method_occlusion; /* occlusion.c */
+/* The rows, one per method file (methods.h lists them). */
+#define METHOD_ROW_(id, name) extern const method_info method_##name;
+METHODS_LIST(METHOD_ROW_)
+#undef METHOD_ROW_
 
 #endif /* DECAM_METHOD_H */

@@ -136,7 +136,7 @@ static decam_status evaluate(evaluation *e, const float *image, const float *sal
 
     /* Deletion: from the image towards the deletion value. */
     for (size_t i = 0; i < e->values; i++)
-        e->start[i] = (float)p[DECAM_PARAM_EVAL_DELETION_VALUE];
+        e->start[i] = (float)p[PS_EVAL_DELETION_VALUE];
     FORWARD_IF_ERROR(score_curve(e, image, e->start, 0, full));
     m->deletion_auc = trapezoid_auc(e->curve, e->steps);
 
@@ -145,7 +145,7 @@ static decam_status evaluate(evaluation *e, const float *image, const float *sal
     for (size_t i = 0; i < e->values; i++)
         e->start[i] = image[i];
     FAIL_IF(filter_gaussian(&ctx->mem, e->start, e->shape.w, e->shape.h, chw ? e->shape.c : 1,
-                            chw ? 1 : e->shape.c, p[DECAM_PARAM_EVAL_INSERTION_SIGMA]) != 0,
+                            chw ? 1 : e->shape.c, p[PS_EVAL_INSERTION_SIGMA]) != 0,
             ctx, DECAM_ERR_OUT_OF_MEMORY, "decam_evaluate: out of memory blurring the image");
     FORWARD_IF_ERROR(score_curve(e, e->start, image, e->steps, full));
     m->insertion_auc = trapezoid_auc(e->curve, e->steps);
@@ -184,8 +184,8 @@ static decam_status evaluate_call(decam_ctx *ctx, const float *image, int width,
 
     const double *p = ctx->params;
     evaluation e = {.ctx = ctx, .values = values, .hw = hw};
-    e.shape = (image_shape){width, height, channels, (decam_layout)p[DECAM_PARAM_LAYOUT]};
-    e.step = p[DECAM_PARAM_EVAL_STEP] > 0 ? (size_t)p[DECAM_PARAM_EVAL_STEP] : (size_t)width;
+    e.shape = (image_shape){width, height, channels, (decam_layout)p[PS_LAYOUT]};
+    e.step = p[PS_EVAL_STEP] > 0 ? (size_t)p[PS_EVAL_STEP] : (size_t)width;
     if (e.step > hw) e.step = hw;
     e.steps = (hw + e.step - 1) / e.step;
     e.batch = &e.run.batch;
@@ -197,7 +197,7 @@ static decam_status evaluate_call(decam_ctx *ctx, const float *image, int width,
         .who = "decam_evaluate",
         .image = image,
         .shape = e.shape,
-        .batch_cap = p[DECAM_PARAM_BATCH_SIZE] > 0 ? (size_t)p[DECAM_PARAM_BATCH_SIZE] : 64,
+        .batch_cap = p[PS_BATCH_SIZE] > 0 ? (size_t)p[PS_BATCH_SIZE] : 64,
         .threads = 1,
         .stats = &stats,
     };

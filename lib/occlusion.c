@@ -25,14 +25,14 @@ typedef struct occlusion {
 } occlusion;
 
 static int window_of(const double *p, int w, int h) {
-    int side = w < h ? w : h, win = (int)p[DECAM_PARAM_OCCLUSION_WINDOW];
+    int side = w < h ? w : h, win = (int)p[PS_OCCLUSION_WINDOW];
     if (win == 0) win = (int)lround(side / 7.0);
     if (win < 1) win = 1;
     return win > side ? side : win;
 }
 
 static int stride_of(const double *p, int window) {
-    int stride = (int)p[DECAM_PARAM_OCCLUSION_STRIDE];
+    int stride = (int)p[PS_OCCLUSION_STRIDE];
     if (stride == 0) stride = window / 4;
     return stride < 1 ? 1 : stride;
 }

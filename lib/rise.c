@@ -191,8 +191,8 @@ static size_t row_batch_cap(const double *p) { return method_batch_size(p, 64, S
 
 static decam_status row_run(run *r, const double *p, const method_inputs *in) {
     (void)in;
-    const rise_config cfg = {.grid = (int)p[DECAM_PARAM_RISE_GRID],
-                             .keep = p[DECAM_PARAM_RISE_KEEP]};
+    const rise_config cfg = {.grid = (int)p[PS_RISE_GRID],
+                             .keep = p[PS_RISE_KEEP]};
     return rise_run(r, &cfg);
 }
 

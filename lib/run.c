@@ -16,9 +16,9 @@ decam_status run_check_call(decam_ctx *ctx, const char *who, const float *image,
     FAIL_IF(!ctx->model, ctx, DECAM_ERR_NO_MODEL,
             "%s: no model callback; call decam_set_model() first", who);
     const double *p = ctx->params;
-    FAIL_IF(p[DECAM_PARAM_TARGET] >= p[DECAM_PARAM_N_OUTPUTS], ctx, DECAM_ERR_OUT_OF_RANGE,
-            "target = %g must be below n_outputs = %g", p[DECAM_PARAM_TARGET],
-            p[DECAM_PARAM_N_OUTPUTS]);
+    FAIL_IF(p[PS_TARGET] >= p[PS_N_OUTPUTS], ctx, DECAM_ERR_OUT_OF_RANGE,
+            "target = %g must be below n_outputs = %g", p[PS_TARGET],
+            p[PS_N_OUTPUTS]);
     return DECAM_OK;
 }
 

@@ -204,6 +204,7 @@ static double score_term(const search *s, size_t i) {
     case DECAM_OBJECTIVE_PRESERVE: return s->score_keep[i];
     case DECAM_OBJECTIVE_DELETE: return full - s->score_drop[i];
     case DECAM_OBJECTIVE_BOTH: return s->score_keep[i] + full - s->score_drop[i];
+    case DECAM_OBJECTIVE_COUNT: break;
     }
     return NAN;
 }
@@ -259,6 +260,7 @@ static void init_population(search *s) {
         cam_grid_from_map(c->prior, c->prior_w, c->prior_h, s->gw, s->gh, s->grid);
         de_init_around(s->de, &r->rng, s->grid, c->prior_spread);
         break;
+    case DECAM_INIT_COUNT: break;
     }
 }
 
@@ -320,6 +322,7 @@ static decam_status assemble_grid(search *s) {
                     s->r, DECAM_ERR_OUT_OF_MEMORY,
                     "decam_explain: out of memory for the regression");
         break;
+    case DECAM_ASSEMBLY_COUNT: break;
     }
     return DECAM_OK;
 }
@@ -372,33 +375,33 @@ decam_status decam_search(run *r, const search_config *cfg) {
 
 void search_configure(const double *p, const method_inputs *in, search_config *cfg) {
     *cfg = (search_config){
-        .gw = (int)p[DECAM_PARAM_GRID_WIDTH],
-        .gh = (int)p[DECAM_PARAM_GRID_HEIGHT],
+        .gw = (int)p[PS_GRID_WIDTH],
+        .gh = (int)p[PS_GRID_HEIGHT],
         .de =
             {
-                .dim = (size_t)p[DECAM_PARAM_GRID_WIDTH] * (size_t)p[DECAM_PARAM_GRID_HEIGHT],
-                .np = (size_t)p[DECAM_PARAM_POPULATION],
-                .strategy = (de_strategy)p[DECAM_PARAM_STRATEGY],
-                .f = p[DECAM_PARAM_F],
-                .f_dither = p[DECAM_PARAM_F_DITHER],
-                .cr = p[DECAM_PARAM_CR],
-                .pbest = p[DECAM_PARAM_PBEST],
+                .dim = (size_t)p[PS_GRID_WIDTH] * (size_t)p[PS_GRID_HEIGHT],
+                .np = (size_t)p[PS_POPULATION],
+                .strategy = (decam_strategy)p[PS_STRATEGY],
+                .f = p[PS_F],
+                .f_dither = p[PS_F_DITHER],
+                .cr = p[PS_CR],
+                .pbest = p[PS_PBEST],
             },
-        .objective = (decam_objective)p[DECAM_PARAM_OBJECTIVE],
-        .binary = p[DECAM_PARAM_BINARY_MASKS] != 0,
-        .shifted = p[DECAM_PARAM_MASK_SHIFT] != 0,
-        .upsample = (decam_upsample)p[DECAM_PARAM_UPSAMPLE],
-        .assembly = (decam_assembly)p[DECAM_PARAM_ASSEMBLY],
-        .init = (decam_init)p[DECAM_PARAM_INIT],
-        .area_weight = p[DECAM_PARAM_AREA_WEIGHT],
-        .tv_weight = p[DECAM_PARAM_TV_WEIGHT],
-        .prior_spread = p[DECAM_PARAM_PRIOR_SPREAD],
+        .objective = (decam_objective)p[PS_OBJECTIVE],
+        .binary = p[PS_BINARY_MASKS] != 0,
+        .shifted = p[PS_MASK_SHIFT] != 0,
+        .upsample = (decam_upsample)p[PS_UPSAMPLE],
+        .assembly = (decam_assembly)p[PS_ASSEMBLY],
+        .init = (decam_init)p[PS_INIT],
+        .area_weight = p[PS_AREA_WEIGHT],
+        .tv_weight = p[PS_TV_WEIGHT],
+        .prior_spread = p[PS_PRIOR_SPREAD],
         .prior = in ? in->prior : NULL,
         .prior_w = in ? in->prior_w : 0,
         .prior_h = in ? in->prior_h : 0,
-        .max_generations = p[DECAM_PARAM_MAX_GENERATIONS],
-        .tolerance = p[DECAM_PARAM_TOLERANCE],
-        .ridge = p[DECAM_PARAM_RIDGE],
+        .max_generations = p[PS_MAX_GENERATIONS],
+        .tolerance = p[PS_TOLERANCE],
+        .ridge = p[PS_RIDGE],
     };
 }
 
@@ -412,13 +415,13 @@ static uint64_t row_min_queries(const double *p, int width, int height) {
 
 /* Default: a whole generation per call, and never more. */
 static size_t row_batch_cap(const double *p) {
-    size_t generation = (size_t)p[DECAM_PARAM_POPULATION] *
-                        (p[DECAM_PARAM_OBJECTIVE] == DECAM_OBJECTIVE_BOTH ? 2 : 1);
+    size_t generation =
+        (size_t)p[PS_POPULATION] * (p[PS_OBJECTIVE] == DECAM_OBJECTIVE_BOTH ? 2 : 1);
     return method_batch_size(p, generation, generation);
 }
 
 static const char *row_check(const double *p, const method_inputs *in) {
-    if (p[DECAM_PARAM_INIT] == DECAM_INIT_PRIOR && !in->prior)
+    if (p[PS_INIT] == DECAM_INIT_PRIOR && !in->prior)
         return "init = prior, but no prior map is set (decam_set_prior_map)";
     return NULL;
 }

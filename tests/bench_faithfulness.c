@@ -136,8 +136,9 @@ static int parse_overrides(const char *list) {
         int param = 0;
         if (len < sizeof name && n_overrides < MAX_OVERRIDES &&
             sscanf(item, "%63[^=,]=%lf", name, &value) == 2)
-            for (int k = 1; k <= decam_param_last() && !param; k++)
-                if (strcmp(decam_param_name((decam_param)k), name) == 0) param = k;
+            for (int k = 0; k < decam_param_count() && !param; k++)
+                if (strcmp(decam_param_name(decam_param_key(k)), name) == 0)
+                    param = (int)decam_param_key(k);
         if (!param) {
             fprintf(stderr,
                     "bench: BENCH_PARAMS: bad item '%.*s' (name=value, names as "

@@ -23,12 +23,12 @@ static int apply(decam_ctx *ctx, const char *arg) {
         fprintf(stderr, "planted_sweep: expected name=value, got '%s'\n", arg);
         return -1;
     }
-    for (int k = 1; k <= DECAM_PARAM_LAST; k++)
-        if (strcmp(decam_param_name((decam_param)k), name) == 0) {
-            if (decam_set_param(ctx, (decam_param)k, value) == DECAM_OK) return 0;
-            fprintf(stderr, "planted_sweep: %s\n", decam_errmsg(ctx));
-            return -1;
-        }
+    decam_param key;
+    if (decam_param_from_name(name, &key) == DECAM_OK) {
+        if (decam_set_param(ctx, key, value) == DECAM_OK) return 0;
+        fprintf(stderr, "planted_sweep: %s\n", decam_errmsg(ctx));
+        return -1;
+    }
     fprintf(stderr, "planted_sweep: no parameter named '%s'\n", name);
     return -1;
 }

@@ -47,7 +47,7 @@ configure() {
     if [ -d "$dir" ]; then
         meson setup --reconfigure "$dir" "$@" >/dev/null
     else
-        meson setup "$dir" "$@" >/dev/null
+        meson setup "$dir" -Dtests=enabled "$@" >/dev/null
     fi
     ninja -C "$dir" >/dev/null
 }

@@ -45,7 +45,7 @@ static double rastrigin(const double *g) {
 typedef struct de_case {
     const char *name;
     double (*fn)(const double *);
-    de_strategy strategy;
+    decam_strategy strategy;
     double f, cr;
     size_t np;
     double tolerance;
@@ -89,16 +89,16 @@ static long solve(const de_case *c, uint64_t seed) {
  * F > 1/sqrt(2), so the smooth functions use F = 0.8; Rastrigin is
  * separable, so CR = 0 finds its optimum one coordinate at a time. */
 static const de_case CASES[] = {
-    {"sphere", sphere, DE_RAND1, 0.8, 0.9, 40, 1e-6, 30000, 10},
-    {"sphere", sphere, DE_BEST1, 0.8, 0.9, 40, 1e-6, 10000, 10},
-    {"sphere", sphere, DE_PBEST, 0.8, 0.9, 40, 1e-6, 15000, 10},
-    {"rosenbrock", rosenbrock, DE_RAND1, 0.8, 0.9, 40, 1e-4, 60000, 10},
+    {"sphere", sphere, DECAM_STRATEGY_RAND1, 0.8, 0.9, 40, 1e-6, 30000, 10},
+    {"sphere", sphere, DECAM_STRATEGY_BEST1, 0.8, 0.9, 40, 1e-6, 10000, 10},
+    {"sphere", sphere, DECAM_STRATEGY_PBEST, 0.8, 0.9, 40, 1e-6, 15000, 10},
+    {"rosenbrock", rosenbrock, DECAM_STRATEGY_RAND1, 0.8, 0.9, 40, 1e-4, 60000, 10},
     /* best/1 is greedy: some seeds fall into the valley's local minimum. */
-    {"rosenbrock", rosenbrock, DE_BEST1, 0.8, 0.9, 40, 1e-4, 20000, 7},
-    {"rosenbrock", rosenbrock, DE_PBEST, 0.8, 0.9, 40, 1e-4, 25000, 10},
-    {"rastrigin", rastrigin, DE_RAND1, 0.5, 0.0, 30, 1e-4, 12000, 10},
-    {"rastrigin", rastrigin, DE_BEST1, 0.5, 0.0, 30, 1e-4, 9000, 10},
-    {"rastrigin", rastrigin, DE_PBEST, 0.5, 0.0, 30, 1e-4, 13000, 10},
+    {"rosenbrock", rosenbrock, DECAM_STRATEGY_BEST1, 0.8, 0.9, 40, 1e-4, 20000, 7},
+    {"rosenbrock", rosenbrock, DECAM_STRATEGY_PBEST, 0.8, 0.9, 40, 1e-4, 25000, 10},
+    {"rastrigin", rastrigin, DECAM_STRATEGY_RAND1, 0.5, 0.0, 30, 1e-4, 12000, 10},
+    {"rastrigin", rastrigin, DECAM_STRATEGY_BEST1, 0.5, 0.0, 30, 1e-4, 9000, 10},
+    {"rastrigin", rastrigin, DECAM_STRATEGY_PBEST, 0.5, 0.0, 30, 1e-4, 13000, 10},
 };
 
 static const char *STRATEGY[] = {"rand/1/bin", "best/1/bin", "current-to-pbest/1/bin"};
@@ -126,7 +126,7 @@ static void test_strategies_reach_known_optima_within_stated_evaluations(void **
 
 static void test_latin_hypercube_puts_one_value_in_each_stratum(void **state) {
     (void)state;
-    de_config cfg = {5, 16, DE_RAND1, 0.5, 0.0, 0.9, 0.1};
+    de_config cfg = {5, 16, DECAM_STRATEGY_RAND1, 0.5, 0.0, 0.9, 0.1};
     de *d = de_create(&cfg, &ALLOC);
     rng r;
     rng_seed(&r, 3);
@@ -144,7 +144,7 @@ static void test_latin_hypercube_puts_one_value_in_each_stratum(void **state) {
 
 static void test_init_around_keeps_center_and_spread(void **state) {
     (void)state;
-    de_config cfg = {4, 8, DE_RAND1, 0.5, 0.0, 0.9, 0.1};
+    de_config cfg = {4, 8, DECAM_STRATEGY_RAND1, 0.5, 0.0, 0.9, 0.1};
     de *d = de_create(&cfg, &ALLOC);
     rng r;
     rng_seed(&r, 3);
@@ -165,7 +165,7 @@ static void test_init_around_keeps_center_and_spread(void **state) {
  * trials of a partial generation are dropped. */
 static void test_tell_selects_per_target_and_ignores_unevaluated_trials(void **state) {
     (void)state;
-    de_config cfg = {3, 4, DE_RAND1, 0.5, 0.0, 1.0, 0.1};
+    de_config cfg = {3, 4, DECAM_STRATEGY_RAND1, 0.5, 0.0, 1.0, 0.1};
     de *d = de_create(&cfg, &ALLOC);
     rng r;
     rng_seed(&r, 9);
@@ -197,7 +197,7 @@ static void test_tell_selects_per_target_and_ignores_unevaluated_trials(void **s
 
 static void test_nan_fitness_never_wins(void **state) {
     (void)state;
-    de_config cfg = {2, 4, DE_PBEST, 0.5, 0.0, 1.0, 0.5};
+    de_config cfg = {2, 4, DECAM_STRATEGY_PBEST, 0.5, 0.0, 1.0, 0.5};
     de *d = de_create(&cfg, &ALLOC);
     rng r;
     rng_seed(&r, 1);
@@ -212,7 +212,7 @@ static void test_nan_fitness_never_wins(void **state) {
 
 static void test_same_seed_same_trials_and_bad_config_refused(void **state) {
     (void)state;
-    de_config cfg = {6, 10, DE_PBEST, 0.7, 0.3, 0.5, 0.2};
+    de_config cfg = {6, 10, DECAM_STRATEGY_PBEST, 0.7, 0.3, 0.5, 0.2};
     double fit[10];
     double out[2][60];
     for (int run = 0; run < 2; run++) {

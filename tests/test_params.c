@@ -38,9 +38,9 @@ static void test_every_parameter_accepts_its_bounds_and_refuses_beyond(void **st
     (void)state;
     decam_ctx *ctx = decam_create();
     assert_non_null(ctx);
-    assert_int_equal(decam_param_last(), DECAM_PARAM_LAST);
-    for (int k = 1; k <= DECAM_PARAM_LAST; k++) {
-        decam_param p = (decam_param)k;
+    assert_int_equal(decam_param_count(), DECAM_PARAM_COUNT);
+    for (int i = 0; i < DECAM_PARAM_COUNT; i++) {
+        decam_param p = decam_param_key(i);
         double lo, hi, def, v;
         const char *name = decam_param_name(p);
         assert_non_null(name);
@@ -71,10 +71,10 @@ static void test_every_parameter_accepts_its_bounds_and_refuses_beyond(void **st
         }
     }
     assert_int_equal(decam_reset_params(ctx), DECAM_OK);
-    for (int k = 1; k <= DECAM_PARAM_LAST; k++) {
+    for (int i = 0; i < DECAM_PARAM_COUNT; i++) {
         double def, v;
-        decam_param_bounds((decam_param)k, NULL, NULL, &def);
-        decam_get_param(ctx, (decam_param)k, &v);
+        decam_param_bounds(decam_param_key(i), NULL, NULL, &def);
+        decam_get_param(ctx, decam_param_key(i), &v);
         assert_true(v == def);
     }
     decam_free(ctx);
@@ -97,7 +97,7 @@ static void test_unknown_keys_and_null_arguments(void **state) {
     double v;
     assert_int_equal(decam_set_param(ctx, (decam_param)0, 1), DECAM_ERR_UNKNOWN_PARAM);
     assert_non_null(strstr(decam_errmsg(ctx), "key 0"));
-    assert_int_equal(decam_set_param(ctx, (decam_param)(DECAM_PARAM_LAST + 1), 1),
+    assert_int_equal(decam_set_param(ctx, (decam_param)(DECAM_PARAM_EVAL_INSERTION_SIGMA + 1), 1),
                      DECAM_ERR_UNKNOWN_PARAM);
     assert_int_equal(decam_get_param(ctx, (decam_param)-3, &v), DECAM_ERR_UNKNOWN_PARAM);
     assert_int_equal(decam_param_bounds((decam_param)999, NULL, NULL, NULL),

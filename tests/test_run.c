@@ -12,6 +12,7 @@
 
 #include "context.h"
 #include "params.h"
+#include "method.h"
 #include "run.h"
 #include "search.h"
 
@@ -245,9 +246,9 @@ static decam_status search_on(decam_ctx *ctx, uint64_t budget, int threads,
 }
 
 static void default_config(search_config *cfg) {
-    double p[DECAM_PARAM_LAST + 1];
+    double p[PARAM_SLOTS];
     params_set_defaults(p);
-    p[DECAM_PARAM_POPULATION] = 12;
+    p[PS_POPULATION] = 12;
     search_configure(p, NULL, cfg);
 }
 
@@ -294,6 +295,19 @@ static void test_search_stops_at_its_generation_limit(void **state) {
     decam_free(ctx);
 }
 
+static void test_every_method_has_a_row_named_as_its_value(void **state) {
+    (void)state;
+    for (int m = 0; m < DECAM_METHOD_COUNT; m++) {
+        const method_info *row = method_lookup((decam_method)m);
+        assert_non_null(row);
+        assert_string_equal(row->name, decam_value_name(DECAM_PARAM_METHOD, m));
+        assert_non_null(row->min_queries);
+        assert_non_null(row->batch_cap);
+        assert_non_null(row->run);
+    }
+    assert_null(method_lookup(DECAM_METHOD_COUNT));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batches_are_cut_at_the_cap_and_counted),
@@ -304,6 +318,7 @@ int main(void) {
         cmocka_unit_test(test_the_pool_is_made_once_and_covers_every_index),
         cmocka_unit_test(test_search_finds_the_scored_quarter_on_a_fake_run),
         cmocka_unit_test(test_search_stops_at_its_generation_limit),
+        cmocka_unit_test(test_every_method_has_a_row_named_as_its_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

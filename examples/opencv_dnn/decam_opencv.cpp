@@ -311,7 +311,7 @@ static int explain(const Options &o, Host &host, decam_ctx *ctx) {
     cv::minMaxLoc(probe, nullptr, nullptr, nullptr, &top);
     const int target = o.target >= 0 ? o.target : top.x;
 
-    decam_set_model(ctx, model_fn, &host);
+    st = decam_set_model(ctx, model_fn, &host);
     const struct {
         decam_param key;
         double value;
@@ -326,7 +326,7 @@ static int explain(const Options &o, Host &host, decam_ctx *ctx) {
     for (const auto &p : params)
         if (st == DECAM_OK) st = decam_set_param(ctx, p.key, p.value);
     const bool bar = !o.quiet && isatty(fileno(stderr));
-    if (bar) decam_set_progress(ctx, progress_bar, nullptr);
+    if (bar && st == DECAM_OK) st = decam_set_progress(ctx, progress_bar, nullptr);
     if (st == DECAM_OK) st = decam_explain(ctx, input.data(), o.width, o.height, 3, map.data());
     if (bar) std::fprintf(stderr, "\n");
     if (st == DECAM_OK) st = write_panel(ctx, o, input.data(), map.data());
@@ -334,7 +334,7 @@ static int explain(const Options &o, Host &host, decam_ctx *ctx) {
 
     decam_stats s = {};
     s.size = sizeof s;
-    decam_get_stats(ctx, &s);
+    if (decam_get_stats(ctx, &s) != DECAM_OK) return failed(ctx, DECAM_ERR_INVALID_ARGUMENT, host);
     const size_t peak = (size_t)(std::max_element(map.begin(), map.end()) - map.begin());
     std::printf("target %d score %.6f\n", target, s.score_full);
     std::printf("queries %llu in %llu model calls, %.2f s (%.2f s in the model)\n",

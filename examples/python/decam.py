@@ -115,7 +115,9 @@ _PROTOTYPES = {  # name: (restype, argtypes); pointers to arrays are void *
     "decam_get_param": (_I, [_P, _I, _c.POINTER(_D)]),
     "decam_param_bounds": (_I, [_I, _c.POINTER(_D), _c.POINTER(_D), _c.POINTER(_D)]),
     "decam_param_name": (_c.c_char_p, [_I]),
-    "decam_param_last": (_I, []),
+    "decam_param_count": (_I, []),
+    "decam_param_key": (_I, [_I]),
+    "decam_value_name": (_c.c_char_p, [_I, _I]),
     "decam_set_baseline_image": (_I, [_P, _P, _I, _I, _I]),
     "decam_set_prior_map": (_I, [_P, _P, _I, _I]),
     "decam_set_progress": (_I, [_P, _PROGRESS_FN, _P]),
@@ -215,7 +217,8 @@ class Param:
 
 def _param_table():
     table = {}
-    for key in range(1, _lib.decam_param_last() + 1):
+    for index in range(_lib.decam_param_count()):
+        key = _lib.decam_param_key(index)
         lo, hi, de = _c.c_double(), _c.c_double(), _c.c_double()
         if _lib.decam_param_bounds(key, lo, hi, de) == Status.OK:
             name = _lib.decam_param_name(key).decode()
@@ -225,17 +228,19 @@ def _param_table():
 
 PARAMS = _param_table()
 
-# Names of the values of enum parameters (decam.h; fixed by the ABI).
-ENUMS = {
-    "strategy": ("rand1", "best1", "pbest"),
-    "objective": ("preserve", "delete", "both"),
-    "baseline": ("constant", "mean", "blur", "noise", "image"),
-    "upsample": ("nearest", "bilinear", "bicubic"),
-    "assembly": ("best", "population", "all_evaluated", "regression"),
-    "init": ("uniform", "latin_hypercube", "prior"),
-    "layout": ("hwc", "chw"),
-    "method": ("decam", "rise", "occlusion"),
-}
+def _enum_table():
+    """Names of the values of enum parameters, from the library."""
+    table = {}
+    for p in PARAMS.values():
+        names = []
+        while _lib.decam_value_name(p.key, len(names)) is not None:
+            names.append(_lib.decam_value_name(p.key, len(names)).decode())
+        if names:
+            table[p.name] = tuple(names)
+    return table
+
+
+ENUMS = _enum_table()
 _TERMINATIONS = ("none", "budget", "generations", "tolerance", "cancelled", "forced", "error")
 _LOG_LEVELS = ("error", "warning", "info", "debug")
 

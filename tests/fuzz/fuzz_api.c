@@ -86,7 +86,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uint8_t op = byte(&in);
         decam_status s;
         if (op < 200) {
-            decam_param key = (decam_param)(op % (DECAM_PARAM_LAST + 3)); /* unknown keys too */
+            /* Every key, and unknown keys too. */
+            int i = op % (DECAM_PARAM_COUNT + 3);
+            decam_param key = i < DECAM_PARAM_COUNT ? decam_param_key(i) : (decam_param)(1000 * i);
             double v = any_value(&in);
             s = decam_set_param(ctx, key, v);
             if (s == DECAM_OK) {

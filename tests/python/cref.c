@@ -47,8 +47,8 @@ static int run_planted(char **a) {
     planted_make(&p, image, strtoull(a[0], NULL, 10), (decam_layout)atoi(a[2]));
     decam_ctx *ctx = decam_create();
     if (!ctx) return fail("out of memory", NULL);
-    decam_set_model(ctx, planted_model, &p);
-    decam_status st = decam_set_image_layout(ctx, p.layout);
+    decam_status st = decam_set_model(ctx, planted_model, &p);
+    if (st == DECAM_OK) st = decam_set_image_layout(ctx, p.layout);
     if (st == DECAM_OK) st = decam_set_param(ctx, DECAM_PARAM_METHOD, atof(a[3]));
     if (st == DECAM_OK) st = decam_set_param(ctx, DECAM_PARAM_BUDGET, atof(a[4]));
     if (st == DECAM_OK) st = decam_explain(ctx, image, PW, PH, PC, map);
@@ -85,8 +85,8 @@ static int run_shapes(char **a) {
         for (int k = 1; k < classes; k++)
             if (probs[k] > probs[target]) target = k;
     }
-    decam_set_model(ctx, proba_model, net);
-    decam_status st = decam_set_param(ctx, DECAM_PARAM_N_OUTPUTS, classes);
+    decam_status st = decam_set_model(ctx, proba_model, net);
+    if (st == DECAM_OK) st = decam_set_param(ctx, DECAM_PARAM_N_OUTPUTS, classes);
     if (st == DECAM_OK) st = decam_set_param(ctx, DECAM_PARAM_TARGET, target);
     if (st == DECAM_OK) st = decam_set_param(ctx, DECAM_PARAM_BUDGET, atof(a[4]));
     if (st == DECAM_OK) st = decam_explain(ctx, image, size, size, 3, map);
