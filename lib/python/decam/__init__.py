@@ -10,9 +10,10 @@
         print(ex.stats.queries, ex.evaluate(image, saliency).deletion_auc)
 
 No compiled extension: the shared library is loaded with ctypes from
-$DECAM_LIBRARY, else wherever ctypes.util.find_library("decam") finds it
-(an installed libdecam), else the usual build directories of this source
-tree. Every parameter of decam.h is available by its name (the table is read
+$DECAM_LIBRARY, else the copy installed inside this package (`pip install .`
+bundles it), else wherever ctypes.util.find_library("decam") finds it (an
+installed libdecam), else the usual build directories of this source tree.
+Every parameter of decam.h is available by its name (the table is read
 from the library at import); enum parameters also take names
 (method="rise"). Errors raise DecamError with the library's status and
 message; an exception raised by the model is re-raised as it is.
@@ -42,14 +43,17 @@ def _candidates():
     env = os.environ.get("DECAM_LIBRARY")
     if env:
         return [env]  # an explicit choice: no silent fallback to another copy
+    here = Path(__file__).resolve().parent
+    bundled = [str(here / "libdecam.so")]  # what `pip install .` puts here
     found = ctypes.util.find_library("decam")
-    root = Path(__file__).resolve().parent.parent.parent  # the source tree
+    root = here.parent.parent.parent  # the source tree: lib/python/decam/
     # Only plain builds: a sanitizer build cannot be loaded into python3.
     builds = ["build", "builddir", "build/default", "build/release", "_build"]
     # meson install's default place, which ldconfig may not know yet
     multiarch = sysconfig.get_config_var("MULTIARCH") or ""
     installed = [os.path.join("/usr/local/lib", d, "libdecam.so.0") for d in (multiarch, "")]
-    paths = [found] + [str(root / b / "lib" / "libdecam.so") for b in builds] + installed
+    paths = (bundled + [found] + [str(root / b / "lib" / "libdecam.so") for b in builds] +
+             installed)
     return list(dict.fromkeys(p for p in paths if p))
 
 
