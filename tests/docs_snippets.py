@@ -3,8 +3,9 @@
 manual and compares what they print with what the manual says they print.
 
 The ```python blocks of each file run in order in one namespace, from a
-temporary directory in which `examples` links to the source tree's (the
-snippets' relative paths work and nothing is written outside it). A line
+temporary directory in which `examples`, `lib`, `include` and `docs` link
+to the source tree's (the snippets' relative paths work, and what they
+write stays in the temporary directory). A line
 `print(...)  # -> TEXT` must print exactly TEXT. A block right after the
 line `<!-- docs-test: skip REASON -->` is not run. Exits 1 on any
 difference or error, 77 (skipped) when NumPy is missing."""
@@ -56,7 +57,8 @@ def main():
         return check
 
     with tempfile.TemporaryDirectory() as tmp:
-        os.symlink(os.path.join(src, "examples"), os.path.join(tmp, "examples"))
+        for d in ("examples", "lib", "include", "docs"):
+            os.symlink(os.path.join(src, d), os.path.join(tmp, d))
         os.chdir(tmp)
         for md in files:
             namespace = {"__name__": "__docs__"}
