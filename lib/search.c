@@ -346,7 +346,7 @@ static decam_status assemble(search *s) {
     return DECAM_OK;
 }
 
-decam_status decam_search(run *r, const search_config *cfg) {
+decam_status search_run(run *r, const search_config *cfg) {
     search s = {.r = r, .cfg = cfg};
     s.gw = cfg->gw;
     s.gh = cfg->gh;
@@ -429,7 +429,7 @@ static const char *row_check(const double *p, const method_inputs *in) {
 static decam_status row_run(run *r, const double *p, const method_inputs *in) {
     search_config cfg;
     search_configure(p, in, &cfg);
-    return decam_search(r, &cfg);
+    return search_run(r, &cfg);
 }
 
 const method_info method_decam = {

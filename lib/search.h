@@ -35,6 +35,6 @@ uint64_t search_min_queries(const search_config *cfg);
 
 /* Runs the search on r until a stopping rule fires; r->map and the raw
  * map hold the result, also after a cancellation. */
-decam_status decam_search(run *r, const search_config *cfg);
+decam_status search_run(run *r, const search_config *cfg);
 
 #endif /* DECAM_SEARCH_H */

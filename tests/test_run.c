@@ -240,7 +240,7 @@ static decam_status search_on(decam_ctx *ctx, uint64_t budget, int threads,
     decam_status st = run_begin(&r, ctx, &spec);
     if (st == DECAM_OK) st = run_make_baseline(&r, &base);
     if (st == DECAM_OK) st = run_score_full(&r);
-    if (st == DECAM_OK) st = decam_search(&r, cfg);
+    if (st == DECAM_OK) st = search_run(&r, cfg);
     if (st == DECAM_OK) memcpy(map, r.map, sizeof(float) * W * H);
     return run_end(&r, st);
 }
