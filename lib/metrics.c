@@ -56,6 +56,18 @@ static void release(evaluation *e) {
     ctx_dealloc(e->ctx, e->curve);
 }
 
+static decam_status allocate(evaluation *e) {
+    e->order = ctx_alloc(e->ctx, e->hw, sizeof *e->order);
+    e->work = ctx_alloc(e->ctx, e->values, sizeof *e->work);
+    e->start = ctx_alloc(e->ctx, e->values, sizeof *e->start);
+    e->curve = ctx_alloc(e->ctx, e->steps + 1, sizeof *e->curve);
+    e->mask = ctx_alloc(e->ctx, e->hw, sizeof *e->mask);
+    FAIL_IF(!e->order || !e->work || !e->start || !e->curve || !e->mask, e->ctx,
+            DECAM_ERR_OUT_OF_MEMORY, "decam_evaluate: out of memory for a %d x %d x %d image",
+            e->shape.w, e->shape.h, e->shape.c);
+    return DECAM_OK;
+}
+
 /* Copies pixel p of `from` into `to`, every channel. */
 static void copy_pixel(const image_shape *s, const float *from, float *to, size_t p) {
     const size_t hw = (size_t)s->w * s->h;
@@ -203,17 +215,7 @@ static decam_status evaluate_call(decam_ctx *ctx, const float *image, int width,
     };
     decam_metrics m = {.size = sizeof m, .steps = e.steps};
     decam_status status = run_begin(&e.run, ctx, &spec);
-    if (status == DECAM_OK) {
-        e.order = ctx_alloc(ctx, hw, sizeof *e.order);
-        e.work = ctx_alloc(ctx, values, sizeof *e.work);
-        e.start = ctx_alloc(ctx, values, sizeof *e.start);
-        e.curve = ctx_alloc(ctx, e.steps + 1, sizeof *e.curve);
-        e.mask = ctx_alloc(ctx, hw, sizeof *e.mask);
-        if (!e.order || !e.work || !e.start || !e.curve || !e.mask)
-            status = ctx_fail(ctx, DECAM_ERR_OUT_OF_MEMORY,
-                              "decam_evaluate: out of memory for a %d x %d x %d image", width,
-                              height, channels);
-    }
+    if (status == DECAM_OK) status = allocate(&e);
     if (status == DECAM_OK) status = evaluate(&e, image, saliency, &m);
     pointing_games(saliency, truth, hw, &m);
     m.queries = e.run.batch.queries;
