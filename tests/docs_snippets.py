@@ -60,6 +60,7 @@ def main():
         for d in ("examples", "lib", "include", "docs"):
             os.symlink(os.path.join(src, d), os.path.join(tmp, d))
         os.chdir(tmp)
+        sys.path.insert(0, os.path.join(tmp, "lib", "python"))  # as if installed
         for md in files:
             namespace = {"__name__": "__docs__"}
             for start, code in blocks(os.path.join(src, md)):
