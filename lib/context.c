@@ -308,8 +308,7 @@ static decam_status set_param(decam_ctx *ctx, decam_param param, double value) {
     const param_info *p = params_row(slot);
     FAIL_IF(!p, ctx, DECAM_ERR_UNKNOWN_PARAM,
             "decam_set_param: no parameter has key %d (see decam_param_key())", (int)param);
-    FAIL_IF(ctx->busy, ctx, DECAM_ERR_BUSY, "decam_set_param: %s cannot change inside a run",
-            p->name);
+    FORWARD_IF_ERROR(ctx_check_idle(ctx, p->name));
     FAIL_IF(!(value >= p->lower && value <= p->upper), ctx, DECAM_ERR_OUT_OF_RANGE,
             "%s = %g is outside its range [%g, %g]", p->name, value, p->lower, p->upper);
     FAIL_IF(p->whole && value != floor(value), ctx, DECAM_ERR_OUT_OF_RANGE,

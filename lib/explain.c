@@ -80,8 +80,7 @@ static decam_status explain_run(run *r, const method_info *m, const method_input
 
 static decam_status explain(decam_ctx *ctx, const float *image, int width, int height, int channels,
                             float *saliency_out) {
-    FAIL_IF(ctx->busy, ctx, DECAM_ERR_BUSY,
-            "decam_explain: the context is already running an explanation");
+    FORWARD_IF_ERROR(ctx_check_idle(ctx, "decam_explain"));
     ctx->raw_w = ctx->raw_h = 0;
     ctx->stats = (decam_stats){.size = sizeof(decam_stats),
                                .score_full = NAN,

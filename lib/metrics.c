@@ -182,7 +182,7 @@ decam_status decam_pointing(const float *saliency, const uint8_t *truth, int wid
 static decam_status evaluate_call(decam_ctx *ctx, const float *image, int width, int height,
                                   int channels, const float *saliency, const uint8_t *truth,
                                   decam_metrics *metrics) {
-    FAIL_IF(ctx->busy, ctx, DECAM_ERR_BUSY, "decam_evaluate: the context is running");
+    FORWARD_IF_ERROR(ctx_check_idle(ctx, "decam_evaluate"));
     FAIL_IF(!saliency, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_evaluate: saliency is NULL");
     FAIL_IF(metrics && metrics->size < sizeof metrics->size, ctx, DECAM_ERR_INVALID_ARGUMENT,
             "decam_evaluate: set metrics->size to sizeof(decam_metrics) first");
