@@ -62,13 +62,13 @@ extern "C" {
  * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL ctx),
  * DECAM_ERR_OUT_OF_RANGE (a limit outside its range; the old limits stay)
  * or DECAM_ERR_BUSY (inside decam_explain()). */
-DECAM_API decam_status decam_io_set_limits(decam_ctx *ctx, int max_width, int max_height,
-                                           uint64_t max_pixels);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_io_set_limits(decam_ctx *ctx, int max_width,
+                                                             int max_height, uint64_t max_pixels);
 
 /* Reads the current limits; any output pointer may be NULL.
  * Returns DECAM_ERR_INVALID_ARGUMENT for a NULL ctx. */
-DECAM_API decam_status decam_io_get_limits(const decam_ctx *ctx, int *max_width, int *max_height,
-                                           uint64_t *max_pixels);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_io_get_limits(const decam_ctx *ctx, int *max_width,
+                                                             int *max_height, uint64_t *max_pixels);
 
 /* The colour that transparent PNG pixels are composited over when they are
  * loaded: out = alpha * colour + (1 - alpha) * background, per channel, on
@@ -78,19 +78,22 @@ DECAM_API decam_status decam_io_get_limits(const decam_ctx *ctx, int *max_width,
  *
  * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL ctx),
  * DECAM_ERR_OUT_OF_RANGE (a value outside [0,1] or NaN) or DECAM_ERR_BUSY. */
-DECAM_API decam_status decam_io_set_background(decam_ctx *ctx, float r, float g, float b);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_io_set_background(decam_ctx *ctx, float r, float g,
+                                                                 float b);
 
 /* Reads the background colour into rgb[0..2].
  * Returns DECAM_ERR_INVALID_ARGUMENT for a NULL pointer. */
-DECAM_API decam_status decam_io_get_background(const decam_ctx *ctx, float rgb[3]);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_io_get_background(const decam_ctx *ctx,
+                                                                 float rgb[3]);
 
 /* JPEG quality used by the savers, 1 (smallest) .. 100 (best); default 90.
  * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL ctx),
  * DECAM_ERR_OUT_OF_RANGE or DECAM_ERR_BUSY. */
-DECAM_API decam_status decam_io_set_jpeg_quality(decam_ctx *ctx, int quality);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_io_set_jpeg_quality(decam_ctx *ctx, int quality);
 
 /* Reads the JPEG quality into *quality. */
-DECAM_API decam_status decam_io_get_jpeg_quality(const decam_ctx *ctx, int *quality);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_io_get_jpeg_quality(const decam_ctx *ctx,
+                                                                   int *quality);
 
 /* ======================================================================
  * 2. Loading
@@ -111,8 +114,9 @@ typedef enum decam_image_format {
  * Sets *format to DECAM_IMAGE_UNKNOWN for anything else, including empty
  * data, and still returns DECAM_OK. Returns DECAM_ERR_INVALID_ARGUMENT for
  * a NULL ctx or format, or NULL data with a nonzero size. */
-DECAM_API decam_status decam_image_detect(decam_ctx *ctx, const void *data, size_t size,
-                                          decam_image_format *format);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_image_detect(decam_ctx *ctx, const void *data,
+                                                            size_t size,
+                                                            decam_image_format *format);
 
 /* Loads a PNG or JPEG file as a float image, the format told by the file's
  * first bytes.
@@ -159,15 +163,17 @@ DECAM_API decam_status decam_image_detect(decam_ctx *ctx, const void *data, size
  * harmless ones (extraneous bytes between JPEG markers, a bad CRC in an
  * ancillary PNG chunk, an unknown Adobe transform), which are reported to
  * the log handler as warnings. */
-DECAM_API decam_status decam_image_load(decam_ctx *ctx, const char *path, int channels,
-                                        float **pixels, int *width, int *height);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_image_load(decam_ctx *ctx, const char *path,
+                                                          int channels, float **pixels, int *width,
+                                                          int *height);
 
 /* As decam_image_load(), from `size` bytes at `data` that the caller holds
  * (for FFI callers that already have the file's contents). `data` is only
  * read, and not kept after the call. DECAM_ERR_IO does not occur. */
-DECAM_API decam_status decam_image_load_memory(decam_ctx *ctx, const void *data, size_t size,
-                                               int channels, float **pixels, int *width,
-                                               int *height);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_image_load_memory(decam_ctx *ctx, const void *data,
+                                                                 size_t size, int channels,
+                                                                 float **pixels, int *width,
+                                                                 int *height);
 
 /* Frees memory returned by this part of the library (decam_image_load*(),
  * decam_image_save_memory()) with the context's allocator. ptr may be NULL;
@@ -204,9 +210,11 @@ typedef enum decam_resize_method {
  * src == dst, unknown method), DECAM_ERR_TOO_LARGE or
  * DECAM_ERR_OUT_OF_MEMORY (one temporary image of dst_width x src_height
  * is allocated). */
-DECAM_API decam_status decam_image_resize(decam_ctx *ctx, const float *src, int src_width,
-                                          int src_height, int channels, float *dst, int dst_width,
-                                          int dst_height, decam_resize_method method);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_image_resize(decam_ctx *ctx, const float *src,
+                                                            int src_width, int src_height,
+                                                            int channels, float *dst, int dst_width,
+                                                            int dst_height,
+                                                            decam_resize_method method);
 
 /* Copies the centred crop_width x crop_height window of `src` into `dst`
  * (crop_width * crop_height * channels floats, context layout). The window
@@ -217,34 +225,40 @@ DECAM_API decam_status decam_image_resize(decam_ctx *ctx, const float *src, int 
  *
  * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL pointer, zero size, or
  * a crop larger than the source) or DECAM_ERR_TOO_LARGE. */
-DECAM_API decam_status decam_image_center_crop(decam_ctx *ctx, const float *src, int src_width,
-                                               int src_height, int channels, float *dst,
-                                               int crop_width, int crop_height);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_image_center_crop(decam_ctx *ctx, const float *src,
+                                                                 int src_width, int src_height,
+                                                                 int channels, float *dst,
+                                                                 int crop_width, int crop_height);
 
 /* In place, per channel c: v = (v - mean[c]) / std[c]; `mean` and `std`
  * hold `channels` values (ImageNet: mean 0.485 0.456 0.406, std 0.229
  * 0.224 0.225). Every mean must be finite and every std finite and nonzero,
  * or DECAM_ERR_INVALID_ARGUMENT names the first bad one and nothing
  * changes. */
-DECAM_API decam_status decam_image_normalize(decam_ctx *ctx, float *pixels, int width, int height,
-                                             int channels, const float *mean, const float *std);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_image_normalize(decam_ctx *ctx, float *pixels,
+                                                               int width, int height, int channels,
+                                                               const float *mean, const float *std);
 
 /* The inverse of decam_image_normalize(): v = v * std[c] + mean[c]. */
-DECAM_API decam_status decam_image_denormalize(decam_ctx *ctx, float *pixels, int width, int height,
-                                               int channels, const float *mean, const float *std);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_image_denormalize(decam_ctx *ctx, float *pixels,
+                                                                 int width, int height,
+                                                                 int channels, const float *mean,
+                                                                 const float *std);
 
 /* Converts a float image (context layout, 1..4 channels) into bytes
  * (interleaved, width*height*channels): 255 * v rounded to the nearest
  * integer (halves up), v clamped to [0,1]; NaN gives 0. Returns DECAM_OK,
  * DECAM_ERR_INVALID_ARGUMENT (NULL pointer, zero size, channels outside 1..4) or
  * DECAM_ERR_TOO_LARGE. */
-DECAM_API decam_status decam_image_to_bytes(decam_ctx *ctx, const float *src, int width, int height,
-                                            int channels, uint8_t *dst);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_image_to_bytes(decam_ctx *ctx, const float *src,
+                                                              int width, int height, int channels,
+                                                              uint8_t *dst);
 
 /* Converts bytes (interleaved, 1..4 channels) into a float image in the
  * context's layout: v = byte / 255. Same statuses as decam_image_to_bytes. */
-DECAM_API decam_status decam_image_from_bytes(decam_ctx *ctx, const uint8_t *src, int width,
-                                              int height, int channels, float *dst);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_image_from_bytes(decam_ctx *ctx, const uint8_t *src,
+                                                                int width, int height, int channels,
+                                                                float *dst);
 
 /* ======================================================================
  * 4. Rendering saliency maps
@@ -279,14 +293,17 @@ typedef enum decam_colormap {
  * written to rgb[0..2] (the table entry itself, before rounding to bytes).
  * Returns DECAM_ERR_INVALID_ARGUMENT for a NULL pointer or an unknown
  * colormap. */
-DECAM_API decam_status decam_colormap_value(decam_ctx *ctx, decam_colormap colormap, float v,
-                                            float rgb[3]);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_colormap_value(decam_ctx *ctx,
+                                                              decam_colormap colormap, float v,
+                                                              float rgb[3]);
 
 /* Draws `map` through `colormap` into `rgb` (width*height*3 bytes).
  * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL pointer, zero size,
  * unknown colormap) or DECAM_ERR_TOO_LARGE. */
-DECAM_API decam_status decam_render_colormap(decam_ctx *ctx, const float *map, int width,
-                                             int height, decam_colormap colormap, uint8_t *rgb);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_render_colormap(decam_ctx *ctx, const float *map,
+                                                               int width, int height,
+                                                               decam_colormap colormap,
+                                                               uint8_t *rgb);
 
 /* Blends the coloured map over the image into `rgb` (width*height*3
  * bytes): out = (1 - alpha) * image + alpha * colour, computed on bytes
@@ -297,9 +314,11 @@ DECAM_API decam_status decam_render_colormap(decam_ctx *ctx, const float *map, i
  * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL pointer, zero size,
  * channels not 1 or 3, alpha outside [0,1] or NaN, unknown colormap) or
  * DECAM_ERR_TOO_LARGE. */
-DECAM_API decam_status decam_render_overlay(decam_ctx *ctx, const float *image, int width,
-                                            int height, int channels, const float *map,
-                                            decam_colormap colormap, float alpha, uint8_t *rgb);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_render_overlay(decam_ctx *ctx, const float *image,
+                                                              int width, int height, int channels,
+                                                              const float *map,
+                                                              decam_colormap colormap, float alpha,
+                                                              uint8_t *rgb);
 
 /* Draws, in place on `rgb` (width*height*3 bytes), the outline of the
  * region formed by the top `top_fraction` of the map's pixels: the pixels
@@ -312,9 +331,11 @@ DECAM_API decam_status decam_render_overlay(decam_ctx *ctx, const float *image, 
  * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL pointer, zero size,
  * top_fraction outside (0,1]), DECAM_ERR_TOO_LARGE or
  * DECAM_ERR_OUT_OF_MEMORY (a sorted copy of the map is made). */
-DECAM_API decam_status decam_render_contour(decam_ctx *ctx, const float *map, int width, int height,
-                                            float top_fraction, const uint8_t colour[3],
-                                            uint8_t *rgb);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_render_contour(decam_ctx *ctx, const float *map,
+                                                              int width, int height,
+                                                              float top_fraction,
+                                                              const uint8_t colour[3],
+                                                              uint8_t *rgb);
 
 /* A side-by-side panel, image | coloured map | overlay, into `rgb`:
  * (3 * width) x height pixels, 3 bytes each (9 * width * height bytes), a
@@ -327,9 +348,11 @@ DECAM_API decam_status decam_render_contour(decam_ctx *ctx, const float *map, in
  * Returns DECAM_OK or the statuses of decam_render_overlay() and
  * decam_render_contour(); also DECAM_ERR_TOO_LARGE when 3 * width exceeds
  * decam_max_image_side(). */
-DECAM_API decam_status decam_render_panel(decam_ctx *ctx, const float *image, int width, int height,
-                                          int channels, const float *map, decam_colormap colormap,
-                                          float alpha, float top_fraction, uint8_t *rgb);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_render_panel(decam_ctx *ctx, const float *image,
+                                                            int width, int height, int channels,
+                                                            const float *map,
+                                                            decam_colormap colormap, float alpha,
+                                                            float top_fraction, uint8_t *rgb);
 
 /* ======================================================================
  * 5. Saving
@@ -361,15 +384,19 @@ DECAM_API decam_status decam_render_panel(decam_ctx *ctx, const float *image, in
  * /dev/stdout) is written in place and never removed. Where the directory
  * admits no new file but the file itself is writable, the file is written
  * in place, and a failure may leave it partly written. */
-DECAM_API decam_status decam_image_save(decam_ctx *ctx, const char *path, decam_image_format format,
-                                        const uint8_t *pixels, int width, int height, int channels);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_image_save(decam_ctx *ctx, const char *path,
+                                                          decam_image_format format,
+                                                          const uint8_t *pixels, int width,
+                                                          int height, int channels);
 
 /* As decam_image_save(), into memory: *data receives the encoded file
  * (allocated with the context's allocator; release with decam_image_free())
  * and *size its length in bytes. */
-DECAM_API decam_status decam_image_save_memory(decam_ctx *ctx, decam_image_format format,
-                                               const uint8_t *pixels, int width, int height,
-                                               int channels, uint8_t **data, size_t *size);
+DECAM_API DECAM_WARN_UNUSED decam_status decam_image_save_memory(decam_ctx *ctx,
+                                                                 decam_image_format format,
+                                                                 const uint8_t *pixels, int width,
+                                                                 int height, int channels,
+                                                                 uint8_t **data, size_t *size);
 
 #ifdef __cplusplus
 }
