@@ -124,11 +124,64 @@ static void test_layout_shorthand_sets_the_layout_parameter(void **state) {
     decam_free(ctx);
 }
 
+static void test_names_map_to_keys_and_enum_values_and_back(void **state) {
+    (void)state;
+    for (int i = 0; i < decam_param_count(); i++) {
+        decam_param k = decam_param_key(i), back;
+        assert_true(i == 0 || (int)k > (int)decam_param_key(i - 1)); /* key order */
+        assert_int_equal(decam_param_from_name(decam_param_name(k), &back), DECAM_OK);
+        assert_int_equal(back, k);
+    }
+    assert_int_equal(decam_param_key(-1), 0);
+    assert_int_equal(decam_param_key(DECAM_PARAM_COUNT), 0);
+    decam_param k;
+    assert_int_equal(decam_param_from_name("budgett", &k), DECAM_ERR_UNKNOWN_PARAM);
+    assert_int_equal(decam_param_from_name(NULL, &k), DECAM_ERR_UNKNOWN_PARAM);
+    assert_int_equal(decam_param_from_name("budget", NULL), DECAM_ERR_INVALID_ARGUMENT);
+
+    /* Every enum parameter: its upper bound is its _COUNT - 1, every value
+     * has a name, and the name gives the value back. */
+    static const struct {
+        decam_param key;
+        int count;
+    } ENUMS[] = {{DECAM_PARAM_METHOD, DECAM_METHOD_COUNT},
+                 {DECAM_PARAM_LAYOUT, DECAM_LAYOUT_COUNT},
+                 {DECAM_PARAM_BASELINE, DECAM_BASELINE_COUNT},
+                 {DECAM_PARAM_UPSAMPLE, DECAM_UPSAMPLE_COUNT},
+                 {DECAM_PARAM_STRATEGY, DECAM_STRATEGY_COUNT},
+                 {DECAM_PARAM_OBJECTIVE, DECAM_OBJECTIVE_COUNT},
+                 {DECAM_PARAM_ASSEMBLY, DECAM_ASSEMBLY_COUNT},
+                 {DECAM_PARAM_INIT, DECAM_INIT_COUNT}};
+    for (size_t e = 0; e < sizeof ENUMS / sizeof ENUMS[0]; e++) {
+        double lo, hi;
+        assert_int_equal(decam_param_bounds(ENUMS[e].key, &lo, &hi, NULL), DECAM_OK);
+        assert_true(lo == 0 && hi == ENUMS[e].count - 1);
+        for (int v = 0; v < ENUMS[e].count; v++) {
+            const char *name = decam_value_name(ENUMS[e].key, v);
+            int back = -1;
+            assert_non_null(name);
+            assert_int_equal(decam_value_from_name(ENUMS[e].key, name, &back), DECAM_OK);
+            assert_int_equal(back, v);
+        }
+        assert_null(decam_value_name(ENUMS[e].key, ENUMS[e].count));
+        assert_null(decam_value_name(ENUMS[e].key, -1));
+    }
+    int v;
+    assert_string_equal(decam_value_name(DECAM_PARAM_STRATEGY, DECAM_STRATEGY_PBEST), "pbest");
+    assert_string_equal(decam_value_name(DECAM_PARAM_METHOD, DECAM_METHOD_RISE), "rise");
+    assert_null(decam_value_name(DECAM_PARAM_BUDGET, 0));
+    assert_int_equal(decam_value_from_name(DECAM_PARAM_METHOD, "lime", &v), DECAM_ERR_OUT_OF_RANGE);
+    assert_int_equal(decam_value_from_name(DECAM_PARAM_BUDGET, "x", &v),
+                     DECAM_ERR_INVALID_ARGUMENT);
+    assert_int_equal(decam_value_from_name((decam_param)12345, "x", &v), DECAM_ERR_UNKNOWN_PARAM);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_parameter_accepts_its_bounds_and_refuses_beyond),
         cmocka_unit_test(test_stated_defaults_of_the_issue),
         cmocka_unit_test(test_unknown_keys_and_null_arguments),
+        cmocka_unit_test(test_names_map_to_keys_and_enum_values_and_back),
         cmocka_unit_test(test_layout_shorthand_sets_the_layout_parameter),
     };
     return cmocka_run_group_tests_name("params", tests, NULL, NULL);
