@@ -181,7 +181,8 @@ DECAM_API decam_ctx *decam_create_advanced(decam_alloc_fn alloc, decam_free_fn f
  * decam_force_stop() does, and the context is freed when the outermost
  * library call on it returns (a run then returns DECAM_ERR_CANCELLED, or
  * DECAM_OK if it had already finished). The caller must not use the
- * context after that call returns. */
+ * context after that call returns. From the decam_free() on, the library
+ * calls none of the context's callbacks again. */
 DECAM_API void decam_free(decam_ctx *ctx);
 
 /* The model: scores a batch of `n` images.

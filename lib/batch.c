@@ -45,6 +45,11 @@ decam_status batcher_submit(batcher *b, double *dest) {
 decam_status batcher_flush(batcher *b) {
     if (b->fill == 0) return DECAM_OK;
     decam_ctx *ctx = b->ctx;
+    if (ctx->free_pending) {
+        /* decam_free() was called from a callback: no callback runs again. */
+        b->fill = 0;
+        return ctx_fail(ctx, DECAM_ERR_CANCELLED, "stopped: the context is being freed");
+    }
     const size_t n = b->fill;
     double t0 = batch_now();
     int rc = ctx->model(ctx->model_user, b->images, n, b->scores);

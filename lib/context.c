@@ -86,7 +86,7 @@ decam_status ctx_leave(decam_ctx *ctx, decam_status status) {
  * a handler that calls the library (and fails, and is logged to) would
  * otherwise recurse without end. */
 static void to_log(decam_ctx *ctx, decam_log_level level, const char *line) {
-    if (ctx->in_log) return;
+    if (ctx->in_log || ctx->free_pending) return; /* nor once the caller let go of it */
     ctx->in_log = 1;
     ctx->depth++; /* a decam_free() from the handler is deferred */
     ctx->log(ctx->log_user, level, line);

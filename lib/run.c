@@ -17,8 +17,7 @@ decam_status run_check_call(decam_ctx *ctx, const char *who, const float *image,
             "%s: no model callback; call decam_set_model() first", who);
     const double *p = ctx->params;
     FAIL_IF(p[PS_TARGET] >= p[PS_N_OUTPUTS], ctx, DECAM_ERR_OUT_OF_RANGE,
-            "target = %g must be below n_outputs = %g", p[PS_TARGET],
-            p[PS_N_OUTPUTS]);
+            "target = %g must be below n_outputs = %g", p[PS_TARGET], p[PS_N_OUTPUTS]);
     return DECAM_OK;
 }
 
@@ -141,7 +140,7 @@ decam_status run_score_full(run *r) {
 decam_status run_progress(run *r, double best_fitness, double mean_fitness) {
     decam_ctx *ctx = r->ctx;
     r->stats->generations++;
-    if (ctx->progress) {
+    if (ctx->progress && !ctx->free_pending) {
         decam_progress pr = {
             .size = sizeof pr,
             .queries = r->batch.queries,

@@ -105,9 +105,11 @@ static void test_free_from_the_model_is_deferred_to_the_end_of_the_run(void **st
     float image[W * H * 3], map[W * H];
     fill(image);
     /* The run stops after the model call that freed it, and the context
-     * is freed as decam_explain() returns. */
+     * is freed as decam_explain() returns; no callback runs after the free
+     * (the log handler would get the cancellation). */
     assert_int_equal(decam_explain(ctx, image, W, H, 3, map), DECAM_ERR_CANCELLED);
     assert_int_equal(m.model_calls, 2);
+    assert_int_equal(m.log_calls, 0);
     assert_int_equal(c.live, 0);
 }
 
@@ -133,6 +135,7 @@ static void test_free_from_the_log_handler_is_deferred(void **state) {
     decam_ctx *ctx = make(&m, &c);
     assert_int_equal(decam_explain(ctx, image, W, H, 3, map), DECAM_ERR_CANCELLED);
     assert_int_equal(m.model_calls, 1);
+    assert_int_equal(m.log_calls, 1); /* nothing after the free */
     assert_int_equal(c.live, 0);
 
     /* The last message of a run, after the map is made: the run succeeds

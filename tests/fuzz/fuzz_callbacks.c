@@ -8,8 +8,9 @@
  * Allowed outcomes: inside a run every setter and re-entry is refused
  * with DECAM_ERR_BUSY, getters succeed, the outer call returns a
  * documented status (with a message unless DECAM_OK, and "" after
- * DECAM_OK), and a context freed from a callback is gone when the outer
- * call returns (the sanitizers see any use after free or leak).
+ * DECAM_OK), no callback runs after a decam_free() from a callback, and
+ * the context is gone when the outer call returns (the sanitizers see any
+ * use after free or leak).
  */
 #include <math.h>
 #include <stddef.h>
@@ -109,6 +110,7 @@ static int misuse(state *s, int in_log) {
 
 static int model(void *user, const float *images, size_t n, float *scores) {
     state *s = user;
+    CHECK(!s->freed); /* no callback after decam_free() */
     const size_t values = (size_t)s->w * s->h * s->c;
     for (size_t i = 0; i < n; i++) {
         double sum = 0;
@@ -121,12 +123,14 @@ static int model(void *user, const float *images, size_t n, float *scores) {
 
 static int progress(void *user, const decam_progress *p) {
     state *s = user;
+    CHECK(!s->freed);
     CHECK(p->size >= sizeof *p && p->queries <= p->budget);
     return misuse(s, 0);
 }
 
 static void log_handler(void *user, decam_log_level level, const char *message) {
     state *s = user;
+    CHECK(!s->freed);
     CHECK(message && !strchr(message, '\n'));
     (void)level;
     /* Never called from inside itself. */
