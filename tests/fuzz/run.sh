@@ -54,7 +54,8 @@ for path in "$src"/lib/*.c; do
     f=$(basename "$path")
     o="$out/${f%.c}.o"
     # shellcheck disable=SC2086
-    clang $common $png_cflags $sanitize -fsanitize=fuzzer-no-link -c "$src/lib/$f" -o "$o"
+    clang $common $png_cflags $sanitize -fsanitize=fuzzer-no-link -DDECAM_BUILDING \
+        -c "$src/lib/$f" -o "$o"
     objs="$objs $o"
 done
 for t in $targets; do
