@@ -1,6 +1,7 @@
 /* cam.c - from search results to the normalised full-resolution map. */
 #include "cam.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "filter.h"
@@ -191,13 +192,21 @@ void cam_normalise(float *map, size_t n) {
         hi = map[i] > hi ? map[i] : hi;
     }
     const float range = hi - lo;
-    if (!(range > 0.0f) || !isfinite(range)) {
+    if (!(range > 0.0f) || !isfinite(lo) || !isfinite(hi)) {
         for (size_t i = 0; i < n; i++)
             map[i] = 0.0f;
         return;
     }
+    if (isfinite(range)) {
+        for (size_t i = 0; i < n; i++)
+            map[i] = (map[i] - lo) / range;
+        return;
+    }
+    /* Finite values more than FLT_MAX apart: the range overflows float but
+     * not double, where the same scaling is done. */
+    const double wide = (double)hi - (double)lo;
     for (size_t i = 0; i < n; i++)
-        map[i] = (map[i] - lo) / range;
+        map[i] = (float)(((double)map[i] - lo) / wide);
 }
 
 int cam_finish(float *map, int width, int height, double sigma, const decam_allocator *a) {

@@ -62,7 +62,8 @@ void cam_grid_from_population(const double *pop, const double *fitness, size_t n
                               double *grid);
 
 /* Scales n values to [0,1] by min and max; a constant (or non-finite)
- * input gives all zeros. */
+ * input gives all zeros. Finite values more than FLT_MAX apart are
+ * scaled too (in double). */
 void cam_normalise(float *map, size_t n);
 
 /* Finishes a full-resolution map of any method (width x height, any

@@ -1,4 +1,5 @@
 /* test_cam.c - assembling grid maps and rendering the full-resolution map. */
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -115,6 +116,34 @@ static void test_normalise_spans_zero_to_one_and_constant_gives_zeros(void **sta
         assert_true(bad[i] == 0.0f);
 }
 
+/* Finite values more than FLT_MAX apart: their range overflows float,
+ * and the map once came out all zeros; denormal values keep their order. */
+static void test_normalise_of_a_range_beyond_flt_max_spans_zero_to_one(void **state) {
+    (void)state;
+    float m[4] = {-FLT_MAX, 0.0f, FLT_MAX, FLT_MAX / 2};
+    cam_normalise(m, 4);
+    assert_true(m[0] == 0.0f && m[1] == 0.5f && m[2] == 1.0f && m[3] == 0.75f);
+    float d[3] = {1e-45f, 4e-45f, 3e-45f}; /* 1, 3 and 2 of the smallest denormal */
+    cam_normalise(d, 3);
+    assert_true(d[0] == 0.0f && d[1] == 1.0f && d[2] == 0.5f);
+    float inf[2] = {INFINITY, 1};
+    cam_normalise(inf, 2);
+    assert_true(inf[0] == 0.0f && inf[1] == 0.0f);
+}
+
+/* A smoothing sigma in range but so small that its square underflows
+ * (1e-170) once made NaN taps and an all-zero map. */
+static void test_finish_with_a_tiny_sigma_equals_no_smoothing(void **state) {
+    (void)state;
+    float a[6 * 4], b[6 * 4];
+    for (int i = 0; i < 24; i++)
+        a[i] = b[i] = (float)((i * 7) % 5);
+    assert_int_equal(cam_finish(a, 6, 4, 0.0, &ALLOC), 0);
+    assert_int_equal(cam_finish(b, 6, 4, 1e-170, &ALLOC), 0);
+    assert_memory_equal(a, b, sizeof a);
+    assert_true(a[1] == 0.5f && a[2] == 1.0f);
+}
+
 static void test_upsampled_grid_is_smoothed_and_normalised(void **state) {
     (void)state;
     upsampler u;
@@ -158,6 +187,8 @@ int main(void) {
         cmocka_unit_test(test_gene_that_never_varied_gets_zero),
         cmocka_unit_test(test_population_weights_by_fitness_above_the_worst),
         cmocka_unit_test(test_normalise_spans_zero_to_one_and_constant_gives_zeros),
+        cmocka_unit_test(test_normalise_of_a_range_beyond_flt_max_spans_zero_to_one),
+        cmocka_unit_test(test_finish_with_a_tiny_sigma_equals_no_smoothing),
         cmocka_unit_test(test_upsampled_grid_is_smoothed_and_normalised),
         cmocka_unit_test(test_grid_from_map_area_averages_and_scales),
     };
