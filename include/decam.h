@@ -289,7 +289,8 @@ typedef enum decam_param {
      * Default DECAM_UPSAMPLE_BILINEAR. */
     DECAM_PARAM_UPSAMPLE = 18,
     /* Gaussian sigma, in pixels, applied to the final map; 0 = none.
-     * 0..1000, default 0. */
+     * 0..1000, default 0. Below about 0.07 the taps beside the centre
+     * round to 0 and the smoothing leaves the map as it is. */
     DECAM_PARAM_SMOOTHING = 19,
     /* How the final map is assembled, a decam_assembly. Default
      * DECAM_ASSEMBLY_ALL_EVALUATED: every query counts, per pixel of the
@@ -575,7 +576,10 @@ DECAM_API decam_status decam_get_stats(const decam_ctx *ctx, decam_stats *stats)
  * DECAM_ASSEMBLY_ALL_EVALUATED (the score contrast per pixel), else the
  * assembled gene grid (GRID_HEIGHT rows of GRID_WIDTH); for RISE and
  * occlusion the full image (sum(score * mask) / (masks * keep), and the
- * mean score drop). Stores
+ * mean score drop). Values that float cannot hold (magnitudes of 2^126
+ * or more, as scores near +-FLT_MAX give, or all below FLT_MIN) are
+ * multiplied by one power of two so that they fit, with a warning in the
+ * log; the normalised map does not depend on it. Stores
  * its size in *width and *height (either may be NULL); with map == NULL
  * only the size is given, so the caller can allocate. Otherwise `map`
  * holds `capacity` floats. Returns DECAM_ERR_INVALID_ARGUMENT if the last

@@ -209,6 +209,24 @@ void cam_normalise(float *map, size_t n) {
         map[i] = (float)(((double)map[i] - lo) / wide);
 }
 
+int cam_fit_float(double *v, size_t n) {
+    double top = 0.0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i]) && fabs(v[i]) > top) top = fabs(v[i]);
+    int e;
+    frexp(top, &e); /* top in [2^(e-1), 2^e) */
+    /* Below 2^126 every value, and any two values' difference, is a
+     * finite float; from FLT_MIN up none is denormal. */
+    int shift = 0;
+    if (e > 126)
+        shift = 126 - e;
+    else if (top > 0.0 && top < FLT_MIN)
+        shift = -e;
+    for (size_t i = 0; shift != 0 && i < n; i++)
+        v[i] = ldexp(v[i], shift);
+    return shift;
+}
+
 int cam_finish(float *map, int width, int height, double sigma, const decam_allocator *a) {
     if (sigma > 0.0 && filter_gaussian(a, map, width, height, 1, 1, sigma) != 0) return -1;
     cam_normalise(map, (size_t)width * height);

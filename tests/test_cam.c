@@ -131,6 +131,24 @@ static void test_normalise_of_a_range_beyond_flt_max_spans_zero_to_one(void **st
     assert_true(inf[0] == 0.0f && inf[1] == 0.0f);
 }
 
+/* Doubles beyond float's range, or below its normal range, are scaled by
+ * one power of two; anything between is left alone, bit for bit. */
+static void test_fit_float_scales_only_values_outside_the_normal_float_range(void **state) {
+    (void)state;
+    double big[3] = {-6e38, 1e300, 2.0};
+    assert_int_equal(cam_fit_float(big, 3), 126 - 997);
+    assert_true(big[1] < 0x1p126 && big[1] >= 0x1p125);
+    assert_true(big[0] == ldexp(-6e38, 126 - 997) && big[2] == ldexp(2.0, 126 - 997));
+    double tiny[2] = {1e-300, -3e-310};
+    assert_int_equal(cam_fit_float(tiny, 2), 996);
+    assert_true(tiny[0] >= 0.5 && tiny[0] < 1.0 && tiny[1] == ldexp(-3e-310, 996));
+    double fine[4] = {0x1.fffffp125, -1.0, 1e-30, NAN};
+    assert_int_equal(cam_fit_float(fine, 4), 0);
+    assert_true(fine[0] == 0x1.fffffp125 && fine[1] == -1.0 && fine[2] == 1e-30);
+    double zeros[2] = {0.0, -0.0};
+    assert_int_equal(cam_fit_float(zeros, 2), 0);
+}
+
 /* A smoothing sigma in range but so small that its square underflows
  * (1e-170) once made NaN taps and an all-zero map. */
 static void test_finish_with_a_tiny_sigma_equals_no_smoothing(void **state) {
@@ -188,6 +206,7 @@ int main(void) {
         cmocka_unit_test(test_population_weights_by_fitness_above_the_worst),
         cmocka_unit_test(test_normalise_spans_zero_to_one_and_constant_gives_zeros),
         cmocka_unit_test(test_normalise_of_a_range_beyond_flt_max_spans_zero_to_one),
+        cmocka_unit_test(test_fit_float_scales_only_values_outside_the_normal_float_range),
         cmocka_unit_test(test_finish_with_a_tiny_sigma_equals_no_smoothing),
         cmocka_unit_test(test_upsampled_grid_is_smoothed_and_normalised),
         cmocka_unit_test(test_grid_from_map_area_averages_and_scales),
