@@ -190,7 +190,9 @@ DECAM_API decam_status decam_set_model(decam_ctx *ctx, decam_model_fn fn, void *
  * channels       1 .. decam_max_channels(), with width*height*channels at
  *                most decam_max_image_values().
  * saliency_out   width*height floats, row-major, written with the map in
- *                [0,1] (1 = most important). A constant map is all zeros.
+ *                [0,1] (1 = most important). A constant map is all zeros
+ *                and logged as a warning (a constant model, a baseline
+ *                equal to the image, a single occlusion window).
  *
  * Queries: one for the full image, then generations of DECAM_PARAM_POPULATION
  * candidates (one query each, two for DECAM_OBJECTIVE_BOTH), then two for

@@ -378,6 +378,30 @@ static void test_occlusion_drops_beyond_flt_max_give_the_map_of_small_drops(void
     assert_true(hi == 1.0f);
 }
 
+/* A flat map is never silent: it comes with a warning in the log; a map
+ * with a region does not. (RISE does not centre its scores, so a
+ * constant model gives it the noise of its mask counts, not a flat map.) */
+static void test_a_flat_map_is_logged_as_a_warning(void **state) {
+    (void)state;
+    static float image[PW * PH * PC], map[PW * PH];
+    planted p = {0};
+    planted_make(&p, image, 9, DECAM_LAYOUT_HWC);
+    hostile constant = {0.25f, 0, &p}, varying = {1.0f, 1, &p};
+    const decam_method methods[] = {DECAM_METHOD_DECAM, DECAM_METHOD_OCCLUSION};
+    for (size_t k = 0; k < 2; k++)
+        for (int vary = 0; vary < 2; vary++) {
+            int warnings = 0;
+            decam_ctx *ctx = decam_create();
+            decam_set_model(ctx, hostile_model, vary ? &varying : &constant);
+            decam_set_log(ctx, count_warnings, &warnings, DECAM_LOG_WARNING);
+            decam_set_param(ctx, DECAM_PARAM_METHOD, methods[k]);
+            decam_set_param(ctx, DECAM_PARAM_BUDGET, 1000);
+            assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+            assert_int_equal(warnings, vary ? 0 : 1);
+            decam_free(ctx);
+        }
+}
+
 /* Smoothing sigma in range but with a square that underflows: the map is
  * that of no smoothing, bit for bit (once NaN taps, an all-zero map). */
 static void test_tiny_smoothing_sigma_gives_the_unsmoothed_map(void **state) {
@@ -409,6 +433,7 @@ int main(void) {
         cmocka_unit_test(test_scores_at_plus_minus_flt_max_give_full_range_maps),
         cmocka_unit_test(test_occlusion_drops_beyond_flt_max_give_the_map_of_small_drops),
         cmocka_unit_test(test_tiny_smoothing_sigma_gives_the_unsmoothed_map),
+        cmocka_unit_test(test_a_flat_map_is_logged_as_a_warning),
     };
     return cmocka_run_group_tests_name("reliability", tests, NULL, NULL);
 }
