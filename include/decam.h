@@ -346,9 +346,11 @@ typedef enum decam_param {
      * for any count. 1..64, default 1. */
     DECAM_PARAM_THREADS = 32,
     /* RISE: its masks are RISE_GRID x RISE_GRID random binary grids.
-     * 1..64, default 7 (TorchRay's s = 7). */
+     * 2..64, default 7 (TorchRay's s = 7). Not 1: a single cell, however
+     * shifted, masks the whole image or none of it, and the map is flat. */
     DECAM_PARAM_RISE_GRID = 33,
-    /* RISE: probability that a grid cell is kept. 0.01..1, default 0.5. */
+    /* RISE: probability that a grid cell is kept. 0.01..0.99, default
+     * 0.5. Not 1: every mask would keep the whole image (a flat map). */
     DECAM_PARAM_RISE_KEEP = 34,
     /* Occlusion: side of the square window, in pixels; 0 = a seventh of
      * the image's shorter side (32 at 224 x 224). 0..65536, default 0. */
