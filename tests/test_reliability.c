@@ -402,6 +402,73 @@ static void test_a_flat_map_is_logged_as_a_warning(void **state) {
         }
 }
 
+/* Every parameter at both ends of its range, with the method it belongs
+ * to: the run completes or refuses with a documented status, the map is
+ * in [0,1], and the model is never handed a non-finite pixel. */
+typedef struct watched {
+    planted *p;
+    long nonfinite;
+} watched;
+
+static int watched_model(void *user, const float *images, size_t n, float *scores) {
+    watched *w = user;
+    for (size_t i = 0; i < n * PW * PH * PC; i++)
+        w->nonfinite += !isfinite(images[i]);
+    return planted_model(w->p, images, n, scores);
+}
+
+static decam_method method_of(decam_param k) {
+    if (k == DECAM_PARAM_RISE_GRID || k == DECAM_PARAM_RISE_KEEP) return DECAM_METHOD_RISE;
+    if (k == DECAM_PARAM_OCCLUSION_WINDOW || k == DECAM_PARAM_OCCLUSION_STRIDE)
+        return DECAM_METHOD_OCCLUSION;
+    return DECAM_METHOD_DECAM;
+}
+
+static void test_every_parameter_at_its_ends_gives_a_map_or_a_status(void **state) {
+    (void)state;
+    static float image[PW * PH * PC], map[PW * PH];
+    planted p = {0};
+    planted_make(&p, image, 9, DECAM_LAYOUT_HWC);
+    for (int k = 1; k <= DECAM_PARAM_LAST; k++) {
+        decam_param key = (decam_param)k;
+        if (key == DECAM_PARAM_TARGET || key == DECAM_PARAM_N_OUTPUTS ||
+            key == DECAM_PARAM_LAYOUT || key == DECAM_PARAM_METHOD)
+            continue; /* checked against each other and the callback elsewhere */
+        double ends[2];
+        assert_int_equal(decam_param_bounds(key, &ends[0], &ends[1], NULL), DECAM_OK);
+        for (int e = 0; e < 2; e++) {
+            double v = ends[e];
+            if (key == DECAM_PARAM_BUDGET && e == 1) v = 5000; /* 1e9 queries: too long */
+            watched w = {&p, 0};
+            decam_ctx *ctx = decam_create();
+            decam_set_model(ctx, watched_model, &w);
+            decam_set_param(ctx, DECAM_PARAM_METHOD, method_of(key));
+            decam_set_param(ctx, DECAM_PARAM_BUDGET,
+                            method_of(key) == DECAM_METHOD_OCCLUSION ? 5000 : 200);
+            if (key == DECAM_PARAM_POPULATION) decam_set_param(ctx, DECAM_PARAM_BUDGET, v + 3);
+            if (key == DECAM_PARAM_POPULATION) decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, 64);
+            if (key == DECAM_PARAM_BUDGET && e == 0)
+                decam_set_param(ctx, DECAM_PARAM_POPULATION, 4);
+            assert_int_equal(decam_set_param(ctx, key, v), DECAM_OK);
+            decam_status st = decam_explain(ctx, image, PW, PH, PC, map);
+            if (key == DECAM_PARAM_BUDGET && e == 0) {
+                assert_int_equal(st, DECAM_ERR_BUDGET_TOO_SMALL);
+            } else if ((key == DECAM_PARAM_BASELINE && v == DECAM_BASELINE_IMAGE) ||
+                       (key == DECAM_PARAM_INIT && v == DECAM_INIT_PRIOR)) {
+                assert_int_equal(st, DECAM_ERR_MISSING_INPUT); /* nothing set */
+            } else {
+                if (st != DECAM_OK)
+                    printf("# %s = %g: %s\n", decam_param_name(key), v, decam_errmsg(ctx));
+                assert_int_equal(st, DECAM_OK);
+                for (int i = 0; i < PW * PH; i++)
+                    assert_true(map[i] >= 0.0f && map[i] <= 1.0f);
+            }
+            assert_int_equal(w.nonfinite, 0);
+            decam_free(ctx);
+        }
+    }
+}
+
 /* Smoothing sigma in range but with a square that underflows: the map is
  * that of no smoothing, bit for bit (once NaN taps, an all-zero map). */
 static void test_tiny_smoothing_sigma_gives_the_unsmoothed_map(void **state) {
@@ -434,6 +501,7 @@ int main(void) {
         cmocka_unit_test(test_occlusion_drops_beyond_flt_max_give_the_map_of_small_drops),
         cmocka_unit_test(test_tiny_smoothing_sigma_gives_the_unsmoothed_map),
         cmocka_unit_test(test_a_flat_map_is_logged_as_a_warning),
+        cmocka_unit_test(test_every_parameter_at_its_ends_gives_a_map_or_a_status),
     };
     return cmocka_run_group_tests_name("reliability", tests, NULL, NULL);
 }
