@@ -469,6 +469,35 @@ static void test_every_parameter_at_its_ends_gives_a_map_or_a_status(void **stat
     }
 }
 
+/* Pixels at +-FLT_MAX and +-3e38 with every baseline the library makes
+ * and every method: blends and blurs stay within float, so the model
+ * never sees an infinity, and the run completes. */
+static void test_pixels_at_flt_max_never_reach_the_model_as_infinities(void **state) {
+    (void)state;
+    static float image[PW * PH * PC], big[PW * PH * PC], map[PW * PH];
+    planted p = {0};
+    planted_make(&p, image, 9, DECAM_LAYOUT_HWC);
+    const float scale[] = {FLT_MAX, 3e38f};
+    const decam_baseline baselines[] = {DECAM_BASELINE_CONSTANT, DECAM_BASELINE_MEAN,
+                                        DECAM_BASELINE_BLUR, DECAM_BASELINE_NOISE};
+    for (int s = 0; s < 2; s++) {
+        for (int i = 0; i < PW * PH * PC; i++)
+            big[i] = (i % 2 ? 1.0f : -1.0f) * (image[i] > 0.5f ? scale[s] : scale[s] / 2);
+        for (int b = 0; b < 4; b++)
+            for (int m = 0; m < 3; m++) {
+                watched w = {&p, 0};
+                decam_ctx *ctx = decam_create();
+                decam_set_model(ctx, watched_model, &w);
+                decam_set_param(ctx, DECAM_PARAM_METHOD, m);
+                decam_set_param(ctx, DECAM_PARAM_BASELINE, baselines[b]);
+                decam_set_param(ctx, DECAM_PARAM_BUDGET, m == DECAM_METHOD_OCCLUSION ? 5000 : 200);
+                assert_int_equal(decam_explain(ctx, big, PW, PH, PC, map), DECAM_OK);
+                assert_int_equal(w.nonfinite, 0);
+                decam_free(ctx);
+            }
+    }
+}
+
 /* Smoothing sigma in range but with a square that underflows: the map is
  * that of no smoothing, bit for bit (once NaN taps, an all-zero map). */
 static void test_tiny_smoothing_sigma_gives_the_unsmoothed_map(void **state) {
@@ -502,6 +531,7 @@ int main(void) {
         cmocka_unit_test(test_tiny_smoothing_sigma_gives_the_unsmoothed_map),
         cmocka_unit_test(test_a_flat_map_is_logged_as_a_warning),
         cmocka_unit_test(test_every_parameter_at_its_ends_gives_a_map_or_a_status),
+        cmocka_unit_test(test_pixels_at_flt_max_never_reach_the_model_as_infinities),
     };
     return cmocka_run_group_tests_name("reliability", tests, NULL, NULL);
 }
