@@ -204,6 +204,35 @@ static void test_maps_at_flt_max_and_denormal_score_as_the_plain_map(void **stat
     decam_free(ctx);
 }
 
+/* region_present() stretched to +-FLT_MAX: the curves and their areas are
+ * summed in double, so every metric stays finite, in the score's units. */
+static int region_at_flt_max(void *user, const float *images, size_t n, float *scores) {
+    region_present(user, images, n, scores);
+    for (size_t i = 0; i < n; i++)
+        scores[i] = scores[i] > 0.5f ? FLT_MAX : -FLT_MAX;
+    return 0;
+}
+
+static void test_scores_at_flt_max_give_finite_metrics(void **state) {
+    (void)state;
+    float image[W * H], saliency[W * H];
+    uint8_t truth[W * H];
+    region_model m = {1, DECAM_LAYOUT_HWC, 0};
+    region_image(image, saliency, truth, 1, DECAM_LAYOUT_HWC);
+    for (int i = 0; i < W * H; i++)
+        saliency[i] = 1.0f - saliency[i]; /* ranks the region last: a drop */
+    decam_ctx *ctx = decam_create();
+    decam_set_model(ctx, region_at_flt_max, &m);
+    decam_set_param(ctx, DECAM_PARAM_EVAL_STEP, 16);
+    decam_metrics r = {.size = sizeof r};
+    assert_int_equal(decam_evaluate(ctx, image, W, H, 1, saliency, truth, &r), DECAM_OK);
+    assert_true(r.score_full == FLT_MAX && r.score_masked == -FLT_MAX);
+    assert_true(r.average_drop == 2.0 && r.increase_in_confidence == 0.0);
+    assert_true(isfinite(r.deletion_auc) && isfinite(r.insertion_auc));
+    assert_true(r.deletion_auc > r.insertion_auc); /* the inverted map's worst curves */
+    decam_free(ctx);
+}
+
 static int failing(void *user, const float *images, size_t n, float *scores) {
     (void)user, (void)images, (void)n, (void)scores;
     return 5;
@@ -271,6 +300,7 @@ int main(void) {
         cmocka_unit_test(test_average_drop_and_energy_match_hand_computed_values),
         cmocka_unit_test(test_evaluate_errors_are_reported),
         cmocka_unit_test(test_maps_at_flt_max_and_denormal_score_as_the_plain_map),
+        cmocka_unit_test(test_scores_at_flt_max_give_finite_metrics),
     };
     return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }
