@@ -51,8 +51,8 @@
     X(INIT, "init", 0, DECAM_INIT_COUNT - 1, DECAM_INIT_LATIN_HYPERCUBE, 1, INIT_NAMES)            \
     X(PRIOR_SPREAD, "prior_spread", 0, 1, 0.25, 0, NULL)                                           \
     X(TOLERANCE, "tolerance", 0, 1e9, 0, 0, NULL)                                                  \
-    X(RISE_GRID, "rise_grid", 1, 64, 7, 1, NULL)                                                   \
-    X(RISE_KEEP, "rise_keep", 0.01, 1, 0.5, 0, NULL)                                               \
+    X(RISE_GRID, "rise_grid", 2, 64, 7, 1, NULL)                                                   \
+    X(RISE_KEEP, "rise_keep", 0.01, 0.99, 0.5, 0, NULL)                                               \
     X(OCCLUSION_WINDOW, "occlusion_window", 0, 65536, 0, 1, NULL)                                  \
     X(OCCLUSION_STRIDE, "occlusion_stride", 0, 65536, 0, 1, NULL)                                  \
     X(EVAL_STEP, "eval_step", 0, 2147483647.0, 0, 1, NULL)                                         \

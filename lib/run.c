@@ -185,10 +185,25 @@ static decam_status score_final_map(run *r, const float *map) {
     return batcher_flush(&r->batch);
 }
 
+void run_fit_float(run *r, double *map, size_t n) {
+    int shift = cam_fit_float(map, n);
+    if (shift != 0)
+        run_log(r, DECAM_LOG_WARNING,
+                "the raw map's values were beyond float's range; scaled by 2^%d to fit", shift);
+}
+
 decam_status run_finish_map(run *r, double smoothing, float *out, int score) {
     RUN_FAIL_IF(cam_finish(r->map, r->shape.w, r->shape.h, smoothing, r->mem) != 0, r,
                 DECAM_ERR_OUT_OF_MEMORY, "decam_explain: out of memory smoothing the map");
-    for (size_t i = 0; i < r->hw; i++)
+    int flat = 1;
+    for (size_t i = 0; i < r->hw; i++) {
         out[i] = r->map[i];
+        flat = flat && out[i] == 0.0f;
+    }
+    /* A flat map is an answer (nothing the masks changed moved the
+     * score), but never a silent one. */
+    if (flat)
+        run_log(r, DECAM_LOG_WARNING,
+                "the map is flat (all zero): the scores did not tell the masked regions apart");
     return score ? score_final_map(r, out) : DECAM_OK;
 }

@@ -122,6 +122,12 @@ decam_status run_progress(run *r, double best_fitness, double mean_fitness);
  * context for decam_get_raw_map(). */
 decam_status run_keep_raw(run *r, const double *raw, int width, int height);
 
+/* Before a method's map of n doubles becomes floats (r->map, the raw
+ * map): scales it by a power of two when its values lie beyond float's
+ * range or below its normal range (cam_fit_float), with a warning in the
+ * log; scores near +-FLT_MAX otherwise make infinities and a flat map. */
+void run_fit_float(run *r, double *map, size_t n);
+
 /* Smooths and normalises r->map (sigma 0: no smoothing) into `out`, and
  * when `score` is set scores it as a soft mask: the kept and dropped
  * images of the statistics. */
