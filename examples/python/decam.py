@@ -496,7 +496,14 @@ class Explainer:
             raise TypeError(f"set_param: the value of {name} must be a number"
                             f"{' or a name' if name in ENUMS else ''}, not "
                             f"{type(value).__name__}")
-        _check(_lib.decam_set_param(self._ctx, key, float(value)), self._ctx, "decam_set_param")
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond any double: beyond every range
+            p = PARAMS[name]
+            raise DecamError(Status.OUT_OF_RANGE, f"{name} = an integer of {len(str(abs(value)))}"
+                             f" digits is outside its range [{p.lower:g}, {p.upper:g}]",
+                             "decam_set_param") from None
+        _check(_lib.decam_set_param(self._ctx, key, value), self._ctx, "decam_set_param")
         if name == "n_outputs":
             self._k = int(value)
 
@@ -609,9 +616,13 @@ class Explainer:
     def raw_map(self):
         """The last run's map before normalisation, in the method's units and
         resolution (DE-CAM: per pixel, or the gene grid for the grid assemblies)."""
-        ctx = self._live("raw_map")
+        ctx = self._idle("raw_map")  # inside a run there is no last map yet
         w, h = _c.c_int(), _c.c_int()
-        _check(_lib.decam_get_raw_map(ctx, None, 0, w, h), ctx, "decam_get_raw_map")
+        # decam_get_raw_map sets no message (its context is const): say it here
+        if _lib.decam_get_raw_map(ctx, None, 0, w, h) != Status.OK:
+            raise DecamError(Status.INVALID_ARGUMENT, "there is no map: no explain() has run "
+                             "on this Explainer, or the last one failed before its map",
+                             "decam_get_raw_map")
         out = np.empty((h.value, w.value), np.float32)
         _check(_lib.decam_get_raw_map(ctx, out.ctypes.data, out.size, None, None),
                ctx, "decam_get_raw_map")

@@ -523,6 +523,40 @@ class ParametersAndArguments(unittest.TestCase):
         self.ex.set_param("budget", np.int64(500))
         self.assertEqual(self.ex.get_param("budget"), 500)
 
+    def test_an_integer_beyond_any_double_is_out_of_range(self):
+        for value in (10 ** 400, -10 ** 400):
+            with self.assertRaises(decam.DecamError) as cm:
+                self.ex.set_param("seed", value)
+            self.assertEqual(cm.exception.status, decam.Status.OUT_OF_RANGE)
+            self.assertIn("seed", str(cm.exception))
+
+    def test_raw_map_without_a_map_says_so_not_an_older_message(self):
+        with self.assertRaises(decam.DecamError):
+            self.ex.set_param("budget", 0)  # leaves its message in the context
+        with self.assertRaises(decam.DecamError) as cm:
+            self.ex.raw_map()
+        self.assertEqual(cm.exception.status, decam.Status.INVALID_ARGUMENT)
+        self.assertIn("no explain()", str(cm.exception))
+        self.assertNotIn("budget", str(cm.exception))
+
+    def test_raw_map_inside_a_run_raises_busy(self):
+        seen = []
+        ex = None
+
+        def model(batch):
+            if not seen:
+                try:
+                    ex.raw_map()
+                except decam.DecamError as e:
+                    seen.append(e.status)
+            return Planted(7)(batch)
+
+        ex = decam.Explainer(model, n_outputs=1, **SMALL)
+        ex.explain(Planted(7).image, target=0)
+        seen.clear()
+        ex.explain(Planted(7).image, target=0)  # also with the map of a run before
+        self.assertEqual(seen, [decam.Status.BUSY])
+
     def test_constructor_checks_its_callables_and_the_log_level(self):
         with self.assertRaisesRegex(TypeError, "model must be callable"):
             decam.Explainer(3)
