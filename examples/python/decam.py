@@ -454,6 +454,17 @@ class Explainer:
 
     __del__ = close
 
+    def __reduce_ex__(self, protocol):
+        # A copy would share the C context and free it a second time.
+        raise TypeError("an Explainer owns a C context and cannot be copied or pickled; "
+                        "make another one (Explainer(model, **ex.params))")
+
+    def __copy__(self):
+        self.__reduce_ex__(None)
+
+    def __deepcopy__(self, memo):
+        self.__reduce_ex__(None)
+
     def __enter__(self):
         self._live("__enter__")
         return self

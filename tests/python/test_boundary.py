@@ -350,6 +350,19 @@ class CallbacksThatMisuseTheExplainer(unittest.TestCase):
                 self.assertIn("closed", str(cm.exception))
                 self.check_closed(ex)
 
+    def test_an_explainer_cannot_be_copied_or_pickled(self):
+        import copy
+        import pickle
+
+        ex = decam.Explainer(self.planted, n_outputs=1, **SMALL)
+        for name, attempt in (("copy", copy.copy), ("deepcopy", copy.deepcopy),
+                              ("pickle", pickle.dumps)):
+            with self.subTest(name):
+                with self.assertRaisesRegex(TypeError, "cannot be copied or pickled"):
+                    attempt(ex)
+        self.assertEqual(ex.explain(self.image, target=0).shape, (64, 64))
+        ex.close()
+
     def test_close_from_another_thread_during_a_run_is_deferred(self):
         started, ex = threading.Event(), None
 
