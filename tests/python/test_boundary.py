@@ -119,7 +119,7 @@ class ExceptionsInCallbacks(unittest.TestCase):
 
     def interrupt_after(self, after_call, progress):
         returned = threading.Event()
-        calls = []
+        calls, sent_after = [], []
 
         def model(batch):
             calls.append(len(batch))
@@ -130,6 +130,7 @@ class ExceptionsInCallbacks(unittest.TestCase):
 
         def send():
             if returned.wait(30):
+                sent_after.append(len(calls))
                 signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
         ex = decam.Explainer(model, n_outputs=1, budget=100000, progress=progress,
@@ -145,9 +146,26 @@ class ExceptionsInCallbacks(unittest.TestCase):
         finally:
             returned.set()
             sender.join()
-        self.assertLess(len(calls), after_call + 3, "the run stopped at once")
+        # the model is not called again once the signal has arrived
+        self.assertLessEqual(len(calls), sent_after[0] + 1, "the run stopped at once")
         self.assertIs(signal.getsignal(signal.SIGINT), signal.default_int_handler)
         self.assertEqual(ex.explain(self.image, target=0).shape, (64, 64))
+
+    def test_other_unraisable_exceptions_go_on_to_the_hook_before(self):
+        self.explainer().explain(self.image, target=0)  # the binding's hook is in place
+        self.assertIs(sys.unraisablehook, decam._unraisable_hook)
+        seen, saved = [], decam._unraisable_hook.previous
+        decam._unraisable_hook.previous = seen.append
+
+        class Bad:
+            def __del__(self):
+                raise RuntimeError("in __del__")
+
+        try:
+            Bad()
+        finally:
+            decam._unraisable_hook.previous = saved
+        self.assertEqual([str(u.exc_value) for u in seen], ["in __del__"])
 
     def test_user_signal_handler_runs_and_its_exception_is_reraised(self):
         class Stop(Exception):
