@@ -749,14 +749,16 @@ class Explainer:
         except BaseException as e:  # stops the run; re-raised after the call
             self._remember(e)
 
-    def _deferring_handler(self, previous):
+    def _deferring_handler(self, previous, active):
         """A signal handler for the duration of a run: `previous` (say
         Python's KeyboardInterrupt handler) raises straight into the user's
         code in a callback; anywhere else its exception is remembered and
-        the run stopped, so that no exception escapes a callback to C."""
+        the run stopped, so that no exception escapes a callback to C.
+        Once the C call has returned (active[0] false) it is `previous`
+        alone, even if a signal cut its removal short."""
 
         def handler(signum, frame):
-            if self._in_user_code:
+            if self._in_user_code or not active[0]:
                 return previous(signum, frame)
             try:
                 return previous(signum, frame)
@@ -766,21 +768,20 @@ class Explainer:
         handler.decam_previous = previous
         return handler
 
-    def _wrap_signals(self):
+    def _wrap_signals(self, wrapped, active):
         """Installs _deferring_handler over every Python signal handler (only
-        the main thread runs them, and only it may set them)."""
+        the main thread runs them, and only it may set them), listing them
+        in `wrapped` as it goes."""
         if threading.current_thread() is not threading.main_thread():
-            return []
-        wrapped = []
+            return
         for signum in signal.valid_signals():
             try:
                 previous = signal.getsignal(signum)
                 if callable(previous):
-                    signal.signal(signum, self._deferring_handler(previous))
+                    signal.signal(signum, self._deferring_handler(previous, active))
                     wrapped.append(signum)
             except (OSError, ValueError):  # not a signal Python can handle
                 pass
-        return wrapped
 
     @staticmethod
     def _restore_signals(wrapped):
@@ -800,9 +801,9 @@ class Explainer:
         progress_cb = _PROGRESS_FN(self._on_progress) if self.progress else _PROGRESS_FN()
         log_cb = _LOG_FN(self._on_log) if self.log else _LOG_FN()
         ctx = self._ctx
-        status, message, wrapped = Status.CANCELLED, "", []
+        status, message, wrapped, active = Status.CANCELLED, "", [], [True]
         try:
-            wrapped = self._wrap_signals()
+            self._wrap_signals(wrapped, active)
             _lib.decam_set_model(ctx, model_cb, None)
             _lib.decam_set_progress(ctx, progress_cb, None)
             _lib.decam_set_log(ctx, log_cb, None, self._log_level)
@@ -813,6 +814,7 @@ class Explainer:
             _lib.decam_set_model(ctx, _MODEL_FN(), None)
             _lib.decam_set_progress(ctx, _PROGRESS_FN(), None)
             _lib.decam_set_log(ctx, _LOG_FN(), None, self._log_level)
+            active[0] = False  # from here a signal raises where it lands, as usual
             self._restore_signals(wrapped)
             try:
                 if self._bar is not None:

@@ -172,6 +172,22 @@ class ExceptionsInCallbacks(unittest.TestCase):
             decam._unraisable_hook.previous = saved
         self.assertEqual([str(u.exc_value) for u in seen], ["in __del__"])
 
+    def test_a_handler_left_behind_after_the_run_raises_as_usual(self):
+        # as if a signal had cut short putting the handlers back
+        handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+        restore = decam.Explainer.__dict__["_restore_signals"]  # the staticmethod
+        decam.Explainer._restore_signals = staticmethod(lambda wrapped: None)
+        try:
+            self.explainer().explain(self.image, target=0)
+            self.assertIsNot(signal.getsignal(signal.SIGINT), signal.default_int_handler)
+            with self.assertRaises(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGINT)
+                for _ in range(1000):  # where Python runs the handler
+                    pass
+        finally:
+            decam.Explainer._restore_signals = restore
+            signal.signal(signal.SIGINT, handler)
+
     def test_user_signal_handler_runs_and_its_exception_is_reraised(self):
         class Stop(Exception):
             pass
