@@ -15,7 +15,9 @@ $DECAM_LIBRARY, else wherever ctypes.util.find_library("decam") finds it
 tree. Every parameter of decam.h is available by its name (the table is read
 from the library at import); enum parameters also take names
 (method="rise"). Errors raise DecamError with the library's status and
-message; an exception raised by the model is re-raised as it is.
+message; arguments that C would misread (wrong dtype, shape, NaN, a NUL in
+a path) raise TypeError or ValueError before reaching it; an exception
+raised in a callback (Ctrl-C included) is re-raised as it is.
 """
 
 import contextlib
