@@ -14,7 +14,7 @@ import unittest
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent.parent / "examples" / "python"), str(HERE)]
+sys.path[:0] = [str(HERE.parent.parent / "lib" / "python"), str(HERE)]
 
 try:
     import numpy as np
