@@ -9,8 +9,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main():
-    modules = sys.argv[1:] or [
-        "test_binding", "test_torch", "test_opencv", "test_package", "test_dataset"]
+    modules = sys.argv[1:] or ["test_binding", "test_boundary", "test_torch", "test_opencv",
+                               "test_package", "test_dataset"]
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
     broken = 0
@@ -21,7 +21,10 @@ def main():
             print(f"FAIL {name}: cannot load: {e!r}")
             broken += 1
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses) + broken
+    # A test counts once, however many of its subtests failed.
+    failed_ids = {getattr(test, "test_case", test).id()
+                  for test, _ in result.failures + result.errors}
+    failed = len(failed_ids) + len(result.unexpectedSuccesses) + broken
     skipped = len(result.skipped)
     passed = result.testsRun - failed + broken - skipped - len(result.expectedFailures)
     for test, reason in result.skipped:

@@ -360,7 +360,7 @@ class ResultsAndMetrics(unittest.TestCase):
         self.assertEqual(decam.rank_correlation(self.saliency, -self.saliency), -1.0)
         self.assertTrue(0.0 < rho < 1.0)
         self.assertEqual(decam.rank_correlation(np.zeros((4, 4)), np.eye(4)), 0.0)
-        with self.assertRaises(decam.DecamError):
+        with self.assertRaisesRegex(ValueError, "NaN"):
             decam.rank_correlation(np.array([1.0, np.nan]), np.array([1.0, 2.0]))
 
     def test_evaluate_gives_the_metrics_and_the_pointing_games(self):
