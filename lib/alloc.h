@@ -17,7 +17,7 @@ typedef struct decam_allocator {
 
 /* The C library's malloc and free: the allocator of contexts created
  * without one, and of the functions that take no context. */
-extern const decam_allocator mem_system;
+extern const decam_allocator decam__mem_system;
 
 /* n * size bytes, overflow-checked; NULL on failure. */
 static inline void *mem_alloc(const decam_allocator *a, size_t n, size_t size) {

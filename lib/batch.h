@@ -25,21 +25,21 @@ typedef struct batcher {
     uint64_t queries; /* images scored */
     uint64_t calls;   /* model calls */
     double model_seconds;
-    pool *pool; /* workers for batcher_fill(); NULL = this thread */
+    pool *pool; /* workers for decam__batcher_fill(); NULL = this thread */
 } batcher;
 
 /* Allocates a batcher for images of `values` floats, at most `cap` per
  * call; reads n_outputs and target from the context. Returns DECAM_OK or
  * DECAM_ERR_OUT_OF_MEMORY (with a message; nothing to free). */
-decam_status batcher_init(batcher *b, decam_ctx *ctx, size_t values, size_t cap);
-void batcher_free(batcher *b);
+decam_status decam__batcher_init(batcher *b, decam_ctx *ctx, size_t values, size_t cap);
+void decam__batcher_free(batcher *b);
 
-/* The next free image slot; fill it, then commit it with batcher_submit(). */
-float *batcher_slot(batcher *b);
+/* The next free image slot; fill it, then commit it with decam__batcher_submit(). */
+float *decam__batcher_slot(batcher *b);
 
 /* Commits the slot filled last; its target score will be stored in *dest.
  * Flushes when the batch is full. */
-decam_status batcher_submit(batcher *b, double *dest);
+decam_status decam__batcher_submit(batcher *b, double *dest);
 
 /* Writes image k (0 <= k < n) of a fill into `slot`. `worker` (0 ..
  * threads-1) names the thread, so the job can keep per-thread scratch.
@@ -51,14 +51,15 @@ typedef void (*batch_fill_fn)(void *job, size_t k, float *slot, int worker);
  * thread only), then commits them with dest[k] as their score's
  * destination, flushing if the batch becomes full. The model is still
  * called from the calling thread. Returns DECAM_OK or a flush's failure. */
-decam_status batcher_fill(batcher *b, size_t n, batch_fill_fn fill, void *job, double **dest);
+decam_status decam__batcher_fill(batcher *b, size_t n, batch_fill_fn fill, void *job,
+                                 double **dest);
 
 /* Scores the waiting images now. Fails with DECAM_ERR_MODEL_FAILED,
  * DECAM_ERR_BAD_SCORE or, after a decam_force_stop(), DECAM_ERR_CANCELLED
  * (the scores of that call are stored first). */
-decam_status batcher_flush(batcher *b);
+decam_status decam__batcher_flush(batcher *b);
 
 /* Seconds on a monotonic clock. */
-double batch_now(void);
+double decam__batch_now(void);
 
 #endif /* DECAM_BATCH_H */

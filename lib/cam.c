@@ -6,26 +6,26 @@
 
 #include "filter.h"
 
-int cam_accum_init(cam_accum *acc, const decam_allocator *a, size_t dim, int regression) {
+int decam__cam_accum_init(cam_accum *acc, const decam_allocator *a, size_t dim, int regression) {
     *acc = (cam_accum){.dim = dim};
     acc->sum_wg = mem_calloc(a, dim, sizeof *acc->sum_wg);
     acc->sum_g = mem_calloc(a, dim, sizeof *acc->sum_g);
     if (regression) acc->xtx = mem_calloc(a, dim * dim, sizeof *acc->xtx);
     if (!acc->sum_wg || !acc->sum_g || (regression && !acc->xtx)) {
-        cam_accum_free(acc, a);
+        decam__cam_accum_free(acc, a);
         return -1;
     }
     return 0;
 }
 
-void cam_accum_free(cam_accum *acc, const decam_allocator *a) {
+void decam__cam_accum_free(cam_accum *acc, const decam_allocator *a) {
     mem_free(a, acc->sum_wg);
     mem_free(a, acc->sum_g);
     mem_free(a, acc->xtx);
     *acc = (cam_accum){0};
 }
 
-double cam_accum_score(cam_accum *acc, double w) {
+double decam__cam_accum_score(cam_accum *acc, double w) {
     /* The contrast is unchanged by a constant shift of the scores, so they
      * are summed relative to the first one: scores that are huge but
      * nearly equal keep their differences, and a constant model sums exact
@@ -46,8 +46,8 @@ static void add_mask(cam_accum *acc, size_t first, size_t n, const float *m, dou
     }
 }
 
-void cam_accum_masks(cam_accum *acc, size_t first, size_t n, const float *masks, size_t stride,
-                     const double *weights, size_t count) {
+void decam__cam_accum_masks(cam_accum *acc, size_t first, size_t n, const float *masks,
+                            size_t stride, const double *weights, size_t count) {
     double *sum_wg = acc->sum_wg + first, *sum_g = acc->sum_g + first;
     size_t i = 0;
     /* Four masks per pass over the sums: a quarter of the sums' memory
@@ -75,8 +75,8 @@ void cam_accum_masks(cam_accum *acc, size_t first, size_t n, const float *masks,
         add_mask(acc, first, n, masks + i * stride, weights[i]);
 }
 
-void cam_accum_add(cam_accum *acc, const double *genes, double w) {
-    w = cam_accum_score(acc, w);
+void decam__cam_accum_add(cam_accum *acc, const double *genes, double w) {
+    w = decam__cam_accum_score(acc, w);
     for (size_t j = 0; j < acc->dim; j++) {
         acc->sum_wg[j] += w * genes[j];
         acc->sum_g[j] += genes[j];
@@ -120,8 +120,8 @@ static int cholesky_solve(double *A, double *b, size_t n) {
     return 0;
 }
 
-int cam_grid_from_regression(const cam_accum *acc, double ridge, const decam_allocator *a,
-                             double *grid) {
+int decam__cam_grid_from_regression(const cam_accum *acc, double ridge, const decam_allocator *a,
+                                    double *grid) {
     const size_t d = acc->dim;
     const double n = acc->count;
     for (size_t j = 0; j < d; j++)
@@ -150,7 +150,7 @@ int cam_grid_from_regression(const cam_accum *acc, double ridge, const decam_all
     return 0;
 }
 
-void cam_contrast(const cam_accum *acc, double *out) {
+void decam__cam_contrast(const cam_accum *acc, double *out) {
     for (size_t j = 0; j < acc->dim; j++) {
         double kept = acc->sum_g[j], removed = acc->count - kept;
         /* 1e-9 of an evaluation: a value that never moved carries no signal. */
@@ -162,8 +162,8 @@ void cam_contrast(const cam_accum *acc, double *out) {
     }
 }
 
-void cam_grid_from_population(const double *pop, const double *fitness, size_t np, size_t dim,
-                              double *grid) {
+void decam__cam_grid_from_population(const double *pop, const double *fitness, size_t np,
+                                     size_t dim, double *grid) {
     double worst = INFINITY, total = 0.0;
     for (size_t i = 0; i < np; i++)
         if (isfinite(fitness[i]) && fitness[i] < worst) worst = fitness[i];
@@ -185,7 +185,7 @@ void cam_grid_from_population(const double *pop, const double *fitness, size_t n
             grid[j] += pop[i * dim + j] / (double)np;
 }
 
-void cam_normalise(float *map, size_t n) {
+void decam__cam_normalise(float *map, size_t n) {
     float lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < n; i++) {
         lo = map[i] < lo ? map[i] : lo;
@@ -209,7 +209,7 @@ void cam_normalise(float *map, size_t n) {
         map[i] = (float)(((double)map[i] - lo) / wide);
 }
 
-int cam_fit_float(double *v, size_t n) {
+int decam__cam_fit_float(double *v, size_t n) {
     double top = 0.0;
     for (size_t i = 0; i < n; i++)
         if (isfinite(v[i]) && fabs(v[i]) > top) top = fabs(v[i]);
@@ -227,13 +227,13 @@ int cam_fit_float(double *v, size_t n) {
     return shift;
 }
 
-int cam_finish(float *map, int width, int height, double sigma, const decam_allocator *a) {
-    if (sigma > 0.0 && filter_gaussian(a, map, width, height, 1, 1, sigma) != 0) return -1;
-    cam_normalise(map, (size_t)width * height);
+int decam__cam_finish(float *map, int width, int height, double sigma, const decam_allocator *a) {
+    if (sigma > 0.0 && decam__filter_gaussian(a, map, width, height, 1, 1, sigma) != 0) return -1;
+    decam__cam_normalise(map, (size_t)width * height);
     return 0;
 }
 
-void cam_grid_from_map(const float *map, int pw, int ph, int gw, int gh, double *grid) {
+void decam__cam_grid_from_map(const float *map, int pw, int ph, int gw, int gh, double *grid) {
     double lo = INFINITY, hi = -INFINITY;
     for (int gy = 0; gy < gh; gy++) {
         /* Cell gy covers map rows [y0, y1): at least one row each. */

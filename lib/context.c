@@ -18,18 +18,18 @@ static void system_free(void *opaque, void *ptr) {
     free(ptr);
 }
 
-const decam_allocator mem_system = {system_alloc, system_free, NULL};
+const decam_allocator decam__mem_system = {system_alloc, system_free, NULL};
 
 decam_ctx *decam_create_advanced(decam_alloc_fn alloc, decam_free_fn free_fn, void *opaque) {
     if (!alloc != !free_fn) return NULL;
-    decam_allocator mem = mem_system;
+    decam_allocator mem = decam__mem_system;
     if (alloc) mem = (decam_allocator){alloc, free_fn, opaque};
     decam_ctx *ctx = mem_calloc(&mem, 1, sizeof *ctx);
     if (!ctx) return NULL;
     ctx->mem = mem;
     ctx->log_level = DECAM_LOG_WARNING;
     atomic_init(&ctx->stop_requested, 0);
-    params_set_defaults(ctx->params);
+    decam__params_set_defaults(ctx->params);
     ctx->io_max_width = 32768;
     ctx->io_max_height = 32768;
     ctx->io_max_pixels = (uint64_t)1 << 28;
@@ -40,10 +40,10 @@ decam_ctx *decam_create_advanced(decam_alloc_fn alloc, decam_free_fn free_fn, vo
 decam_ctx *decam_create(void) { return decam_create_advanced(NULL, NULL, NULL); }
 
 static void free_now(decam_ctx *ctx) {
-    pool_free(ctx->pool, &ctx->mem);
-    ctx_dealloc(ctx, ctx->baseline);
-    ctx_dealloc(ctx, ctx->prior);
-    ctx_dealloc(ctx, ctx->raw);
+    decam__pool_free(ctx->pool, &ctx->mem);
+    decam__ctx_dealloc(ctx, ctx->baseline);
+    decam__ctx_dealloc(ctx, ctx->prior);
+    decam__ctx_dealloc(ctx, ctx->raw);
     decam_allocator mem = ctx->mem;
     mem_free(&mem, ctx);
 }
@@ -60,22 +60,22 @@ void decam_free(decam_ctx *ctx) {
     free_now(ctx);
 }
 
-decam_status ctx_check_idle(decam_ctx *ctx, const char *who) {
+decam_status decam__ctx_check_idle(decam_ctx *ctx, const char *who) {
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
     ctx_clear_error(ctx);
     FAIL_IF(ctx->busy, ctx, DECAM_ERR_BUSY, "%s: not allowed inside a run", who);
     return DECAM_OK;
 }
 
-decam_status ctx_enter(decam_ctx *ctx, const char *who, int configure) {
+decam_status decam__ctx_enter(decam_ctx *ctx, const char *who, int configure) {
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
     ctx->depth++;
-    if (configure) return ctx_check_idle(ctx, who);
+    if (configure) return decam__ctx_check_idle(ctx, who);
     ctx_clear_error(ctx);
     return DECAM_OK;
 }
 
-decam_status ctx_leave(decam_ctx *ctx, decam_status status) {
+decam_status decam__ctx_leave(decam_ctx *ctx, decam_status status) {
     if (!ctx) return status;
     if (status == DECAM_OK) ctx_clear_error(ctx);
     if (--ctx->depth == 0 && ctx->free_pending) free_now(ctx);
@@ -94,7 +94,7 @@ static void to_log(decam_ctx *ctx, decam_log_level level, const char *line) {
     ctx->in_log = 0;
 }
 
-decam_status ctx_fail(decam_ctx *ctx, decam_status status, const char *fmt, ...) {
+decam_status decam__ctx_fail(decam_ctx *ctx, decam_status status, const char *fmt, ...) {
     if (!ctx) return status;
     va_list ap;
     va_start(ap, fmt);
@@ -104,7 +104,7 @@ decam_status ctx_fail(decam_ctx *ctx, decam_status status, const char *fmt, ...)
     return status;
 }
 
-void ctx_log(decam_ctx *ctx, decam_log_level level, const char *fmt, ...) {
+void decam__ctx_log(decam_ctx *ctx, decam_log_level level, const char *fmt, ...) {
     if (!ctx || !ctx->log || ctx->in_log || level > ctx->log_level) return;
     char line[256];
     va_list ap;
@@ -114,11 +114,15 @@ void ctx_log(decam_ctx *ctx, decam_log_level level, const char *fmt, ...) {
     to_log(ctx, level, line);
 }
 
-void *ctx_alloc(decam_ctx *ctx, size_t n, size_t size) { return mem_alloc(&ctx->mem, n, size); }
+void *decam__ctx_alloc(decam_ctx *ctx, size_t n, size_t size) {
+    return mem_alloc(&ctx->mem, n, size);
+}
 
-void *ctx_calloc(decam_ctx *ctx, size_t n, size_t size) { return mem_calloc(&ctx->mem, n, size); }
+void *decam__ctx_calloc(decam_ctx *ctx, size_t n, size_t size) {
+    return mem_calloc(&ctx->mem, n, size);
+}
 
-void ctx_dealloc(decam_ctx *ctx, void *ptr) { mem_free(&ctx->mem, ptr); }
+void decam__ctx_dealloc(decam_ctx *ctx, void *ptr) { mem_free(&ctx->mem, ptr); }
 
 const char *decam_errmsg(const decam_ctx *ctx) { return ctx ? ctx->errmsg : "no context (NULL)"; }
 
@@ -148,13 +152,13 @@ const char *decam_status_string(decam_status status) {
 unsigned decam_version_number(void) { return DECAM_VERSION_NUMBER; }
 const char *decam_version_string(void) { return DECAM_VERSION_STRING; }
 
-/* A public function as its body between ctx_enter() and ctx_leave(). A
+/* A public function as its body between decam__ctx_enter() and decam__ctx_leave(). A
  * NULL ctx is refused before anything else. */
 #define GUARDED(ctx, who, configure, call)                                                         \
     do {                                                                                           \
-        decam_status entered_ = ctx_enter((ctx), (who), (configure));                              \
+        decam_status entered_ = decam__ctx_enter((ctx), (who), (configure));                       \
         if (!(ctx)) return entered_;                                                               \
-        return ctx_leave((ctx), entered_ != DECAM_OK ? entered_ : (call));                         \
+        return decam__ctx_leave((ctx), entered_ != DECAM_OK ? entered_ : (call));                  \
     } while (0)
 
 static decam_status set_model(decam_ctx *ctx, decam_model_fn fn, void *user) {
@@ -198,11 +202,11 @@ void decam_force_stop(decam_ctx *ctx) {
 static decam_status replace_buffer(decam_ctx *ctx, float **slot, const float *src, size_t n) {
     float *copy = NULL;
     if (src) {
-        copy = ctx_alloc(ctx, n, sizeof *copy);
+        copy = decam__ctx_alloc(ctx, n, sizeof *copy);
         FAIL_IF(!copy, ctx, DECAM_ERR_OUT_OF_MEMORY, "out of memory copying %zu values", n);
         memcpy(copy, src, n * sizeof *copy);
     }
-    ctx_dealloc(ctx, *slot);
+    decam__ctx_dealloc(ctx, *slot);
     *slot = copy;
     return DECAM_OK;
 }
@@ -211,8 +215,8 @@ static decam_status set_baseline_image(decam_ctx *ctx, const float *pixels, int 
                                        int channels) {
     size_t n = 0;
     if (pixels)
-        FORWARD_IF_ERROR(
-            params_check_image_size(ctx, "decam_set_baseline_image", width, height, channels, &n));
+        FORWARD_IF_ERROR(decam__params_check_image_size(ctx, "decam_set_baseline_image", width,
+                                                        height, channels, &n));
     FORWARD_IF_ERROR(replace_buffer(ctx, &ctx->baseline, pixels, n));
     ctx->baseline_w = pixels ? width : 0;
     ctx->baseline_h = pixels ? height : 0;
@@ -230,7 +234,8 @@ decam_status decam_set_baseline_image(decam_ctx *ctx, const float *pixels, int w
 static decam_status set_prior_map(decam_ctx *ctx, const float *map, int width, int height) {
     size_t n = 0;
     if (map) {
-        FORWARD_IF_ERROR(params_check_image_size(ctx, "decam_set_prior_map", width, height, 1, &n));
+        FORWARD_IF_ERROR(
+            decam__params_check_image_size(ctx, "decam_set_prior_map", width, height, 1, &n));
         for (size_t i = 0; i < n; i++)
             FAIL_IF(!isfinite(map[i]), ctx, DECAM_ERR_INVALID_ARGUMENT,
                     "decam_set_prior_map: map[%zu] is not finite", i);
@@ -260,7 +265,7 @@ decam_status decam_get_stats(const decam_ctx *ctx, decam_stats *stats) {
 /* ---- parameters: the API over params.c's table ---------------------------- */
 
 decam_status decam_param_bounds(decam_param param, double *lower, double *upper, double *def) {
-    const param_info *p = params_info(param);
+    const param_info *p = decam__params_info(param);
     if (!p) return DECAM_ERR_UNKNOWN_PARAM;
     if (lower) *lower = p->lower;
     if (upper) *upper = p->upper;
@@ -269,30 +274,30 @@ decam_status decam_param_bounds(decam_param param, double *lower, double *upper,
 }
 
 const char *decam_param_name(decam_param param) {
-    const param_info *p = params_info(param);
+    const param_info *p = decam__params_info(param);
     return p ? p->name : NULL;
 }
 
 decam_param decam_param_key(int index) {
-    const param_info *p = params_row(index);
+    const param_info *p = decam__params_row(index);
     return p ? p->key : (decam_param)0;
 }
 
 decam_status decam_param_from_name(const char *name, decam_param *param) {
-    const param_info *p = params_by_name(name);
+    const param_info *p = decam__params_by_name(name);
     if (!p || !param) return p ? DECAM_ERR_INVALID_ARGUMENT : DECAM_ERR_UNKNOWN_PARAM;
     *param = p->key;
     return DECAM_OK;
 }
 
 const char *decam_value_name(decam_param param, int value) {
-    const param_info *p = params_info(param);
+    const param_info *p = decam__params_info(param);
     if (!p || !p->values || value < 0 || value > (int)p->upper) return NULL;
     return p->values[value];
 }
 
 decam_status decam_value_from_name(decam_param param, const char *name, int *value) {
-    const param_info *p = params_info(param);
+    const param_info *p = decam__params_info(param);
     if (!p) return DECAM_ERR_UNKNOWN_PARAM;
     if (!name || !value || !p->values) return DECAM_ERR_INVALID_ARGUMENT;
     for (int v = 0; v <= (int)p->upper; v++)
@@ -304,11 +309,11 @@ decam_status decam_value_from_name(decam_param param, const char *name, int *val
 }
 
 static decam_status set_param(decam_ctx *ctx, decam_param param, double value) {
-    const int slot = params_slot(param);
-    const param_info *p = params_row(slot);
+    const int slot = decam__params_slot(param);
+    const param_info *p = decam__params_row(slot);
     FAIL_IF(!p, ctx, DECAM_ERR_UNKNOWN_PARAM,
             "decam_set_param: no parameter has key %d (see decam_param_key())", (int)param);
-    FORWARD_IF_ERROR(ctx_check_idle(ctx, p->name));
+    FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, p->name));
     FAIL_IF(!(value >= p->lower && value <= p->upper), ctx, DECAM_ERR_OUT_OF_RANGE,
             "%s = %g is outside its range [%g, %g]", p->name, value, p->lower, p->upper);
     FAIL_IF(p->whole && value != floor(value), ctx, DECAM_ERR_OUT_OF_RANGE,
@@ -323,7 +328,7 @@ decam_status decam_set_param(decam_ctx *ctx, decam_param param, double value) {
 
 static decam_status get_param(const decam_ctx *ctx, decam_param param, double *value) {
     if (!value) return DECAM_ERR_INVALID_ARGUMENT;
-    const int slot = params_slot(param);
+    const int slot = decam__params_slot(param);
     if (slot < 0) return DECAM_ERR_UNKNOWN_PARAM;
     *value = ctx->params[slot];
     return DECAM_OK;
@@ -338,7 +343,7 @@ decam_status decam_set_image_layout(decam_ctx *ctx, decam_layout layout) {
 }
 
 static decam_status reset_params(decam_ctx *ctx) {
-    params_set_defaults(ctx->params);
+    decam__params_set_defaults(ctx->params);
     return DECAM_OK;
 }
 
@@ -346,8 +351,8 @@ decam_status decam_reset_params(decam_ctx *ctx) {
     GUARDED(ctx, "decam_reset_params", 1, reset_params(ctx));
 }
 
-decam_status params_check_image_size(decam_ctx *ctx, const char *who, int width, int height,
-                                     int channels, size_t *values) {
+decam_status decam__params_check_image_size(decam_ctx *ctx, const char *who, int width, int height,
+                                            int channels, size_t *values) {
     FAIL_IF(width < 1 || height < 1 || channels < 1, ctx, DECAM_ERR_INVALID_ARGUMENT,
             "%s: size %d x %d x %d must be positive", who, width, height, channels);
     FAIL_IF(width > PARAMS_MAX_SIDE || height > PARAMS_MAX_SIDE, ctx, DECAM_ERR_TOO_LARGE,

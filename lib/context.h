@@ -59,7 +59,7 @@ struct decam_ctx {
 
 /* Records `status` with a printf-style message in the context (and the log
  * handler at ERROR level) and returns status. ctx may be NULL. */
-decam_status ctx_fail(decam_ctx *ctx, decam_status status, const char *fmt, ...)
+decam_status decam__ctx_fail(decam_ctx *ctx, decam_status status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
@@ -73,33 +73,33 @@ static inline void ctx_clear_error(decam_ctx *ctx) {
 /* The busy guard, the one every setter uses: refuses a NULL ctx
  * (DECAM_ERR_INVALID_ARGUMENT, no message), clears the last error and
  * refuses the call inside a run (DECAM_ERR_BUSY, naming `who`). */
-decam_status ctx_check_idle(decam_ctx *ctx, const char *who);
+decam_status decam__ctx_check_idle(decam_ctx *ctx, const char *who);
 
 /* The one guard of every public function that takes a context: refuses a
  * NULL ctx (DECAM_ERR_INVALID_ARGUMENT, no message), enters the call
- * (ctx_leave() must follow whatever happens), clears the last error and,
+ * (decam__ctx_leave() must follow whatever happens), clears the last error and,
  * with `configure`, refuses the call inside a run (DECAM_ERR_BUSY). `who`
  * names the function in the message. */
-decam_status ctx_enter(decam_ctx *ctx, const char *who, int configure);
+decam_status decam__ctx_enter(decam_ctx *ctx, const char *who, int configure);
 
-/* Leaves a call entered with ctx_enter(): on success the message is ""
+/* Leaves a call entered with decam__ctx_enter(): on success the message is ""
  * (whatever a call made from a callback left behind); when the outermost
  * call leaves and decam_free() was called inside it, the context is freed
  * now. Returns status. Do not touch ctx after it. */
-decam_status ctx_leave(decam_ctx *ctx, decam_status status);
+decam_status decam__ctx_leave(decam_ctx *ctx, decam_status status);
 
-/* As ctx_enter() for a const context (getters): no busy check. */
+/* As decam__ctx_enter() for a const context (getters): no busy check. */
 static inline decam_status ctx_enter_const(const decam_ctx *ctx, const char *who) {
-    return ctx_enter((decam_ctx *)ctx, who, 0);
+    return decam__ctx_enter((decam_ctx *)ctx, who, 0);
 }
 
 /* Checks width, height and channels against the limits and stores
  * width*height*channels in *values. `who` names the caller in messages. */
-decam_status params_check_image_size(decam_ctx *ctx, const char *who, int width, int height,
-                                     int channels, size_t *values);
+decam_status decam__params_check_image_size(decam_ctx *ctx, const char *who, int width, int height,
+                                            int channels, size_t *values);
 
 /* Sends a message to the log handler if one is set and `level` passes. */
-void ctx_log(decam_ctx *ctx, decam_log_level level, const char *fmt, ...)
+void decam__ctx_log(decam_ctx *ctx, decam_log_level level, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
@@ -107,11 +107,11 @@ void ctx_log(decam_ctx *ctx, decam_log_level level, const char *fmt, ...)
 
 /* Allocates n * size bytes (overflow-checked) with the context's allocator;
  * NULL on failure, which the caller reports as DECAM_ERR_OUT_OF_MEMORY. */
-void *ctx_alloc(decam_ctx *ctx, size_t n, size_t size);
+void *decam__ctx_alloc(decam_ctx *ctx, size_t n, size_t size);
 /* As ctx_alloc, zero-filled. */
-void *ctx_calloc(decam_ctx *ctx, size_t n, size_t size);
+void *decam__ctx_calloc(decam_ctx *ctx, size_t n, size_t size);
 /* Frees memory from ctx_alloc; accepts NULL. */
-void ctx_dealloc(decam_ctx *ctx, void *ptr);
+void decam__ctx_dealloc(decam_ctx *ctx, void *ptr);
 
 /* Copies a struct that begins with its size (decam_stats, decam_metrics)
  * into the caller's, whose `size` field says how much room it has: only
@@ -125,7 +125,7 @@ static inline void ctx_copy_sized(void *dst, const void *src, size_t full) {
 /* Fail with `status` and a message when `cond` holds. */
 #define FAIL_IF(cond, ctx, status, ...)                                                            \
     do {                                                                                           \
-        if (cond) return ctx_fail((ctx), (status), __VA_ARGS__);                                   \
+        if (cond) return decam__ctx_fail((ctx), (status), __VA_ARGS__);                            \
     } while (0)
 
 /* Return a failure status unchanged (its message is already recorded). */
@@ -140,7 +140,7 @@ static inline void ctx_copy_sized(void *dst, const void *src, size_t full) {
 #define GOTO_FAIL_IF(cond, ctx, st, ...)                                                           \
     do {                                                                                           \
         if (cond) {                                                                                \
-            status = ctx_fail((ctx), (st), __VA_ARGS__);                                           \
+            status = decam__ctx_fail((ctx), (st), __VA_ARGS__);                                    \
             goto cleanup;                                                                          \
         }                                                                                          \
     } while (0)

@@ -20,10 +20,10 @@ struct de {
     size_t archive_next; /* once full, the row to overwrite next (the oldest) */
     ranked *order;       /* np: population ranked best first */
     size_t best;
-    int started; /* the first de_tell() has happened */
+    int started; /* the first decam__de_tell() has happened */
 };
 
-de *de_create(const de_config *cfg, const decam_allocator *a) {
+de *decam__de_create(const de_config *cfg, const decam_allocator *a) {
     if (cfg->dim < 1 || cfg->np < 4) return NULL;
     de *d = mem_calloc(a, 1, sizeof *d);
     if (!d) return NULL;
@@ -35,13 +35,13 @@ de *de_create(const de_config *cfg, const decam_allocator *a) {
     d->fit = mem_alloc(a, cfg->np, sizeof *d->fit);
     d->order = mem_alloc(a, cfg->np, sizeof *d->order);
     if (!d->pop || !d->trials || !d->archive || !d->fit || !d->order) {
-        de_free(d, a);
+        decam__de_free(d, a);
         return NULL;
     }
     return d;
 }
 
-void de_free(de *d, const decam_allocator *a) {
+void decam__de_free(de *d, const decam_allocator *a) {
     if (!d) return;
     mem_free(a, d->pop);
     mem_free(a, d->trials);
@@ -59,14 +59,14 @@ static void restart(de *d) {
     d->archived = d->archive_next = 0;
 }
 
-void de_init_uniform(de *d, rng *r) {
+void decam__de_init_uniform(de *d, rng *r) {
     const size_t n = d->cfg.np * d->cfg.dim;
     for (size_t i = 0; i < n; i++)
-        d->trials[i] = rng_uniform(r);
+        d->trials[i] = decam__rng_uniform(r);
     restart(d);
 }
 
-void de_init_latin(de *d, rng *r) {
+void decam__de_init_latin(de *d, rng *r) {
     const size_t np = d->cfg.np, dim = d->cfg.dim;
     /* d->order's index fields serve as the permutation until the first tell. */
     ranked *perm = d->order;
@@ -74,30 +74,31 @@ void de_init_latin(de *d, rng *r) {
         for (size_t i = 0; i < np; i++)
             perm[i].index = i;
         for (size_t i = np - 1; i > 0; i--) {
-            size_t k = rng_below(r, (uint32_t)(i + 1));
+            size_t k = decam__rng_below(r, (uint32_t)(i + 1));
             size_t t = perm[i].index;
             perm[i].index = perm[k].index;
             perm[k].index = t;
         }
         for (size_t i = 0; i < np; i++)
-            d->trials[i * dim + j] = (perm[i].index + rng_uniform(r)) / (double)np;
+            d->trials[i * dim + j] = (perm[i].index + decam__rng_uniform(r)) / (double)np;
     }
     restart(d);
 }
 
-void de_init_around(de *d, rng *r, const double *center, double spread) {
+void decam__de_init_around(de *d, rng *r, const double *center, double spread) {
     const size_t np = d->cfg.np, dim = d->cfg.dim;
     for (size_t j = 0; j < dim; j++)
         d->trials[j] = clamp01(center[j]);
     for (size_t i = 1; i < np; i++)
         for (size_t j = 0; j < dim; j++)
-            d->trials[i * dim + j] = clamp01(center[j] + spread * (2.0 * rng_uniform(r) - 1.0));
+            d->trials[i * dim + j] =
+                clamp01(center[j] + spread * (2.0 * decam__rng_uniform(r) - 1.0));
     restart(d);
 }
 
-const double *de_trials(const de *d) { return d->trials; }
-const double *de_population(const de *d) { return d->pop; }
-const double *de_fitness(const de *d) { return d->fit; }
+const double *decam__de_trials(const de *d) { return d->trials; }
+const double *decam__de_population(const de *d) { return d->pop; }
+const double *decam__de_fitness(const de *d) { return d->fit; }
 
 static double sane(double f) { return isnan(f) ? -INFINITY : f; }
 
@@ -121,7 +122,7 @@ static void copy_row(double *dst, const double *src, size_t dim) {
         dst[j] = src[j];
 }
 
-void de_tell(de *d, size_t n, const double *fitness) {
+void decam__de_tell(de *d, size_t n, const double *fitness) {
     const size_t np = d->cfg.np, dim = d->cfg.dim;
     if (n > np) n = np;
     if (!d->started) {
@@ -153,7 +154,7 @@ void de_tell(de *d, size_t n, const double *fitness) {
 /* A population index different from every one in `avoid` (count k). */
 static size_t pick(rng *r, size_t n, const size_t *avoid, int k) {
     for (;;) {
-        size_t c = rng_below(r, (uint32_t)n);
+        size_t c = decam__rng_below(r, (uint32_t)n);
         int clash = 0;
         for (int i = 0; i < k; i++)
             clash |= c == avoid[i];
@@ -161,7 +162,7 @@ static size_t pick(rng *r, size_t n, const size_t *avoid, int k) {
     }
 }
 
-void de_ask(de *d, rng *r) {
+void decam__de_ask(de *d, rng *r) {
     const size_t np = d->cfg.np, dim = d->cfg.dim;
     size_t n_pbest = (size_t)ceil(d->cfg.pbest * np);
     if (n_pbest < 1) n_pbest = 1;
@@ -169,12 +170,13 @@ void de_ask(de *d, rng *r) {
     for (size_t i = 0; i < np; i++) {
         const double *x = d->pop + i * dim;
         double *u = d->trials + i * dim;
-        double f = d->cfg.f + d->cfg.f_dither * (2.0 * rng_uniform(r) - 1.0);
+        double f = d->cfg.f + d->cfg.f_dither * (2.0 * decam__rng_uniform(r) - 1.0);
         f = f < 0.0 ? 0.0 : f > 2.0 ? 2.0 : f;
         size_t avoid[4] = {i, 0, 0, 0};
         const double *base, *a, *b, *c = NULL; /* v = base + f (a - b) [+ f (c - base)] */
         if (d->cfg.strategy == DECAM_STRATEGY_PBEST) {
-            const double *pb = d->pop + d->order[rng_below(r, (uint32_t)n_pbest)].index * dim;
+            const double *pb =
+                d->pop + d->order[decam__rng_below(r, (uint32_t)n_pbest)].index * dim;
             avoid[1] = pick(r, np, avoid, 1);
             /* r2 from population and archive together, distinct from i and r1. */
             size_t r2 = pick(r, np + d->archived, avoid, 2);
@@ -196,9 +198,9 @@ void de_ask(de *d, rng *r) {
                 b = d->pop + avoid[3] * dim;
             }
         }
-        size_t j_rand = rng_below(r, (uint32_t)dim);
+        size_t j_rand = decam__rng_below(r, (uint32_t)dim);
         for (size_t j = 0; j < dim; j++) {
-            if (j != j_rand && rng_uniform(r) >= d->cfg.cr) {
+            if (j != j_rand && decam__rng_uniform(r) >= d->cfg.cr) {
                 u[j] = x[j];
                 continue;
             }
@@ -206,22 +208,22 @@ void de_ask(de *d, rng *r) {
             if (c) v += f * (c[j] - base[j]);
             /* Bounce-back: land between the base vector and the bound. */
             if (v < 0.0)
-                v = base[j] * rng_uniform(r);
+                v = base[j] * decam__rng_uniform(r);
             else if (v > 1.0)
-                v = base[j] + (1.0 - base[j]) * rng_uniform(r);
+                v = base[j] + (1.0 - base[j]) * decam__rng_uniform(r);
             u[j] = v;
         }
     }
 }
 
-const double *de_best(const de *d, double *fitness) {
+const double *decam__de_best(const de *d, double *fitness) {
     if (fitness) *fitness = d->fit[d->best];
     return d->pop + d->best * d->cfg.dim;
 }
 
-double de_spread(const de *d) { return d->order[0].fit - d->order[d->cfg.np - 1].fit; }
+double decam__de_spread(const de *d) { return d->order[0].fit - d->order[d->cfg.np - 1].fit; }
 
-double de_mean_fitness(const de *d) {
+double decam__de_mean_fitness(const de *d) {
     double sum = 0.0;
     for (size_t i = 0; i < d->cfg.np; i++)
         sum += d->fit[i];

@@ -4,11 +4,11 @@
  * The engine knows vectors and fitness values, nothing of images. It
  * maximises. A run goes:
  *
- *     de_init_*()        the first generation is written into de_trials()
+ *     de_init_*()        the first generation is written into decam__de_trials()
  *     loop:
  *         evaluate the first n trials (n <= np) however the caller likes
- *         de_tell(n, fitness)   selection, trial i against target i
- *         de_ask()              the next trials from the population
+ *         decam__de_tell(n, fitness)   selection, trial i against target i
+ *         decam__de_ask()              the next trials from the population
  *
  * Updating is generation-synchronous ("deferred"): a whole generation of
  * trials is built from one population, so it can be scored as one batch.
@@ -38,41 +38,41 @@ typedef struct de de;
 
 /* Allocates an engine; NULL when memory runs out or the config is invalid
  * (dim < 1, np < 4). */
-de *de_create(const de_config *cfg, const decam_allocator *a);
-void de_free(de *d, const decam_allocator *a);
+de *decam__de_create(const de_config *cfg, const decam_allocator *a);
+void decam__de_free(de *d, const decam_allocator *a);
 
 /* First generation: uniform, Latin hypercube (each gene's np values fall one
  * in each of np equal strata), or around `center` (trial 0 is center itself,
  * the others center + uniform noise in [-spread, spread], clamped). */
-void de_init_uniform(de *d, rng *r);
-void de_init_latin(de *d, rng *r);
-void de_init_around(de *d, rng *r, const double *center, double spread);
+void decam__de_init_uniform(de *d, rng *r);
+void decam__de_init_latin(de *d, rng *r);
+void decam__de_init_around(de *d, rng *r, const double *center, double spread);
 
 /* The trial vectors to evaluate: np rows of dim genes. */
-const double *de_trials(const de *d);
+const double *decam__de_trials(const de *d);
 
 /* Hands back the fitness of trials 0..n-1 (n <= np). After the first
  * generation they form the population (unevaluated trials are filled from
  * evaluated ones, so the first tell needs n >= 1); afterwards each trial
  * replaces its target when its fitness is at least the target's. NaN
  * fitness is treated as -infinity. */
-void de_tell(de *d, size_t n, const double *fitness);
+void decam__de_tell(de *d, size_t n, const double *fitness);
 
 /* Builds the next generation of trials from the population. */
-void de_ask(de *d, rng *r);
+void decam__de_ask(de *d, rng *r);
 
 /* The population (np rows of dim genes) and its fitness; valid after the
- * first de_tell(). */
-const double *de_population(const de *d);
-const double *de_fitness(const de *d);
+ * first decam__de_tell(). */
+const double *decam__de_population(const de *d);
+const double *decam__de_fitness(const de *d);
 
-/* Best vector and fitness so far; valid after the first de_tell(). */
-const double *de_best(const de *d, double *fitness);
+/* Best vector and fitness so far; valid after the first decam__de_tell(). */
+const double *decam__de_best(const de *d, double *fitness);
 
 /* Best minus worst fitness in the population. */
-double de_spread(const de *d);
+double decam__de_spread(const de *d);
 
 /* Mean fitness of the population. */
-double de_mean_fitness(const de *d);
+double decam__de_mean_fitness(const de *d);
 
 #endif /* DECAM_DE_H */

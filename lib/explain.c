@@ -12,17 +12,17 @@
 
 /* The table, indexed by decam_method, from methods.h's list. */
 static const method_info *const METHODS[DECAM_METHOD_COUNT] = {
-#define METHOD_ROW_(id, name) [DECAM_METHOD_##id] = &method_##name,
+#define METHOD_ROW_(id, name) [DECAM_METHOD_##id] = &decam__method_##name,
     METHODS_LIST(METHOD_ROW_)
 #undef METHOD_ROW_
 };
 
-const method_info *method_lookup(decam_method m) {
+const method_info *decam__method_lookup(decam_method m) {
     if ((int)m < 0 || (size_t)m >= sizeof METHODS / sizeof METHODS[0]) return NULL;
     return METHODS[m];
 }
 
-size_t method_batch_size(const double *params, size_t fallback, size_t most) {
+size_t decam__method_batch_size(const double *params, size_t fallback, size_t most) {
     size_t cap = (size_t)params[PS_BATCH_SIZE];
     if (cap == 0) cap = fallback;
     return cap > most ? most : cap;
@@ -66,13 +66,13 @@ static decam_status explain_run(run *r, const method_info *m, const method_input
         .caller_layout = ctx->baseline_layout,
     };
     const double smoothing = p[PS_SMOOTHING];
-    decam_status status = run_make_baseline(r, &spec);
-    if (status == DECAM_OK) status = run_score_full(r);
+    decam_status status = decam__run_make_baseline(r, &spec);
+    if (status == DECAM_OK) status = decam__run_score_full(r);
     if (status == DECAM_OK) status = m->run(r, p, in);
-    if (status == DECAM_OK) return run_finish_map(r, smoothing, saliency_out, 1);
+    if (status == DECAM_OK) return decam__run_finish_map(r, smoothing, saliency_out, 1);
     if (status == DECAM_ERR_CANCELLED) {
         /* The map of the queries made so far; the cancellation stands. */
-        decam_status st = run_finish_map(r, smoothing, saliency_out, 0);
+        decam_status st = decam__run_finish_map(r, smoothing, saliency_out, 0);
         if (st != DECAM_OK) status = st;
     }
     return status;
@@ -80,7 +80,7 @@ static decam_status explain_run(run *r, const method_info *m, const method_input
 
 static decam_status explain(decam_ctx *ctx, const float *image, int width, int height, int channels,
                             float *saliency_out) {
-    FORWARD_IF_ERROR(ctx_check_idle(ctx, "decam_explain"));
+    FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, "decam_explain"));
     ctx->raw_w = ctx->raw_h = 0;
     ctx->stats = (decam_stats){.size = sizeof(decam_stats),
                                .score_full = NAN,
@@ -88,10 +88,10 @@ static decam_status explain(decam_ctx *ctx, const float *image, int width, int h
                                .score_drop = NAN,
                                .best_fitness = NAN};
     size_t values = 0;
-    FORWARD_IF_ERROR(run_check_call(ctx, "decam_explain", image, width, height, channels,
-                                    saliency_out, "saliency_out", &values));
+    FORWARD_IF_ERROR(decam__run_check_call(ctx, "decam_explain", image, width, height, channels,
+                                           saliency_out, "saliency_out", &values));
     const double *p = ctx->params;
-    const method_info *m = method_lookup((decam_method)p[PS_METHOD]);
+    const method_info *m = decam__method_lookup((decam_method)p[PS_METHOD]);
     FAIL_IF(!m, ctx, DECAM_ERR_UNSUPPORTED, "decam_explain: method %g is not built in",
             p[PS_METHOD]);
     const method_inputs in = {width, height, ctx->prior, ctx->prior_w, ctx->prior_h};
@@ -109,19 +109,19 @@ static decam_status explain(decam_ctx *ctx, const float *image, int width, int h
         .stats = &ctx->stats,
     };
     run r;
-    decam_status status = run_begin(&r, ctx, &spec);
+    decam_status status = decam__run_begin(&r, ctx, &spec);
     if (status == DECAM_OK) status = explain_run(&r, m, &in, saliency_out);
-    ctx_log(ctx, DECAM_LOG_INFO, "explained %d x %d x %d: %llu queries, %u steps, %s", width,
-            height, channels, (unsigned long long)r.batch.queries, ctx->stats.generations,
-            decam_status_string(status));
-    return run_end(&r, status);
+    decam__ctx_log(ctx, DECAM_LOG_INFO, "explained %d x %d x %d: %llu queries, %u steps, %s", width,
+                   height, channels, (unsigned long long)r.batch.queries, ctx->stats.generations,
+                   decam_status_string(status));
+    return decam__run_end(&r, status);
 }
 
 decam_status decam_explain(decam_ctx *ctx, const float *image, int width, int height, int channels,
                            float *saliency_out) {
-    decam_status entered = ctx_enter(ctx, "decam_explain", 0);
+    decam_status entered = decam__ctx_enter(ctx, "decam_explain", 0);
     if (!ctx) return entered;
-    return ctx_leave(ctx, explain(ctx, image, width, height, channels, saliency_out));
+    return decam__ctx_leave(ctx, explain(ctx, image, width, height, channels, saliency_out));
 }
 
 static decam_status get_raw_map(const decam_ctx *ctx, float *map, size_t capacity, int *width,
@@ -139,7 +139,7 @@ static decam_status get_raw_map(const decam_ctx *ctx, float *map, size_t capacit
 decam_status decam_get_raw_map(const decam_ctx *ctx, float *map, size_t capacity, int *width,
                                int *height) {
     decam_ctx *c = (decam_ctx *)ctx; /* never a const object: see decam_get_stats() */
-    decam_status entered = ctx_enter(c, "decam_get_raw_map", 0);
+    decam_status entered = decam__ctx_enter(c, "decam_get_raw_map", 0);
     if (!c) return entered;
-    return ctx_leave(c, get_raw_map(ctx, map, capacity, width, height));
+    return decam__ctx_leave(c, get_raw_map(ctx, map, capacity, width, height));
 }

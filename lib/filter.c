@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-int filter_gaussian_radius(double sigma) {
+int decam__filter_gaussian_radius(double sigma) {
     int r = (int)ceil(3.0 * sigma);
     return r < 1 ? 1 : r;
 }
@@ -99,9 +99,9 @@ static void blur_free(blur *b, const decam_allocator *a) {
     mem_free(a, b->pass);
 }
 
-int filter_gaussian(const decam_allocator *a, float *data, int width, int height, int planes,
-                    int channels, double sigma) {
-    const int radius = filter_gaussian_radius(sigma);
+int decam__filter_gaussian(const decam_allocator *a, float *data, int width, int height, int planes,
+                           int channels, double sigma) {
+    const int radius = decam__filter_gaussian_radius(sigma);
     const size_t n = (size_t)width * channels;
     blur b = {.width = width, .height = height, .channels = channels, .taps = 2 * radius + 1};
     b.ring = height < b.taps ? height : b.taps;

@@ -10,7 +10,7 @@
 #include "alloc.h"
 
 /* Taps on each side of the centre for `sigma` (ceil(3 sigma), at least 1). */
-int filter_gaussian_radius(double sigma);
+int decam__filter_gaussian_radius(double sigma);
 
 /* Blurs, in place, `planes` consecutive width x height planes, each with
  * `channels` interleaved values per pixel (value c of pixel (x, y) at
@@ -18,7 +18,7 @@ int filter_gaussian_radius(double sigma);
  * interleaved image is (planes 1, channels C) and a planar one (planes C,
  * channels 1). Borders replicate the edge value. Returns 0, or -1 when
  * scratch memory runs out (data untouched). */
-int filter_gaussian(const decam_allocator *a, float *data, int width, int height, int planes,
-                    int channels, double sigma);
+int decam__filter_gaussian(const decam_allocator *a, float *data, int width, int height, int planes,
+                           int channels, double sigma);
 
 #endif /* DECAM_FILTER_H */

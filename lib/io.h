@@ -53,11 +53,12 @@ static inline decam_layout io_layout(const decam_ctx *ctx) {
 
 /* Writes size bytes to path without destroying what was there on failure
  * (io_file.c). Returns 0, or the errno of the failure. */
-int io_file_write(const char *path, const uint8_t *data, size_t size);
+int decam__io_file_write(const char *path, const uint8_t *data, size_t size);
 
-/* Records a failure as ctx_fail() does, with "source: " in front of the
+/* Records a failure as decam__ctx_fail() does, with "source: " in front of the
  * message when source is not NULL. Returns status. */
-decam_status io_fail(decam_ctx *ctx, const char *source, decam_status status, const char *fmt, ...)
+decam_status decam__io_fail(decam_ctx *ctx, const char *source, decam_status status,
+                            const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
@@ -66,20 +67,21 @@ decam_status io_fail(decam_ctx *ctx, const char *source, decam_status status, co
 /* Checks a decoded size against the context's limits (DECAM_ERR_TOO_LARGE,
  * and DECAM_ERR_FORMAT for a zero size), then allocates img->pixels.
  * `format` names the file format in messages. */
-decam_status io_image_alloc(decam_ctx *ctx, const char *format, io_image *img, uint64_t width,
-                            uint64_t height);
+decam_status decam__io_image_alloc(decam_ctx *ctx, const char *format, io_image *img,
+                                   uint64_t width, uint64_t height);
 
 /* Stores row y of the image from 8- or 16-bit (big-endian) samples:
  * src_channels 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA. */
-void io_image_put_row(io_image *img, int y, const unsigned char *row, int src_channels, int bits);
+void decam__io_image_put_row(io_image *img, int y, const unsigned char *row, int src_channels,
+                             int bits);
 
 /* Stores row y from 8-bit CMYK; `inverted` for Adobe's convention
  * (0 = full ink). */
-void io_image_put_row_cmyk(io_image *img, int y, const unsigned char *row, int inverted);
+void decam__io_image_put_row_cmyk(io_image *img, int y, const unsigned char *row, int inverted);
 
 /* A float in [0,1] as a byte: 255 v rounded (halves up), clamped; NaN
  * gives 0. */
-uint8_t io_to_byte(float v);
+uint8_t decam__io_to_byte(float v);
 
 /* A buffer that grows as an encoder writes, in the context's memory. */
 typedef struct io_buffer {
@@ -90,23 +92,25 @@ typedef struct io_buffer {
 
 /* Appends n bytes; returns 0, or -1 when memory is exhausted (the buffer
  * then keeps what it had). */
-int io_buffer_append(io_buffer *buf, const void *bytes, size_t n);
+int decam__io_buffer_append(io_buffer *buf, const void *bytes, size_t n);
 
 /* Decoders: `size` bytes at `data` into img (see io_image). The failure's
  * message is recorded in the context. */
-decam_status io_png_decode(decam_ctx *ctx, const unsigned char *data, size_t size, io_image *img);
-decam_status io_jpeg_decode(decam_ctx *ctx, const unsigned char *data, size_t size, io_image *img);
+decam_status decam__io_png_decode(decam_ctx *ctx, const unsigned char *data, size_t size,
+                                  io_image *img);
+decam_status decam__io_jpeg_decode(decam_ctx *ctx, const unsigned char *data, size_t size,
+                                   io_image *img);
 
 /* Encoders: interleaved 8-bit pixels appended to `out`. Arguments are
  * checked by the caller (decam_image_save_memory). */
-decam_status io_png_encode(decam_ctx *ctx, const uint8_t *pixels, int width, int height,
-                           int channels, io_buffer *out);
-decam_status io_jpeg_encode(decam_ctx *ctx, const uint8_t *pixels, int width, int height,
-                            int channels, int quality, io_buffer *out);
+decam_status decam__io_png_encode(decam_ctx *ctx, const uint8_t *pixels, int width, int height,
+                                  int channels, io_buffer *out);
+decam_status decam__io_jpeg_encode(decam_ctx *ctx, const uint8_t *pixels, int width, int height,
+                                   int channels, int quality, io_buffer *out);
 
 /* Colormap tables, 256 entries of (r, g, b) in [0,1] (io_colormaps.c). */
-extern const float io_cmap_viridis[256][3];
-extern const float io_cmap_inferno[256][3];
-extern const float io_cmap_turbo[256][3];
+extern const float decam__io_cmap_viridis[256][3];
+extern const float decam__io_cmap_inferno[256][3];
+extern const float decam__io_cmap_turbo[256][3];
 
 #endif /* DECAM_IO_PRIVATE_H */

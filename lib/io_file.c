@@ -91,7 +91,7 @@ static int replace_file(const char *target, int mode, const uint8_t *data, size_
     return err;
 }
 
-int io_file_write(const char *path, const uint8_t *data, size_t size) {
+int decam__io_file_write(const char *path, const uint8_t *data, size_t size) {
     struct stat st;
     if (lstat(path, &st) != 0) {
         if (errno != ENOENT) return errno;

@@ -23,7 +23,7 @@
 
 decam_status decam_io_set_limits(decam_ctx *ctx, int max_width, int max_height,
                                  uint64_t max_pixels) {
-    FORWARD_IF_ERROR(ctx_check_idle(ctx, "decam_io_set_limits"));
+    FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, "decam_io_set_limits"));
     FAIL_IF(max_width < 1 || max_height < 1, ctx, DECAM_ERR_OUT_OF_RANGE,
             "decam_io_set_limits: max_width %d and max_height %d must be in [1, %d]", max_width,
             max_height, IO_MAX_SIDE);
@@ -46,7 +46,7 @@ decam_status decam_io_get_limits(const decam_ctx *ctx, int *max_width, int *max_
 }
 
 decam_status decam_io_set_background(decam_ctx *ctx, float r, float g, float b) {
-    FORWARD_IF_ERROR(ctx_check_idle(ctx, "decam_io_set_background"));
+    FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, "decam_io_set_background"));
     const float rgb[3] = {r, g, b};
     for (int c = 0; c < 3; c++)
         FAIL_IF(!(rgb[c] >= 0.0f && rgb[c] <= 1.0f), ctx, DECAM_ERR_OUT_OF_RANGE,
@@ -62,7 +62,7 @@ decam_status decam_io_get_background(const decam_ctx *ctx, float rgb[3]) {
 }
 
 decam_status decam_io_set_jpeg_quality(decam_ctx *ctx, int quality) {
-    FORWARD_IF_ERROR(ctx_check_idle(ctx, "decam_io_set_jpeg_quality"));
+    FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, "decam_io_set_jpeg_quality"));
     FAIL_IF(quality < 1 || quality > 100, ctx, DECAM_ERR_OUT_OF_RANGE,
             "decam_io_set_jpeg_quality: quality %d is outside [1, 100]", quality);
     ctx->io_jpeg_quality = quality;
@@ -79,40 +79,40 @@ decam_status decam_io_get_jpeg_quality(const decam_ctx *ctx, int *quality) {
  * The float image the decoders fill
  * --------------------------------------------------------------------- */
 
-decam_status io_fail(decam_ctx *ctx, const char *source, decam_status status, const char *fmt,
-                     ...) {
+decam_status decam__io_fail(decam_ctx *ctx, const char *source, decam_status status,
+                            const char *fmt, ...) {
     char message[sizeof ctx->errmsg];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    if (!source) return ctx_fail(ctx, status, "%s", message);
-    return ctx_fail(ctx, status, "%s: %s", source, message);
+    if (!source) return decam__ctx_fail(ctx, status, "%s", message);
+    return decam__ctx_fail(ctx, status, "%s: %s", source, message);
 }
 
-decam_status io_image_alloc(decam_ctx *ctx, const char *format, io_image *img, uint64_t width,
-                            uint64_t height) {
+decam_status decam__io_image_alloc(decam_ctx *ctx, const char *format, io_image *img,
+                                   uint64_t width, uint64_t height) {
     const unsigned long long w = width, h = height;
     if (w == 0 || h == 0)
-        return io_fail(ctx, img->source, DECAM_ERR_FORMAT,
-                       "%s: the image has zero size (%llu x %llu)", format, w, h);
+        return decam__io_fail(ctx, img->source, DECAM_ERR_FORMAT,
+                              "%s: the image has zero size (%llu x %llu)", format, w, h);
     if (w > (uint64_t)ctx->io_max_width || h > (uint64_t)ctx->io_max_height ||
         w * h > ctx->io_max_pixels)
-        return io_fail(ctx, img->source, DECAM_ERR_TOO_LARGE,
-                       "%s: a %llu x %llu image exceeds the limits (%d x %d, %llu pixels; "
-                       "see decam_io_set_limits)",
-                       format, w, h, ctx->io_max_width, ctx->io_max_height,
-                       (unsigned long long)ctx->io_max_pixels);
+        return decam__io_fail(ctx, img->source, DECAM_ERR_TOO_LARGE,
+                              "%s: a %llu x %llu image exceeds the limits (%d x %d, %llu pixels; "
+                              "see decam_io_set_limits)",
+                              format, w, h, ctx->io_max_width, ctx->io_max_height,
+                              (unsigned long long)ctx->io_max_pixels);
     if (w * h > SIZE_MAX)
-        return io_fail(ctx, img->source, DECAM_ERR_TOO_LARGE,
-                       "%s: a %llu x %llu image does not fit in memory", format, w, h);
+        return decam__io_fail(ctx, img->source, DECAM_ERR_TOO_LARGE,
+                              "%s: a %llu x %llu image does not fit in memory", format, w, h);
     img->width = (int)w;
     img->height = (int)h;
-    img->pixels = ctx_alloc(ctx, (size_t)(w * h), (size_t)img->channels * sizeof(float));
+    img->pixels = decam__ctx_alloc(ctx, (size_t)(w * h), (size_t)img->channels * sizeof(float));
     if (!img->pixels)
-        return io_fail(ctx, img->source, DECAM_ERR_OUT_OF_MEMORY,
-                       "%s: out of memory for a %llu x %llu x %d float image", format, w, h,
-                       img->channels);
+        return decam__io_fail(ctx, img->source, DECAM_ERR_OUT_OF_MEMORY,
+                              "%s: out of memory for a %llu x %llu x %d float image", format, w, h,
+                              img->channels);
     return DECAM_OK;
 }
 
@@ -129,7 +129,8 @@ static void put_pixel(io_image *img, size_t at, size_t chan, const float *v, int
     }
 }
 
-void io_image_put_row(io_image *img, int y, const unsigned char *row, int src_channels, int bits) {
+void decam__io_image_put_row(io_image *img, int y, const unsigned char *row, int src_channels,
+                             int bits) {
     const io_strides s = io_layout_strides(img->layout, img->width, img->height, img->channels);
     const float maxval = bits == 16 ? 65535.0f : 255.0f;
     const int colours = src_channels <= 2 ? 1 : 3;
@@ -160,7 +161,7 @@ void io_image_put_row(io_image *img, int y, const unsigned char *row, int src_ch
     }
 }
 
-void io_image_put_row_cmyk(io_image *img, int y, const unsigned char *row, int inverted) {
+void decam__io_image_put_row_cmyk(io_image *img, int y, const unsigned char *row, int inverted) {
     const io_strides s = io_layout_strides(img->layout, img->width, img->height, img->channels);
     for (int x = 0; x < img->width; x++) {
         const unsigned char *p = row + 4 * (size_t)x;
@@ -174,16 +175,16 @@ void io_image_put_row_cmyk(io_image *img, int y, const unsigned char *row, int i
     }
 }
 
-int io_buffer_append(io_buffer *buf, const void *bytes, size_t n) {
+int decam__io_buffer_append(io_buffer *buf, const void *bytes, size_t n) {
     if (n > SIZE_MAX - buf->size) return -1;
     if (buf->size + n > buf->capacity) {
         size_t cap = buf->capacity ? buf->capacity : 4096;
         while (cap < buf->size + n)
             cap = cap > SIZE_MAX / 2 ? buf->size + n : cap * 2;
-        unsigned char *grown = ctx_alloc(buf->ctx, cap, 1);
+        unsigned char *grown = decam__ctx_alloc(buf->ctx, cap, 1);
         if (!grown) return -1;
         if (buf->size) memcpy(grown, buf->data, buf->size);
-        ctx_dealloc(buf->ctx, buf->data);
+        decam__ctx_dealloc(buf->ctx, buf->data);
         buf->data = grown;
         buf->capacity = cap;
     }
@@ -247,9 +248,9 @@ static decam_status refuse_unknown(decam_ctx *ctx, const unsigned char *data, si
             source, other);
     unsigned char h[4] = {0, 0, 0, 0};
     memcpy(h, data, size < 4 ? size : 4);
-    return ctx_fail(ctx, DECAM_ERR_FORMAT,
-                    "%s is not a PNG or JPEG image (it starts with %02x %02x %02x %02x)", source,
-                    h[0], h[1], h[2], h[3]);
+    return decam__ctx_fail(ctx, DECAM_ERR_FORMAT,
+                           "%s is not a PNG or JPEG image (it starts with %02x %02x %02x %02x)",
+                           source, h[0], h[1], h[2], h[3]);
 }
 
 /* Decodes `size` bytes; `source` prefixes messages. */
@@ -264,8 +265,8 @@ static decam_status decode(decam_ctx *ctx, const unsigned char *data, size_t siz
     img.channels = channels;
     img.layout = io_layout(ctx);
     memcpy(img.background, ctx->io_background, sizeof img.background);
-    decam_status status = format == DECAM_IMAGE_PNG ? io_png_decode(ctx, data, size, &img)
-                                                    : io_jpeg_decode(ctx, data, size, &img);
+    decam_status status = format == DECAM_IMAGE_PNG ? decam__io_png_decode(ctx, data, size, &img)
+                                                    : decam__io_jpeg_decode(ctx, data, size, &img);
     if (status != DECAM_OK) return status;
     *pixels = img.pixels;
     *width = img.width;
@@ -373,17 +374,17 @@ static decam_status read_file(decam_ctx *ctx, const char *path, const char *name
         goto cleanup;
     }
     size_t cap = 1 << 16, len = n;
-    buf = ctx_alloc(ctx, cap, 1);
+    buf = decam__ctx_alloc(ctx, cap, 1);
     GOTO_FAIL_IF(!buf, ctx, DECAM_ERR_OUT_OF_MEMORY, "out of memory reading %s", name);
     memcpy(buf, head, n);
     while (!feof(f)) {
         if (len == cap) {
             GOTO_FAIL_IF(cap > SIZE_MAX / 2, ctx, DECAM_ERR_TOO_LARGE, "%s is too large", name);
-            unsigned char *grown = ctx_alloc(ctx, cap * 2, 1);
+            unsigned char *grown = decam__ctx_alloc(ctx, cap * 2, 1);
             GOTO_FAIL_IF(!grown, ctx, DECAM_ERR_OUT_OF_MEMORY,
                          "out of memory reading %s (%zu bytes so far)", name, len);
             memcpy(grown, buf, len);
-            ctx_dealloc(ctx, buf);
+            decam__ctx_dealloc(ctx, buf);
             buf = grown;
             cap *= 2;
         }
@@ -395,7 +396,7 @@ static decam_status read_file(decam_ctx *ctx, const char *path, const char *name
     *size = len;
     buf = NULL;
 cleanup:
-    ctx_dealloc(ctx, buf);
+    decam__ctx_dealloc(ctx, buf);
     fclose(f);
     return status;
 }
@@ -412,12 +413,12 @@ decam_status decam_image_load(decam_ctx *ctx, const char *path, int channels, fl
     size_t size;
     FORWARD_IF_ERROR(read_file(ctx, path, name, &data, &size));
     decam_status status = decode(ctx, data, size, name, channels, pixels, width, height);
-    ctx_dealloc(ctx, data);
+    decam__ctx_dealloc(ctx, data);
     return status;
 }
 
 void decam_image_free(decam_ctx *ctx, void *ptr) {
-    if (ctx) ctx_dealloc(ctx, ptr);
+    if (ctx) decam__ctx_dealloc(ctx, ptr);
 }
 
 /* ---------------------------------------------------------------------
@@ -449,12 +450,12 @@ static decam_status encode(decam_ctx *ctx, decam_image_format format, const uint
                            int width, int height, int channels, io_buffer *out) {
     memset(out, 0, sizeof *out);
     out->ctx = ctx;
-    decam_status status =
-        format == DECAM_IMAGE_PNG
-            ? io_png_encode(ctx, pixels, width, height, channels, out)
-            : io_jpeg_encode(ctx, pixels, width, height, channels, ctx->io_jpeg_quality, out);
+    decam_status status = format == DECAM_IMAGE_PNG
+                              ? decam__io_png_encode(ctx, pixels, width, height, channels, out)
+                              : decam__io_jpeg_encode(ctx, pixels, width, height, channels,
+                                                      ctx->io_jpeg_quality, out);
     if (status != DECAM_OK) {
-        ctx_dealloc(ctx, out->data);
+        decam__ctx_dealloc(ctx, out->data);
         memset(out, 0, sizeof *out);
     }
     return status;
@@ -490,11 +491,11 @@ decam_status decam_image_save(decam_ctx *ctx, const char *path, decam_image_form
     io_buffer out;
     FORWARD_IF_ERROR(encode(ctx, format, pixels, width, height, channels, &out));
     decam_status status = DECAM_OK;
-    int err = io_file_write(path, out.data, out.size);
+    int err = decam__io_file_write(path, out.data, out.size);
     GOTO_FAIL_IF(err, ctx, DECAM_ERR_IO, "cannot write %s: %s", name,
                  errno_text(err, reason, sizeof reason));
 cleanup:
-    ctx_dealloc(ctx, out.data);
+    decam__ctx_dealloc(ctx, out.data);
     return status;
 }
 
@@ -515,9 +516,9 @@ static int area_axis(int in, int out, decam_resize_method method) {
 }
 
 static void axis_free(decam_ctx *ctx, axis *a) {
-    ctx_dealloc(ctx, a->first);
-    ctx_dealloc(ctx, a->count);
-    ctx_dealloc(ctx, a->weight);
+    decam__ctx_dealloc(ctx, a->first);
+    decam__ctx_dealloc(ctx, a->count);
+    decam__ctx_dealloc(ctx, a->weight);
 }
 
 /* Box filter: destination i covers source [i*scale, (i+1)*scale). */
@@ -564,12 +565,12 @@ static decam_status axis_make(decam_ctx *ctx, axis *a, int in, int out,
     memset(a, 0, sizeof *a);
     int area = area_axis(in, out, method);
     a->taps = area ? (int)ceil((double)in / out) + 1 : 2;
-    a->first = ctx_alloc(ctx, (size_t)out, sizeof *a->first);
-    a->count = ctx_alloc(ctx, (size_t)out, sizeof *a->count);
-    a->weight = ctx_alloc(ctx, (size_t)out, (size_t)a->taps * sizeof *a->weight);
+    a->first = decam__ctx_alloc(ctx, (size_t)out, sizeof *a->first);
+    a->count = decam__ctx_alloc(ctx, (size_t)out, sizeof *a->count);
+    a->weight = decam__ctx_alloc(ctx, (size_t)out, (size_t)a->taps * sizeof *a->weight);
     if (!a->first || !a->count || !a->weight) {
         axis_free(ctx, a);
-        return ctx_fail(ctx, DECAM_ERR_OUT_OF_MEMORY, "decam_image_resize: out of memory");
+        return decam__ctx_fail(ctx, DECAM_ERR_OUT_OF_MEMORY, "decam_image_resize: out of memory");
     }
     if (area)
         axis_fill_area(a, in, out);
@@ -625,9 +626,9 @@ decam_status decam_image_resize(decam_ctx *ctx, const float *src, int src_width,
             DECAM_ERR_INVALID_ARGUMENT, "%s: method %d is not a decam_resize_method", who,
             (int)method);
     size_t n;
-    FORWARD_IF_ERROR(params_check_image_size(ctx, who, src_width, src_height, channels, &n));
-    FORWARD_IF_ERROR(params_check_image_size(ctx, who, dst_width, dst_height, channels, &n));
-    FORWARD_IF_ERROR(params_check_image_size(ctx, who, dst_width, src_height, channels, &n));
+    FORWARD_IF_ERROR(decam__params_check_image_size(ctx, who, src_width, src_height, channels, &n));
+    FORWARD_IF_ERROR(decam__params_check_image_size(ctx, who, dst_width, dst_height, channels, &n));
+    FORWARD_IF_ERROR(decam__params_check_image_size(ctx, who, dst_width, src_height, channels, &n));
 
     decam_status status = DECAM_OK;
     const decam_layout layout = io_layout(ctx);
@@ -636,7 +637,7 @@ decam_status decam_image_resize(decam_ctx *ctx, const float *src, int src_width,
     float *tmp = NULL;
     FORWARD_IF_ERROR(axis_make(ctx, &ax, src_width, dst_width, method));
     GOTO_IF_ERROR(axis_make(ctx, &ay, src_height, dst_height, method));
-    tmp = ctx_alloc(ctx, n, sizeof *tmp);
+    tmp = decam__ctx_alloc(ctx, n, sizeof *tmp);
     GOTO_FAIL_IF(!tmp, ctx, DECAM_ERR_OUT_OF_MEMORY, "%s: out of memory (%zu floats)", who, n);
     const io_strides ss = io_layout_strides(layout, src_width, src_height, channels);
     const io_strides ts = io_layout_strides(layout, dst_width, src_height, channels);
@@ -644,7 +645,7 @@ decam_status decam_image_resize(decam_ctx *ctx, const float *src, int src_width,
     resample_rows(src, ss, tmp, ts, src_height, dst_width, channels, &ax);
     resample_columns(tmp, ts, dst, ds, dst_width, dst_height, channels, &ay);
 cleanup:
-    ctx_dealloc(ctx, tmp);
+    decam__ctx_dealloc(ctx, tmp);
     axis_free(ctx, &ax);
     axis_free(ctx, &ay);
     return status;
@@ -658,8 +659,9 @@ decam_status decam_image_center_crop(decam_ctx *ctx, const float *src, int src_w
     ctx_clear_error(ctx);
     FAIL_IF(!src || !dst, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: src and dst must not be NULL", who);
     size_t n;
-    FORWARD_IF_ERROR(params_check_image_size(ctx, who, src_width, src_height, channels, &n));
-    FORWARD_IF_ERROR(params_check_image_size(ctx, who, crop_width, crop_height, channels, &n));
+    FORWARD_IF_ERROR(decam__params_check_image_size(ctx, who, src_width, src_height, channels, &n));
+    FORWARD_IF_ERROR(
+        decam__params_check_image_size(ctx, who, crop_width, crop_height, channels, &n));
     FAIL_IF(crop_width > src_width || crop_height > src_height, ctx, DECAM_ERR_INVALID_ARGUMENT,
             "%s: a %d x %d crop does not fit in a %d x %d image", who, crop_width, crop_height,
             src_width, src_height);
@@ -684,7 +686,7 @@ static decam_status normalize(decam_ctx *ctx, const char *who, float *pixels, in
     FAIL_IF(!pixels || !mean || !std, ctx, DECAM_ERR_INVALID_ARGUMENT,
             "%s: pixels, mean and std must not be NULL", who);
     size_t n;
-    FORWARD_IF_ERROR(params_check_image_size(ctx, who, width, height, channels, &n));
+    FORWARD_IF_ERROR(decam__params_check_image_size(ctx, who, width, height, channels, &n));
     for (int c = 0; c < channels; c++) {
         FAIL_IF(!isfinite(mean[c]), ctx, DECAM_ERR_INVALID_ARGUMENT,
                 "%s: mean[%d] = %g is not finite", who, c, (double)mean[c]);
@@ -719,10 +721,10 @@ static decam_status check_bytes_args(decam_ctx *ctx, const char *who, const void
     FAIL_IF(channels < 1 || channels > 4, ctx, DECAM_ERR_INVALID_ARGUMENT,
             "%s: channels is %d, must be 1 to 4", who, channels);
     size_t n;
-    return params_check_image_size(ctx, who, width, height, channels, &n);
+    return decam__params_check_image_size(ctx, who, width, height, channels, &n);
 }
 
-uint8_t io_to_byte(float v) {
+uint8_t decam__io_to_byte(float v) {
     if (!(v > 0.0f)) return 0; /* NaN too */
     if (v >= 1.0f) return 255;
     /* A float times 255 is exact in a double, so this rounds the exact
@@ -740,7 +742,8 @@ decam_status decam_image_to_bytes(decam_ctx *ctx, const float *src, int width, i
     for (int y = 0; y < height; y++)
         for (int x = 0; x < width; x++)
             for (int c = 0; c < channels; c++)
-                *dst++ = io_to_byte(src[(size_t)c * s.chan + (size_t)y * s.row + (size_t)x * s.px]);
+                *dst++ = decam__io_to_byte(
+                    src[(size_t)c * s.chan + (size_t)y * s.row + (size_t)x * s.px]);
     return DECAM_OK;
 }
 

@@ -103,8 +103,8 @@ static void on_emit_message(j_common_ptr cinfo, int level) {
     if (cinfo->err->num_warnings++ == 0) {
         char text[JMSG_LENGTH_MAX];
         (*cinfo->err->format_message)(cinfo, text);
-        ctx_log(job->ctx, DECAM_LOG_WARNING, "%s%sJPEG: %s", job->source ? job->source : "",
-                job->source ? ": " : "", text);
+        decam__ctx_log(job->ctx, DECAM_LOG_WARNING, "%s%sJPEG: %s", job->source ? job->source : "",
+                       job->source ? ": " : "", text);
     }
 }
 
@@ -128,11 +128,11 @@ static void setup_errors(jpeg_job *job) {
 
 static decam_status jumped(jpeg_job *job, decam_status format_status) {
     if (job->out_of_memory)
-        return io_fail(job->ctx, job->source, DECAM_ERR_OUT_OF_MEMORY, "JPEG: out of memory (%s)",
-                       job->message);
+        return decam__io_fail(job->ctx, job->source, DECAM_ERR_OUT_OF_MEMORY,
+                              "JPEG: out of memory (%s)", job->message);
     if (job->too_large)
-        return io_fail(job->ctx, job->source, DECAM_ERR_TOO_LARGE, "JPEG: %s", job->message);
-    return io_fail(job->ctx, job->source, format_status, "JPEG: %s", job->message);
+        return decam__io_fail(job->ctx, job->source, DECAM_ERR_TOO_LARGE, "JPEG: %s", job->message);
+    return decam__io_fail(job->ctx, job->source, format_status, "JPEG: %s", job->message);
 }
 
 /* ---------------------------------------------------------------------
@@ -156,8 +156,8 @@ static decam_status choose_colour_space(jpeg_job *job, int *cmyk) {
         *cmyk = 1;
         return DECAM_OK;
     default:
-        return io_fail(job->ctx, job->source, DECAM_ERR_FORMAT,
-                       "JPEG: unsupported colour space (%d components)", d->num_components);
+        return decam__io_fail(job->ctx, job->source, DECAM_ERR_FORMAT,
+                              "JPEG: unsupported colour space (%d components)", d->num_components);
     }
 }
 
@@ -173,29 +173,30 @@ static decam_status decode_rows(jpeg_job *job) {
     jpeg_mem_src(d, job->data, (unsigned long)job->size);
     jpeg_read_header(d, TRUE);
 
-    FORWARD_IF_ERROR(io_image_alloc(job->ctx, "JPEG", job->img, d->image_width, d->image_height));
+    FORWARD_IF_ERROR(
+        decam__io_image_alloc(job->ctx, "JPEG", job->img, d->image_width, d->image_height));
     int cmyk;
     FORWARD_IF_ERROR(choose_colour_space(job, &cmyk));
     jpeg_start_decompress(d);
     if (d->output_width != (JDIMENSION)job->img->width ||
         d->output_height != (JDIMENSION)job->img->height)
-        return io_fail(job->ctx, job->source, DECAM_ERR_FORMAT,
-                       "JPEG: decoder output %u x %u differs from the header's %d x %d",
-                       d->output_width, d->output_height, job->img->width, job->img->height);
-    job->row = ctx_alloc(job->ctx, d->output_width, (size_t)d->output_components);
+        return decam__io_fail(job->ctx, job->source, DECAM_ERR_FORMAT,
+                              "JPEG: decoder output %u x %u differs from the header's %d x %d",
+                              d->output_width, d->output_height, job->img->width, job->img->height);
+    job->row = decam__ctx_alloc(job->ctx, d->output_width, (size_t)d->output_components);
     if (!job->row)
-        return io_fail(job->ctx, job->source, DECAM_ERR_OUT_OF_MEMORY,
-                       "JPEG: out of memory for a row");
+        return decam__io_fail(job->ctx, job->source, DECAM_ERR_OUT_OF_MEMORY,
+                              "JPEG: out of memory for a row");
     while (d->output_scanline < d->output_height) {
         int y = (int)d->output_scanline;
         JSAMPROW row = job->row;
         if (jpeg_read_scanlines(d, &row, 1) != 1)
-            return io_fail(job->ctx, job->source, DECAM_ERR_FORMAT,
-                           "JPEG: the decoder stopped at row %d", y);
+            return decam__io_fail(job->ctx, job->source, DECAM_ERR_FORMAT,
+                                  "JPEG: the decoder stopped at row %d", y);
         if (cmyk)
-            io_image_put_row_cmyk(job->img, y, job->row, d->saw_Adobe_marker);
+            decam__io_image_put_row_cmyk(job->img, y, job->row, d->saw_Adobe_marker);
         else
-            io_image_put_row(job->img, y, job->row, d->output_components, 8);
+            decam__io_image_put_row(job->img, y, job->row, d->output_components, 8);
     }
     jpeg_finish_decompress(d);
     return DECAM_OK;
@@ -207,12 +208,14 @@ static int run_decode(jpeg_job *job, decam_status *status) {
     return 1;
 }
 
-decam_status io_jpeg_decode(decam_ctx *ctx, const unsigned char *data, size_t size, io_image *img) {
+decam_status decam__io_jpeg_decode(decam_ctx *ctx, const unsigned char *data, size_t size,
+                                   io_image *img) {
     if (size > ULONG_MAX)
-        return io_fail(ctx, img->source, DECAM_ERR_TOO_LARGE,
-                       "JPEG: %zu bytes are more than libjpeg can read", size);
-    jpeg_job *job = ctx_calloc(ctx, 1, sizeof *job);
-    if (!job) return io_fail(ctx, img->source, DECAM_ERR_OUT_OF_MEMORY, "JPEG: out of memory");
+        return decam__io_fail(ctx, img->source, DECAM_ERR_TOO_LARGE,
+                              "JPEG: %zu bytes are more than libjpeg can read", size);
+    jpeg_job *job = decam__ctx_calloc(ctx, 1, sizeof *job);
+    if (!job)
+        return decam__io_fail(ctx, img->source, DECAM_ERR_OUT_OF_MEMORY, "JPEG: out of memory");
     job->ctx = ctx;
     job->source = img->source;
     job->data = data;
@@ -221,10 +224,10 @@ decam_status io_jpeg_decode(decam_ctx *ctx, const unsigned char *data, size_t si
     decam_status status = DECAM_OK;
     if (!run_decode(job, &status)) status = jumped(job, DECAM_ERR_FORMAT);
     if (job->decompress_created) jpeg_destroy_decompress(&job->d);
-    ctx_dealloc(ctx, job->row);
-    ctx_dealloc(ctx, job);
+    decam__ctx_dealloc(ctx, job->row);
+    decam__ctx_dealloc(ctx, job);
     if (status != DECAM_OK) {
-        ctx_dealloc(ctx, img->pixels);
+        decam__ctx_dealloc(ctx, img->pixels);
         img->pixels = NULL;
     }
     return status;
@@ -241,7 +244,7 @@ static void dest_init(j_compress_ptr c) {
 }
 
 static void flush_chunk(jpeg_job *job, size_t n) {
-    if (io_buffer_append(job->out, job->chunk, n) != 0) {
+    if (decam__io_buffer_append(job->out, job->chunk, n) != 0) {
         job->out_of_memory = 1;
         snprintf(job->message, sizeof job->message, "no memory for the encoded image");
         jump_out(job);
@@ -298,10 +301,10 @@ static int run_encode(jpeg_job *job) {
     return 1;
 }
 
-decam_status io_jpeg_encode(decam_ctx *ctx, const uint8_t *pixels, int width, int height,
-                            int channels, int quality, io_buffer *out) {
-    jpeg_job *job = ctx_calloc(ctx, 1, sizeof *job);
-    if (!job) return ctx_fail(ctx, DECAM_ERR_OUT_OF_MEMORY, "JPEG: out of memory");
+decam_status decam__io_jpeg_encode(decam_ctx *ctx, const uint8_t *pixels, int width, int height,
+                                   int channels, int quality, io_buffer *out) {
+    jpeg_job *job = decam__ctx_calloc(ctx, 1, sizeof *job);
+    if (!job) return decam__ctx_fail(ctx, DECAM_ERR_OUT_OF_MEMORY, "JPEG: out of memory");
     job->ctx = ctx;
     job->pixels = pixels;
     job->width = width;
@@ -314,6 +317,6 @@ decam_status io_jpeg_encode(decam_ctx *ctx, const uint8_t *pixels, int width, in
      * failure, not the data's. */
     if (!run_encode(job)) status = jumped(job, DECAM_ERR_IO);
     if (job->compress_created) jpeg_destroy_compress(&job->c);
-    ctx_dealloc(ctx, job);
+    decam__ctx_dealloc(ctx, job);
     return status;
 }

@@ -53,20 +53,20 @@ on_error(png_structp png, png_const_charp message) {
 
 static void on_warning(png_structp png, png_const_charp message) {
     png_job *job = png_get_error_ptr(png);
-    ctx_log(job->ctx, DECAM_LOG_WARNING, "%s%sPNG: %s", job->source ? job->source : "",
-            job->source ? ": " : "", message ? message : "");
+    decam__ctx_log(job->ctx, DECAM_LOG_WARNING, "%s%sPNG: %s", job->source ? job->source : "",
+                   job->source ? ": " : "", message ? message : "");
 }
 
 static png_voidp on_malloc(png_structp png, png_alloc_size_t size) {
     png_job *job = png_get_mem_ptr(png);
-    void *p = ctx_alloc(job->ctx, size, 1);
+    void *p = decam__ctx_alloc(job->ctx, size, 1);
     if (!p) job->out_of_memory = 1;
     return p;
 }
 
 static void on_free(png_structp png, png_voidp ptr) {
     png_job *job = png_get_mem_ptr(png);
-    ctx_dealloc(job->ctx, ptr);
+    decam__ctx_dealloc(job->ctx, ptr);
 }
 
 static void on_read(png_structp png, png_bytep out, size_t n) {
@@ -78,7 +78,7 @@ static void on_read(png_structp png, png_bytep out, size_t n) {
 
 static void on_write(png_structp png, png_bytep bytes, size_t n) {
     png_job *job = png_get_io_ptr(png);
-    if (io_buffer_append(job->out, bytes, n) != 0) {
+    if (decam__io_buffer_append(job->out, bytes, n) != 0) {
         job->out_of_memory = 1;
         png_error(png, "out of memory for the encoded image");
     }
@@ -89,9 +89,9 @@ static void on_flush(png_structp png) { (void)png; }
 /* The status of a failure that libpng reported, with its message. */
 static decam_status jumped(png_job *job, decam_status format_status) {
     if (job->out_of_memory)
-        return io_fail(job->ctx, job->source, DECAM_ERR_OUT_OF_MEMORY, "PNG: out of memory (%s)",
-                       job->message);
-    return io_fail(job->ctx, job->source, format_status, "PNG: %s", job->message);
+        return decam__io_fail(job->ctx, job->source, DECAM_ERR_OUT_OF_MEMORY,
+                              "PNG: out of memory (%s)", job->message);
+    return decam__io_fail(job->ctx, job->source, format_status, "PNG: %s", job->message);
 }
 
 /* ---------------------------------------------------------------------
@@ -113,8 +113,8 @@ static decam_status check_chunk_framing(png_job *job) {
     size_t p = 8; /* the signature was checked by the caller's detection */
     for (;;) {
         if (size < p || size - p < 12)
-            return io_fail(job->ctx, job->source, DECAM_ERR_FORMAT,
-                           "PNG: truncated: the data ends before IEND (%zu bytes)", size);
+            return decam__io_fail(job->ctx, job->source, DECAM_ERR_FORMAT,
+                                  "PNG: truncated: the data ends before IEND (%zu bytes)", size);
         const uint32_t length = read_be32(d + p);
         char type[5];
         for (int i = 0; i < 4; i++) {
@@ -123,14 +123,15 @@ static decam_status check_chunk_framing(png_job *job) {
         }
         type[4] = '\0';
         if (length > 0x7fffffffu)
-            return io_fail(job->ctx, job->source, DECAM_ERR_FORMAT,
-                           "PNG: %s chunk at byte %zu has an invalid length (%lu)", type, p,
-                           (unsigned long)length);
+            return decam__io_fail(job->ctx, job->source, DECAM_ERR_FORMAT,
+                                  "PNG: %s chunk at byte %zu has an invalid length (%lu)", type, p,
+                                  (unsigned long)length);
         if (length > size - p - 12)
-            return io_fail(job->ctx, job->source, DECAM_ERR_FORMAT,
-                           "PNG: truncated: the %s chunk at byte %zu (%lu bytes) runs past the "
-                           "end of the data (%zu bytes)",
-                           type, p, (unsigned long)length, size);
+            return decam__io_fail(
+                job->ctx, job->source, DECAM_ERR_FORMAT,
+                "PNG: truncated: the %s chunk at byte %zu (%lu bytes) runs past the "
+                "end of the data (%zu bytes)",
+                type, p, (unsigned long)length, size);
         if (memcmp(d + p + 4, "IEND", 4) == 0) return DECAM_OK;
         p += 12 + (size_t)length;
     }
@@ -149,7 +150,7 @@ static decam_status decode_rows(png_job *job) {
 
     png_uint_32 width = png_get_image_width(png, info);
     png_uint_32 height = png_get_image_height(png, info);
-    FORWARD_IF_ERROR(io_image_alloc(job->ctx, "PNG", job->img, width, height));
+    FORWARD_IF_ERROR(decam__io_image_alloc(job->ctx, "PNG", job->img, width, height));
 
     png_set_expand(png); /* palette to RGB, gray to 8 bits, tRNS to alpha */
     int passes = png_set_interlace_handling(png);
@@ -158,10 +159,10 @@ static decam_status decode_rows(png_job *job) {
     int bits = png_get_bit_depth(png, info);
     size_t rowbytes = png_get_rowbytes(png, info);
     size_t rows = passes > 1 ? height : 1;
-    job->rows = ctx_alloc(job->ctx, rows, rowbytes);
+    job->rows = decam__ctx_alloc(job->ctx, rows, rowbytes);
     if (!job->rows)
-        return io_fail(job->ctx, job->source, DECAM_ERR_OUT_OF_MEMORY,
-                       "PNG: out of memory for %zu rows of %zu bytes", rows, rowbytes);
+        return decam__io_fail(job->ctx, job->source, DECAM_ERR_OUT_OF_MEMORY,
+                              "PNG: out of memory for %zu rows of %zu bytes", rows, rowbytes);
 
     if (passes > 1) {
         /* Adam7: every pass updates the whole image buffer. */
@@ -169,11 +170,12 @@ static decam_status decode_rows(png_job *job) {
             for (png_uint_32 y = 0; y < height; y++)
                 png_read_row(png, job->rows + (size_t)y * rowbytes, NULL);
         for (png_uint_32 y = 0; y < height; y++)
-            io_image_put_row(job->img, (int)y, job->rows + (size_t)y * rowbytes, channels, bits);
+            decam__io_image_put_row(job->img, (int)y, job->rows + (size_t)y * rowbytes, channels,
+                                    bits);
     } else {
         for (png_uint_32 y = 0; y < height; y++) {
             png_read_row(png, job->rows, NULL);
-            io_image_put_row(job->img, (int)y, job->rows, channels, bits);
+            decam__io_image_put_row(job->img, (int)y, job->rows, channels, bits);
         }
     }
     /* Check the chunks after the image too, through IEND: a file cut short
@@ -190,15 +192,16 @@ static int run_decode(png_job *job, decam_status *status) {
                                         on_malloc, on_free);
     if (job->png) job->info = png_create_info_struct(job->png);
     if (!job->png || !job->info) {
-        *status = io_fail(job->ctx, job->source, DECAM_ERR_OUT_OF_MEMORY,
-                          "PNG: out of memory creating the decoder");
+        *status = decam__io_fail(job->ctx, job->source, DECAM_ERR_OUT_OF_MEMORY,
+                                 "PNG: out of memory creating the decoder");
         return 1;
     }
     *status = decode_rows(job);
     return 1;
 }
 
-decam_status io_png_decode(decam_ctx *ctx, const unsigned char *data, size_t size, io_image *img) {
+decam_status decam__io_png_decode(decam_ctx *ctx, const unsigned char *data, size_t size,
+                                  io_image *img) {
     png_job job;
     memset(&job, 0, sizeof job);
     job.ctx = ctx;
@@ -209,9 +212,9 @@ decam_status io_png_decode(decam_ctx *ctx, const unsigned char *data, size_t siz
     decam_status status = check_chunk_framing(&job);
     if (status == DECAM_OK && !run_decode(&job, &status)) status = jumped(&job, DECAM_ERR_FORMAT);
     if (job.png) png_destroy_read_struct(&job.png, job.info ? &job.info : NULL, NULL);
-    ctx_dealloc(ctx, job.rows);
+    decam__ctx_dealloc(ctx, job.rows);
     if (status != DECAM_OK) {
-        ctx_dealloc(ctx, img->pixels);
+        decam__ctx_dealloc(ctx, img->pixels);
         img->pixels = NULL;
     }
     return status;
@@ -243,8 +246,8 @@ static int run_encode(png_job *job, decam_status *status) {
                                          on_malloc, on_free);
     if (job->png) job->info = png_create_info_struct(job->png);
     if (!job->png || !job->info) {
-        *status = io_fail(job->ctx, NULL, DECAM_ERR_OUT_OF_MEMORY,
-                          "PNG: out of memory creating the encoder");
+        *status = decam__io_fail(job->ctx, NULL, DECAM_ERR_OUT_OF_MEMORY,
+                                 "PNG: out of memory creating the encoder");
         return 1;
     }
     encode_rows(job);
@@ -252,8 +255,8 @@ static int run_encode(png_job *job, decam_status *status) {
     return 1;
 }
 
-decam_status io_png_encode(decam_ctx *ctx, const uint8_t *pixels, int width, int height,
-                           int channels, io_buffer *out) {
+decam_status decam__io_png_encode(decam_ctx *ctx, const uint8_t *pixels, int width, int height,
+                                  int channels, io_buffer *out) {
     png_job job;
     memset(&job, 0, sizeof job);
     job.ctx = ctx;

@@ -45,8 +45,8 @@ static void make_taps(int n_in, int n, int taps, int32_t *index, float *weight) 
     }
 }
 
-int upsampler_init_canvas(upsampler *u, const decam_allocator *a, int gw, int gh, int w, int h,
-                          int canvas_w, int canvas_h, decam_upsample method) {
+int decam__upsampler_init_canvas(upsampler *u, const decam_allocator *a, int gw, int gh, int w,
+                                 int h, int canvas_w, int canvas_h, decam_upsample method) {
     *u = (upsampler){.gw = gw, .gh = gh, .w = w, .h = h};
     u->taps = method == DECAM_UPSAMPLE_NEAREST ? 1 : method == DECAM_UPSAMPLE_BILINEAR ? 2 : 4;
     u->x_index = mem_alloc(a, (size_t)canvas_w * u->taps, sizeof *u->x_index);
@@ -54,7 +54,7 @@ int upsampler_init_canvas(upsampler *u, const decam_allocator *a, int gw, int gh
     u->x_weight = mem_alloc(a, (size_t)canvas_w * u->taps, sizeof *u->x_weight);
     u->y_weight = mem_alloc(a, (size_t)canvas_h * u->taps, sizeof *u->y_weight);
     if (!u->x_index || !u->y_index || !u->x_weight || !u->y_weight) {
-        upsampler_free(u, a);
+        decam__upsampler_free(u, a);
         return -1;
     }
     make_taps(gw, canvas_w, u->taps, u->x_index, u->x_weight);
@@ -62,19 +62,19 @@ int upsampler_init_canvas(upsampler *u, const decam_allocator *a, int gw, int gh
     return 0;
 }
 
-int upsampler_init(upsampler *u, const decam_allocator *a, int gw, int gh, int w, int h,
-                   decam_upsample method) {
-    return upsampler_init_canvas(u, a, gw, gh, w, h, w, h, method);
+int decam__upsampler_init(upsampler *u, const decam_allocator *a, int gw, int gh, int w, int h,
+                          decam_upsample method) {
+    return decam__upsampler_init_canvas(u, a, gw, gh, w, h, w, h, method);
 }
 
-void upsampler_shift(upsampler *u, int shift_x, int shift_y) {
+void decam__upsampler_shift(upsampler *u, int shift_x, int shift_y) {
     u->shift_x = shift_x;
     u->shift_y = shift_y;
 }
 
-size_t upsampler_rows(const upsampler *u) { return (size_t)u->gh * u->w; }
+size_t decam__upsampler_rows(const upsampler *u) { return (size_t)u->gh * u->w; }
 
-void upsampler_free(upsampler *u, const decam_allocator *a) {
+void decam__upsampler_free(upsampler *u, const decam_allocator *a) {
     mem_free(a, u->x_index);
     mem_free(a, u->y_index);
     mem_free(a, u->x_weight);
@@ -137,7 +137,7 @@ static inline void resample_row(const upsampler *u, const double *g, int taps, f
     }
 }
 
-int upsample_across(const upsampler *u, const double *grid, float *restrict rows) {
+int decam__upsample_across(const upsampler *u, const double *grid, float *restrict rows) {
     for (int gy = 0; gy < u->gh; gy++) {
         const double *g = grid + (size_t)gy * u->gw;
         float *row = rows + (size_t)gy * u->w;
@@ -147,14 +147,14 @@ int upsample_across(const upsampler *u, const double *grid, float *restrict rows
         default: resample_row(u, g, 4, row); break;
         }
     }
-    return within01(rows, upsampler_rows(u));
+    return within01(rows, decam__upsampler_rows(u));
 }
 
 /* Where output row y's taps start in the y tables. */
 static size_t y_taps(const upsampler *u, int y) { return (size_t)(y + u->shift_y) * u->taps; }
 
-void upsample_down(const upsampler *u, const float *rows, int rows_within, int y, int clamp01,
-                   float *restrict out) {
+void decam__upsample_down(const upsampler *u, const float *rows, int rows_within, int y,
+                          int clamp01, float *restrict out) {
     const int w = u->w, taps = u->taps;
     const int32_t *idx = u->y_index + y_taps(u, y);
     const float *wt = u->y_weight + y_taps(u, y);
@@ -170,11 +170,11 @@ void upsample_down(const upsampler *u, const float *rows, int rows_within, int y
     if (clamp01 && !(rows_within && convex(wt, taps))) clamp_row(out, w);
 }
 
-void upsample(const upsampler *u, const double *grid, float *restrict rows, float *restrict out,
-              int clamp01) {
-    const int rows_within = upsample_across(u, grid, rows);
+void decam__upsample(const upsampler *u, const double *grid, float *restrict rows,
+                     float *restrict out, int clamp01) {
+    const int rows_within = decam__upsample_across(u, grid, rows);
     for (int y = 0; y < u->h; y++)
-        upsample_down(u, rows, rows_within, y, clamp01, out + (size_t)y * u->w);
+        decam__upsample_down(u, rows, rows_within, y, clamp01, out + (size_t)y * u->w);
 }
 
 /* out[i] = m[i] to[i] + (1 - m[i]) from[i] for n values: one flat loop the
@@ -206,7 +206,7 @@ static void blend_rgb(const float *restrict from, const float *restrict to, cons
 }
 
 /* blend_rgb() with the mask row made as it goes: m[p] = w0 r0[p] +
- * w1 r1[p], the very floats of upsample_down()'s bilinear row where it
+ * w1 r1[p], the very floats of decam__upsample_down()'s bilinear row where it
  * needs no clamp. The row is neither written nor read back, and the
  * interpolation runs while the blend waits on memory. */
 static void blend_rgb_bilinear(const float *restrict from, const float *restrict to,
@@ -257,39 +257,41 @@ static void compose_span(const image_shape *s, const float *from, const float *t
     }
 }
 
-void mask_compose(const image_shape *s, const float *image, const float *base, const float *m,
-                  int drop, float *out) {
+void decam__mask_compose(const image_shape *s, const float *image, const float *base,
+                         const float *m, int drop, float *out) {
     /* keep: m image + (1 - m) base; drop: m base + (1 - m) image */
     compose_span(s, drop ? image : base, drop ? base : image, m, 0, (size_t)s->w * s->h, out);
 }
 
-size_t mask_group_scratch(const upsampler *u) {
-    return MASK_GROUP * (upsampler_rows(u) + (size_t)u->w);
+size_t decam__mask_group_scratch(const upsampler *u) {
+    return MASK_GROUP * (decam__upsampler_rows(u) + (size_t)u->w);
 }
 
-void mask_group_begin(mask_group *g, float *scratch) {
-    const size_t nr = upsampler_rows(&g->u[0]);
+void decam__mask_group_begin(mask_group *g, float *scratch) {
+    const size_t nr = decam__upsampler_rows(&g->u[0]);
     g->rows = scratch;
     g->out = scratch + MASK_GROUP * nr;
     for (size_t j = 0; j < g->n; j++)
-        g->within[j] = upsample_across(&g->u[j], g->grid[j], g->rows + j * nr);
+        g->within[j] = decam__upsample_across(&g->u[j], g->grid[j], g->rows + j * nr);
 }
 
-const float *mask_group_row(mask_group *g, int y) {
-    const size_t nr = upsampler_rows(&g->u[0]), w = (size_t)g->u[0].w;
+const float *decam__mask_group_row(mask_group *g, int y) {
+    const size_t nr = decam__upsampler_rows(&g->u[0]), w = (size_t)g->u[0].w;
     for (size_t j = 0; j < g->n; j++)
-        upsample_down(&g->u[j], g->rows + j * nr, g->within[j], y, 1, g->out + j * w);
+        decam__upsample_down(&g->u[j], g->rows + j * nr, g->within[j], y, 1, g->out + j * w);
     return g->out;
 }
 
-size_t mask_compose_grid_scratch(const upsampler *u) { return upsampler_rows(u) + (size_t)u->w; }
+size_t decam__mask_compose_grid_scratch(const upsampler *u) {
+    return decam__upsampler_rows(u) + (size_t)u->w;
+}
 
-void mask_compose_grid(const image_shape *s, const float *image, const float *base,
-                       const upsampler *u, const double *grid, float *scratch, int drop,
-                       float *out) {
+void decam__mask_compose_grid(const image_shape *s, const float *image, const float *base,
+                              const upsampler *u, const double *grid, float *scratch, int drop,
+                              float *out) {
     const float *from = drop ? image : base, *to = drop ? base : image;
-    float *rows = scratch, *m = scratch + upsampler_rows(u);
-    const int rows_within = upsample_across(u, grid, rows);
+    float *rows = scratch, *m = scratch + decam__upsampler_rows(u);
+    const int rows_within = decam__upsample_across(u, grid, rows);
     const int rgb_bilinear = s->c == 3 && s->layout == DECAM_LAYOUT_HWC && u->taps == 2;
     for (int y = 0; y < s->h; y++) {
         const size_t p0 = (size_t)y * s->w;
@@ -302,7 +304,7 @@ void mask_compose_grid(const image_shape *s, const float *image, const float *ba
                                rows + (size_t)idx[1] * s->w, wt[0], wt[1], (size_t)s->w,
                                out + 3 * p0);
         } else {
-            upsample_down(u, rows, rows_within, y, 1, m);
+            decam__upsample_down(u, rows, rows_within, y, 1, m);
             compose_span(s, from, to, m, p0, (size_t)s->w, out);
         }
     }
@@ -328,8 +330,8 @@ static void channel_range(const image_shape *s, const float *image, int c, doubl
     *mean = sum / (double)hw;
 }
 
-int mask_baseline(const image_shape *s, const float *image, const baseline_spec *spec, rng *r,
-                  const decam_allocator *a, float *out) {
+int decam__mask_baseline(const image_shape *s, const float *image, const baseline_spec *spec,
+                         rng *r, const decam_allocator *a, float *out) {
     const size_t hw = (size_t)s->w * s->h;
     switch (spec->kind) {
     case DECAM_BASELINE_CONSTANT:
@@ -344,7 +346,7 @@ int mask_baseline(const image_shape *s, const float *image, const baseline_spec 
             for (size_t p = 0; p < hw; p++)
                 out[at(s, s->layout, p, c)] = spec->kind == DECAM_BASELINE_MEAN
                                                   ? (float)mean
-                                                  : (float)(lo + (hi - lo) * rng_uniform(r));
+                                                  : (float)(lo + (hi - lo) * decam__rng_uniform(r));
         }
         return 0;
     case DECAM_BASELINE_IMAGE:
@@ -356,7 +358,8 @@ int mask_baseline(const image_shape *s, const float *image, const baseline_spec 
         const int chw = s->layout == DECAM_LAYOUT_CHW;
         for (size_t i = 0; i < hw * s->c; i++)
             out[i] = image[i];
-        return filter_gaussian(a, out, s->w, s->h, chw ? s->c : 1, chw ? 1 : s->c, spec->sigma);
+        return decam__filter_gaussian(a, out, s->w, s->h, chw ? s->c : 1, chw ? 1 : s->c,
+                                      spec->sigma);
     }
     case DECAM_BASELINE_COUNT: break; /* not a baseline */
     }

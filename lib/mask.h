@@ -30,59 +30,59 @@ typedef struct upsampler {
 
 /* Prepares `u` for a grid stretched over the w x h image itself; returns
  * 0, or -1 when memory runs out (nothing to free). */
-int upsampler_init(upsampler *u, const decam_allocator *a, int gw, int gh, int w, int h,
-                   decam_upsample method);
-/* As upsampler_init(), but the grid is stretched over a canvas_w x
+int decam__upsampler_init(upsampler *u, const decam_allocator *a, int gw, int gh, int w, int h,
+                          decam_upsample method);
+/* As decam__upsampler_init(), but the grid is stretched over a canvas_w x
  * canvas_h canvas (at least w x h) and the output is the w x h window of
- * it at (0, 0) until upsampler_shift() moves it. */
-int upsampler_init_canvas(upsampler *u, const decam_allocator *a, int gw, int gh, int w, int h,
-                          int canvas_w, int canvas_h, decam_upsample method);
+ * it at (0, 0) until decam__upsampler_shift() moves it. */
+int decam__upsampler_init_canvas(upsampler *u, const decam_allocator *a, int gw, int gh, int w,
+                                 int h, int canvas_w, int canvas_h, decam_upsample method);
 /* Frees the tables (once, not per copy); safe on a zeroed upsampler. */
-void upsampler_free(upsampler *u, const decam_allocator *a);
+void decam__upsampler_free(upsampler *u, const decam_allocator *a);
 
 /* Moves the window to start at (shift_x, shift_y) on the canvas, with
  * 0 <= shift_x <= canvas_w - w and 0 <= shift_y <= canvas_h - h. Free:
  * the tables already cover the canvas. */
-void upsampler_shift(upsampler *u, int shift_x, int shift_y);
+void decam__upsampler_shift(upsampler *u, int shift_x, int shift_y);
 
-/* Floats of `rows` scratch that upsample() needs: gh * w. */
-size_t upsampler_rows(const upsampler *u);
+/* Floats of `rows` scratch that decam__upsample() needs: gh * w. */
+size_t decam__upsampler_rows(const upsampler *u);
 
 /* Resamples `grid` (gh rows of gw values) into `out` (h rows of w values),
- * using `rows` (upsampler_rows() floats) as scratch. With clamp01 the
+ * using `rows` (decam__upsampler_rows() floats) as scratch. With clamp01 the
  * result is clamped to [0,1], as masks must be. */
-void upsample(const upsampler *u, const double *grid, float *rows, float *out, int clamp01);
+void decam__upsample(const upsampler *u, const double *grid, float *rows, float *out, int clamp01);
 
-/* upsample() in its two passes, for callers that want the mask a row at
- * a time. upsample_across() resamples each grid row to the output width
- * (gh rows of w values into `rows`, upsampler_rows() floats) and returns
- * whether they all lie within [0,1]; upsample_down() makes output row y
+/* decam__upsample() in its two passes, for callers that want the mask a row at
+ * a time. decam__upsample_across() resamples each grid row to the output width
+ * (gh rows of w values into `rows`, decam__upsampler_rows() floats) and returns
+ * whether they all lie within [0,1]; decam__upsample_down() makes output row y
  * (w values) from them, given that answer. */
-int upsample_across(const upsampler *u, const double *grid, float *rows);
-void upsample_down(const upsampler *u, const float *rows, int rows_within, int y, int clamp01,
-                   float *out);
+int decam__upsample_across(const upsampler *u, const double *grid, float *rows);
+void decam__upsample_down(const upsampler *u, const float *rows, int rows_within, int y,
+                          int clamp01, float *out);
 
 /* Up to MASK_GROUP masks made again a row at a time, for sums over many
  * masks (RISE's map, DE-CAM's pixel sums): cheaper than keeping whole
  * masks, which would go out to memory and back. The caller sets n, u[]
  * (copies sharing tables, with their windows) and grid[], then calls
- * mask_group_begin() once and mask_group_row() per output row. */
+ * decam__mask_group_begin() once and decam__mask_group_row() per output row. */
 enum { MASK_GROUP = 4 };
 typedef struct mask_group {
     size_t n;
     upsampler u[MASK_GROUP];
     const double *grid[MASK_GROUP];
-    int within[MASK_GROUP]; /* upsample_across()'s answers */
+    int within[MASK_GROUP]; /* decam__upsample_across()'s answers */
     float *rows, *out;      /* in the scratch: the passes across; one row per mask */
 } mask_group;
 
 /* Floats of scratch a group of masks from `u` needs (more than
- * mask_compose_grid() needs, so one scratch serves both). */
-size_t mask_group_scratch(const upsampler *u);
-void mask_group_begin(mask_group *g, float *scratch);
+ * decam__mask_compose_grid() needs, so one scratch serves both). */
+size_t decam__mask_group_scratch(const upsampler *u);
+void decam__mask_group_begin(mask_group *g, float *scratch);
 /* Row y of the group's masks, clamped to [0,1]: mask j's w values start
  * at the result + j * w. Valid until the next call. */
-const float *mask_group_row(mask_group *g, int y);
+const float *decam__mask_group_row(mask_group *g, int y);
 
 /* Describes an image's shape and layout for compositing. */
 typedef struct image_shape {
@@ -92,17 +92,17 @@ typedef struct image_shape {
 
 /* Writes the perturbed image for mask m (w*h values in [0,1]):
  * keep (drop = 0): m*image + (1-m)*base; drop (drop = 1): (1-m)*image + m*base. */
-void mask_compose(const image_shape *s, const float *image, const float *base, const float *m,
-                  int drop, float *out);
+void decam__mask_compose(const image_shape *s, const float *image, const float *base,
+                         const float *m, int drop, float *out);
 
-/* mask_compose() with the mask that upsample(u, grid, ..., clamp01 = 1)
+/* decam__mask_compose() with the mask that decam__upsample(u, grid, ..., clamp01 = 1)
  * makes, made a row at a time and used while it is in cache: the same
  * image, without a whole mask written out and read back. `scratch` holds
- * mask_compose_grid_scratch(u) floats. */
-void mask_compose_grid(const image_shape *s, const float *image, const float *base,
-                       const upsampler *u, const double *grid, float *scratch, int drop,
-                       float *out);
-size_t mask_compose_grid_scratch(const upsampler *u);
+ * decam__mask_compose_grid_scratch(u) floats. */
+void decam__mask_compose_grid(const image_shape *s, const float *image, const float *base,
+                              const upsampler *u, const double *grid, float *scratch, int drop,
+                              float *out);
+size_t decam__mask_compose_grid_scratch(const upsampler *u);
 
 /* Settings of a baseline: the DECAM_PARAM_BASELINE* parameters. */
 typedef struct baseline_spec {
@@ -115,7 +115,7 @@ typedef struct baseline_spec {
 
 /* Fills `out` (same shape as image) with the baseline. Draws from `r` only
  * for DECAM_BASELINE_NOISE. Returns 0, or -1 when scratch memory runs out. */
-int mask_baseline(const image_shape *s, const float *image, const baseline_spec *spec, rng *r,
-                  const decam_allocator *a, float *out);
+int decam__mask_baseline(const image_shape *s, const float *image, const baseline_spec *spec,
+                         rng *r, const decam_allocator *a, float *out);
 
 #endif /* DECAM_MASK_H */

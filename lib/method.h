@@ -6,8 +6,8 @@
  * only its own config struct and the run (run.h), never the context.
  *
  * A method spends queries through the run's batcher, reports each step
- * with run_progress(), writes its full-resolution map (any scale) into
- * r->map and hands its unnormalised map to run_keep_raw(); explain.c then
+ * with decam__run_progress(), writes its full-resolution map (any scale) into
+ * r->map and hands its unnormalised map to decam__run_keep_raw(); explain.c then
  * smooths, normalises and scores the map.
  */
 #ifndef DECAM_METHOD_H
@@ -42,13 +42,13 @@ typedef struct method_info {
 } method_info;
 
 /* The row of method m; NULL if there is none. */
-const method_info *method_lookup(decam_method m);
+const method_info *decam__method_lookup(decam_method m);
 
 /* DECAM_PARAM_BATCH_SIZE, or `fallback` when it is 0, and at most `most`. */
-size_t method_batch_size(const double *params, size_t fallback, size_t most);
+size_t decam__method_batch_size(const double *params, size_t fallback, size_t most);
 
 /* The rows, one per method file (methods.h lists them). */
-#define METHOD_ROW_(id, name) extern const method_info method_##name;
+#define METHOD_ROW_(id, name) extern const method_info decam__method_##name;
 METHODS_LIST(METHOD_ROW_)
 #undef METHOD_ROW_
 

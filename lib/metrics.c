@@ -49,19 +49,19 @@ typedef struct evaluation {
 } evaluation;
 
 static void release(evaluation *e) {
-    ctx_dealloc(e->ctx, e->order);
-    ctx_dealloc(e->ctx, e->work);
-    ctx_dealloc(e->ctx, e->start);
-    ctx_dealloc(e->ctx, e->mask);
-    ctx_dealloc(e->ctx, e->curve);
+    decam__ctx_dealloc(e->ctx, e->order);
+    decam__ctx_dealloc(e->ctx, e->work);
+    decam__ctx_dealloc(e->ctx, e->start);
+    decam__ctx_dealloc(e->ctx, e->mask);
+    decam__ctx_dealloc(e->ctx, e->curve);
 }
 
 static decam_status allocate(evaluation *e) {
-    e->order = ctx_alloc(e->ctx, e->hw, sizeof *e->order);
-    e->work = ctx_alloc(e->ctx, e->values, sizeof *e->work);
-    e->start = ctx_alloc(e->ctx, e->values, sizeof *e->start);
-    e->curve = ctx_alloc(e->ctx, e->steps + 1, sizeof *e->curve);
-    e->mask = ctx_alloc(e->ctx, e->hw, sizeof *e->mask);
+    e->order = decam__ctx_alloc(e->ctx, e->hw, sizeof *e->order);
+    e->work = decam__ctx_alloc(e->ctx, e->values, sizeof *e->work);
+    e->start = decam__ctx_alloc(e->ctx, e->values, sizeof *e->start);
+    e->curve = decam__ctx_alloc(e->ctx, e->steps + 1, sizeof *e->curve);
+    e->mask = decam__ctx_alloc(e->ctx, e->hw, sizeof *e->mask);
     FAIL_IF(!e->order || !e->work || !e->start || !e->curve || !e->mask, e->ctx,
             DECAM_ERR_OUT_OF_MEMORY, "decam_evaluate: out of memory for a %d x %d x %d image",
             e->shape.w, e->shape.h, e->shape.c);
@@ -94,12 +94,12 @@ static decam_status score_curve(evaluation *e, const float *source, const float 
             e->curve[k] = full;
             continue;
         }
-        float *slot = batcher_slot(e->batch);
+        float *slot = decam__batcher_slot(e->batch);
         for (size_t i = 0; i < values; i++)
             slot[i] = e->work[i];
-        FORWARD_IF_ERROR(batcher_submit(e->batch, &e->curve[k]));
+        FORWARD_IF_ERROR(decam__batcher_submit(e->batch, &e->curve[k]));
     }
-    return batcher_flush(e->batch);
+    return decam__batcher_flush(e->batch);
 }
 
 static void pointing_games(const float *saliency, const uint8_t *truth, size_t hw,
@@ -128,19 +128,19 @@ static decam_status evaluate(evaluation *e, const float *image, const float *sal
 
     /* Y, and O: the image multiplied by the map scaled to [0,1]. */
     double full = NAN, masked = NAN;
-    float *slot = batcher_slot(e->batch);
+    float *slot = decam__batcher_slot(e->batch);
     for (size_t i = 0; i < e->values; i++)
         slot[i] = image[i];
-    FORWARD_IF_ERROR(batcher_submit(e->batch, &full));
+    FORWARD_IF_ERROR(decam__batcher_submit(e->batch, &full));
     for (size_t i = 0; i < e->hw; i++)
         e->mask[i] = saliency[i];
-    cam_normalise(e->mask, e->hw);
+    decam__cam_normalise(e->mask, e->hw);
     for (size_t i = 0; i < e->values; i++)
         e->work[i] = 0.0f;
-    slot = batcher_slot(e->batch);
-    mask_compose(&e->shape, image, e->work, e->mask, 0, slot);
-    FORWARD_IF_ERROR(batcher_submit(e->batch, &masked));
-    FORWARD_IF_ERROR(batcher_flush(e->batch));
+    slot = decam__batcher_slot(e->batch);
+    decam__mask_compose(&e->shape, image, e->work, e->mask, 0, slot);
+    FORWARD_IF_ERROR(decam__batcher_submit(e->batch, &masked));
+    FORWARD_IF_ERROR(decam__batcher_flush(e->batch));
     m->score_full = full;
     m->score_masked = masked;
     m->average_drop = full > 0.0 ? (full > masked ? full - masked : 0.0) / full : NAN;
@@ -156,8 +156,9 @@ static decam_status evaluate(evaluation *e, const float *image, const float *sal
     const int chw = e->shape.layout == DECAM_LAYOUT_CHW;
     for (size_t i = 0; i < e->values; i++)
         e->start[i] = image[i];
-    FAIL_IF(filter_gaussian(&ctx->mem, e->start, e->shape.w, e->shape.h, chw ? e->shape.c : 1,
-                            chw ? 1 : e->shape.c, p[PS_EVAL_INSERTION_SIGMA]) != 0,
+    FAIL_IF(decam__filter_gaussian(&ctx->mem, e->start, e->shape.w, e->shape.h,
+                                   chw ? e->shape.c : 1, chw ? 1 : e->shape.c,
+                                   p[PS_EVAL_INSERTION_SIGMA]) != 0,
             ctx, DECAM_ERR_OUT_OF_MEMORY, "decam_evaluate: out of memory blurring the image");
     FORWARD_IF_ERROR(score_curve(e, e->start, image, e->steps, full));
     m->insertion_auc = trapezoid_auc(e->curve, e->steps);
@@ -182,13 +183,13 @@ decam_status decam_pointing(const float *saliency, const uint8_t *truth, int wid
 static decam_status evaluate_call(decam_ctx *ctx, const float *image, int width, int height,
                                   int channels, const float *saliency, const uint8_t *truth,
                                   decam_metrics *metrics) {
-    FORWARD_IF_ERROR(ctx_check_idle(ctx, "decam_evaluate"));
+    FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, "decam_evaluate"));
     FAIL_IF(!saliency, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_evaluate: saliency is NULL");
     FAIL_IF(metrics && metrics->size < sizeof metrics->size, ctx, DECAM_ERR_INVALID_ARGUMENT,
             "decam_evaluate: set metrics->size to sizeof(decam_metrics) first");
     size_t values = 0;
-    FORWARD_IF_ERROR(run_check_call(ctx, "decam_evaluate", image, width, height, channels, metrics,
-                                    "metrics", &values));
+    FORWARD_IF_ERROR(decam__run_check_call(ctx, "decam_evaluate", image, width, height, channels,
+                                           metrics, "metrics", &values));
     const size_t hw = (size_t)width * height;
     for (size_t i = 0; i < hw; i++)
         FAIL_IF(!isfinite(saliency[i]), ctx, DECAM_ERR_INVALID_ARGUMENT,
@@ -214,21 +215,21 @@ static decam_status evaluate_call(decam_ctx *ctx, const float *image, int width,
         .stats = &stats,
     };
     decam_metrics m = {.size = sizeof m, .steps = e.steps};
-    decam_status status = run_begin(&e.run, ctx, &spec);
+    decam_status status = decam__run_begin(&e.run, ctx, &spec);
     if (status == DECAM_OK) status = allocate(&e);
     if (status == DECAM_OK) status = evaluate(&e, image, saliency, &m);
     pointing_games(saliency, truth, hw, &m);
     m.queries = e.run.batch.queries;
     release(&e);
-    run_end(&e.run, status);
+    decam__run_end(&e.run, status);
     ctx_copy_sized(metrics, &m, sizeof m);
     return status;
 }
 
 decam_status decam_evaluate(decam_ctx *ctx, const float *image, int width, int height, int channels,
                             const float *saliency, const uint8_t *truth, decam_metrics *metrics) {
-    decam_status entered = ctx_enter(ctx, "decam_evaluate", 0);
+    decam_status entered = decam__ctx_enter(ctx, "decam_evaluate", 0);
     if (!ctx) return entered;
-    return ctx_leave(ctx,
-                     evaluate_call(ctx, image, width, height, channels, saliency, truth, metrics));
+    return decam__ctx_leave(
+        ctx, evaluate_call(ctx, image, width, height, channels, saliency, truth, metrics));
 }

@@ -103,12 +103,12 @@ static decam_status windows(occlusion *o) {
         o->chunk = total - o->first < o->cap ? total - o->first : o->cap;
         for (size_t k = 0; k < o->chunk; k++)
             r->dest[k] = &o->scores[k];
-        decam_status status = batcher_fill(&r->batch, o->chunk, fill_occluded, o, r->dest);
-        if (status == DECAM_OK) status = batcher_flush(&r->batch);
+        decam_status status = decam__batcher_fill(&r->batch, o->chunk, fill_occluded, o, r->dest);
+        if (status == DECAM_OK) status = decam__batcher_flush(&r->batch);
         if (status != DECAM_OK && status != DECAM_ERR_CANCELLED) return status;
         add_drops(o);
         FORWARD_IF_ERROR(status);
-        FORWARD_IF_ERROR(run_progress(r, NAN, NAN));
+        FORWARD_IF_ERROR(decam__run_progress(r, NAN, NAN));
     }
     r->stats->termination = DECAM_TERMINATION_BUDGET;
     return DECAM_OK;
@@ -124,17 +124,17 @@ static decam_status occlusion_run(run *r, const occlusion_config *cfg) {
     o.count = mem_calloc(a, r->hw, sizeof *o.count);
     decam_status status = DECAM_OK;
     if (!o.scores || !o.sum || !o.count)
-        status = run_fail(r, DECAM_ERR_OUT_OF_MEMORY,
-                          "decam_explain: out of memory for occlusion of a %d x %d image",
-                          r->shape.w, r->shape.h);
+        status = decam__run_fail(r, DECAM_ERR_OUT_OF_MEMORY,
+                                 "decam_explain: out of memory for occlusion of a %d x %d image",
+                                 r->shape.w, r->shape.h);
     if (status == DECAM_OK) status = windows(&o);
     if (status == DECAM_OK || status == DECAM_ERR_CANCELLED) {
         for (size_t i = 0; i < r->hw; i++)
             o.sum[i] = o.count[i] ? o.sum[i] / o.count[i] : 0.0;
-        run_fit_float(r, o.sum, r->hw);
+        decam__run_fit_float(r, o.sum, r->hw);
         for (size_t i = 0; i < r->hw; i++)
             r->map[i] = (float)o.sum[i];
-        decam_status kept = run_keep_raw(r, o.sum, r->shape.w, r->shape.h);
+        decam_status kept = decam__run_keep_raw(r, o.sum, r->shape.w, r->shape.h);
         if (kept != DECAM_OK) status = kept;
     }
     mem_free(a, o.scores);
@@ -152,14 +152,14 @@ static uint64_t row_min_queries(const double *p, int width, int height) {
                                    (uint64_t)positions(height, cfg.window, cfg.stride);
 }
 
-static size_t row_batch_cap(const double *p) { return method_batch_size(p, 64, SIZE_MAX); }
+static size_t row_batch_cap(const double *p) { return decam__method_batch_size(p, 64, SIZE_MAX); }
 
 static decam_status row_run(run *r, const double *p, const method_inputs *in) {
     const occlusion_config cfg = configure(p, in->width, in->height);
     return occlusion_run(r, &cfg);
 }
 
-const method_info method_occlusion = {
+const method_info decam__method_occlusion = {
     .name = "occlusion",
     .min_queries = row_min_queries,
     .min_queries_what = "every window position + 3",

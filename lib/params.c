@@ -29,28 +29,28 @@ static const param_info PARAMS[PARAM_SLOTS] = {
 #undef PARAMS_ROW_
 };
 
-int params_slot(decam_param param) {
+int decam__params_slot(decam_param param) {
     for (int s = 0; s < PARAM_SLOTS; s++)
         if (PARAMS[s].key == param) return s;
     return -1;
 }
 
-const param_info *params_info(decam_param param) {
-    int s = params_slot(param);
+const param_info *decam__params_info(decam_param param) {
+    int s = decam__params_slot(param);
     return s < 0 ? NULL : &PARAMS[s];
 }
 
-const param_info *params_row(int slot) {
+const param_info *decam__params_row(int slot) {
     return slot >= 0 && slot < PARAM_SLOTS ? &PARAMS[slot] : NULL;
 }
 
-const param_info *params_by_name(const char *name) {
+const param_info *decam__params_by_name(const char *name) {
     for (int s = 0; name && s < PARAM_SLOTS; s++)
         if (strcmp(PARAMS[s].name, name) == 0) return &PARAMS[s];
     return NULL;
 }
 
-void params_set_defaults(double *params) {
+void decam__params_set_defaults(double *params) {
     for (int s = 0; s < PARAM_SLOTS; s++)
         params[s] = PARAMS[s].def;
 }

@@ -52,7 +52,7 @@
     X(PRIOR_SPREAD, "prior_spread", 0, 1, 0.25, 0, NULL)                                           \
     X(TOLERANCE, "tolerance", 0, 1e9, 0, 0, NULL)                                                  \
     X(RISE_GRID, "rise_grid", 2, 64, 7, 1, NULL)                                                   \
-    X(RISE_KEEP, "rise_keep", 0.01, 0.99, 0.5, 0, NULL)                                               \
+    X(RISE_KEEP, "rise_keep", 0.01, 0.99, 0.5, 0, NULL)                                            \
     X(OCCLUSION_WINDOW, "occlusion_window", 0, 65536, 0, 1, NULL)                                  \
     X(OCCLUSION_STRIDE, "occlusion_stride", 0, 65536, 0, 1, NULL)                                  \
     X(EVAL_STEP, "eval_step", 0, 2147483647.0, 0, 1, NULL)                                         \
@@ -79,18 +79,18 @@ typedef struct param_info {
 } param_info;
 
 /* The row of a parameter; NULL for an unknown key. */
-const param_info *params_info(decam_param param);
+const param_info *decam__params_info(decam_param param);
 
 /* The row in slot `slot` (0 .. PARAM_SLOTS - 1). */
-const param_info *params_row(int slot);
+const param_info *decam__params_row(int slot);
 
 /* The slot of a key, -1 for an unknown key. */
-int params_slot(decam_param param);
+int decam__params_slot(decam_param param);
 
 /* The row of the parameter called `name`; NULL if none is. */
-const param_info *params_by_name(const char *name);
+const param_info *decam__params_by_name(const char *name);
 
 /* Writes every parameter's default into params[0 .. PARAM_SLOTS - 1]. */
-void params_set_defaults(double *params);
+void decam__params_set_defaults(double *params);
 
 #endif /* DECAM_PARAMS_H */

@@ -54,7 +54,7 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-pool *pool_create(const decam_allocator *mem, int threads) {
+pool *decam__pool_create(const decam_allocator *mem, int threads) {
     if (threads < 2) threads = 2;
     if (threads > POOL_MAX_THREADS) threads = POOL_MAX_THREADS;
     pool *p = mem_calloc(mem, 1, sizeof *p);
@@ -72,7 +72,7 @@ pool *pool_create(const decam_allocator *mem, int threads) {
     return p;
 }
 
-void pool_free(pool *p, const decam_allocator *mem) {
+void decam__pool_free(pool *p, const decam_allocator *mem) {
     if (!p) return;
     pthread_mutex_lock(&p->lock);
     p->shutdown = 1;
@@ -86,12 +86,12 @@ void pool_free(pool *p, const decam_allocator *mem) {
     mem_free(mem, p);
 }
 
-int pool_threads(const pool *p) { return p ? p->threads : 1; }
+int decam__pool_threads(const pool *p) { return p ? p->threads : 1; }
 
-int pool_missing(const pool *p) { return p ? p->missing : 0; }
+int decam__pool_missing(const pool *p) { return p ? p->missing : 0; }
 
-void pool_run(pool *p, size_t n, pool_range_fn fn, void *job) {
-    int ranges = pool_threads(p);
+void decam__pool_run(pool *p, size_t n, pool_range_fn fn, void *job) {
+    int ranges = decam__pool_threads(p);
     if ((size_t)ranges > n) ranges = n > 0 ? (int)n : 1;
     if (ranges < 2) {
         fn(job, 0, n, 0);

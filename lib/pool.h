@@ -22,24 +22,24 @@ typedef void (*pool_range_fn)(void *job, size_t first, size_t last, int worker);
 
 /* A pool of `threads` - 1 workers (the calling thread is the first), 2 ..
  * POOL_MAX_THREADS. Returns NULL when memory runs out. Workers that cannot
- * be started are left out; pool_run() then does their ranges on the
- * calling thread, with the same result, and pool_missing() says how many. */
-pool *pool_create(const decam_allocator *mem, int threads);
+ * be started are left out; decam__pool_run() then does their ranges on the
+ * calling thread, with the same result, and decam__pool_missing() says how many. */
+pool *decam__pool_create(const decam_allocator *mem, int threads);
 
 /* Stops and joins the workers, frees the pool. Accepts NULL. */
-void pool_free(pool *p, const decam_allocator *mem);
+void decam__pool_free(pool *p, const decam_allocator *mem);
 
 /* Threads the pool was made for (1 for NULL). */
-int pool_threads(const pool *p);
+int decam__pool_threads(const pool *p);
 
 /* Workers that could not be started. */
-int pool_missing(const pool *p);
+int decam__pool_missing(const pool *p);
 
 /* Splits [0, n) into min(threads, n) ranges, range t being
  * [n t / k, n (t + 1) / k), and runs them, range 0 on the calling thread;
  * returns when all are done. With p NULL, or n < 2, everything runs here.
  * Deterministic as long as what fn computes for an index does not depend
  * on the worker. */
-void pool_run(pool *p, size_t n, pool_range_fn fn, void *job);
+void decam__pool_run(pool *p, size_t n, pool_range_fn fn, void *job);
 
 #endif /* DECAM_POOL_H */

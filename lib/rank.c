@@ -72,8 +72,8 @@ static double spearman(const float *x, const float *y, size_t n, ranked *order, 
     return rho > 1.0 ? 1.0 : rho < -1.0 ? -1.0 : rho;
 }
 
-decam_status rank_correlation(const decam_allocator *a, const float *x, const float *y, size_t n,
-                              double *rho) {
+decam_status decam__rank_correlation(const decam_allocator *a, const float *x, const float *y,
+                                     size_t n, double *rho) {
     if (!x || !y || !rho || n < 2) return DECAM_ERR_INVALID_ARGUMENT;
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i]) || !isfinite(y[i])) return DECAM_ERR_INVALID_ARGUMENT;
@@ -90,5 +90,5 @@ decam_status rank_correlation(const decam_allocator *a, const float *x, const fl
 }
 
 decam_status decam_rank_correlation(const float *a, const float *b, size_t n, double *rho) {
-    return rank_correlation(&mem_system, a, b, n, rho);
+    return decam__rank_correlation(&decam__mem_system, a, b, n, rho);
 }

@@ -12,7 +12,7 @@
 
 /* decam_rank_correlation() with the allocator to use for its working
  * memory, so that tests can make the allocation fail. */
-decam_status rank_correlation(const decam_allocator *a, const float *x, const float *y, size_t n,
-                              double *rho);
+decam_status decam__rank_correlation(const decam_allocator *a, const float *x, const float *y,
+                                     size_t n, double *rho);
 
 #endif /* DECAM_RANK_H */

@@ -50,9 +50,9 @@ static void colormap_entry(decam_colormap colormap, int i, float rgb[3]) {
         rgb[2] = segment_entry(JET_BLUE, COUNT(JET_BLUE), i);
         return;
     case DECAM_COLORMAP_GRAY: rgb[0] = rgb[1] = rgb[2] = (float)i / 255.0f; return;
-    case DECAM_COLORMAP_TURBO: table = io_cmap_turbo; break;
-    case DECAM_COLORMAP_VIRIDIS: table = io_cmap_viridis; break;
-    case DECAM_COLORMAP_INFERNO: table = io_cmap_inferno; break;
+    case DECAM_COLORMAP_TURBO: table = decam__io_cmap_turbo; break;
+    case DECAM_COLORMAP_VIRIDIS: table = decam__io_cmap_viridis; break;
+    case DECAM_COLORMAP_INFERNO: table = decam__io_cmap_inferno; break;
     }
     memcpy(rgb, table[i], 3 * sizeof(float));
 }
@@ -72,7 +72,7 @@ static void colormap_lut(decam_colormap colormap, lut_bytes lut) {
         float rgb[3];
         colormap_entry(colormap, i, rgb);
         for (int c = 0; c < 3; c++)
-            lut[i][c] = io_to_byte(rgb[c]);
+            lut[i][c] = decam__io_to_byte(rgb[c]);
     }
 }
 
@@ -121,7 +121,7 @@ static void draw_panes(const panes *p) {
             if (p->image) {
                 const float *v = p->image + (size_t)y * s.row + (size_t)x * s.px;
                 for (int c = 0; c < 3; c++)
-                    pixel[c] = io_to_byte(v[p->channels == 3 ? (size_t)c * s.chan : 0]);
+                    pixel[c] = decam__io_to_byte(v[p->channels == 3 ? (size_t)c * s.chan : 0]);
             }
             for (int c = 0; c < 3; c++) {
                 if (p->image_pane) p->image_pane[at + (size_t)c] = pixel[c];
@@ -138,7 +138,7 @@ static decam_status check_map(decam_ctx *ctx, const char *who, const float *map,
                               int height, const void *out) {
     FAIL_IF(!map || !out, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: a pointer argument is NULL", who);
     size_t n;
-    return params_check_image_size(ctx, who, width, height, 1, &n);
+    return decam__params_check_image_size(ctx, who, width, height, 1, &n);
 }
 
 static decam_status check_image(decam_ctx *ctx, const char *who, const float *image, int width,
@@ -149,7 +149,7 @@ static decam_status check_image(decam_ctx *ctx, const char *who, const float *im
     FAIL_IF(!(alpha >= 0.0f && alpha <= 1.0f), ctx, DECAM_ERR_INVALID_ARGUMENT,
             "%s: alpha = %g is outside [0, 1]", who, (double)alpha);
     size_t n;
-    return params_check_image_size(ctx, who, width, height, channels, &n);
+    return decam__params_check_image_size(ctx, who, width, height, channels, &n);
 }
 
 decam_status decam_render_colormap(decam_ctx *ctx, const float *map, int width, int height,
@@ -186,7 +186,7 @@ static panes panes_of(const decam_ctx *ctx, const float *image, int width, int h
     p.width = width;
     p.height = height;
     p.lut = (const uint8_t(*)[3])lut;
-    p.alpha = io_to_byte(alpha);
+    p.alpha = decam__io_to_byte(alpha);
     return p;
 }
 
@@ -222,7 +222,7 @@ static float map_value(const float *map, size_t i) { return isnan(map[i]) ? 0.0f
 /* The k-th largest map value, k = ceil(top_fraction * n). */
 static decam_status top_threshold(decam_ctx *ctx, const char *who, const float *map, size_t n,
                                   float top_fraction, float *threshold) {
-    float *sorted = ctx_alloc(ctx, n, sizeof *sorted);
+    float *sorted = decam__ctx_alloc(ctx, n, sizeof *sorted);
     FAIL_IF(!sorted, ctx, DECAM_ERR_OUT_OF_MEMORY, "%s: out of memory (%zu floats)", who, n);
     for (size_t i = 0; i < n; i++)
         sorted[i] = map_value(map, i);
@@ -232,7 +232,7 @@ static decam_status top_threshold(decam_ctx *ctx, const char *who, const float *
     double k = ceil((double)top_fraction * (double)n * (1.0 - 1e-7));
     size_t top = k < 1 ? 1 : k > (double)n ? n : (size_t)k;
     *threshold = sorted[n - top];
-    ctx_dealloc(ctx, sorted);
+    decam__ctx_dealloc(ctx, sorted);
     return DECAM_OK;
 }
 

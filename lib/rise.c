@@ -31,14 +31,14 @@ typedef struct rise {
     size_t chunk;   /* masks in the current chunk */
 } rise;
 
-/* Floats of scratch per worker, for mask_compose_grid() and mask_group. */
-static size_t worker_scratch(const rise *x) { return mask_group_scratch(&x->up); }
+/* Floats of scratch per worker, for decam__mask_compose_grid() and mask_group. */
+static size_t worker_scratch(const rise *x) { return decam__mask_group_scratch(&x->up); }
 
 static decam_status rise_allocate(rise *x) {
     const decam_allocator *a = x->r->mem;
     const size_t hw = x->r->hw, ss = (size_t)x->s * x->s;
-    int failed = upsampler_init_canvas(&x->up, a, x->s, x->s, x->r->shape.w, x->r->shape.h,
-                                       x->virt_w, x->virt_h, DECAM_UPSAMPLE_BILINEAR) != 0;
+    int failed = decam__upsampler_init_canvas(&x->up, a, x->s, x->s, x->r->shape.w, x->r->shape.h,
+                                              x->virt_w, x->virt_h, DECAM_UPSAMPLE_BILINEAR) != 0;
     if (!failed) {
         x->scratch = mem_alloc(a, (size_t)x->r->threads * worker_scratch(x), sizeof *x->scratch);
         x->grids = mem_alloc(a, x->cap * ss, sizeof *x->grids);
@@ -55,7 +55,7 @@ static decam_status rise_allocate(rise *x) {
 
 static void rise_release(rise *x) {
     const decam_allocator *a = x->r->mem;
-    upsampler_free(&x->up, a);
+    decam__upsampler_free(&x->up, a);
     mem_free(a, x->scratch);
     mem_free(a, x->grids);
     mem_free(a, x->shifts);
@@ -69,16 +69,16 @@ static void draw_chunk(rise *x) {
     const size_t ss = (size_t)x->s * x->s;
     for (size_t k = 0; k < x->chunk; k++) {
         for (size_t j = 0; j < ss; j++)
-            x->grids[k * ss + j] = rng_uniform(&x->r->rng) < x->keep ? 1.0 : 0.0;
-        x->shifts[2 * k] = (int)rng_below(&x->r->rng, (uint32_t)x->cell_w);
-        x->shifts[2 * k + 1] = (int)rng_below(&x->r->rng, (uint32_t)x->cell_h);
+            x->grids[k * ss + j] = decam__rng_uniform(&x->r->rng) < x->keep ? 1.0 : 0.0;
+        x->shifts[2 * k] = (int)decam__rng_below(&x->r->rng, (uint32_t)x->cell_w);
+        x->shifts[2 * k + 1] = (int)decam__rng_below(&x->r->rng, (uint32_t)x->cell_h);
     }
 }
 
 /* The upsampler for mask k of the chunk: a copy, shifted to its window. */
 static upsampler placed(const rise *x, size_t k) {
     upsampler u = x->up;
-    upsampler_shift(&u, x->shifts[2 * k], x->shifts[2 * k + 1]);
+    decam__upsampler_shift(&u, x->shifts[2 * k], x->shifts[2 * k + 1]);
     return u;
 }
 
@@ -88,8 +88,8 @@ static void fill_mask_image(void *job, size_t k, float *slot, int worker) {
     rise *x = job;
     const run *r = x->r;
     const upsampler u = placed(x, k);
-    mask_compose_grid(&r->shape, r->image, r->base, &u, grid_of(x, k),
-                      x->scratch + (size_t)worker * worker_scratch(x), 0, slot);
+    decam__mask_compose_grid(&r->shape, r->image, r->base, &u, grid_of(x, k),
+                             x->scratch + (size_t)worker * worker_scratch(x), 0, slot);
 }
 
 /* sum[p] += score[j] * m[j w + p] for j = 0 .. n-1 in turn, p < w. Inlined
@@ -119,10 +119,10 @@ static void accumulate_range(void *job, size_t first, size_t last, int worker) {
             g.u[j] = placed(x, k0 + j);
             g.grid[j] = grid_of(x, k0 + j);
         }
-        mask_group_begin(&g, x->scratch + (size_t)worker * worker_scratch(x));
+        decam__mask_group_begin(&g, x->scratch + (size_t)worker * worker_scratch(x));
         for (size_t y = first; y < last; y++) {
             double *sum = x->sum + y * w;
-            const float *m = mask_group_row(&g, (int)y);
+            const float *m = decam__mask_group_row(&g, (int)y);
             if (g.n == MASK_GROUP) {
                 add_masks(sum, x->scores + k0, m, MASK_GROUP, w);
             } else {
@@ -140,14 +140,14 @@ static decam_status masks(rise *x, size_t total, size_t *done) {
         draw_chunk(x);
         for (size_t k = 0; k < x->chunk; k++)
             r->dest[k] = &x->scores[k];
-        decam_status status = batcher_fill(&r->batch, x->chunk, fill_mask_image, x, r->dest);
-        if (status == DECAM_OK) status = batcher_flush(&r->batch);
+        decam_status status = decam__batcher_fill(&r->batch, x->chunk, fill_mask_image, x, r->dest);
+        if (status == DECAM_OK) status = decam__batcher_flush(&r->batch);
         /* A cancellation comes after the scores are stored: they count. */
         if (status != DECAM_OK && status != DECAM_ERR_CANCELLED) return status;
-        run_parallel(r, (size_t)r->shape.h, accumulate_range, x);
+        decam__run_parallel(r, (size_t)r->shape.h, accumulate_range, x);
         *done += x->chunk;
         FORWARD_IF_ERROR(status);
-        FORWARD_IF_ERROR(run_progress(r, NAN, NAN));
+        FORWARD_IF_ERROR(decam__run_progress(r, NAN, NAN));
     }
     r->stats->termination = DECAM_TERMINATION_BUDGET;
     return DECAM_OK;
@@ -168,10 +168,10 @@ static decam_status rise_run(run *r, const rise_config *cfg) {
         const double norm = 1.0 / ((double)done * x.keep);
         for (size_t i = 0; i < r->hw; i++)
             x.sum[i] *= norm;
-        run_fit_float(r, x.sum, r->hw);
+        decam__run_fit_float(r, x.sum, r->hw);
         for (size_t i = 0; i < r->hw; i++)
             r->map[i] = (float)x.sum[i];
-        decam_status kept = run_keep_raw(r, x.sum, r->shape.w, r->shape.h);
+        decam_status kept = decam__run_keep_raw(r, x.sum, r->shape.w, r->shape.h);
         if (kept != DECAM_OK) status = kept;
     }
     rise_release(&x);
@@ -188,16 +188,15 @@ static uint64_t row_min_queries(const double *p, int width, int height) {
     return 1 + RUN_FIXED_QUERIES;
 }
 
-static size_t row_batch_cap(const double *p) { return method_batch_size(p, 64, SIZE_MAX); }
+static size_t row_batch_cap(const double *p) { return decam__method_batch_size(p, 64, SIZE_MAX); }
 
 static decam_status row_run(run *r, const double *p, const method_inputs *in) {
     (void)in;
-    const rise_config cfg = {.grid = (int)p[PS_RISE_GRID],
-                             .keep = p[PS_RISE_KEEP]};
+    const rise_config cfg = {.grid = (int)p[PS_RISE_GRID], .keep = p[PS_RISE_KEEP]};
     return rise_run(r, &cfg);
 }
 
-const method_info method_rise = {
+const method_info decam__method_rise = {
     .name = "rise",
     .min_queries = row_min_queries,
     .min_queries_what = "one mask + 3",

@@ -10,14 +10,14 @@ static uint64_t splitmix64(uint64_t *x) {
     return z ^ (z >> 31);
 }
 
-void rng_seed(rng *r, uint64_t seed) {
+void decam__rng_seed(rng *r, uint64_t seed) {
     for (int i = 0; i < 4; i++)
         r->s[i] = splitmix64(&seed);
 }
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-uint64_t rng_next(rng *r) {
+uint64_t decam__rng_next(rng *r) {
     uint64_t *s = r->s;
     const uint64_t result = rotl(s[1] * 5, 7) * 9;
     const uint64_t t = s[1] << 17;
@@ -30,24 +30,24 @@ uint64_t rng_next(rng *r) {
     return result;
 }
 
-double rng_uniform(rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
+double decam__rng_uniform(rng *r) { return (double)(decam__rng_next(r) >> 11) * 0x1.0p-53; }
 
-uint32_t rng_below(rng *r, uint32_t n) {
+uint32_t decam__rng_below(rng *r, uint32_t n) {
     /* Lemire's multiply-shift with rejection of the biased low range. */
-    uint64_t m = (uint64_t)(uint32_t)(rng_next(r) >> 32) * n;
+    uint64_t m = (uint64_t)(uint32_t)(decam__rng_next(r) >> 32) * n;
     uint32_t low = (uint32_t)m;
     if (low < n) {
         uint32_t threshold = (uint32_t)(-n) % n;
         while (low < threshold) {
-            m = (uint64_t)(uint32_t)(rng_next(r) >> 32) * n;
+            m = (uint64_t)(uint32_t)(decam__rng_next(r) >> 32) * n;
             low = (uint32_t)m;
         }
     }
     return (uint32_t)(m >> 32);
 }
 
-double rng_normal(rng *r) {
-    double u1 = 1.0 - rng_uniform(r); /* (0, 1]: log is finite */
-    double u2 = rng_uniform(r);
+double decam__rng_normal(rng *r) {
+    double u1 = 1.0 - decam__rng_uniform(r); /* (0, 1]: log is finite */
+    double u2 = decam__rng_uniform(r);
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }

@@ -13,18 +13,18 @@ typedef struct rng {
 } rng;
 
 /* Seeds the generator; every seed (0 included) gives a valid state. */
-void rng_seed(rng *r, uint64_t seed);
+void decam__rng_seed(rng *r, uint64_t seed);
 
 /* The next 64 random bits. */
-uint64_t rng_next(rng *r);
+uint64_t decam__rng_next(rng *r);
 
 /* Uniform in [0, 1), 53 bits. */
-double rng_uniform(rng *r);
+double decam__rng_uniform(rng *r);
 
 /* Uniform integer in [0, n), n > 0, without modulo bias. */
-uint32_t rng_below(rng *r, uint32_t n);
+uint32_t decam__rng_below(rng *r, uint32_t n);
 
 /* Standard normal (Box-Muller; draws two uniforms each call). */
-double rng_normal(rng *r);
+double decam__rng_normal(rng *r);
 
 #endif /* DECAM_RNG_H */

@@ -7,12 +7,12 @@
 #include "cam.h"
 #include "params.h"
 
-decam_status run_check_call(decam_ctx *ctx, const char *who, const float *image, int width,
-                            int height, int channels, const void *out, const char *out_name,
-                            size_t *values) {
+decam_status decam__run_check_call(decam_ctx *ctx, const char *who, const float *image, int width,
+                                   int height, int channels, const void *out, const char *out_name,
+                                   size_t *values) {
     FAIL_IF(!image, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: image is NULL", who);
     FAIL_IF(!out, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: %s is NULL", who, out_name);
-    FORWARD_IF_ERROR(params_check_image_size(ctx, who, width, height, channels, values));
+    FORWARD_IF_ERROR(decam__params_check_image_size(ctx, who, width, height, channels, values));
     FAIL_IF(!ctx->model, ctx, DECAM_ERR_NO_MODEL,
             "%s: no model callback; call decam_set_model() first", who);
     const double *p = ctx->params;
@@ -26,15 +26,16 @@ decam_status run_check_call(decam_ctx *ctx, const char *who, const float *image,
 static decam_status ensure_pool(run *r, int threads) {
     decam_ctx *ctx = r->ctx;
     if (threads < 2) return DECAM_OK;
-    if (pool_threads(ctx->pool) != threads) {
-        pool_free(ctx->pool, &ctx->mem);
-        ctx->pool = pool_create(&ctx->mem, threads);
+    if (decam__pool_threads(ctx->pool) != threads) {
+        decam__pool_free(ctx->pool, &ctx->mem);
+        ctx->pool = decam__pool_create(&ctx->mem, threads);
         FAIL_IF(!ctx->pool, ctx, DECAM_ERR_OUT_OF_MEMORY, "out of memory for a pool of %d threads",
                 threads);
-        if (pool_missing(ctx->pool) > 0)
-            ctx_log(ctx, DECAM_LOG_WARNING,
-                    "could not start %d of %d threads; their work is done on the calling thread",
-                    pool_missing(ctx->pool), threads);
+        if (decam__pool_missing(ctx->pool) > 0)
+            decam__ctx_log(
+                ctx, DECAM_LOG_WARNING,
+                "could not start %d of %d threads; their work is done on the calling thread",
+                decam__pool_missing(ctx->pool), threads);
     }
     r->pool = ctx->pool;
     return DECAM_OK;
@@ -43,12 +44,12 @@ static decam_status ensure_pool(run *r, int threads) {
 static decam_status run_allocate(run *r, const run_spec *spec) {
     decam_ctx *ctx = r->ctx;
     FORWARD_IF_ERROR(ensure_pool(r, spec->threads));
-    FORWARD_IF_ERROR(batcher_init(&r->batch, ctx, r->values, spec->batch_cap));
+    FORWARD_IF_ERROR(decam__batcher_init(&r->batch, ctx, r->values, spec->batch_cap));
     r->batch.pool = r->pool;
-    r->dest = ctx_alloc(ctx, spec->batch_cap, sizeof *r->dest);
+    r->dest = decam__ctx_alloc(ctx, spec->batch_cap, sizeof *r->dest);
     if (spec->explain) {
-        r->base = ctx_alloc(ctx, r->values, sizeof *r->base);
-        r->map = ctx_calloc(ctx, r->hw, sizeof *r->map);
+        r->base = decam__ctx_alloc(ctx, r->values, sizeof *r->base);
+        r->map = decam__ctx_calloc(ctx, r->hw, sizeof *r->map);
     }
     FAIL_IF(!r->dest || (spec->explain && (!r->base || !r->map)), ctx, DECAM_ERR_OUT_OF_MEMORY,
             "%s: out of memory for a %d x %d x %d image", spec->who, r->shape.w, r->shape.h,
@@ -56,7 +57,7 @@ static decam_status run_allocate(run *r, const run_spec *spec) {
     return DECAM_OK;
 }
 
-decam_status run_begin(run *r, decam_ctx *ctx, const run_spec *spec) {
+decam_status decam__run_begin(run *r, decam_ctx *ctx, const run_spec *spec) {
     *r = (run){.ctx = ctx,
                .mem = &ctx->mem,
                .image = spec->image,
@@ -68,10 +69,10 @@ decam_status run_begin(run *r, decam_ctx *ctx, const run_spec *spec) {
                .score_full = NAN,
                .stats = spec->stats,
                .started = 1};
-    rng_seed(&r->rng, spec->seed);
+    decam__rng_seed(&r->rng, spec->seed);
     ctx->busy = 1;
     atomic_store(&ctx->stop_requested, ctx->free_pending);
-    r->t_start = batch_now();
+    r->t_start = decam__batch_now();
     return run_allocate(r, spec);
 }
 
@@ -81,7 +82,7 @@ static decam_termination termination_of(decam_ctx *ctx, decam_status status) {
                                              : DECAM_TERMINATION_CANCELLED;
 }
 
-decam_status run_end(run *r, decam_status status) {
+decam_status decam__run_end(run *r, decam_status status) {
     if (!r->started) return status;
     decam_ctx *ctx = r->ctx;
     decam_stats *st = r->stats;
@@ -89,11 +90,11 @@ decam_status run_end(run *r, decam_status status) {
     st->queries = r->batch.queries;
     st->model_calls = r->batch.calls;
     st->model_seconds = r->batch.model_seconds;
-    st->library_seconds = batch_now() - r->t_start - r->batch.model_seconds;
-    batcher_free(&r->batch);
-    ctx_dealloc(ctx, r->dest);
-    ctx_dealloc(ctx, r->base);
-    ctx_dealloc(ctx, r->map);
+    st->library_seconds = decam__batch_now() - r->t_start - r->batch.model_seconds;
+    decam__batcher_free(&r->batch);
+    decam__ctx_dealloc(ctx, r->dest);
+    decam__ctx_dealloc(ctx, r->base);
+    decam__ctx_dealloc(ctx, r->map);
     r->dest = NULL;
     r->base = r->map = NULL;
     r->started = 0;
@@ -101,43 +102,45 @@ decam_status run_end(run *r, decam_status status) {
     return status;
 }
 
-decam_status run_fail(run *r, decam_status status, const char *fmt, ...) {
+decam_status decam__run_fail(run *r, decam_status status, const char *fmt, ...) {
     char line[sizeof r->ctx->errmsg];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    return ctx_fail(r->ctx, status, "%s", line);
+    return decam__ctx_fail(r->ctx, status, "%s", line);
 }
 
-void run_log(run *r, decam_log_level level, const char *fmt, ...) {
+void decam__run_log(run *r, decam_log_level level, const char *fmt, ...) {
     char line[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    ctx_log(r->ctx, level, "%s", line);
+    decam__ctx_log(r->ctx, level, "%s", line);
 }
 
-void run_parallel(run *r, size_t n, pool_range_fn fn, void *job) { pool_run(r->pool, n, fn, job); }
+void decam__run_parallel(run *r, size_t n, pool_range_fn fn, void *job) {
+    decam__pool_run(r->pool, n, fn, job);
+}
 
-decam_status run_make_baseline(run *r, const baseline_spec *spec) {
-    RUN_FAIL_IF(mask_baseline(&r->shape, r->image, spec, &r->rng, r->mem, r->base) != 0, r,
+decam_status decam__run_make_baseline(run *r, const baseline_spec *spec) {
+    RUN_FAIL_IF(decam__mask_baseline(&r->shape, r->image, spec, &r->rng, r->mem, r->base) != 0, r,
                 DECAM_ERR_OUT_OF_MEMORY, "decam_explain: out of memory blurring the baseline");
     return DECAM_OK;
 }
 
-decam_status run_score_full(run *r) {
-    float *slot = batcher_slot(&r->batch);
+decam_status decam__run_score_full(run *r) {
+    float *slot = decam__batcher_slot(&r->batch);
     for (size_t i = 0; i < r->values; i++)
         slot[i] = r->image[i];
-    decam_status status = batcher_submit(&r->batch, &r->score_full);
-    if (status == DECAM_OK) status = batcher_flush(&r->batch);
+    decam_status status = decam__batcher_submit(&r->batch, &r->score_full);
+    if (status == DECAM_OK) status = decam__batcher_flush(&r->batch);
     r->stats->score_full = r->score_full;
     return status;
 }
 
-decam_status run_progress(run *r, double best_fitness, double mean_fitness) {
+decam_status decam__run_progress(run *r, double best_fitness, double mean_fitness) {
     decam_ctx *ctx = r->ctx;
     r->stats->generations++;
     if (ctx->progress && !ctx->free_pending) {
@@ -159,13 +162,13 @@ decam_status run_progress(run *r, double best_fitness, double mean_fitness) {
     return DECAM_OK;
 }
 
-decam_status run_keep_raw(run *r, const double *raw, int width, int height) {
+decam_status decam__run_keep_raw(run *r, const double *raw, int width, int height) {
     decam_ctx *ctx = r->ctx;
     size_t n = (size_t)width * height;
     if (ctx->raw_len != n) {
-        ctx_dealloc(ctx, ctx->raw);
+        decam__ctx_dealloc(ctx, ctx->raw);
         ctx->raw_len = 0;
-        ctx->raw = ctx_alloc(ctx, n, sizeof *ctx->raw);
+        ctx->raw = decam__ctx_alloc(ctx, n, sizeof *ctx->raw);
         FAIL_IF(!ctx->raw, ctx, DECAM_ERR_OUT_OF_MEMORY, "decam_explain: out of memory");
         ctx->raw_len = n;
     }
@@ -178,22 +181,23 @@ decam_status run_keep_raw(run *r, const double *raw, int width, int height) {
 
 /* Scores the final map as a soft mask: kept and dropped images. */
 static decam_status score_final_map(run *r, const float *map) {
-    mask_compose(&r->shape, r->image, r->base, map, 0, batcher_slot(&r->batch));
-    FORWARD_IF_ERROR(batcher_submit(&r->batch, &r->stats->score_keep));
-    mask_compose(&r->shape, r->image, r->base, map, 1, batcher_slot(&r->batch));
-    FORWARD_IF_ERROR(batcher_submit(&r->batch, &r->stats->score_drop));
-    return batcher_flush(&r->batch);
+    decam__mask_compose(&r->shape, r->image, r->base, map, 0, decam__batcher_slot(&r->batch));
+    FORWARD_IF_ERROR(decam__batcher_submit(&r->batch, &r->stats->score_keep));
+    decam__mask_compose(&r->shape, r->image, r->base, map, 1, decam__batcher_slot(&r->batch));
+    FORWARD_IF_ERROR(decam__batcher_submit(&r->batch, &r->stats->score_drop));
+    return decam__batcher_flush(&r->batch);
 }
 
-void run_fit_float(run *r, double *map, size_t n) {
-    int shift = cam_fit_float(map, n);
+void decam__run_fit_float(run *r, double *map, size_t n) {
+    int shift = decam__cam_fit_float(map, n);
     if (shift != 0)
-        run_log(r, DECAM_LOG_WARNING,
-                "the raw map's values were beyond float's range; scaled by 2^%d to fit", shift);
+        decam__run_log(r, DECAM_LOG_WARNING,
+                       "the raw map's values were beyond float's range; scaled by 2^%d to fit",
+                       shift);
 }
 
-decam_status run_finish_map(run *r, double smoothing, float *out, int score) {
-    RUN_FAIL_IF(cam_finish(r->map, r->shape.w, r->shape.h, smoothing, r->mem) != 0, r,
+decam_status decam__run_finish_map(run *r, double smoothing, float *out, int score) {
+    RUN_FAIL_IF(decam__cam_finish(r->map, r->shape.w, r->shape.h, smoothing, r->mem) != 0, r,
                 DECAM_ERR_OUT_OF_MEMORY, "decam_explain: out of memory smoothing the map");
     int flat = 1;
     for (size_t i = 0; i < r->hw; i++) {
@@ -203,7 +207,8 @@ decam_status run_finish_map(run *r, double smoothing, float *out, int score) {
     /* A flat map is an answer (nothing the masks changed moved the
      * score), but never a silent one. */
     if (flat)
-        run_log(r, DECAM_LOG_WARNING,
-                "the map is flat (all zero): the scores did not tell the masked regions apart");
+        decam__run_log(
+            r, DECAM_LOG_WARNING,
+            "the map is flat (all zero): the scores did not tell the masked regions apart");
     return score ? score_final_map(r, out) : DECAM_OK;
 }

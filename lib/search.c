@@ -46,9 +46,9 @@ typedef struct search {
 /* Masks are never stored whole: the fill makes each one a row at a time
  * inside the blend (mask_compose_grid), and the pixel sums make them again
  * when the scores are back (mask_group). */
-static size_t worker_scratch(const search *s) { return mask_group_scratch(&s->up); }
+static size_t worker_scratch(const search *s) { return decam__mask_group_scratch(&s->up); }
 
-uint64_t search_min_queries(const search_config *cfg) {
+uint64_t decam__search_min_queries(const search_config *cfg) {
     uint64_t per = cfg->objective == DECAM_OBJECTIVE_BOTH ? 2 : 1;
     return (uint64_t)cfg->de.np * per + RUN_FIXED_QUERIES;
 }
@@ -61,15 +61,16 @@ static decam_status search_allocate(search *s) {
     cfg.dim = s->dim;
     cfg.np = s->np;
     const decam_assembly assembly = s->cfg->assembly;
-    s->de = de_create(&cfg, a);
-    int failed =
-        !s->de ||
-        (assembly == DECAM_ASSEMBLY_REGRESSION && cam_accum_init(&s->genes, a, s->dim, 1) != 0) ||
-        (assembly == DECAM_ASSEMBLY_ALL_EVALUATED && cam_accum_init(&s->pixels, a, hw, 0) != 0);
+    s->de = decam__de_create(&cfg, a);
+    int failed = !s->de ||
+                 (assembly == DECAM_ASSEMBLY_REGRESSION &&
+                  decam__cam_accum_init(&s->genes, a, s->dim, 1) != 0) ||
+                 (assembly == DECAM_ASSEMBLY_ALL_EVALUATED &&
+                  decam__cam_accum_init(&s->pixels, a, hw, 0) != 0);
     const decam_upsample method = s->cfg->upsample;
-    failed = failed || upsampler_init(&s->up, a, s->gw, s->gh, w, h, method) != 0 ||
-             (s->shifted && upsampler_init_canvas(&s->canvas, a, s->gw, s->gh, w, h, s->canvas_w,
-                                                  s->canvas_h, method) != 0);
+    failed = failed || decam__upsampler_init(&s->up, a, s->gw, s->gh, w, h, method) != 0 ||
+             (s->shifted && decam__upsampler_init_canvas(&s->canvas, a, s->gw, s->gh, w, h,
+                                                         s->canvas_w, s->canvas_h, method) != 0);
     if (!failed) {
         s->scratch = mem_alloc(a, (size_t)threads, worker_scratch(s) * sizeof *s->scratch);
         s->cells = mem_alloc(a, s->np * s->dim, sizeof *s->cells);
@@ -90,11 +91,11 @@ static decam_status search_allocate(search *s) {
 
 static void search_release(search *s) {
     const decam_allocator *a = s->r->mem;
-    de_free(s->de, a);
-    upsampler_free(&s->up, a);
-    upsampler_free(&s->canvas, a);
-    cam_accum_free(&s->genes, a);
-    cam_accum_free(&s->pixels, a);
+    decam__de_free(s->de, a);
+    decam__upsampler_free(&s->up, a);
+    decam__upsampler_free(&s->canvas, a);
+    decam__cam_accum_free(&s->genes, a);
+    decam__cam_accum_free(&s->pixels, a);
     mem_free(a, s->scratch);
     mem_free(a, s->cells);
     mem_free(a, s->shifts);
@@ -117,7 +118,7 @@ static const double *grid_of(const search *s, size_t i) {
 static upsampler placed(const search *s, size_t i) {
     if (!s->shifted) return s->up;
     upsampler u = s->canvas;
-    upsampler_shift(&u, s->shifts[2 * i], s->shifts[2 * i + 1]);
+    decam__upsampler_shift(&u, s->shifts[2 * i], s->shifts[2 * i + 1]);
     return u;
 }
 
@@ -130,8 +131,8 @@ static void prepare_masks(search *s, const double *trials, size_t n) {
     for (size_t i = 0; s->binary && i < n * s->dim; i++)
         s->cells[i] = trials[i] >= 0.5 ? 1.0 : 0.0;
     for (size_t i = 0; s->shifted && i < n; i++) {
-        s->shifts[2 * i] = (int)rng_below(&r->rng, (uint32_t)s->cell_w);
-        s->shifts[2 * i + 1] = (int)rng_below(&r->rng, (uint32_t)s->cell_h);
+        s->shifts[2 * i] = (int)decam__rng_below(&r->rng, (uint32_t)s->cell_w);
+        s->shifts[2 * i + 1] = (int)decam__rng_below(&r->rng, (uint32_t)s->cell_h);
     }
 }
 
@@ -149,8 +150,9 @@ static void fill_image(void *job, size_t k, float *slot, int worker) {
     const run *r = s->r;
     size_t g = s->fill_first + k, cand = g / (size_t)s->per_candidate;
     const upsampler u = placed(s, cand);
-    mask_compose_grid(&r->shape, r->image, r->base, &u, grid_of(s, cand),
-                      s->scratch + (size_t)worker * worker_scratch(s), image_drops(s, g), slot);
+    decam__mask_compose_grid(&r->shape, r->image, r->base, &u, grid_of(s, cand),
+                             s->scratch + (size_t)worker * worker_scratch(s), image_drops(s, g),
+                             slot);
 }
 
 /* Scores the n rendered masks; scores of candidates not reached stay NaN. */
@@ -167,10 +169,10 @@ static decam_status evaluate(search *s, size_t n) {
             r->dest[k] = image_drops(s, g) ? &s->score_drop[cand] : &s->score_keep[cand];
         }
         s->fill_first = done;
-        FORWARD_IF_ERROR(batcher_fill(&r->batch, m, fill_image, s, r->dest));
+        FORWARD_IF_ERROR(decam__batcher_fill(&r->batch, m, fill_image, s, r->dest));
         done += m;
     }
-    return batcher_flush(&r->batch);
+    return decam__batcher_flush(&r->batch);
 }
 
 /* ---- fitness --------------------------------------------------------- */
@@ -220,10 +222,10 @@ static void sum_pixels(void *job, size_t first, size_t last, int worker) {
             g.u[j] = placed(s, i0 + j);
             g.grid[j] = grid_of(s, i0 + j);
         }
-        mask_group_begin(&g, s->scratch + (size_t)worker * worker_scratch(s));
+        decam__mask_group_begin(&g, s->scratch + (size_t)worker * worker_scratch(s));
         for (size_t y = first; y < last; y++)
-            cam_accum_masks(&s->pixels, y * w, w, mask_group_row(&g, (int)y), w, s->weight + i0,
-                            g.n);
+            decam__cam_accum_masks(&s->pixels, y * w, w, decam__mask_group_row(&g, (int)y), w,
+                                   s->weight + i0, g.n);
     }
 }
 
@@ -238,13 +240,13 @@ static size_t assess(search *s, size_t n) {
         const double *g = s->trials + done * s->dim;
         double w = score_term(s, done);
         if (isnan(w)) break;
-        if (s->genes.dim) cam_accum_add(&s->genes, g, w);
-        if (s->pixels.dim) s->weight[done] = cam_accum_score(&s->pixels, w);
+        if (s->genes.dim) decam__cam_accum_add(&s->genes, g, w);
+        if (s->pixels.dim) s->weight[done] = decam__cam_accum_score(&s->pixels, w);
         s->fitness[done] = w - area_w * mean_gene(g, s->dim) -
                            (tv_w > 0.0 ? tv_w * total_variation(g, s->gw, s->gh) : 0.0);
     }
     s->count = done;
-    if (s->pixels.dim) run_parallel(r, (size_t)r->shape.h, sum_pixels, s);
+    if (s->pixels.dim) decam__run_parallel(r, (size_t)r->shape.h, sum_pixels, s);
     return done;
 }
 
@@ -254,11 +256,11 @@ static void init_population(search *s) {
     run *r = s->r;
     const search_config *c = s->cfg;
     switch (c->init) {
-    case DECAM_INIT_UNIFORM: de_init_uniform(s->de, &r->rng); break;
-    case DECAM_INIT_LATIN_HYPERCUBE: de_init_latin(s->de, &r->rng); break;
+    case DECAM_INIT_UNIFORM: decam__de_init_uniform(s->de, &r->rng); break;
+    case DECAM_INIT_LATIN_HYPERCUBE: decam__de_init_latin(s->de, &r->rng); break;
     case DECAM_INIT_PRIOR:
-        cam_grid_from_map(c->prior, c->prior_w, c->prior_h, s->gw, s->gh, s->grid);
-        de_init_around(s->de, &r->rng, s->grid, c->prior_spread);
+        decam__cam_grid_from_map(c->prior, c->prior_w, c->prior_h, s->gw, s->gh, s->grid);
+        decam__de_init_around(s->de, &r->rng, s->grid, c->prior_spread);
         break;
     case DECAM_INIT_COUNT: break;
     }
@@ -271,7 +273,8 @@ static decam_termination stop_reason(const search *s) {
     if (run_queries_left(r) < (uint64_t)s->per_candidate) return DECAM_TERMINATION_BUDGET;
     if (c->max_generations > 0 && r->stats->generations >= c->max_generations)
         return DECAM_TERMINATION_GENERATIONS;
-    if (c->tolerance > 0 && de_spread(s->de) <= c->tolerance) return DECAM_TERMINATION_TOLERANCE;
+    if (c->tolerance > 0 && decam__de_spread(s->de) <= c->tolerance)
+        return DECAM_TERMINATION_TOLERANCE;
     return DECAM_TERMINATION_NONE;
 }
 
@@ -283,23 +286,23 @@ static decam_status generations(search *s) {
     for (;;) {
         uint64_t affordable = run_queries_left(r) / (uint64_t)s->per_candidate;
         size_t n = affordable < s->np ? (size_t)affordable : s->np;
-        prepare_masks(s, de_trials(s->de), n);
+        prepare_masks(s, decam__de_trials(s->de), n);
         decam_status status = evaluate(s, n);
         size_t done = assess(s, n);
         double best = NAN;
         if (done > 0) {
-            de_tell(s->de, done, s->fitness);
-            de_best(s->de, &best);
+            decam__de_tell(s->de, done, s->fitness);
+            decam__de_best(s->de, &best);
             r->stats->best_fitness = best;
         }
         if (status != DECAM_OK) {
             r->stats->generations += done > 0; /* a partial generation counts */
             return status;
         }
-        FORWARD_IF_ERROR(run_progress(r, best, de_mean_fitness(s->de)));
+        FORWARD_IF_ERROR(decam__run_progress(r, best, decam__de_mean_fitness(s->de)));
         r->stats->termination = stop_reason(s);
         if (r->stats->termination != DECAM_TERMINATION_NONE) return DECAM_OK;
-        de_ask(s->de, &r->rng);
+        decam__de_ask(s->de, &r->rng);
     }
 }
 
@@ -308,19 +311,20 @@ static decam_status generations(search *s) {
 static decam_status assemble_grid(search *s) {
     switch (s->cfg->assembly) {
     case DECAM_ASSEMBLY_BEST: {
-        const double *best = de_best(s->de, NULL);
+        const double *best = decam__de_best(s->de, NULL);
         for (size_t j = 0; j < s->dim; j++)
             s->grid[j] = best[j];
         break;
     }
     case DECAM_ASSEMBLY_POPULATION:
-        cam_grid_from_population(de_population(s->de), de_fitness(s->de), s->np, s->dim, s->grid);
+        decam__cam_grid_from_population(decam__de_population(s->de), decam__de_fitness(s->de),
+                                        s->np, s->dim, s->grid);
         break;
     case DECAM_ASSEMBLY_ALL_EVALUATED: break;
     case DECAM_ASSEMBLY_REGRESSION:
-        RUN_FAIL_IF(cam_grid_from_regression(&s->genes, s->cfg->ridge, s->r->mem, s->grid) != 0,
-                    s->r, DECAM_ERR_OUT_OF_MEMORY,
-                    "decam_explain: out of memory for the regression");
+        RUN_FAIL_IF(
+            decam__cam_grid_from_regression(&s->genes, s->cfg->ridge, s->r->mem, s->grid) != 0,
+            s->r, DECAM_ERR_OUT_OF_MEMORY, "decam_explain: out of memory for the regression");
         break;
     case DECAM_ASSEMBLY_COUNT: break;
     }
@@ -333,22 +337,22 @@ static decam_status assemble(search *s) {
     if (s->pixels.dim) {
         /* The contrast per pixel, computed in place of the sums' first. */
         double *contrast = s->pixels.sum_wg;
-        cam_contrast(&s->pixels, contrast);
-        run_fit_float(r, contrast, r->hw);
+        decam__cam_contrast(&s->pixels, contrast);
+        decam__run_fit_float(r, contrast, r->hw);
         for (size_t i = 0; i < r->hw; i++)
             r->map[i] = (float)contrast[i];
-        return run_keep_raw(r, contrast, r->shape.w, r->shape.h);
+        return decam__run_keep_raw(r, contrast, r->shape.w, r->shape.h);
     }
     for (size_t j = 0; j < s->dim; j++)
         s->grid[j] = 0.0;
     if (r->stats->generations > 0) FORWARD_IF_ERROR(assemble_grid(s));
-    run_fit_float(r, s->grid, s->dim);
-    FORWARD_IF_ERROR(run_keep_raw(r, s->grid, s->gw, s->gh));
-    upsample(&s->up, s->grid, s->scratch, r->map, 0);
+    decam__run_fit_float(r, s->grid, s->dim);
+    FORWARD_IF_ERROR(decam__run_keep_raw(r, s->grid, s->gw, s->gh));
+    decam__upsample(&s->up, s->grid, s->scratch, r->map, 0);
     return DECAM_OK;
 }
 
-decam_status search_run(run *r, const search_config *cfg) {
+decam_status decam__search_run(run *r, const search_config *cfg) {
     search s = {.r = r, .cfg = cfg};
     s.gw = cfg->gw;
     s.gh = cfg->gh;
@@ -375,7 +379,7 @@ decam_status search_run(run *r, const search_config *cfg) {
 
 /* ---- the table row --------------------------------------------------- */
 
-void search_configure(const double *p, const method_inputs *in, search_config *cfg) {
+void decam__search_configure(const double *p, const method_inputs *in, search_config *cfg) {
     *cfg = (search_config){
         .gw = (int)p[PS_GRID_WIDTH],
         .gh = (int)p[PS_GRID_HEIGHT],
@@ -411,15 +415,15 @@ static uint64_t row_min_queries(const double *p, int width, int height) {
     (void)width;
     (void)height;
     search_config cfg;
-    search_configure(p, NULL, &cfg);
-    return search_min_queries(&cfg);
+    decam__search_configure(p, NULL, &cfg);
+    return decam__search_min_queries(&cfg);
 }
 
 /* Default: a whole generation per call, and never more. */
 static size_t row_batch_cap(const double *p) {
     size_t generation =
         (size_t)p[PS_POPULATION] * (p[PS_OBJECTIVE] == DECAM_OBJECTIVE_BOTH ? 2 : 1);
-    return method_batch_size(p, generation, generation);
+    return decam__method_batch_size(p, generation, generation);
 }
 
 static const char *row_check(const double *p, const method_inputs *in) {
@@ -430,11 +434,11 @@ static const char *row_check(const double *p, const method_inputs *in) {
 
 static decam_status row_run(run *r, const double *p, const method_inputs *in) {
     search_config cfg;
-    search_configure(p, in, &cfg);
-    return search_run(r, &cfg);
+    decam__search_configure(p, in, &cfg);
+    return decam__search_run(r, &cfg);
 }
 
-const method_info method_decam = {
+const method_info decam__method_decam = {
     .name = "decam",
     .min_queries = row_min_queries,
     .min_queries_what = "one generation (population x queries per candidate) + 3",

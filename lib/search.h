@@ -27,14 +27,14 @@ typedef struct search_config {
 } search_config;
 
 /* The config the parameters describe. */
-void search_configure(const double *params, const method_inputs *in, search_config *cfg);
+void decam__search_configure(const double *params, const method_inputs *in, search_config *cfg);
 
 /* Queries the search needs at the least: one generation and the fixed
  * three. */
-uint64_t search_min_queries(const search_config *cfg);
+uint64_t decam__search_min_queries(const search_config *cfg);
 
 /* Runs the search on r until a stopping rule fires; r->map and the raw
  * map hold the result, also after a cancellation. */
-decam_status search_run(run *r, const search_config *cfg);
+decam_status decam__search_run(run *r, const search_config *cfg);
 
 #endif /* DECAM_SEARCH_H */

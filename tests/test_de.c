@@ -57,15 +57,15 @@ typedef struct de_case {
  * Checks on the way that every trial stays inside [0,1]. */
 static long solve(const de_case *c, uint64_t seed) {
     de_config cfg = {DIM, c->np, c->strategy, c->f, 0.0, c->cr, 0.1};
-    de *d = de_create(&cfg, &ALLOC);
+    de *d = decam__de_create(&cfg, &ALLOC);
     assert_non_null(d);
     rng r;
-    rng_seed(&r, seed);
-    de_init_latin(d, &r);
+    decam__rng_seed(&r, seed);
+    decam__de_init_latin(d, &r);
     double fit[64];
     long evals = 0;
     for (;;) {
-        const double *t = de_trials(d);
+        const double *t = decam__de_trials(d);
         for (size_t i = 0; i < c->np; i++) {
             for (int j = 0; j < DIM; j++) {
                 assert_true(t[i * DIM + j] >= 0.0);
@@ -74,14 +74,14 @@ static long solve(const de_case *c, uint64_t seed) {
             fit[i] = -c->fn(t + i * DIM);
         }
         evals += (long)c->np;
-        de_tell(d, c->np, fit);
+        decam__de_tell(d, c->np, fit);
         double best;
-        de_best(d, &best);
+        decam__de_best(d, &best);
         if (-best < c->tolerance || evals >= c->max_evals) {
-            de_free(d, &ALLOC);
+            decam__de_free(d, &ALLOC);
             return -best < c->tolerance ? evals : -1;
         }
-        de_ask(d, &r);
+        decam__de_ask(d, &r);
     }
 }
 
@@ -127,11 +127,11 @@ static void test_strategies_reach_known_optima_within_stated_evaluations(void **
 static void test_latin_hypercube_puts_one_value_in_each_stratum(void **state) {
     (void)state;
     de_config cfg = {5, 16, DECAM_STRATEGY_RAND1, 0.5, 0.0, 0.9, 0.1};
-    de *d = de_create(&cfg, &ALLOC);
+    de *d = decam__de_create(&cfg, &ALLOC);
     rng r;
-    rng_seed(&r, 3);
-    de_init_latin(d, &r);
-    const double *t = de_trials(d);
+    decam__rng_seed(&r, 3);
+    decam__de_init_latin(d, &r);
+    const double *t = decam__de_trials(d);
     for (int j = 0; j < 5; j++) {
         int seen[16] = {0};
         for (int i = 0; i < 16; i++)
@@ -139,18 +139,18 @@ static void test_latin_hypercube_puts_one_value_in_each_stratum(void **state) {
         for (int s = 0; s < 16; s++)
             assert_int_equal(seen[s], 1);
     }
-    de_free(d, &ALLOC);
+    decam__de_free(d, &ALLOC);
 }
 
 static void test_init_around_keeps_center_and_spread(void **state) {
     (void)state;
     de_config cfg = {4, 8, DECAM_STRATEGY_RAND1, 0.5, 0.0, 0.9, 0.1};
-    de *d = de_create(&cfg, &ALLOC);
+    de *d = decam__de_create(&cfg, &ALLOC);
     rng r;
-    rng_seed(&r, 3);
+    decam__rng_seed(&r, 3);
     const double center[4] = {0.1, 0.5, 0.9, 1.0};
-    de_init_around(d, &r, center, 0.2);
-    const double *t = de_trials(d);
+    decam__de_init_around(d, &r, center, 0.2);
+    const double *t = decam__de_trials(d);
     for (int j = 0; j < 4; j++)
         assert_true(t[j] == center[j]);
     for (int i = 1; i < 8; i++)
@@ -158,7 +158,7 @@ static void test_init_around_keeps_center_and_spread(void **state) {
             assert_true(fabs(t[i * 4 + j] - center[j]) <= 0.2 + 1e-12);
             assert_true(t[i * 4 + j] >= 0.0 && t[i * 4 + j] <= 1.0);
         }
-    de_free(d, &ALLOC);
+    decam__de_free(d, &ALLOC);
 }
 
 /* A trial replaces its target only when at least as fit; unevaluated
@@ -166,23 +166,24 @@ static void test_init_around_keeps_center_and_spread(void **state) {
 static void test_tell_selects_per_target_and_ignores_unevaluated_trials(void **state) {
     (void)state;
     de_config cfg = {3, 4, DECAM_STRATEGY_RAND1, 0.5, 0.0, 1.0, 0.1};
-    de *d = de_create(&cfg, &ALLOC);
+    de *d = decam__de_create(&cfg, &ALLOC);
     rng r;
-    rng_seed(&r, 9);
-    de_init_uniform(d, &r);
+    decam__rng_seed(&r, 9);
+    decam__de_init_uniform(d, &r);
     double first[4] = {1.0, 2.0, 3.0, 4.0};
-    de_tell(d, 4, first);
+    decam__de_tell(d, 4, first);
     double best;
-    de_best(d, &best);
+    decam__de_best(d, &best);
     assert_true(best == 4.0);
-    assert_true(de_spread(d) == 3.0);
-    de_ask(d, &r);
+    assert_true(decam__de_spread(d) == 3.0);
+    decam__de_ask(d, &r);
     double pop_before[12];
     for (int i = 0; i < 12; i++)
-        pop_before[i] = de_population(d)[i];
+        pop_before[i] = decam__de_population(d)[i];
     double second[4] = {0.5, 5.0, NAN, 100.0}; /* only two evaluated */
-    de_tell(d, 2, second);
-    const double *pop = de_population(d), *fit = de_fitness(d), *t = de_trials(d);
+    decam__de_tell(d, 2, second);
+    const double *pop = decam__de_population(d), *fit = decam__de_fitness(d),
+                 *t = decam__de_trials(d);
     assert_true(fit[0] == 1.0); /* 0.5 < 1: kept */
     for (int j = 0; j < 3; j++)
         assert_true(pop[j] == pop_before[j]);
@@ -190,24 +191,24 @@ static void test_tell_selects_per_target_and_ignores_unevaluated_trials(void **s
     for (int j = 0; j < 3; j++)
         assert_true(pop[3 + j] == t[3 + j]);
     assert_true(fit[2] == 3.0 && fit[3] == 4.0); /* not evaluated: unchanged */
-    de_best(d, &best);
+    decam__de_best(d, &best);
     assert_true(best == 5.0);
-    de_free(d, &ALLOC);
+    decam__de_free(d, &ALLOC);
 }
 
 static void test_nan_fitness_never_wins(void **state) {
     (void)state;
     de_config cfg = {2, 4, DECAM_STRATEGY_PBEST, 0.5, 0.0, 1.0, 0.5};
-    de *d = de_create(&cfg, &ALLOC);
+    de *d = decam__de_create(&cfg, &ALLOC);
     rng r;
-    rng_seed(&r, 1);
-    de_init_uniform(d, &r);
+    decam__rng_seed(&r, 1);
+    decam__de_init_uniform(d, &r);
     double f[4] = {NAN, 1.0, NAN, 0.0};
-    de_tell(d, 4, f);
+    decam__de_tell(d, 4, f);
     double best;
-    de_best(d, &best);
+    decam__de_best(d, &best);
     assert_true(best == 1.0);
-    de_free(d, &ALLOC);
+    decam__de_free(d, &ALLOC);
 }
 
 static void test_same_seed_same_trials_and_bad_config_refused(void **state) {
@@ -216,32 +217,32 @@ static void test_same_seed_same_trials_and_bad_config_refused(void **state) {
     double fit[10];
     double out[2][60];
     for (int run = 0; run < 2; run++) {
-        de *d = de_create(&cfg, &ALLOC);
+        de *d = decam__de_create(&cfg, &ALLOC);
         rng r;
-        rng_seed(&r, 42);
-        de_init_latin(d, &r);
+        decam__rng_seed(&r, 42);
+        decam__de_init_latin(d, &r);
         for (int gen = 0; gen < 5; gen++) {
             for (int i = 0; i < 10; i++) {
-                const double *g = de_trials(d) + i * 6;
+                const double *g = decam__de_trials(d) + i * 6;
                 fit[i] = 0.0;
                 for (int j = 0; j < 6; j++)
                     fit[i] -= (g[j] - 0.3) * (g[j] - 0.3);
             }
-            de_tell(d, 10, fit);
-            de_ask(d, &r);
+            decam__de_tell(d, 10, fit);
+            decam__de_ask(d, &r);
         }
         for (int i = 0; i < 60; i++)
-            out[run][i] = de_trials(d)[i];
-        de_free(d, &ALLOC);
+            out[run][i] = decam__de_trials(d)[i];
+        decam__de_free(d, &ALLOC);
     }
     for (int i = 0; i < 60; i++)
         assert_true(out[0][i] == out[1][i]);
     de_config small = cfg;
     small.np = 3;
-    assert_null(de_create(&small, &ALLOC));
+    assert_null(decam__de_create(&small, &ALLOC));
     small = cfg;
     small.dim = 0;
-    assert_null(de_create(&small, &ALLOC));
+    assert_null(decam__de_create(&small, &ALLOC));
 }
 
 int main(void) {

@@ -13,9 +13,9 @@
 
 static void test_radius_is_three_sigma_rounded_up_and_at_least_one(void **state) {
     (void)state;
-    assert_int_equal(filter_gaussian_radius(0.1), 1);
-    assert_int_equal(filter_gaussian_radius(1.0), 3);
-    assert_int_equal(filter_gaussian_radius(2.5), 8);
+    assert_int_equal(decam__filter_gaussian_radius(0.1), 1);
+    assert_int_equal(decam__filter_gaussian_radius(1.0), 3);
+    assert_int_equal(decam__filter_gaussian_radius(2.5), 8);
 }
 
 static void test_blur_of_constant_plane_is_constant(void **state) {
@@ -23,7 +23,7 @@ static void test_blur_of_constant_plane_is_constant(void **state) {
     float p[9 * 6];
     for (int i = 0; i < 54; i++)
         p[i] = -1.25f;
-    assert_int_equal(filter_gaussian(&ALLOC, p, 9, 6, 1, 1, 4.0), 0);
+    assert_int_equal(decam__filter_gaussian(&ALLOC, p, 9, 6, 1, 1, 4.0), 0);
     for (int i = 0; i < 54; i++)
         assert_float_equal(p[i], -1.25f, 1e-5f);
 }
@@ -36,7 +36,7 @@ static void test_impulse_response_is_a_normalised_symmetric_gaussian(void **stat
     float p[N * N] = {0};
     p[20 * N + 20] = 1.0f;
     const double sigma = 2.0;
-    assert_int_equal(filter_gaussian(&ALLOC, p, N, N, 1, 1, sigma), 0);
+    assert_int_equal(decam__filter_gaussian(&ALLOC, p, N, N, 1, 1, sigma), 0);
     double sum = 0.0;
     for (int i = 0; i < N * N; i++)
         sum += p[i];
@@ -54,7 +54,7 @@ static void test_interleaved_planes_do_not_mix(void **state) {
     float p[8 * 8 * 2];
     for (int i = 0; i < 64; i++)
         p[2 * i] = 1.0f, p[2 * i + 1] = 5.0f;
-    assert_int_equal(filter_gaussian(&ALLOC, p, 8, 8, 1, 2, 1.5), 0);
+    assert_int_equal(decam__filter_gaussian(&ALLOC, p, 8, 8, 1, 2, 1.5), 0);
     for (int i = 0; i < 64; i++) {
         assert_float_equal(p[2 * i], 1.0f, 1e-5f);
         assert_float_equal(p[2 * i + 1], 5.0f, 1e-5f);
@@ -65,7 +65,7 @@ static void test_interleaved_planes_do_not_mix(void **state) {
  * clamped index, products in float summed in double in tap order. */
 static void reference_blur(float *data, int w, int h, int c, double sigma) {
     enum { MAX_VALUES = 64 * 64 * 3, MAX_TAPS = 64 };
-    const int r = filter_gaussian_radius(sigma);
+    const int r = decam__filter_gaussian_radius(sigma);
     float kernel[MAX_TAPS], line[MAX_VALUES];
     double sum = 0.0;
     for (int i = -r; i <= r; i++)
@@ -104,8 +104,9 @@ static void test_blur_matches_the_plain_sum_bit_for_bit(void **state) {
         const int n = cases[t].w * cases[t].h * cases[t].c;
         for (int i = 0; i < n; i++)
             got[i] = want[i] = (float)((i * 37) % 101) / 100.0f;
-        assert_int_equal(
-            filter_gaussian(&ALLOC, got, cases[t].w, cases[t].h, 1, cases[t].c, cases[t].sigma), 0);
+        assert_int_equal(decam__filter_gaussian(&ALLOC, got, cases[t].w, cases[t].h, 1, cases[t].c,
+                                                cases[t].sigma),
+                         0);
         reference_blur(want, cases[t].w, cases[t].h, cases[t].c, cases[t].sigma);
         assert_memory_equal(got, want, (size_t)n * sizeof *got);
     }
@@ -121,7 +122,7 @@ static void test_tiny_sigma_blurs_to_the_identity(void **state) {
         float p[7 * 5];
         for (int i = 0; i < 35; i++)
             p[i] = (float)(i * i % 11) - 3.0f;
-        assert_int_equal(filter_gaussian(&ALLOC, p, 7, 5, 1, 1, sigmas[k]), 0);
+        assert_int_equal(decam__filter_gaussian(&ALLOC, p, 7, 5, 1, 1, sigmas[k]), 0);
         for (int i = 0; i < 35; i++)
             assert_true(p[i] == (float)(i * i % 11) - 3.0f);
     }
@@ -138,7 +139,7 @@ static void test_blur_of_values_at_flt_max_stays_finite(void **state) {
         float p[9 * 8 * 2];
         for (int i = 0; i < 9 * 8 * 2; i++)
             p[i] = i % 2 ? -FLT_MAX : FLT_MAX;
-        assert_int_equal(filter_gaussian(&ALLOC, p, 9, 8, 1, 2, sigmas[k]), 0);
+        assert_int_equal(decam__filter_gaussian(&ALLOC, p, 9, 8, 1, 2, sigmas[k]), 0);
         for (int i = 0; i < 9 * 8 * 2; i++) {
             assert_true(isfinite(p[i]));
             assert_true(fabsf(p[i]) >= 0.9999f * FLT_MAX && (p[i] > 0.0f) == !(i % 2));

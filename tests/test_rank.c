@@ -161,7 +161,7 @@ static void test_allocation_failure_is_reported(void **state) {
         failing f = {0, k, 0};
         const decam_allocator alloc = {failing_alloc, failing_free, &f};
         double rho = 42;
-        decam_status status = rank_correlation(&alloc, a, a, 8, &rho);
+        decam_status status = decam__rank_correlation(&alloc, a, a, 8, &rho);
         assert_int_equal(f.live, 0);
         if (k <= 2) {
             assert_int_equal(status, DECAM_ERR_OUT_OF_MEMORY);

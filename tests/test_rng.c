@@ -14,22 +14,22 @@
 static void test_seed_zero_gives_the_reference_first_output(void **state) {
     (void)state;
     rng r;
-    rng_seed(&r, 0);
+    decam__rng_seed(&r, 0);
     assert_int_equal(r.s[0], 0xe220a8397b1dcdafULL); /* splitmix64's first output from 0 */
-    uint64_t a = rng_next(&r);
-    rng_seed(&r, 0);
-    assert_true(rng_next(&r) == a);
-    rng_seed(&r, 1);
-    assert_true(rng_next(&r) != a);
+    uint64_t a = decam__rng_next(&r);
+    decam__rng_seed(&r, 0);
+    assert_true(decam__rng_next(&r) == a);
+    decam__rng_seed(&r, 1);
+    assert_true(decam__rng_next(&r) != a);
 }
 
 static void test_uniform_is_in_range_with_the_right_mean(void **state) {
     (void)state;
     rng r;
-    rng_seed(&r, 7);
+    decam__rng_seed(&r, 7);
     double sum = 0.0;
     for (int i = 0; i < 100000; i++) {
-        double u = rng_uniform(&r);
+        double u = decam__rng_uniform(&r);
         assert_true(u >= 0.0 && u < 1.0);
         sum += u;
     }
@@ -39,26 +39,26 @@ static void test_uniform_is_in_range_with_the_right_mean(void **state) {
 static void test_below_covers_its_range_evenly(void **state) {
     (void)state;
     rng r;
-    rng_seed(&r, 11);
+    decam__rng_seed(&r, 11);
     int count[7] = {0};
     for (int i = 0; i < 70000; i++) {
-        uint32_t k = rng_below(&r, 7);
+        uint32_t k = decam__rng_below(&r, 7);
         assert_true(k < 7);
         count[k]++;
     }
     for (int k = 0; k < 7; k++)
         assert_true(count[k] > 9500 && count[k] < 10500);
-    assert_int_equal(rng_below(&r, 1), 0);
+    assert_int_equal(decam__rng_below(&r, 1), 0);
 }
 
 static void test_normal_has_zero_mean_and_unit_variance(void **state) {
     (void)state;
     rng r;
-    rng_seed(&r, 13);
+    decam__rng_seed(&r, 13);
     double sum = 0.0, sq = 0.0;
     const int n = 100000;
     for (int i = 0; i < n; i++) {
-        double z = rng_normal(&r);
+        double z = decam__rng_normal(&r);
         assert_true(isfinite(z));
         sum += z;
         sq += z * z;

@@ -72,16 +72,16 @@ static run_spec spec_of(uint64_t budget, size_t cap, int threads, decam_stats *s
 static decam_status fake_method(run *r, size_t n, size_t per_step) {
     for (size_t i = 0; i < n; i++) {
         static double sink[1024];
-        float *slot = batcher_slot(&r->batch);
+        float *slot = decam__batcher_slot(&r->batch);
         for (size_t v = 0; v < r->values; v++)
             slot[v] = r->image[v];
-        FORWARD_IF_ERROR(batcher_submit(&r->batch, &sink[i % 1024]));
+        FORWARD_IF_ERROR(decam__batcher_submit(&r->batch, &sink[i % 1024]));
         if ((i + 1) % per_step == 0) {
-            FORWARD_IF_ERROR(batcher_flush(&r->batch));
-            FORWARD_IF_ERROR(run_progress(r, (double)i, NAN));
+            FORWARD_IF_ERROR(decam__batcher_flush(&r->batch));
+            FORWARD_IF_ERROR(decam__run_progress(r, (double)i, NAN));
         }
     }
-    return batcher_flush(&r->batch);
+    return decam__batcher_flush(&r->batch);
 }
 
 static void test_batches_are_cut_at_the_cap_and_counted(void **state) {
@@ -91,7 +91,7 @@ static void test_batches_are_cut_at_the_cap_and_counted(void **state) {
     decam_stats stats = {.size = sizeof stats};
     const run_spec spec = spec_of(20, 3, 1, &stats);
     run r;
-    assert_int_equal(run_begin(&r, ctx, &spec), DECAM_OK);
+    assert_int_equal(decam__run_begin(&r, ctx, &spec), DECAM_OK);
     assert_true(ctx->busy);
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_SEED, 3), DECAM_ERR_BUSY);
     assert_int_equal(fake_method(&r, 7, 100), DECAM_OK);
@@ -100,7 +100,7 @@ static void test_batches_are_cut_at_the_cap_and_counted(void **state) {
     assert_int_equal(f.largest, 3);
     /* Left for the method: 20 less 7 spent, less the final map's two. */
     assert_int_equal(run_queries_left(&r), 11);
-    assert_int_equal(run_end(&r, DECAM_OK), DECAM_OK);
+    assert_int_equal(decam__run_end(&r, DECAM_OK), DECAM_OK);
     assert_false(ctx->busy);
     assert_int_equal(stats.queries, 7);
     assert_int_equal(stats.model_calls, 3);
@@ -115,13 +115,13 @@ static void test_budget_left_never_underflows(void **state) {
     decam_stats stats = {.size = sizeof stats};
     const run_spec spec = spec_of(4, 8, 1, &stats);
     run r;
-    assert_int_equal(run_begin(&r, ctx, &spec), DECAM_OK);
-    assert_int_equal(run_score_full(&r), DECAM_OK);
+    assert_int_equal(decam__run_begin(&r, ctx, &spec), DECAM_OK);
+    assert_int_equal(decam__run_score_full(&r), DECAM_OK);
     assert_int_equal(stats.score_full, 1.0);
     assert_int_equal(run_queries_left(&r), 1);
     assert_int_equal(fake_method(&r, 5, 100), DECAM_OK);
     assert_int_equal(run_queries_left(&r), 0);
-    run_end(&r, DECAM_OK);
+    decam__run_end(&r, DECAM_OK);
     decam_free(ctx);
 }
 
@@ -139,9 +139,9 @@ static void test_progress_counts_steps_and_cancels(void **state) {
     decam_stats stats = {.size = sizeof stats};
     const run_spec spec = spec_of(100, 4, 1, &stats);
     run r;
-    assert_int_equal(run_begin(&r, ctx, &spec), DECAM_OK);
+    assert_int_equal(decam__run_begin(&r, ctx, &spec), DECAM_OK);
     assert_int_equal(fake_method(&r, 40, 4), DECAM_ERR_CANCELLED);
-    assert_int_equal(run_end(&r, DECAM_ERR_CANCELLED), DECAM_ERR_CANCELLED);
+    assert_int_equal(decam__run_end(&r, DECAM_ERR_CANCELLED), DECAM_ERR_CANCELLED);
     assert_int_equal(stats.generations, 2);
     assert_int_equal(stats.queries, 8);
     assert_int_equal(stats.termination, DECAM_TERMINATION_CANCELLED);
@@ -155,16 +155,16 @@ static void test_force_stop_ends_the_run_after_the_model_call(void **state) {
     decam_stats stats = {.size = sizeof stats};
     const run_spec spec = spec_of(100, 5, 1, &stats);
     run r;
-    assert_int_equal(run_begin(&r, ctx, &spec), DECAM_OK);
+    assert_int_equal(decam__run_begin(&r, ctx, &spec), DECAM_OK);
     decam_status st = fake_method(&r, 30, 100);
     assert_int_equal(st, DECAM_ERR_CANCELLED);
-    run_end(&r, st);
+    decam__run_end(&r, st);
     assert_int_equal(stats.queries, 10);
     assert_int_equal(stats.termination, DECAM_TERMINATION_FORCED);
     /* The next run starts with the flag cleared. */
-    assert_int_equal(run_begin(&r, ctx, &spec), DECAM_OK);
+    assert_int_equal(decam__run_begin(&r, ctx, &spec), DECAM_OK);
     assert_int_equal(fake_method(&r, 3, 100), DECAM_OK);
-    run_end(&r, DECAM_OK);
+    decam__run_end(&r, DECAM_OK);
     decam_free(ctx);
 }
 
@@ -175,11 +175,11 @@ static void test_a_failing_model_is_reported_with_its_value(void **state) {
     decam_stats stats = {.size = sizeof stats};
     const run_spec spec = spec_of(100, 5, 1, &stats);
     run r;
-    assert_int_equal(run_begin(&r, ctx, &spec), DECAM_OK);
+    assert_int_equal(decam__run_begin(&r, ctx, &spec), DECAM_OK);
     decam_status st = fake_method(&r, 5, 100);
     assert_int_equal(st, DECAM_ERR_MODEL_FAILED);
     assert_non_null(strstr(decam_errmsg(ctx), "returned 7"));
-    run_end(&r, st);
+    decam__run_end(&r, st);
     assert_int_equal(stats.termination, DECAM_TERMINATION_ERROR);
     decam_free(ctx);
 }
@@ -203,30 +203,30 @@ static void test_the_pool_is_made_once_and_covers_every_index(void **state) {
     decam_stats stats = {.size = sizeof stats};
     const run_spec spec = spec_of(100, 5, 4, &stats);
     run r;
-    assert_int_equal(run_begin(&r, ctx, &spec), DECAM_OK);
+    assert_int_equal(decam__run_begin(&r, ctx, &spec), DECAM_OK);
     pool *first = ctx->pool;
     assert_non_null(first);
-    assert_int_equal(pool_threads(first), 4);
+    assert_int_equal(decam__pool_threads(first), 4);
     for (int round = 0; round < 50; round++) {
         static coverage c;
         memset(&c, 0, sizeof c);
         size_t n = (size_t)(round * 17 % 1000);
-        run_parallel(&r, n, mark, &c);
+        decam__run_parallel(&r, n, mark, &c);
         for (size_t i = 0; i < n; i++)
             assert_int_equal(c.hits[i], 1);
         for (size_t i = n; i < 1000; i++)
             assert_int_equal(c.hits[i], 0);
     }
-    run_end(&r, DECAM_OK);
+    decam__run_end(&r, DECAM_OK);
     /* Kept for the next run with the same thread count; made again for
      * another count. */
-    assert_int_equal(run_begin(&r, ctx, &spec), DECAM_OK);
+    assert_int_equal(decam__run_begin(&r, ctx, &spec), DECAM_OK);
     assert_ptr_equal(ctx->pool, first);
-    run_end(&r, DECAM_OK);
+    decam__run_end(&r, DECAM_OK);
     const run_spec two = spec_of(100, 5, 2, &stats);
-    assert_int_equal(run_begin(&r, ctx, &two), DECAM_OK);
-    assert_int_equal(pool_threads(ctx->pool), 2);
-    run_end(&r, DECAM_OK);
+    assert_int_equal(decam__run_begin(&r, ctx, &two), DECAM_OK);
+    assert_int_equal(decam__pool_threads(ctx->pool), 2);
+    decam__run_end(&r, DECAM_OK);
     decam_free(ctx);
 }
 
@@ -237,19 +237,19 @@ static decam_status search_on(decam_ctx *ctx, uint64_t budget, int threads,
     const run_spec spec = spec_of(budget, (size_t)cfg->de.np, threads, stats);
     const baseline_spec base = {.kind = DECAM_BASELINE_CONSTANT, .value = 0};
     run r;
-    decam_status st = run_begin(&r, ctx, &spec);
-    if (st == DECAM_OK) st = run_make_baseline(&r, &base);
-    if (st == DECAM_OK) st = run_score_full(&r);
-    if (st == DECAM_OK) st = search_run(&r, cfg);
+    decam_status st = decam__run_begin(&r, ctx, &spec);
+    if (st == DECAM_OK) st = decam__run_make_baseline(&r, &base);
+    if (st == DECAM_OK) st = decam__run_score_full(&r);
+    if (st == DECAM_OK) st = decam__search_run(&r, cfg);
     if (st == DECAM_OK) memcpy(map, r.map, sizeof(float) * W * H);
-    return run_end(&r, st);
+    return decam__run_end(&r, st);
 }
 
 static void default_config(search_config *cfg) {
     double p[PARAM_SLOTS];
-    params_set_defaults(p);
+    decam__params_set_defaults(p);
     p[PS_POPULATION] = 12;
-    search_configure(p, NULL, cfg);
+    decam__search_configure(p, NULL, cfg);
 }
 
 static void test_search_finds_the_scored_quarter_on_a_fake_run(void **state) {
@@ -291,21 +291,21 @@ static void test_search_stops_at_its_generation_limit(void **state) {
     assert_int_equal(stats.generations, 3);
     assert_int_equal(stats.queries, 1 + 3 * 12);
     assert_int_equal(stats.termination, DECAM_TERMINATION_GENERATIONS);
-    assert_int_equal(search_min_queries(&cfg), 12 + RUN_FIXED_QUERIES);
+    assert_int_equal(decam__search_min_queries(&cfg), 12 + RUN_FIXED_QUERIES);
     decam_free(ctx);
 }
 
 static void test_every_method_has_a_row_named_as_its_value(void **state) {
     (void)state;
     for (int m = 0; m < DECAM_METHOD_COUNT; m++) {
-        const method_info *row = method_lookup((decam_method)m);
+        const method_info *row = decam__method_lookup((decam_method)m);
         assert_non_null(row);
         assert_string_equal(row->name, decam_value_name(DECAM_PARAM_METHOD, m));
         assert_non_null(row->min_queries);
         assert_non_null(row->batch_cap);
         assert_non_null(row->run);
     }
-    assert_null(method_lookup(DECAM_METHOD_COUNT));
+    assert_null(decam__method_lookup(DECAM_METHOD_COUNT));
 }
 
 int main(void) {
