@@ -19,7 +19,9 @@ fi
 echo "symbols: $count exported, all decam_*"
 [ -n "$archive" ] || exit 0
 [ -f "$archive" ] || { echo "symbols: no such archive: $archive"; exit 1; }
-globals=$(nm -g --defined-only "$archive" | awk 'NF == 3 && $2 ~ /^[TDBRVWCGS]$/ {print $3}' | sort -u)
+# Sanitizer builds add their own globals (__odr_asan.NAME, __asan_*, ...).
+globals=$(nm -g --defined-only "$archive" | awk 'NF == 3 && $2 ~ /^[TDBRVWCGS]$/ {print $3}' |
+    grep -v '^__\(odr_asan\|asan\|ubsan\|tsan\|sanitizer\)' | sort -u)
 public=$(printf '%s\n' "$exported" | sort -u)
 unprefixed=$(printf '%s\n' "$globals" | grep -v '^decam__' | grep -vxF "$public" | grep -v '^$')
 internal=$(printf '%s\n' "$globals" | grep -c '^decam__')
