@@ -87,11 +87,16 @@ decam_status decam__ctx_leave(decam_ctx *ctx, decam_status status) {
  * otherwise recurse without end. */
 static void to_log(decam_ctx *ctx, decam_log_level level, const char *line) {
     if (ctx->in_log || ctx->free_pending) return; /* nor once the caller let go of it */
+    /* The handler may call the library, whose calls set or clear the
+     * message; the failure being reported keeps its own. */
+    char kept[sizeof ctx->errmsg];
+    memcpy(kept, ctx->errmsg, sizeof kept);
     ctx->in_log = 1;
     ctx->depth++; /* a decam_free() from the handler is deferred */
     ctx->log(ctx->log_user, level, line);
     ctx->depth--;
     ctx->in_log = 0;
+    memcpy(ctx->errmsg, kept, sizeof kept);
 }
 
 decam_status decam__ctx_fail(decam_ctx *ctx, decam_status status, const char *fmt, ...) {

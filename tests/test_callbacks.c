@@ -201,6 +201,22 @@ static void test_errmsg_is_empty_after_a_successful_run_with_a_refused_call(void
     assert_int_equal(c.live, 0);
 }
 
+static void getter_in_log(void *user, decam_log_level level, const char *message) {
+    (void)level;
+    (void)message;
+    double v;
+    assert_int_equal(decam_get_param(user, DECAM_PARAM_SEED, &v), DECAM_OK);
+}
+
+static void test_a_failure_keeps_its_message_when_the_log_handler_calls_back(void **state) {
+    (void)state;
+    decam_ctx *ctx = decam_create();
+    assert_int_equal(decam_set_log(ctx, getter_in_log, ctx, DECAM_LOG_ERROR), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, -1), DECAM_ERR_OUT_OF_RANGE);
+    assert_non_null(strstr(decam_errmsg(ctx), "budget"));
+    decam_free(ctx);
+}
+
 static void test_free_from_the_model_during_evaluate_is_deferred(void **state) {
     (void)state;
     counting c = {0};
@@ -224,6 +240,7 @@ int main(void) {
         cmocka_unit_test(test_a_log_handler_calling_a_setter_during_a_run_does_not_recurse),
         cmocka_unit_test(test_errmsg_is_empty_after_a_successful_run_with_a_refused_call),
         cmocka_unit_test(test_free_from_the_model_during_evaluate_is_deferred),
+        cmocka_unit_test(test_a_failure_keeps_its_message_when_the_log_handler_calls_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
