@@ -521,10 +521,13 @@ static int area_axis(int in, int out, decam_resize_method method) {
     return method == DECAM_RESIZE_AREA && in > out;
 }
 
+/* Frees the axis and forgets its buffers, so a second call is harmless. */
 static void axis_free(decam_ctx *ctx, axis *a) {
     ctx_dealloc(ctx, a->first);
     ctx_dealloc(ctx, a->count);
     ctx_dealloc(ctx, a->weight);
+    a->first = a->count = NULL;
+    a->weight = NULL;
 }
 
 /* Box filter: destination i covers source [i*scale, (i+1)*scale). */
@@ -639,6 +642,7 @@ decam_status decam_image_resize(decam_ctx *ctx, const float *src, int src_width,
     decam_status status = DECAM_OK;
     const decam_layout layout = io_layout(ctx);
     axis ax, ay;
+    memset(&ax, 0, sizeof ax);
     memset(&ay, 0, sizeof ay);
     float *tmp = NULL;
     FORWARD_IF_ERROR(axis_make(ctx, &ax, src_width, dst_width, method));
