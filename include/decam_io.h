@@ -52,16 +52,18 @@ extern "C" {
 
 /* Limits on the images the decoders accept. A file whose header claims a
  * larger image is refused with DECAM_ERR_TOO_LARGE before any pixel memory
- * is allocated, so a small hostile file cannot make the library allocate
- * gigabytes. Defaults: width 32768, height 32768, pixels 2^28 (268435456,
- * about 3 GiB of float RGB).
+ * is allocated. Defaults: width 32768, height 32768, pixels 2^28
+ * (268435456, about 3 GiB of float RGB). These bound what a header may
+ * claim; decam_io_set_input_limits() bounds it by the size of the input
+ * too, so that a small hostile file cannot make the library allocate
+ * gigabytes.
  *
  * max_width, max_height  1 .. 2147483647
  * max_pixels             1 .. 2^62 (width * height)
  *
  * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL ctx),
- * DECAM_ERR_OUT_OF_RANGE (a limit outside its range; the old limits stay)
- * or DECAM_ERR_BUSY (inside decam_explain()). */
+ * DECAM_ERR_OUT_OF_RANGE (a limit outside its range; the old limits stay),
+ * DECAM_ERR_BUSY (inside decam_explain()) or DECAM_ERR_OUT_OF_MEMORY (below). */
 DECAM_API decam_status decam_io_set_limits(decam_ctx *ctx, int max_width, int max_height,
                                            uint64_t max_pixels);
 
@@ -69,6 +71,36 @@ DECAM_API decam_status decam_io_set_limits(decam_ctx *ctx, int max_width, int ma
  * Returns DECAM_ERR_INVALID_ARGUMENT for a NULL ctx. */
 DECAM_API decam_status decam_io_get_limits(const decam_ctx *ctx, int *max_width, int *max_height,
                                            uint64_t *max_pixels);
+
+/* Limits by what the input can justify, checked with those of
+ * decam_io_set_limits() before any pixel memory is allocated; beyond them
+ * a load returns DECAM_ERR_TOO_LARGE.
+ *
+ * base_pixels, pixels_per_byte  an image held in n bytes (the bytes of the
+ *     file or buffer up to PNG's IEND or JPEG's EOI; what follows is never
+ *     read) may have at most base_pixels + pixels_per_byte * n pixels.
+ *     Real photographs hold 2 to 20 pixels per byte, flat PNG graphics a
+ *     few hundred; a header claiming 16384 x 16384 in 211 bytes is refused.
+ *     Defaults 2^22 (4194304) and 1024; pixels_per_byte 0 turns this
+ *     bound off. Each 0 .. 2^62.
+ * max_memory  bytes one load may hold at once: the bytes read, the float
+ *     image, and the decoder's own whole-image buffers (the rows of an
+ *     interlaced PNG, the coefficients of a progressive or multi-scan
+ *     JPEG, 2 bytes per sample); libjpeg's working memory is held to what
+ *     remains. A file is read only while this allows. Default 2^32
+ *     (4 GiB); 1 .. 2^64-1.
+ *
+ * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL ctx),
+ * DECAM_ERR_OUT_OF_RANGE (the old limits stay), DECAM_ERR_BUSY or
+ * DECAM_ERR_OUT_OF_MEMORY (the first setting made on a context allocates
+ * the I/O settings; this holds for every setter of this section). */
+DECAM_API decam_status decam_io_set_input_limits(decam_ctx *ctx, uint64_t base_pixels,
+                                                 uint64_t pixels_per_byte, uint64_t max_memory);
+
+/* Reads the limits of decam_io_set_input_limits(); any output pointer may
+ * be NULL. Returns DECAM_ERR_INVALID_ARGUMENT for a NULL ctx. */
+DECAM_API decam_status decam_io_get_input_limits(const decam_ctx *ctx, uint64_t *base_pixels,
+                                                 uint64_t *pixels_per_byte, uint64_t *max_memory);
 
 /* The colour that transparent PNG pixels are composited over when they are
  * loaded: out = alpha * colour + (1 - alpha) * background, per channel, on
@@ -139,7 +171,8 @@ DECAM_API decam_status decam_image_detect(decam_ctx *ctx, const void *data, size
  *         when an Adobe marker is present, as Photoshop writes it).
  *         12-bit and lossless JPEG are refused (DECAM_ERR_FORMAT).
  *
- * The whole file is read into memory first, then decoded as by
+ * The file is read into memory up to the end of the image it holds (PNG's
+ * IEND, JPEG's EOI; bytes after it are never read), then decoded as by
  * decam_image_load_memory(), so the two give identical results.
  *
  * Returns DECAM_OK, or:
@@ -153,8 +186,15 @@ DECAM_API decam_status decam_image_detect(decam_ctx *ctx, const void *data, size
  *                               data, zero width or height, ...); the
  *                               message names what was wrong;
  *   DECAM_ERR_TOO_LARGE         the header claims an image beyond the
- *                               limits of decam_io_set_limits();
+ *                               limits of decam_io_set_limits(), or more
+ *                               than the data or memory allow
+ *                               (decam_io_set_input_limits());
  *   DECAM_ERR_OUT_OF_MEMORY.
+ * An arithmetic-coded JPEG scan whose data ends (at a marker) with more
+ * than its last row of MCUs still to decode is DECAM_ERR_FORMAT
+ * (truncated), as its Huffman twin is; libjpeg would fill the rest with
+ * zeros silently. (So would a real image whose last rows take under two
+ * bytes; the pixel bound above refuses most such images anyway.)
  * Corrupt-data conditions the decoders recover from are errors too, except
  * harmless ones (extraneous bytes between JPEG markers, a bad CRC in an
  * ancillary PNG chunk, an unknown Adobe transform), which are reported to

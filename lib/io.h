@@ -13,12 +13,26 @@
 #include "context.h"
 #include "decam_io.h"
 
+/* The I/O part's settings (decam_io.h section 1), kept behind ctx->io. */
+typedef struct io_settings {
+    int max_width, max_height;
+    uint64_t max_pixels;
+    uint64_t base_pixels, pixels_per_byte, max_memory; /* decam_io_set_input_limits */
+    float background[3];
+    int jpeg_quality;
+} io_settings;
+
+/* The context's settings, or the defaults when none was ever set
+ * (io_settings.c). */
+const io_settings *decam__io_settings(const decam_ctx *ctx);
+
 /* The float image a decoder produces. The caller sets channels, layout and
  * background; the decoder checks the size (io_image_alloc), fills the rows
  * and, on success, leaves `pixels` for the caller (on failure it frees it
  * and sets it to NULL). */
 typedef struct io_image {
     const char *source; /* "'path'" or "buffer", first in messages */
+    size_t input_size;  /* bytes of the encoded image (up to IEND / EOI) */
     float *pixels;
     int width, height;
     int channels; /* 1 or 3 */
@@ -55,6 +69,11 @@ static inline decam_layout io_layout(const decam_ctx *ctx) {
  * (io_file.c). Returns 0, or the errno of the failure. */
 int io_file_write(const char *path, const uint8_t *data, size_t size);
 
+/* The bytes of `data` up to the end of the image it holds (after PNG's
+ * IEND or JPEG's EOI), or `size` when the image does not end within it
+ * (io_image.c). */
+size_t decam__image_extent(decam_image_format format, const unsigned char *data, size_t size);
+
 /* Records a failure as ctx_fail() does, with "source: " in front of the
  * message when source is not NULL. Returns status. */
 decam_status io_fail(decam_ctx *ctx, const char *source, decam_status status, const char *fmt, ...)
@@ -65,9 +84,14 @@ decam_status io_fail(decam_ctx *ctx, const char *source, decam_status status, co
 
 /* Checks a decoded size against the context's limits (DECAM_ERR_TOO_LARGE,
  * and DECAM_ERR_FORMAT for a zero size), then allocates img->pixels.
- * `format` names the file format in messages. */
+ * The limits: width, height and pixels (decam_io_set_limits); the pixels
+ * the input justifies, base_pixels + pixels_per_byte * img->input_size;
+ * and the memory of the load, img->input_size + the float image +
+ * `codec_bytes` (the decoder's own whole-image buffers), against
+ * max_memory (decam_io_set_input_limits). `format` names the file format
+ * in messages. */
 decam_status io_image_alloc(decam_ctx *ctx, const char *format, io_image *img, uint64_t width,
-                            uint64_t height);
+                            uint64_t height, uint64_t codec_bytes);
 
 /* Stores row y of the image from 8- or 16-bit (big-endian) samples:
  * src_channels 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA. */

@@ -13,74 +13,7 @@
 #include "io.h"
 #include "params.h"
 
-#define IO_MAX_SIDE   2147483647
-#define IO_MAX_PIXELS ((uint64_t)1 << 62)
 #define JPEG_MAX_SIDE 65500 /* libjpeg's JPEG_MAX_DIMENSION */
-
-/* ---------------------------------------------------------------------
- * Settings
- * --------------------------------------------------------------------- */
-
-static decam_status check_configurable(decam_ctx *ctx, const char *who) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
-    FAIL_IF(ctx->busy, ctx, DECAM_ERR_BUSY, "%s: not allowed inside decam_explain()", who);
-    return DECAM_OK;
-}
-
-decam_status decam_io_set_limits(decam_ctx *ctx, int max_width, int max_height,
-                                 uint64_t max_pixels) {
-    FORWARD_IF_ERROR(check_configurable(ctx, "decam_io_set_limits"));
-    FAIL_IF(max_width < 1 || max_height < 1, ctx, DECAM_ERR_OUT_OF_RANGE,
-            "decam_io_set_limits: max_width %d and max_height %d must be in [1, %d]", max_width,
-            max_height, IO_MAX_SIDE);
-    FAIL_IF(max_pixels < 1 || max_pixels > IO_MAX_PIXELS, ctx, DECAM_ERR_OUT_OF_RANGE,
-            "decam_io_set_limits: max_pixels %llu must be in [1, 2^62]",
-            (unsigned long long)max_pixels);
-    ctx->io_max_width = max_width;
-    ctx->io_max_height = max_height;
-    ctx->io_max_pixels = max_pixels;
-    return DECAM_OK;
-}
-
-decam_status decam_io_get_limits(const decam_ctx *ctx, int *max_width, int *max_height,
-                                 uint64_t *max_pixels) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    if (max_width) *max_width = ctx->io_max_width;
-    if (max_height) *max_height = ctx->io_max_height;
-    if (max_pixels) *max_pixels = ctx->io_max_pixels;
-    return DECAM_OK;
-}
-
-decam_status decam_io_set_background(decam_ctx *ctx, float r, float g, float b) {
-    FORWARD_IF_ERROR(check_configurable(ctx, "decam_io_set_background"));
-    const float rgb[3] = {r, g, b};
-    for (int c = 0; c < 3; c++)
-        FAIL_IF(!(rgb[c] >= 0.0f && rgb[c] <= 1.0f), ctx, DECAM_ERR_OUT_OF_RANGE,
-                "decam_io_set_background: %c = %g is outside [0, 1]", "rgb"[c], (double)rgb[c]);
-    memcpy(ctx->io_background, rgb, sizeof rgb);
-    return DECAM_OK;
-}
-
-decam_status decam_io_get_background(const decam_ctx *ctx, float rgb[3]) {
-    if (!ctx || !rgb) return DECAM_ERR_INVALID_ARGUMENT;
-    memcpy(rgb, ctx->io_background, sizeof ctx->io_background);
-    return DECAM_OK;
-}
-
-decam_status decam_io_set_jpeg_quality(decam_ctx *ctx, int quality) {
-    FORWARD_IF_ERROR(check_configurable(ctx, "decam_io_set_jpeg_quality"));
-    FAIL_IF(quality < 1 || quality > 100, ctx, DECAM_ERR_OUT_OF_RANGE,
-            "decam_io_set_jpeg_quality: quality %d is outside [1, 100]", quality);
-    ctx->io_jpeg_quality = quality;
-    return DECAM_OK;
-}
-
-decam_status decam_io_get_jpeg_quality(const decam_ctx *ctx, int *quality) {
-    if (!ctx || !quality) return DECAM_ERR_INVALID_ARGUMENT;
-    *quality = ctx->io_jpeg_quality;
-    return DECAM_OK;
-}
 
 /* ---------------------------------------------------------------------
  * The float image the decoders fill
@@ -98,19 +31,41 @@ decam_status io_fail(decam_ctx *ctx, const char *source, decam_status status, co
 }
 
 decam_status io_image_alloc(decam_ctx *ctx, const char *format, io_image *img, uint64_t width,
-                            uint64_t height) {
+                            uint64_t height, uint64_t codec_bytes) {
+    const io_settings *lim = decam__io_settings(ctx);
     const unsigned long long w = width, h = height;
     if (w == 0 || h == 0)
         return io_fail(ctx, img->source, DECAM_ERR_FORMAT,
                        "%s: the image has zero size (%llu x %llu)", format, w, h);
-    if (w > (uint64_t)ctx->io_max_width || h > (uint64_t)ctx->io_max_height ||
-        w * h > ctx->io_max_pixels)
+    if (w > (uint64_t)lim->max_width || h > (uint64_t)lim->max_height || w * h > lim->max_pixels)
         return io_fail(ctx, img->source, DECAM_ERR_TOO_LARGE,
                        "%s: a %llu x %llu image exceeds the limits (%d x %d, %llu pixels; "
                        "see decam_io_set_limits)",
-                       format, w, h, ctx->io_max_width, ctx->io_max_height,
-                       (unsigned long long)ctx->io_max_pixels);
-    if (w * h > SIZE_MAX)
+                       format, w, h, lim->max_width, lim->max_height,
+                       (unsigned long long)lim->max_pixels);
+    /* The bytes an image of this size needs at pixels_per_byte: w * h and
+     * base_pixels are below 2^62 here, so nothing overflows. */
+    const uint64_t pixels = w * h;
+    if (lim->pixels_per_byte && pixels > lim->base_pixels) {
+        const uint64_t beyond = pixels - lim->base_pixels;
+        const uint64_t needed =
+            beyond / lim->pixels_per_byte + (beyond % lim->pixels_per_byte != 0);
+        if (needed > (uint64_t)img->input_size)
+            return io_fail(ctx, img->source, DECAM_ERR_TOO_LARGE,
+                           "%s: %zu bytes of data cannot justify a %llu x %llu image (at most "
+                           "%llu pixels plus %llu per byte; see decam_io_set_input_limits)",
+                           format, img->input_size, w, h, (unsigned long long)lim->base_pixels,
+                           (unsigned long long)lim->pixels_per_byte);
+    }
+    const uint64_t image_bytes = w * h * (uint64_t)img->channels * sizeof(float);
+    const uint64_t memory = (uint64_t)img->input_size + image_bytes + codec_bytes;
+    if (codec_bytes > lim->max_memory || memory > lim->max_memory || memory < image_bytes)
+        return io_fail(ctx, img->source, DECAM_ERR_TOO_LARGE,
+                       "%s: loading a %llu x %llu image needs %llu bytes (%llu of them the "
+                       "decoder's), more than the %llu allowed (see decam_io_set_input_limits)",
+                       format, w, h, (unsigned long long)memory, (unsigned long long)codec_bytes,
+                       (unsigned long long)lim->max_memory);
+    if (w * h > SIZE_MAX / ((size_t)img->channels * sizeof(float)))
         return io_fail(ctx, img->source, DECAM_ERR_TOO_LARGE,
                        "%s: a %llu x %llu image does not fit in memory", format, w, h);
     img->width = (int)w;
@@ -241,6 +196,97 @@ decam_status decam_image_detect(decam_ctx *ctx, const void *data, size_t size,
 }
 
 /* ---------------------------------------------------------------------
+ * Where an image's data ends
+ * --------------------------------------------------------------------- */
+
+/* Finds the end of a PNG (after IEND) or JPEG (after EOI) in a buffer that
+ * may still grow: call again with more data after it returned 0. Bytes
+ * after the end are never needed, so a file is read only that far, and
+ * only the image's own bytes count towards the pixels it may claim. */
+typedef struct extent_scan {
+    decam_image_format format;
+    size_t pos;
+    int entropy; /* JPEG: inside entropy-coded data */
+} extent_scan;
+
+static uint32_t be32(const unsigned char *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* PNG: chunk by chunk. A corrupt length ends the scan where it stands
+ * (the decoder then names the fault). */
+static size_t scan_png(extent_scan *s, const unsigned char *d, size_t len) {
+    if (s->pos < 8) s->pos = 8;
+    while (s->pos <= len && len - s->pos >= 8) {
+        const uint32_t length = be32(d + s->pos);
+        if (length > 0x7fffffffu) return len;
+        const size_t end = s->pos + 12 + (size_t)length;
+        if (memcmp(d + s->pos + 4, "IEND", 4) == 0) return end <= len ? end : 0;
+        s->pos = end;
+    }
+    return 0;
+}
+
+/* JPEG: markers with a length are skipped whole; after SOS, entropy-coded
+ * data runs to the next marker that is not a restart (FF 00 is a stuffed
+ * byte, FF FF fill). The first EOI ends the image, as it ends libjpeg's
+ * decoding. */
+static size_t scan_jpeg(extent_scan *s, const unsigned char *d, size_t len) {
+    if (s->pos < 2) s->pos = 2;
+    for (;;) {
+        if (s->entropy) {
+            while (s->pos + 1 < len) {
+                const unsigned char *ff = memchr(d + s->pos, 0xff, len - 1 - s->pos);
+                if (!ff) {
+                    s->pos = len - 1;
+                    return 0;
+                }
+                s->pos = (size_t)(ff - d);
+                const unsigned char b = d[s->pos + 1];
+                if (b == 0 || (b >= 0xd0 && b <= 0xd7)) {
+                    s->pos += 2;
+                } else if (b == 0xff) {
+                    s->pos += 1;
+                } else {
+                    s->entropy = 0;
+                    break;
+                }
+            }
+            if (s->entropy) return 0;
+        }
+        /* Between markers: anything that is not FF is skipped, as libjpeg
+         * skips it (with a warning). */
+        while (s->pos < len && d[s->pos] != 0xff)
+            s->pos++;
+        while (s->pos + 1 < len && d[s->pos + 1] == 0xff)
+            s->pos++;
+        if (s->pos + 1 >= len) return 0;
+        const unsigned char m = d[s->pos + 1];
+        if (m == 0xd9) return s->pos + 2;
+        if (m == 0x00 || m == 0x01 || (m >= 0xd0 && m <= 0xd8)) {
+            s->pos += 2; /* no length */
+            continue;
+        }
+        if (len - s->pos < 4) return 0;
+        const size_t length = (size_t)d[s->pos + 2] << 8 | d[s->pos + 3];
+        if (length < 2) return len; /* corrupt: the decoder names it */
+        s->pos += 2 + length;
+        if (s->pos > len) return 0;
+        if (m == 0xda) s->entropy = 1;
+    }
+}
+
+static size_t scan_extent(extent_scan *s, const unsigned char *d, size_t len) {
+    return s->format == DECAM_IMAGE_PNG ? scan_png(s, d, len) : scan_jpeg(s, d, len);
+}
+
+size_t decam__image_extent(decam_image_format format, const unsigned char *data, size_t size) {
+    extent_scan s = {format, 0, 0};
+    const size_t end = scan_extent(&s, data, size);
+    return end && end <= size ? end : size;
+}
+
+/* ---------------------------------------------------------------------
  * Loading
  * --------------------------------------------------------------------- */
 
@@ -269,8 +315,9 @@ static decam_status decode(decam_ctx *ctx, const unsigned char *data, size_t siz
     memset(&img, 0, sizeof img);
     img.source = source;
     img.channels = channels;
+    img.input_size = decam__image_extent(format, data, size);
     img.layout = io_layout(ctx);
-    memcpy(img.background, ctx->io_background, sizeof img.background);
+    memcpy(img.background, decam__io_settings(ctx)->background, sizeof img.background);
     decam_status status = format == DECAM_IMAGE_PNG ? io_png_decode(ctx, data, size, &img)
                                                     : io_jpeg_decode(ctx, data, size, &img);
     if (status != DECAM_OK) return status;
@@ -358,8 +405,11 @@ static void quote_path(char *out, size_t n, const char *path) {
         snprintf(out, n, "'...%s'", path + len - 77);
 }
 
-/* Reads a whole file into context memory. A file whose first bytes are not
- * PNG or JPEG is refused before the rest is read. */
+/* Reads a file into context memory, only as far as the image it holds
+ * goes (through IEND or EOI; a file that ends sooner is read whole and the
+ * decoder reports it truncated). A file whose first bytes are not PNG or
+ * JPEG is refused before the rest is read, and no more than the memory
+ * limit of decam_io_set_input_limits() is ever read. */
 static decam_status read_file(decam_ctx *ctx, const char *path, const char *name,
                               unsigned char **data, size_t *size) {
     decam_status status = DECAM_OK;
@@ -375,15 +425,21 @@ static decam_status read_file(decam_ctx *ctx, const char *path, const char *name
     size_t n = fread(head, 1, sizeof head, f);
     GOTO_FAIL_IF(ferror(f), ctx, DECAM_ERR_IO, "cannot read %s: %s", name,
                  errno_text(errno, reason, sizeof reason));
-    if (detect(head, n) == DECAM_IMAGE_UNKNOWN) {
+    extent_scan scan = {detect(head, n), 0, 0};
+    if (scan.format == DECAM_IMAGE_UNKNOWN) {
         status = refuse_unknown(ctx, head, n, name);
         goto cleanup;
     }
-    size_t cap = 1 << 16, len = n;
+    const uint64_t max_bytes = decam__io_settings(ctx)->max_memory;
+    size_t cap = 1 << 16, len = n, end = 0;
     buf = ctx_alloc(ctx, cap, 1);
     GOTO_FAIL_IF(!buf, ctx, DECAM_ERR_OUT_OF_MEMORY, "out of memory reading %s", name);
     memcpy(buf, head, n);
-    while (!feof(f)) {
+    while (!(end = scan_extent(&scan, buf, len)) && !feof(f)) {
+        GOTO_FAIL_IF((uint64_t)len >= max_bytes, ctx, DECAM_ERR_TOO_LARGE,
+                     "%s: more than %llu bytes before the image ends (see "
+                     "decam_io_set_input_limits)",
+                     name, (unsigned long long)max_bytes);
         if (len == cap) {
             GOTO_FAIL_IF(cap > SIZE_MAX / 2, ctx, DECAM_ERR_TOO_LARGE, "%s is too large", name);
             unsigned char *grown = ctx_alloc(ctx, cap * 2, 1);
@@ -399,7 +455,7 @@ static decam_status read_file(decam_ctx *ctx, const char *path, const char *name
                      errno_text(errno, reason, sizeof reason));
     }
     *data = buf;
-    *size = len;
+    *size = end && end < len ? end : len;
     buf = NULL;
 cleanup:
     ctx_dealloc(ctx, buf);
@@ -456,10 +512,10 @@ static decam_status encode(decam_ctx *ctx, decam_image_format format, const uint
                            int width, int height, int channels, io_buffer *out) {
     memset(out, 0, sizeof *out);
     out->ctx = ctx;
-    decam_status status =
-        format == DECAM_IMAGE_PNG
-            ? io_png_encode(ctx, pixels, width, height, channels, out)
-            : io_jpeg_encode(ctx, pixels, width, height, channels, ctx->io_jpeg_quality, out);
+    decam_status status = format == DECAM_IMAGE_PNG
+                              ? io_png_encode(ctx, pixels, width, height, channels, out)
+                              : io_jpeg_encode(ctx, pixels, width, height, channels,
+                                               decam__io_settings(ctx)->jpeg_quality, out);
     if (status != DECAM_OK) {
         ctx_dealloc(ctx, out->data);
         memset(out, 0, sizeof *out);

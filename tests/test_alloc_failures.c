@@ -209,6 +209,11 @@ CALL(decam_io_get_limits) {
     uint64_t p;
     return decam_io_get_limits(E.ctx, &w, &h, &p);
 }
+CALL(decam_io_set_input_limits) { return decam_io_set_input_limits(E.ctx, 1000, 100, 1 << 24); }
+CALL(decam_io_get_input_limits) {
+    uint64_t base, ratio, memory;
+    return decam_io_get_input_limits(E.ctx, &base, &ratio, &memory);
+}
 CALL(decam_io_set_background) { return decam_io_set_background(E.ctx, 0.5f, 0.5f, 0.5f); }
 CALL(decam_io_get_background) {
     float rgb[3];
@@ -357,6 +362,8 @@ static const entry ENTRIES[] = {
 #ifdef DECAM_TEST_IO
     ROW(decam_io_set_limits),
     ROW(decam_io_get_limits),
+    ROW(decam_io_set_input_limits),
+    ROW(decam_io_get_input_limits),
     ROW(decam_io_set_background),
     ROW(decam_io_get_background),
     ROW(decam_io_set_jpeg_quality),
