@@ -396,13 +396,66 @@ static const char *errno_text(int e, char *buf, size_t n) {
     }
 }
 
-/* The path as shown in messages: quoted, its tail if it is long. */
+/* How many bytes of `p` form a character that must not appear verbatim in
+ * a one-line message (0 for any other): ASCII controls and DEL, the C1
+ * controls (U+0080..U+009F) and the line and paragraph separators
+ * (U+2028, U+2029), as UTF-8. */
+static size_t control_length(const unsigned char *p) {
+    if (p[0] < 0x20 || p[0] == 0x7f) return 1;
+    if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) return 2;
+    if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) return 3;
+    return 0;
+}
+
+/* The bytes `path[i]` takes in a message: 4 per byte of a control
+ * character ("\x0a"), 1 otherwise. */
+static size_t shown_width(const unsigned char *p, size_t *step) {
+    size_t c = control_length(p);
+    *step = c ? c : 1;
+    return c ? 4 * c : 1;
+}
+
+/* The path as shown in messages: quoted, on one line (control characters
+ * written as \xNN), and when long only its tail, which starts on a
+ * character boundary so that the message stays valid UTF-8. `n` must be
+ * at least 96. */
 static void quote_path(char *out, size_t n, const char *path) {
-    size_t len = strlen(path);
-    if (len <= 80)
-        snprintf(out, n, "'%s'", path);
-    else
-        snprintf(out, n, "'...%s'", path + len - 77);
+    enum { WHOLE = 80, TAIL = 77 };
+    const unsigned char *p = (const unsigned char *)path;
+    const size_t len = strlen(path);
+    /* The shown width of each suffix, found by walking forward once. */
+    size_t total = 0, step;
+    for (size_t i = 0; i < len; i += step)
+        total += shown_width(p + i, &step);
+    size_t start = 0, width = total;
+    if (total > WHOLE) {
+        /* Drop characters from the front until the rest fits. */
+        while (start < len && width > TAIL) {
+            width -= shown_width(p + start, &step);
+            start += step;
+        }
+        while (start < len && (p[start] & 0xc0) == 0x80) /* a continuation byte */
+            start++;
+    }
+    size_t o = 0;
+    out[o++] = '\'';
+    if (start > 0) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    for (size_t i = start; i < len && o + 14 < n;) {
+        size_t c = control_length(p + i);
+        if (c == 0) {
+            out[o++] = (char)p[i++];
+            continue;
+        }
+        for (size_t k = 0; k < c; k++, i++) {
+            snprintf(out + o, n - o, "\\x%02x", p[i]);
+            o += 4;
+        }
+    }
+    out[o++] = '\'';
+    out[o] = '\0';
 }
 
 /* Reads a file into context memory, only as far as the image it holds

@@ -1202,6 +1202,72 @@ static void test_files_are_read_only_as_far_as_the_image_goes(void **state) {
     free(pic);
 }
 
+/* ---------------------------------------------------------------------
+ * Messages stay one line
+ * --------------------------------------------------------------------- */
+
+/* Whether s is valid UTF-8 with no control character (one printable line). */
+static int one_valid_line(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        if (*p < 0x20 || *p == 0x7f) return 0;
+        int extra = *p < 0x80             ? 0
+                    : (*p & 0xe0) == 0xc0 ? 1
+                    : (*p & 0xf0) == 0xe0 ? 2
+                    : (*p & 0xf8) == 0xf0 ? 3
+                                          : -1;
+        if (extra < 0) return 0;
+        if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) return 0; /* C1 control */
+        if (*p == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) return 0;
+        p++;
+        for (int k = 0; k < extra; k++, p++)
+            if ((*p & 0xc0) != 0x80) return 0;
+    }
+    return 1;
+}
+
+static void test_messages_quote_paths_on_one_line(void **state) {
+    fixture *f = *state;
+    float *px;
+    int w, h;
+    char path[512];
+    /* Control characters in a path (none of these files exists). */
+    static const char *names[] = {"new\nline.png",   "tab\tand\rreturn.png", "bell\a.png",
+                                  "nel\xc2\x85.png", "sep\xe2\x80\xa8.png",  "del\x7f.png"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        snprintf(path, sizeof path, "%s/%s", tmpdir, names[i]);
+        assert_int_equal(decam_image_load(f->ctx, path, 3, &px, &w, &h), DECAM_ERR_IO);
+        if (!one_valid_line(decam_errmsg(f->ctx)))
+            fail_msg("path %zu: message is not one line: %s", i, decam_errmsg(f->ctx));
+        assert_non_null(strstr(decam_errmsg(f->ctx), "\\x"));
+        assert_true(one_valid_line(f->log.last)); /* the log handler got the same */
+        uint8_t rgb[3] = {0, 0, 0};
+        snprintf(path, sizeof path, "%s/no-such-dir/%s", tmpdir, names[i]);
+        assert_int_equal(decam_image_save(f->ctx, path, DECAM_IMAGE_PNG, rgb, 1, 1, 3),
+                         DECAM_ERR_IO);
+        assert_true(one_valid_line(decam_errmsg(f->ctx)));
+    }
+    snprintf(path, sizeof path, "%s/new\nline.png", tmpdir);
+    assert_int_equal(decam_image_load(f->ctx, path, 3, &px, &w, &h), DECAM_ERR_IO);
+    assert_non_null(strstr(decam_errmsg(f->ctx), "new\\x0aline.png"));
+    /* Long paths of 2-, 3- and 4-byte characters, at every alignment: the
+     * tail shown starts on a character boundary. */
+    static const char *chars[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+    for (int c = 0; c < 3; c++)
+        for (int shift = 0; shift < 4; shift++) {
+            int o = snprintf(path, sizeof path, "%s/%.*s", tmpdir, shift, "aaaa");
+            for (int k = 0; k < 60; k++)
+                o += snprintf(path + o, sizeof path - (size_t)o, "%s", chars[c]);
+            snprintf(path + o, sizeof path - (size_t)o, "%s", ".png");
+            assert_int_equal(decam_image_load(f->ctx, path, 3, &px, &w, &h), DECAM_ERR_IO);
+            if (!one_valid_line(decam_errmsg(f->ctx)))
+                fail_msg("char %d shift %d: cut inside a character: %s", c, shift,
+                         decam_errmsg(f->ctx));
+            assert_non_null(strstr(decam_errmsg(f->ctx), "'..."));
+            assert_non_null(strstr(decam_errmsg(f->ctx), ".png'"));
+        }
+}
+
 /* Every allocation the library makes (libpng's included) may fail: the
  * call then returns DECAM_ERR_OUT_OF_MEMORY and frees what it had. */
 static void test_allocation_failures_are_reported_and_leak_nothing(void **state) {
@@ -1773,6 +1839,7 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_files_are_read_only_as_far_as_the_image_goes, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_messages_quote_paths_on_one_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allocation_failures_are_reported_and_leak_nothing,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_inputs_print_nothing, setup, teardown),
