@@ -1,7 +1,9 @@
 /*
  * io.h - private interface of the optional I/O part (decam_io.h): the float
- * image the decoders fill, the growing buffer the encoders write, and the
- * entry points of io_png.c, io_jpeg.c and the colormap tables.
+ * image the decoders fill, the growing buffer the encoders write (both in
+ * io_pixels.c), the settings (io_settings.c), and the entry points of
+ * io_png.c, io_jpeg.c and the colormap tables. Layout strides and byte
+ * rounding come from prepare.h, which builds without the I/O part.
  * Private: not installed.
  */
 #ifndef DECAM_IO_PRIVATE_H
@@ -12,6 +14,7 @@
 
 #include "context.h"
 #include "decam_io.h"
+#include "prepare.h"
 
 /* The I/O part's settings (decam_io.h section 1), kept behind ctx->io. */
 typedef struct io_settings {
@@ -39,31 +42,6 @@ typedef struct io_image {
     decam_layout layout;
     float background[3]; /* alpha is composited over this */
 } io_image;
-
-/* Where value (c, y, x) of a float image lies: c*chan + y*row + x*px. */
-typedef struct io_strides {
-    size_t chan, row, px;
-} io_strides;
-
-static inline io_strides io_layout_strides(decam_layout layout, int width, int height,
-                                           int channels) {
-    io_strides s;
-    if (layout == DECAM_LAYOUT_CHW) {
-        s.chan = (size_t)width * (size_t)height;
-        s.row = (size_t)width;
-        s.px = 1;
-    } else {
-        s.chan = 1;
-        s.row = (size_t)width * (size_t)channels;
-        s.px = (size_t)channels;
-    }
-    return s;
-}
-
-/* The layout of float images on this context. */
-static inline decam_layout io_layout(const decam_ctx *ctx) {
-    return (decam_layout)ctx->params[DECAM_PARAM_LAYOUT];
-}
 
 /* Writes size bytes to path without destroying what was there on failure
  * (io_file.c). Returns 0, or the errno of the failure. */
@@ -100,10 +78,6 @@ void io_image_put_row(io_image *img, int y, const unsigned char *row, int src_ch
 /* Stores row y from 8-bit CMYK; `inverted` for Adobe's convention
  * (0 = full ink). */
 void io_image_put_row_cmyk(io_image *img, int y, const unsigned char *row, int inverted);
-
-/* A float in [0,1] as a byte: 255 v rounded (halves up), clamped; NaN
- * gives 0. */
-uint8_t io_to_byte(float v);
 
 /* A buffer that grows as an encoder writes, in the context's memory. */
 typedef struct io_buffer {
