@@ -191,11 +191,12 @@ DECAM_API decam_status decam_image_detect(decam_ctx *ctx, const void *data, size
  *                               than the data or memory allow
  *                               (decam_io_set_input_limits());
  *   DECAM_ERR_OUT_OF_MEMORY.
- * An arithmetic-coded JPEG scan whose data ends (at a marker) with more
- * than its last row of MCUs still to decode is DECAM_ERR_FORMAT
- * (truncated), as its Huffman twin is; libjpeg would fill the rest with
- * zeros silently. (So would a real image whose last rows take under two
- * bytes; the pixel bound above refuses most such images anyway.)
+ * JPEG data cut short by a marker is DECAM_ERR_FORMAT for Huffman coding
+ * and, where a restart marker goes missing, for arithmetic coding. Other
+ * arithmetic-coded data that ends early decodes as the standard says
+ * (zeros after the marker): real encoders end a cheap tail that way, so it
+ * cannot be told from a cut; the bounds of decam_io_set_input_limits()
+ * keep what such a file can claim small.
  * Corrupt-data conditions the decoders recover from are errors too, except
  * harmless ones (extraneous bytes between JPEG markers, a bad CRC in an
  * ancillary PNG chunk, an unknown Adobe transform), which are reported to

@@ -111,32 +111,12 @@ static void on_emit_message(j_common_ptr cinfo, int level) {
 
 static void on_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
-/* Whether an arithmetic-coded scan has run into a marker with more than
- * its last iMCU row still to decode. The arithmetic decoder then goes on
- * with zeros, silently (its Huffman twin warns JWRN_HIT_MARKER): the data
- * was cut short, and the rest of the image would be invented. A restart
- * marker is the normal end of an interval. */
-static int arithmetic_data_ran_out(j_decompress_ptr d) {
-    const int m = d->unread_marker;
-    if (!d->arith_code || m == 0 || (m >= 0xd0 && m <= 0xd7)) return 0;
-    return d->input_iMCU_row + 1 < d->total_iMCU_rows;
-}
-
 static void on_progress(j_common_ptr cinfo) {
     jpeg_job *job = cinfo->client_data;
     if (!cinfo->is_decompressor) return;
     if (job->d.input_scan_number > JPEG_MAX_SCANS) {
         snprintf(job->message, sizeof job->message, "more than %d scans (corrupt or hostile file)",
                  JPEG_MAX_SCANS);
-        jump_out(job);
-    }
-    if (arithmetic_data_ran_out(&job->d)) {
-        snprintf(job->message, sizeof job->message,
-                 "truncated: the arithmetic-coded data of scan %d ends at row %u of %u",
-                 job->d.input_scan_number,
-                 (unsigned)job->d.input_iMCU_row * (unsigned)DCTSIZE *
-                     (unsigned)job->d.max_v_samp_factor,
-                 job->d.image_height);
         jump_out(job);
     }
 }

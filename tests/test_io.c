@@ -1128,15 +1128,25 @@ static void test_decoder_buffers_count_towards_the_memory_limit(void **state) {
     free(pic);
 }
 
-/* Scan data cut short and closed with EOI: libjpeg warns for Huffman
- * coding and silently decodes zeros for arithmetic coding. Both are
- * truncated files. */
-static void test_truncated_arithmetic_jpeg_is_a_format_error(void **state) {
+/* Scan data cut short and closed with EOI. libjpeg warns for Huffman
+ * coding (an error here). Arithmetic coding defines the data after a
+ * marker as zeros, and libjpeg's encoder relies on that (it drops the
+ * final zero bytes), so a real image whose last rows cost nothing ends
+ * its data just as early as a cut one: that is not an error, and a rule
+ * on where the data ends would refuse such images (measured: 15 of the 16
+ * 256 x 256 images with 32 to 256 flat rows at the bottom, in steps of 32,
+ * sequential and progressive). What the
+ * library does refuse: a cut before a restart marker (the marker is
+ * missing: FORMAT), and any claim larger than the data justifies
+ * (test_small_inputs_cannot_claim_huge_images). */
+static void test_jpeg_scan_data_cut_short(void **state) {
     fixture *f = *state;
     unsigned char *pic = picture(64, 64, 3);
     for (int arithmetic = 0; arithmetic < 2; arithmetic++)
         for (int progressive = 0; progressive < 2; progressive++) {
-            jpeg_spec js = {64, 64, 3, JCS_RGB, JCS_YCbCr, 90, progressive, 0, arithmetic, 0, 0};
+            /* Arithmetic files are tried with a restart every MCU row. */
+            jpeg_spec js = {64,          64,         3,          JCS_RGB, JCS_YCbCr, 90,
+                            progressive, arithmetic, arithmetic, 0,       0};
             blob j = write_jpeg(&js, pic);
             assert_int_equal(load(f, j.data, j.size), DECAM_OK);
             size_t sos = find_marker(&j, 0xda);
@@ -1151,14 +1161,21 @@ static void test_truncated_arithmetic_jpeg_is_a_format_error(void **state) {
                          decam_status_string(st));
             free(j.data);
         }
+    /* Arithmetic-coded images whose bottom rows are flat end their data
+     * long before their last row, and load. */
+    for (int flat = 32; flat <= 256; flat += 112)
+        for (int progressive = 0; progressive < 2; progressive++) {
+            unsigned char *img = picture(256, 256, 3);
+            memset(img + (size_t)(256 - flat) * 256 * 3, 0, (size_t)flat * 256 * 3);
+            jpeg_spec js = {256, 256, 3, JCS_RGB, JCS_YCbCr, 80, progressive, 0, 1, 0, 0};
+            blob j = write_jpeg(&js, img);
+            if (load(f, j.data, j.size) != DECAM_OK)
+                fail_msg("%d flat rows, progressive %d: %s", flat, progressive,
+                         decam_errmsg(f->ctx));
+            free(j.data);
+            free(img);
+        }
     free(pic);
-    /* The 16384 x 16384 file of the previous test, allowed by the pixel
-     * bound but kept small: its data ends before the image does. */
-    assert_int_equal(decam_io_set_input_limits(f->ctx, 0, 0, (uint64_t)1 << 32), DECAM_OK);
-    blob j = tiny_arithmetic_jpeg(1024, 1024);
-    assert_int_equal(load(f, j.data, j.size), DECAM_ERR_FORMAT);
-    assert_non_null(strstr(decam_errmsg(f->ctx), "truncated"));
-    free(j.data);
 }
 
 /* A file is read only up to the end of its image, and never beyond the
@@ -1835,8 +1852,7 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_decoder_buffers_count_towards_the_memory_limit, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_arithmetic_jpeg_is_a_format_error, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_jpeg_scan_data_cut_short, setup, teardown),
         cmocka_unit_test_setup_teardown(test_files_are_read_only_as_far_as_the_image_goes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_messages_quote_paths_on_one_line, setup, teardown),
