@@ -110,7 +110,8 @@ DECAM_API decam_status decam_io_get_input_limits(const decam_ctx *ctx, uint64_t 
  * the background's luma, 0.299 r + 0.587 g + 0.114 b.
  *
  * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL ctx),
- * DECAM_ERR_OUT_OF_RANGE (a value outside [0,1] or NaN) or DECAM_ERR_BUSY. */
+ * DECAM_ERR_OUT_OF_RANGE (a value outside [0,1] or NaN), DECAM_ERR_BUSY or
+ * DECAM_ERR_OUT_OF_MEMORY (see decam_io_set_input_limits). */
 DECAM_API decam_status decam_io_set_background(decam_ctx *ctx, float r, float g, float b);
 
 /* Reads the background colour into rgb[0..2].
@@ -119,7 +120,8 @@ DECAM_API decam_status decam_io_get_background(const decam_ctx *ctx, float rgb[3
 
 /* JPEG quality used by the savers, 1 (smallest) .. 100 (best); default 90.
  * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL ctx),
- * DECAM_ERR_OUT_OF_RANGE or DECAM_ERR_BUSY. */
+ * DECAM_ERR_OUT_OF_RANGE, DECAM_ERR_BUSY or DECAM_ERR_OUT_OF_MEMORY (see
+ * decam_io_set_input_limits). */
 DECAM_API decam_status decam_io_set_jpeg_quality(decam_ctx *ctx, int quality);
 
 /* Reads the JPEG quality into *quality. */
