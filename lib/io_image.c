@@ -74,13 +74,21 @@ static uint32_t be32(const unsigned char *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* PNG: chunk by chunk. A corrupt length ends the scan where it stands
- * (the decoder then names the fault). */
+/* A PNG chunk type is four ASCII letters. */
+static int chunk_type_valid(const unsigned char *t) {
+    for (int i = 0; i < 4; i++)
+        if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z'))) return 0;
+    return 1;
+}
+
+/* PNG: chunk by chunk. A corrupt length or type ends the scan where it
+ * stands (the decoder then names the fault), so a file of zeros after the
+ * last chunk is not read on. */
 static size_t scan_png(extent_scan *s, const unsigned char *d, size_t len) {
     if (s->pos < 8) s->pos = 8;
     while (s->pos <= len && len - s->pos >= 8) {
         const uint32_t length = be32(d + s->pos);
-        if (length > 0x7fffffffu) return len;
+        if (length > 0x7fffffffu || !chunk_type_valid(d + s->pos + 4)) return len;
         const size_t end = s->pos + 12 + (size_t)length;
         if (memcmp(d + s->pos + 4, "IEND", 4) == 0) return end <= len ? end : 0;
         s->pos = end;

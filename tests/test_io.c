@@ -1201,14 +1201,24 @@ static void test_files_are_read_only_as_far_as_the_image_goes(void **state) {
         assert_true(f->mem.largest < 1 << 20);
         decam_image_free(f->ctx, px);
     }
-    /* A PNG without IEND, followed by 2 GiB of zeros (empty chunks): read
-     * up to the memory limit, then refused. */
+    /* A PNG without IEND, followed by 2 GiB of zeros: not a chunk (its
+     * type is not letters), so reading stops there and the file is
+     * truncated. */
     size_t iend = find_chunk(&p, "IEND");
     write_file(path, p.data, iend);
     assert_int_equal(truncate(path, (off_t)1 << 31), 0);
-    assert_int_equal(decam_io_set_input_limits(f->ctx, 1 << 22, 1024, 1 << 20), DECAM_OK);
     float *px;
     int w, h;
+    f->mem.largest = 0;
+    assert_int_equal(decam_image_load(f->ctx, path, 3, &px, &w, &h), DECAM_ERR_FORMAT);
+    assert_true(f->mem.largest < 1 << 20);
+    /* A JPEG without EOI followed by 2 GiB of zeros (valid entropy-coded
+     * bytes): read up to the memory limit, then refused. */
+    size_t eoi = j.size - 2;
+    assert_true(j.data[eoi] == 0xff && j.data[eoi + 1] == 0xd9);
+    write_file(path, j.data, eoi);
+    assert_int_equal(truncate(path, (off_t)1 << 31), 0);
+    assert_int_equal(decam_io_set_input_limits(f->ctx, 1 << 22, 1024, 1 << 20), DECAM_OK);
     f->mem.largest = 0;
     assert_int_equal(decam_image_load(f->ctx, path, 3, &px, &w, &h), DECAM_ERR_TOO_LARGE);
     assert_non_null(strstr(decam_errmsg(f->ctx), "before the image ends"));
