@@ -1,9 +1,9 @@
 #!/bin/sh
-# run.sh BUILD_DIR - fuzzes the PNG and JPEG loaders and the whole public
-# API with libFuzzer.
+# run.sh BUILD_DIR - fuzzes the PNG and JPEG loaders, the preparation and
+# rendering functions of decam_io.h and the whole public API with libFuzzer.
 #
-# Builds tests/fuzz/fuzz_image.c (twice: fuzz_png, fuzz_jpeg) and fuzz_api.c
-# with clang
+# Builds tests/fuzz/fuzz_image.c (twice: fuzz_png, fuzz_jpeg), fuzz_prepare.c
+# and fuzz_api.c with clang
 # (-fsanitize=fuzzer,address,undefined) against the library's sources
 # directly (BUILD_DIR supplies the generated include/decam_version.h),
 # writes the seed corpora with make_corpus.c, runs each target for
@@ -55,7 +55,7 @@ for path in "$src"/lib/*.c; do
     clang $common $png_cflags $sanitize -fsanitize=fuzzer-no-link -c "$src/lib/$f" -o "$o"
     objs="$objs $o"
 done
-for t in png jpeg api; do
+for t in png jpeg prepare api; do
     case $t in
     png) target="fuzz_image.c" ;;
     jpeg) target="fuzz_image.c -DFUZZ_JPEG" ;;
@@ -70,12 +70,12 @@ done
 # shellcheck disable=SC2086
 clang $common $png_cflags "$src/tests/fuzz/make_corpus.c" $png_libs -o "$out/make_corpus"
 rm -rf "$out/seeds-png" "$out/seeds-jpeg"
-mkdir -p "$out/seeds-png" "$out/seeds-jpeg" "$out/seeds-api" \
-    "$out/corpus-png" "$out/corpus-jpeg" "$out/corpus-api"
+mkdir -p "$out/seeds-png" "$out/seeds-jpeg" "$out/seeds-api" "$out/seeds-prepare" \
+    "$out/corpus-png" "$out/corpus-jpeg" "$out/corpus-api" "$out/corpus-prepare"
 "$out/make_corpus" "$out/seeds-png" "$out/seeds-jpeg"
 
 status=0
-for t in png jpeg api; do
+for t in png jpeg prepare api; do
     log="$out/fuzz_$t.log"
     if "$out/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$out/crash-$t-" \
