@@ -68,7 +68,7 @@ static const char USAGE[] =
     "                        centre; stretch: the whole image to the input size\n"
     "      --shorter N       shorter side before the crop (default 8/7 of the\n"
     "                        input's shorter side: 256 for 224)\n"
-    "      --interp NAME     bilinear (default) or area, for the resize\n"
+    "      --interp NAME     area (default) or bilinear, for the resize\n"
     "      --scale X         input values v in [0,1] become (v * X - mean) / std\n"
     "      --mean A[,B,C]    per channel, in the network's channel order (default 0)\n"
     "      --std A[,B,C]     per channel (default 1)\n"
@@ -305,7 +305,7 @@ static int parse_option(const char *a, const char *v, options *o) {
         o->stretch = k;
     } else if (!strcmp(a, "--interp")) {
         if ((k = pick(v, (const char *const[]){"bilinear", "area"}, 2)) < 0)
-            return usage_error("unknown interpolation '%s' (bilinear or area)", v);
+            return usage_error("unknown interpolation '%s' (area or bilinear)", v);
         o->area = k;
     } else if (!strcmp(a, "--scale")) {
         if (parse_float(v, &o->scale)) return usage_error("scale '%s' is not a number", v);
@@ -413,7 +413,8 @@ static int parse(int argc, char **argv, options *o) {
                    .height = 224,
                    .scale = 1,
                    .std = {1, 1, 1},
-                   .ext = "png,jpg,jpeg"};
+                   .ext = "png,jpg,jpeg",
+                   .area = 1};
     o->weights = getenv("DECAM_SHAPES_WEIGHTS");
     if (!o->weights)
         o->weights = access(SHAPES_WEIGHTS, R_OK) == 0 ? SHAPES_WEIGHTS : SHAPES_WEIGHTS_INSTALLED;
@@ -712,8 +713,10 @@ static int worker_init(worker *w, const options *o, const classes *cls, char *er
 
 /* The library's failure as one line. */
 static void library_error(const worker *w, decam_status st, char *err, size_t errlen) {
-    const char *msg = decam_errmsg(w->ctx);
-    snprintf(err, errlen, "%s: %s%s%s", decam_status_string(st), msg[0] ? msg : "(no detail)",
+    char msg[768]; /* one line, whatever a path in it holds */
+    shown(decam_errmsg(w->ctx), msg, sizeof msg);
+    snprintf(err, errlen, "%s: %.500s%s%.400s", decam_status_string(st),
+             msg[0] ? msg : "(no detail)",
              st == DECAM_ERR_MODEL_FAILED && w->m.error[0] ? ": " : "",
              st == DECAM_ERR_MODEL_FAILED ? w->m.error : "");
 }

@@ -48,12 +48,12 @@ static std::string explain_import_error(const std::string &msg) {
     std::string type = msg.substr(at + tag.size(), type_end - at - tag.size());
     std::string name = msg.substr(name_at + 10, name_end - name_at - 10);
     std::string reason;
-    size_t r = msg.find("error: ", name_end);
-    if (r != std::string::npos) {
-        reason = msg.substr(r + 7);
-        size_t nl = reason.find('\n');
-        if (nl != std::string::npos) reason.resize(nl);
-    }
+    /* The innermost reason: after the last "error: " of the first line. */
+    std::string rest = msg.substr(name_end);
+    size_t nl = rest.find('\n');
+    if (nl != std::string::npos) rest.resize(nl);
+    size_t r = rest.rfind("error: ");
+    if (r != std::string::npos) reason = rest.substr(r + 7);
     std::string out = "OpenCV " CV_VERSION " cannot import node '" + name + "' (" + type + ")";
     if (!reason.empty()) out += ": " + reason;
     if (type == "Identity")
