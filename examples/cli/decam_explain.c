@@ -959,6 +959,7 @@ static void json_report(text *t, const worker *w, const result *r) {
                 METHODS[o->method]);
     text_printf(t, "  \"budget\": %ld,\n  \"seed\": %llu,\n  \"queries\": %llu,\n", o->budget,
                 r->seed, (unsigned long long)s->queries);
+    text_printf(t, "  \"model_calls\": %llu,\n", (unsigned long long)s->model_calls);
     const struct {
         const char *key;
         double v;
