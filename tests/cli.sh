@@ -54,8 +54,9 @@ expect 2 "needs a value" --scene
 expect 2 "no image given"
 expect 2 "not both" --scene 1 "$work/golden.png"
 
-# ---- The CLI tells the truth (issue 14): every output valid, every failure
-# a message and a nonzero exit.
+# ---- The CLI tells the truth: every output valid, every failure a message
+# and a nonzero exit. (Each case names -o, so that even a CLI that ignored
+# the option under test would write into the test's folder only.)
 fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
 ok() { passed=$((passed + 1)); }
 py=/usr/bin/python3
@@ -73,8 +74,8 @@ json.load(open(sys.argv[1]), parse_constant=bad)' "$1" 2>/dev/null
 }
 
 # A seed the library refuses is refused, not ignored and then reported.
-expect 2 "seed '9007199254740992' is not" --scene 1 --seed 9007199254740992 -q
-expect 2 "seed '-1' is not" --scene 1 --seed -1 -q
+expect 2 "seed '9007199254740992' is not" --scene 1 --seed 9007199254740992 -q -o "$work/x.png"
+expect 2 "seed '-1' is not" --scene 1 --seed -1 -q -o "$work/x.png"
 expect 0 "prediction" --scene 1 --seed 9007199254740991 --budget 60 -q -o "$work/s.png" --json "$work/s.json"
 grep -q '"seed": 9007199254740991,' "$work/s.json" && ok || fail "the largest seed is not the one reported"
 
@@ -136,13 +137,13 @@ m = np.load(sys.argv[1])
 assert m.dtype == np.float32 and m.shape == (64, 64) and m.max() == 1, (m.dtype, m.shape)' \
         "$work/m.npy" && ok || fail "--map is not a 64 x 64 float32 .npy"
 fi
-expect 2 "must end in .npy" --scene 1 -q --map "$work/m.txt"
+expect 2 "must end in .npy" --scene 1 -q --map "$work/m.txt" -o "$work/x.png"
 
 # Library parameters by name; a bad one is wrong usage, before any work.
 expect 0 "prediction" --scene 1 --budget 60 -q -o "$work/x.png" --set area_weight=0.3
-expect 2 "no library parameter is named 'frob'" --scene 1 --set frob=1
-expect 2 "area_weight" --scene 1 --set area_weight=-5
-expect 2 "needs an output folder" --scene 1 --top-k 2
+expect 2 "no library parameter is named 'frob'" --scene 1 --set frob=1 -o "$work/x.png"
+expect 2 "area_weight" --scene 1 --set area_weight=-5 -o "$work/x.png"
+expect 2 "needs an output folder" --scene 1 --top-k 2 -o "$work/x.png"
 
 # A message is one line, whatever the path holds.
 nl_path="$work/new
