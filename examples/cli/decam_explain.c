@@ -381,6 +381,7 @@ static int check_options(options *o) {
     if (!o->has_scene && !o->n_inputs && !o->n_lists) return usage_error("no image given");
     if (o->target_name && o->top_k > 1) return usage_error("give --target or --top-k, not both");
     if (o->many) {
+        if (o->has_scene) return usage_error("--scene writes one panel: -o names a file");
         if (!o->output_given) return usage_error("several images need an output folder (-o DIR)");
         if (o->json || o->map || o->scores)
             return usage_error("--json, --map and --scores are for one image; with -o DIR "

@@ -142,7 +142,9 @@ extern "C" const float *dnn_forward(dnn_model *m, const float *images, size_t n,
         if (raw.type() != CV_32F || raw.total() % n != 0) {
             set_error(err, errlen,
                       "the network gave " + std::to_string(raw.total()) + " values for " +
-                          std::to_string(n) + " images");
+                          std::to_string(n) +
+                          " images (use --batch 1 for a model with a "
+                          "fixed batch size)");
             return nullptr;
         }
         /* (n, k) whatever the trailing dimensions; a copy, so that the
