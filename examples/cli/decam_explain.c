@@ -533,9 +533,9 @@ static void model_close(model *m) {
 
 static int model_open(const options *o, model *m, char *err, size_t errlen) {
     *m = (model){0};
-    char buf[256];
 #ifdef DECAM_EXPLAIN_DNN
     if (o->model) {
+        char buf[256];
         dnn_options d = {.model = o->model,
                          .config = o->config ? o->config : "",
                          .width = o->width,
