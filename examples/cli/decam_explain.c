@@ -1359,6 +1359,7 @@ static int explain_many(const options *o, const classes *cls, const input_list *
         return failure("out of memory");
     }
     pthread_mutex_init(&s.lock, NULL);
+    if (s.bar) draw_bar(&s);
     const int jobs = (size_t)o->jobs > in->n ? (int)(in->n ? in->n : 1) : (int)o->jobs;
     pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
     int started = 0;
