@@ -145,6 +145,20 @@ expect 2 "no library parameter is named 'frob'" --scene 1 --set frob=1 -o "$work
 expect 2 "area_weight" --scene 1 --set area_weight=-5 -o "$work/x.png"
 expect 2 "needs an output folder" --scene 1 --top-k 2 -o "$work/x.png"
 
+# Many images with the shapes classifier (no OpenCV needed): an output
+# folder created with its parents, the same maps with --jobs 2, --resume.
+mkdir -p "$work/many/sub"
+cp "$work/golden.png" "$work/many/a.png"
+cp "$work/panel.jpg" "$work/many/sub/b.jpg"
+expect 0 "2 images: 2 explained" "$work/many" -o "$work/deep/er/one/" --budget 100 -q
+expect 0 "2 images: 2 explained" "$work/many" -o "$work/deep/er/two" --budget 100 -q --jobs 2
+for f in a.png.npy sub/b.jpg.npy; do
+    cmp -s "$work/deep/er/one/$f" "$work/deep/er/two/$f" && ok || fail "--jobs 2 changed $f"
+done
+[ "$(wc -l < "$work/deep/er/one/summary.jsonl")" = 2 ] && ok || fail "the summary lacks lines"
+expect 0 "0 explained, 2 skipped" "$work/many" -o "$work/deep/er/one" --budget 100 -q --resume
+expect 2 "writes one panel" --scene 1 -o "$work/deep/er/one" -q
+
 # A message is one line, whatever the path holds.
 nl_path="$work/new
 line.png"

@@ -1341,13 +1341,17 @@ static int write_summary(const job_state *s, const char *path) {
 }
 
 static int explain_many(const options *o, const classes *cls, const input_list *in) {
-    char err[512], buf[256];
-    if (mkdir(o->output, 0777) != 0 && errno != EEXIST)
-        return failure("cannot create %s: %s", shown(o->output, buf, sizeof buf), strerror(errno));
-    if (!is_folder(o->output))
-        return failure("%s is not a folder", shown(o->output, buf, sizeof buf));
+    char buf[256], why[256];
     char *summary =
         output_path(&(options){.output = o->output, .top_k = 1}, "summary", 1, ".jsonl");
+    if (!summary) return failure("out of memory");
+    /* The folder and the ones leading to it (-o runs/today/ is fine). */
+    if (make_parent_dirs(summary, why, sizeof why) || !is_folder(o->output)) {
+        free(summary);
+        if (!is_folder(o->output) && exists(o->output))
+            return failure("%s is not a folder", shown(o->output, buf, sizeof buf));
+        return failure("cannot create %s: %s", shown(o->output, buf, sizeof buf), why);
+    }
     job_state s = {
         .o = o, .cls = cls, .in = in, .start = now(), .bar = !o->quiet && isatty(fileno(stderr))};
     s.errors = calloc(in->n ? in->n : 1, sizeof *s.errors);
@@ -1372,13 +1376,13 @@ static int explain_many(const options *o, const classes *cls, const input_list *
     pthread_mutex_destroy(&s.lock);
     if (s.bar) fprintf(stderr, "\n");
     int rc = write_summary(&s, summary);
-    (void)err;
     if (rc == 0) {
         text t = {0};
         text_printf(&t,
-                    "%zu images: %zu explained, %zu skipped (outputs exist), %zu failed, in %.1f "
+                    "%zu image%s: %zu explained, %zu skipped (outputs exist), %zu failed, in %.1f "
                     "s; summary ",
-                    in->n, s.explained, s.skipped, s.failed, now() - s.start);
+                    in->n, in->n == 1 ? "" : "s", s.explained, s.skipped, s.failed,
+                    now() - s.start);
         text_append(&t, summary, strlen(summary));
         text_append(&t, "\n", 1);
         rc = t.failed ? failure("out of memory") : to_stdout(t.s, t.len);
