@@ -190,7 +190,9 @@ DECAM_API decam_status decam_set_model(decam_ctx *ctx, decam_model_fn fn, void *
  * channels       1 .. decam_max_channels(), with width*height*channels at
  *                most decam_max_image_values().
  * saliency_out   width*height floats, row-major, written with the map in
- *                [0,1] (1 = most important). A constant map is all zeros.
+ *                [0,1] (1 = most important). A constant map is all zeros
+ *                and logged as a warning (a constant model, a baseline
+ *                equal to the image, a single occlusion window).
  *
  * Queries: one for the full image, then generations of DECAM_PARAM_POPULATION
  * candidates (one query each, two for DECAM_OBJECTIVE_BOTH), then two for
@@ -289,7 +291,8 @@ typedef enum decam_param {
      * Default DECAM_UPSAMPLE_BILINEAR. */
     DECAM_PARAM_UPSAMPLE = 18,
     /* Gaussian sigma, in pixels, applied to the final map; 0 = none.
-     * 0..1000, default 0. */
+     * 0..1000, default 0. Below about 0.07 the taps beside the centre
+     * round to 0 and the smoothing leaves the map as it is. */
     DECAM_PARAM_SMOOTHING = 19,
     /* How the final map is assembled, a decam_assembly. Default
      * DECAM_ASSEMBLY_ALL_EVALUATED: every query counts, per pixel of the
@@ -343,9 +346,11 @@ typedef enum decam_param {
      * for any count. 1..64, default 1. */
     DECAM_PARAM_THREADS = 32,
     /* RISE: its masks are RISE_GRID x RISE_GRID random binary grids.
-     * 1..64, default 7 (TorchRay's s = 7). */
+     * 2..64, default 7 (TorchRay's s = 7). Not 1: a single cell, however
+     * shifted, masks the whole image or none of it, and the map is flat. */
     DECAM_PARAM_RISE_GRID = 33,
-    /* RISE: probability that a grid cell is kept. 0.01..1, default 0.5. */
+    /* RISE: probability that a grid cell is kept. 0.01..0.99, default
+     * 0.5. Not 1: every mask would keep the whole image (a flat map). */
     DECAM_PARAM_RISE_KEEP = 34,
     /* Occlusion: side of the square window, in pixels; 0 = a seventh of
      * the image's shorter side (32 at 224 x 224). 0..65536, default 0. */
@@ -575,7 +580,10 @@ DECAM_API decam_status decam_get_stats(const decam_ctx *ctx, decam_stats *stats)
  * DECAM_ASSEMBLY_ALL_EVALUATED (the score contrast per pixel), else the
  * assembled gene grid (GRID_HEIGHT rows of GRID_WIDTH); for RISE and
  * occlusion the full image (sum(score * mask) / (masks * keep), and the
- * mean score drop). Stores
+ * mean score drop). Values that float cannot hold (magnitudes of 2^126
+ * or more, as scores near +-FLT_MAX give, or all below FLT_MIN) are
+ * multiplied by one power of two so that they fit, with a warning in the
+ * log; the normalised map does not depend on it. Stores
  * its size in *width and *height (either may be NULL); with map == NULL
  * only the size is given, so the caller can allocate. Otherwise `map`
  * holds `capacity` floats. Returns DECAM_ERR_INVALID_ARGUMENT if the last

@@ -1,6 +1,7 @@
 /* cam.c - from search results to the normalised full-resolution map. */
 #include "cam.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "filter.h"
@@ -191,13 +192,39 @@ void cam_normalise(float *map, size_t n) {
         hi = map[i] > hi ? map[i] : hi;
     }
     const float range = hi - lo;
-    if (!(range > 0.0f) || !isfinite(range)) {
+    if (!(range > 0.0f) || !isfinite(lo) || !isfinite(hi)) {
         for (size_t i = 0; i < n; i++)
             map[i] = 0.0f;
         return;
     }
+    if (isfinite(range)) {
+        for (size_t i = 0; i < n; i++)
+            map[i] = (map[i] - lo) / range;
+        return;
+    }
+    /* Finite values more than FLT_MAX apart: the range overflows float but
+     * not double, where the same scaling is done. */
+    const double wide = (double)hi - (double)lo;
     for (size_t i = 0; i < n; i++)
-        map[i] = (map[i] - lo) / range;
+        map[i] = (float)(((double)map[i] - lo) / wide);
+}
+
+int cam_fit_float(double *v, size_t n) {
+    double top = 0.0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i]) && fabs(v[i]) > top) top = fabs(v[i]);
+    int e;
+    frexp(top, &e); /* top in [2^(e-1), 2^e) */
+    /* Below 2^126 every value, and any two values' difference, is a
+     * finite float; from FLT_MIN up none is denormal. */
+    int shift = 0;
+    if (e > 126)
+        shift = 126 - e;
+    else if (top > 0.0 && top < FLT_MIN)
+        shift = -e;
+    for (size_t i = 0; shift != 0 && i < n; i++)
+        v[i] = ldexp(v[i], shift);
+    return shift;
 }
 
 int cam_finish(float *map, int width, int height, double sigma, const decam_allocator *a) {

@@ -62,8 +62,17 @@ void cam_grid_from_population(const double *pop, const double *fitness, size_t n
                               double *grid);
 
 /* Scales n values to [0,1] by min and max; a constant (or non-finite)
- * input gives all zeros. */
+ * input gives all zeros. Finite values more than FLT_MAX apart are
+ * scaled too (in double). */
 void cam_normalise(float *map, size_t n);
+
+/* Makes n double values fit float for the map: when the largest finite
+ * magnitude is 2^126 or more (where a value, or the difference of two,
+ * would overflow float) or below FLT_MIN (where they would lose their
+ * precision as denormals), multiplies every value by the same power of
+ * two, exactly, and returns its exponent; otherwise changes nothing and
+ * returns 0. The normalised map does not depend on the scale. */
+int cam_fit_float(double *v, size_t n);
 
 /* Finishes a full-resolution map of any method (width x height, any
  * scale): smoothed in place by a Gaussian of `sigma` pixels when sigma > 0,

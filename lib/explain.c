@@ -159,8 +159,16 @@ static decam_status finish_map(run *r, float *out) {
     FAIL_IF(cam_finish(r->map, r->shape.w, r->shape.h, r->ctx->params[DECAM_PARAM_SMOOTHING],
                        &r->ctx->mem) != 0,
             r->ctx, DECAM_ERR_OUT_OF_MEMORY, "decam_explain: out of memory smoothing the map");
-    for (size_t i = 0; i < r->hw; i++)
+    int flat = 1;
+    for (size_t i = 0; i < r->hw; i++) {
         out[i] = r->map[i];
+        flat = flat && out[i] == 0.0f;
+    }
+    /* A flat map is an answer (nothing the masks changed moved the
+     * score), but never a silent one. */
+    if (flat)
+        ctx_log(r->ctx, DECAM_LOG_WARNING,
+                "the map is flat (all zero): the scores did not tell the masked regions apart");
     return DECAM_OK;
 }
 

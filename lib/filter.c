@@ -9,6 +9,15 @@ int filter_gaussian_radius(double sigma) {
 }
 
 static void make_kernel(float *kernel, int radius, double sigma) {
+    /* A sigma whose square underflows (below about 1e-154) would make the
+     * centre tap 0 / 0. Its kernel is the limit of the Gaussian as sigma
+     * shrinks, the identity, which is also what any sigma below about
+     * 0.07 gives once the outer taps underflow in float. */
+    if (!(sigma * sigma > 0.0)) {
+        for (int i = -radius; i <= radius; i++)
+            kernel[i + radius] = i == 0 ? 1.0f : 0.0f;
+        return;
+    }
     double sum = 0.0;
     for (int i = -radius; i <= radius; i++)
         sum += exp(-0.5 * (i * i) / (sigma * sigma));

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "batch.h"
+#include "cam.h"
 #include "mask.h"
 
 typedef struct run {
@@ -47,6 +48,17 @@ decam_status run_progress(run *r, double best_fitness, double mean_fitness);
 /* Keeps a method's unnormalised map (width x height, row-major) in the
  * context for decam_get_raw_map(). */
 decam_status run_keep_raw(run *r, const double *raw, int width, int height);
+
+/* Before a method's map of n doubles becomes floats (r->map, the raw
+ * map): scales it by a power of two when its values lie beyond float's
+ * range or below its normal range (cam_fit_float), with a warning in the
+ * log; scores near +-FLT_MAX otherwise make infinities and a flat map. */
+static inline void run_fit_float(run *r, double *map, size_t n) {
+    int shift = cam_fit_float(map, n);
+    if (shift != 0)
+        ctx_log(r->ctx, DECAM_LOG_WARNING,
+                "the raw map's values were beyond float's range; scaled by 2^%d to fit", shift);
+}
 
 /* The methods. Each checks nothing that explain.c already checked, runs to
  * its budget, and returns DECAM_OK or the failure that stopped it (a

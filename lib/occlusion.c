@@ -127,10 +127,11 @@ decam_status occlusion_run(run *r) {
                           r->shape.w, r->shape.h);
     if (status == DECAM_OK) status = windows(&o);
     if (status == DECAM_OK || status == DECAM_ERR_CANCELLED) {
-        for (size_t i = 0; i < r->hw; i++) {
+        for (size_t i = 0; i < r->hw; i++)
             o.sum[i] = o.count[i] ? o.sum[i] / o.count[i] : 0.0;
+        run_fit_float(r, o.sum, r->hw);
+        for (size_t i = 0; i < r->hw; i++)
             r->map[i] = (float)o.sum[i];
-        }
         decam_status kept = run_keep_raw(r, o.sum, r->shape.w, r->shape.h);
         if (kept != DECAM_OK) status = kept;
     }

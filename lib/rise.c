@@ -168,10 +168,11 @@ decam_status rise_run(run *r) {
     if (status == DECAM_OK) status = masks(&x, total, &done);
     if ((status == DECAM_OK || status == DECAM_ERR_CANCELLED) && done > 0) {
         const double norm = 1.0 / ((double)done * x.keep);
-        for (size_t i = 0; i < r->hw; i++) {
+        for (size_t i = 0; i < r->hw; i++)
             x.sum[i] *= norm;
+        run_fit_float(r, x.sum, r->hw);
+        for (size_t i = 0; i < r->hw; i++)
             r->map[i] = (float)x.sum[i];
-        }
         decam_status kept = run_keep_raw(r, x.sum, r->shape.w, r->shape.h);
         if (kept != DECAM_OK) status = kept;
     }

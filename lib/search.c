@@ -343,6 +343,7 @@ static decam_status assemble(search *s) {
         /* The contrast per pixel, computed in place of the sums' first. */
         double *contrast = s->pixels.sum_wg;
         cam_contrast(&s->pixels, contrast);
+        run_fit_float(r, contrast, r->hw);
         for (size_t i = 0; i < r->hw; i++)
             r->map[i] = (float)contrast[i];
         return run_keep_raw(r, contrast, r->shape.w, r->shape.h);
@@ -350,6 +351,7 @@ static decam_status assemble(search *s) {
     for (size_t j = 0; j < s->dim; j++)
         s->grid[j] = 0.0;
     if (r->stats->generations > 0) FORWARD_IF_ERROR(assemble_grid(s));
+    run_fit_float(r, s->grid, s->dim);
     FORWARD_IF_ERROR(run_keep_raw(r, s->grid, s->gw, s->gh));
     upsample(&s->up, s->grid, s->scratch, r->map, 0);
     return DECAM_OK;

@@ -1,4 +1,5 @@
 /* test_cam.c - assembling grid maps and rendering the full-resolution map. */
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -115,6 +116,52 @@ static void test_normalise_spans_zero_to_one_and_constant_gives_zeros(void **sta
         assert_true(bad[i] == 0.0f);
 }
 
+/* Finite values more than FLT_MAX apart: their range overflows float,
+ * and the map once came out all zeros; denormal values keep their order. */
+static void test_normalise_of_a_range_beyond_flt_max_spans_zero_to_one(void **state) {
+    (void)state;
+    float m[4] = {-FLT_MAX, 0.0f, FLT_MAX, FLT_MAX / 2};
+    cam_normalise(m, 4);
+    assert_true(m[0] == 0.0f && m[1] == 0.5f && m[2] == 1.0f && m[3] == 0.75f);
+    float d[3] = {1e-45f, 4e-45f, 3e-45f}; /* 1, 3 and 2 of the smallest denormal */
+    cam_normalise(d, 3);
+    assert_true(d[0] == 0.0f && d[1] == 1.0f && d[2] == 0.5f);
+    float inf[2] = {INFINITY, 1};
+    cam_normalise(inf, 2);
+    assert_true(inf[0] == 0.0f && inf[1] == 0.0f);
+}
+
+/* Doubles beyond float's range, or below its normal range, are scaled by
+ * one power of two; anything between is left alone, bit for bit. */
+static void test_fit_float_scales_only_values_outside_the_normal_float_range(void **state) {
+    (void)state;
+    double big[3] = {-6e38, 1e300, 2.0};
+    assert_int_equal(cam_fit_float(big, 3), 126 - 997);
+    assert_true(big[1] < 0x1p126 && big[1] >= 0x1p125);
+    assert_true(big[0] == ldexp(-6e38, 126 - 997) && big[2] == ldexp(2.0, 126 - 997));
+    double tiny[2] = {1e-300, -3e-310};
+    assert_int_equal(cam_fit_float(tiny, 2), 996);
+    assert_true(tiny[0] >= 0.5 && tiny[0] < 1.0 && tiny[1] == ldexp(-3e-310, 996));
+    double fine[4] = {0x1.fffffp125, -1.0, 1e-30, NAN};
+    assert_int_equal(cam_fit_float(fine, 4), 0);
+    assert_true(fine[0] == 0x1.fffffp125 && fine[1] == -1.0 && fine[2] == 1e-30);
+    double zeros[2] = {0.0, -0.0};
+    assert_int_equal(cam_fit_float(zeros, 2), 0);
+}
+
+/* A smoothing sigma in range but so small that its square underflows
+ * (1e-170) once made NaN taps and an all-zero map. */
+static void test_finish_with_a_tiny_sigma_equals_no_smoothing(void **state) {
+    (void)state;
+    float a[6 * 4], b[6 * 4];
+    for (int i = 0; i < 24; i++)
+        a[i] = b[i] = (float)((i * 7) % 5);
+    assert_int_equal(cam_finish(a, 6, 4, 0.0, &ALLOC), 0);
+    assert_int_equal(cam_finish(b, 6, 4, 1e-170, &ALLOC), 0);
+    assert_memory_equal(a, b, sizeof a);
+    assert_true(a[1] == 0.5f && a[2] == 1.0f);
+}
+
 static void test_upsampled_grid_is_smoothed_and_normalised(void **state) {
     (void)state;
     upsampler u;
@@ -158,6 +205,9 @@ int main(void) {
         cmocka_unit_test(test_gene_that_never_varied_gets_zero),
         cmocka_unit_test(test_population_weights_by_fitness_above_the_worst),
         cmocka_unit_test(test_normalise_spans_zero_to_one_and_constant_gives_zeros),
+        cmocka_unit_test(test_normalise_of_a_range_beyond_flt_max_spans_zero_to_one),
+        cmocka_unit_test(test_fit_float_scales_only_values_outside_the_normal_float_range),
+        cmocka_unit_test(test_finish_with_a_tiny_sigma_equals_no_smoothing),
         cmocka_unit_test(test_upsampled_grid_is_smoothed_and_normalised),
         cmocka_unit_test(test_grid_from_map_area_averages_and_scales),
     };

@@ -1,4 +1,5 @@
 /* test_filter.c - the separable Gaussian blur. */
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -110,6 +111,41 @@ static void test_blur_matches_the_plain_sum_bit_for_bit(void **state) {
     }
 }
 
+/* A sigma in the smoothing range whose square underflows (1e-170, the
+ * smallest positive double) gives the identity, the Gaussian's limit, not
+ * NaN taps; so does one whose outer taps underflow (0.01). */
+static void test_tiny_sigma_blurs_to_the_identity(void **state) {
+    (void)state;
+    const double sigmas[] = {1e-170, 4.9e-324, 1e-10, 0.01};
+    for (size_t k = 0; k < sizeof sigmas / sizeof sigmas[0]; k++) {
+        float p[7 * 5];
+        for (int i = 0; i < 35; i++)
+            p[i] = (float)(i * i % 11) - 3.0f;
+        assert_int_equal(filter_gaussian(&ALLOC, p, 7, 5, 1, 1, sigmas[k]), 0);
+        for (int i = 0; i < 35; i++)
+            assert_true(p[i] == (float)(i * i % 11) - 3.0f);
+    }
+}
+
+/* A blur of finite values at +-FLT_MAX stays finite: the taps' rounding
+ * never carries a weighted mean of them past FLT_MAX to infinity (the
+ * float taps sum to within 3e-8 of 1 for every sigma, less than the half
+ * ulp that would round FLT_MAX up). */
+static void test_blur_of_values_at_flt_max_stays_finite(void **state) {
+    (void)state;
+    const double sigmas[] = {0.5, 1.0, 2.0, 3.7, 16.0};
+    for (size_t k = 0; k < sizeof sigmas / sizeof sigmas[0]; k++) {
+        float p[9 * 8 * 2];
+        for (int i = 0; i < 9 * 8 * 2; i++)
+            p[i] = i % 2 ? -FLT_MAX : FLT_MAX;
+        assert_int_equal(filter_gaussian(&ALLOC, p, 9, 8, 1, 2, sigmas[k]), 0);
+        for (int i = 0; i < 9 * 8 * 2; i++) {
+            assert_true(isfinite(p[i]));
+            assert_true(fabsf(p[i]) >= 0.9999f * FLT_MAX && (p[i] > 0.0f) == !(i % 2));
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_radius_is_three_sigma_rounded_up_and_at_least_one),
@@ -117,6 +153,8 @@ int main(void) {
         cmocka_unit_test(test_impulse_response_is_a_normalised_symmetric_gaussian),
         cmocka_unit_test(test_interleaved_planes_do_not_mix),
         cmocka_unit_test(test_blur_matches_the_plain_sum_bit_for_bit),
+        cmocka_unit_test(test_tiny_sigma_blurs_to_the_identity),
+        cmocka_unit_test(test_blur_of_values_at_flt_max_stays_finite),
     };
     return cmocka_run_group_tests_name("filter", tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* test_metrics.c - decam_evaluate() on models whose curves are known in
  * closed form, and its error paths. */
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -167,6 +168,71 @@ static void test_average_drop_and_energy_match_hand_computed_values(void **state
     decam_free(ctx);
 }
 
+/* Maps at the ends of float: +-FLT_MAX (a range that overflows float;
+ * the map scaled for O was once all zeros, scoring an empty image) and
+ * denormals. Each ranks and masks as the 1/0 map of the region does, and
+ * the rank correlation with it is 1. */
+static void test_maps_at_flt_max_and_denormal_score_as_the_plain_map(void **state) {
+    (void)state;
+    float image[W * H], saliency[W * H], extreme[W * H];
+    uint8_t truth[W * H];
+    region_model m = {1, DECAM_LAYOUT_HWC, 0};
+    region_image(image, saliency, truth, 1, DECAM_LAYOUT_HWC);
+    decam_ctx *ctx = decam_create();
+    decam_set_model(ctx, region_present, &m);
+    decam_set_param(ctx, DECAM_PARAM_EVAL_STEP, 16);
+    decam_metrics ref = {.size = sizeof ref};
+    assert_int_equal(decam_evaluate(ctx, image, W, H, 1, saliency, truth, &ref), DECAM_OK);
+    const float ends[][2] = {{-FLT_MAX, FLT_MAX}, {1e-45f, 3e-45f}, {-3e-45f, -1e-45f}};
+    for (size_t k = 0; k < sizeof ends / sizeof ends[0]; k++) {
+        for (int i = 0; i < W * H; i++)
+            extreme[i] = saliency[i] > 0.0f ? ends[k][1] : ends[k][0];
+        decam_metrics r = {.size = sizeof r};
+        assert_int_equal(decam_evaluate(ctx, image, W, H, 1, extreme, truth, &r), DECAM_OK);
+        assert_true(r.score_masked == 1.0 && r.average_drop == 0.0);
+        assert_true(r.deletion_auc == ref.deletion_auc && r.insertion_auc == ref.insertion_auc);
+        assert_true(r.pointing_game == 1.0);
+        if (k == 0) assert_true(r.energy_pointing_game == 1.0);
+        double rho = 0.0;
+        assert_int_equal(decam_rank_correlation(extreme, saliency, W * H, &rho), DECAM_OK);
+        assert_true(rho == 1.0);
+        double hit = 0.0, energy = 0.0;
+        assert_int_equal(decam_pointing(extreme, truth, W, H, &hit, &energy), DECAM_OK);
+        assert_true(hit == 1.0);
+        assert_true(energy == r.energy_pointing_game || (isnan(energy) && k == 2));
+    }
+    decam_free(ctx);
+}
+
+/* region_present() stretched to +-FLT_MAX: the curves and their areas are
+ * summed in double, so every metric stays finite, in the score's units. */
+static int region_at_flt_max(void *user, const float *images, size_t n, float *scores) {
+    region_present(user, images, n, scores);
+    for (size_t i = 0; i < n; i++)
+        scores[i] = scores[i] > 0.5f ? FLT_MAX : -FLT_MAX;
+    return 0;
+}
+
+static void test_scores_at_flt_max_give_finite_metrics(void **state) {
+    (void)state;
+    float image[W * H], saliency[W * H];
+    uint8_t truth[W * H];
+    region_model m = {1, DECAM_LAYOUT_HWC, 0};
+    region_image(image, saliency, truth, 1, DECAM_LAYOUT_HWC);
+    for (int i = 0; i < W * H; i++)
+        saliency[i] = 1.0f - saliency[i]; /* ranks the region last: a drop */
+    decam_ctx *ctx = decam_create();
+    decam_set_model(ctx, region_at_flt_max, &m);
+    decam_set_param(ctx, DECAM_PARAM_EVAL_STEP, 16);
+    decam_metrics r = {.size = sizeof r};
+    assert_int_equal(decam_evaluate(ctx, image, W, H, 1, saliency, truth, &r), DECAM_OK);
+    assert_true(r.score_full == FLT_MAX && r.score_masked == -FLT_MAX);
+    assert_true(r.average_drop == 2.0 && r.increase_in_confidence == 0.0);
+    assert_true(isfinite(r.deletion_auc) && isfinite(r.insertion_auc));
+    assert_true(r.deletion_auc > r.insertion_auc); /* the inverted map's worst curves */
+    decam_free(ctx);
+}
+
 static int failing(void *user, const float *images, size_t n, float *scores) {
     (void)user, (void)images, (void)n, (void)scores;
     return 5;
@@ -233,6 +299,8 @@ int main(void) {
         cmocka_unit_test(test_inverted_map_gives_the_worst_curves),
         cmocka_unit_test(test_average_drop_and_energy_match_hand_computed_values),
         cmocka_unit_test(test_evaluate_errors_are_reported),
+        cmocka_unit_test(test_maps_at_flt_max_and_denormal_score_as_the_plain_map),
+        cmocka_unit_test(test_scores_at_flt_max_give_finite_metrics),
     };
     return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }

@@ -100,12 +100,39 @@ static void test_budget_must_pay_for_one_mask(void **state) {
     decam_free(ctx);
 }
 
+/* A 1 x 1 grid (masks all or nothing, however shifted) and keep = 1
+ * (every mask whole) give a flat map for every model: refused when set,
+ * with the range, rather than explained flat. The new ends work. */
+static void test_grid_of_one_and_keep_of_one_are_refused(void **state) {
+    (void)state;
+    float image[PW * PH * PC], map[PW * PH];
+    planted p = {0};
+    planted_make(&p, image, 4, DECAM_LAYOUT_HWC);
+    decam_ctx *ctx = rise_ctx(planted_model, &p, 503);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_RISE_GRID, 1), DECAM_ERR_OUT_OF_RANGE);
+    assert_non_null(strstr(decam_errmsg(ctx), "rise_grid = 1"));
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_RISE_KEEP, 1), DECAM_ERR_OUT_OF_RANGE);
+    assert_non_null(strstr(decam_errmsg(ctx), "rise_keep = 1"));
+    const double ends[][2] = {{2, 0.99}, {64, 0.01}, {2, 0.5}};
+    for (size_t k = 0; k < 3; k++) {
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_RISE_GRID, ends[k][0]), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_RISE_KEEP, ends[k][1]), DECAM_OK);
+        assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+        float hi = 0.0f;
+        for (int i = 0; i < PW * PH; i++)
+            hi = map[i] > hi ? map[i] : hi;
+        assert_true(hi == 1.0f);
+    }
+    decam_free(ctx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_constant_model_gives_a_constant_raw_map),
         cmocka_unit_test(test_rise_finds_planted_regions),
         cmocka_unit_test(test_same_seed_same_map_and_any_thread_count_or_batch),
         cmocka_unit_test(test_budget_must_pay_for_one_mask),
+        cmocka_unit_test(test_grid_of_one_and_keep_of_one_are_refused),
     };
     return cmocka_run_group_tests_name("rise", tests, NULL, NULL);
 }

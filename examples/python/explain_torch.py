@@ -23,7 +23,11 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import decam  # noqa: E402
+try:
+    import decam  # the installed package (pip install .)
+except ImportError:  # run from the source tree
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib" / "python"))
+    import decam  # noqa: E402
 import shapes_weights  # noqa: E402
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "shapes" / "shapes.weights"

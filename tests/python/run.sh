@@ -2,7 +2,9 @@
 # tests/python/run.sh BUILD_DIR - tests of the Python binding (NumPy), the
 # PyTorch example and decam-explain's OpenCV DNN backend against the libdecam built in
 # BUILD_DIR. Installs what the tests need from Debian when it is missing
-# (python3-numpy, python3-torch, python3-onnx, libopencv-dnn-dev); tests
+# (python3-numpy, python3-torch, python3-onnx, libopencv-dnn-dev,
+# python3-mesonpy and python3-venv for the package test, python3-dask,
+# python3-distributed and python3-opencv for the dataset tests); tests
 # whose packages cannot be installed report themselves SKIPPED. Helpers are
 # built into BUILD_DIR/python-tests. The last line is "N passed, N failed"
 # (", N skipped" when some were); the exit status is nonzero on any failure.
@@ -35,6 +37,10 @@ install() {
 }
 install python3-numpy || export DECAM_TEST_NO_NUMPY="python3-numpy could not be installed"
 install python3-torch || export DECAM_TEST_NO_TORCH="python3-torch could not be installed"
+install python3-mesonpy python3-venv python3-pip ||
+    echo "python/run.sh: python3-mesonpy or python3-venv could not be installed"
+install python3-dask python3-distributed python3-opencv ||
+    echo "python/run.sh: python3-dask, python3-distributed or python3-opencv could not be installed"
 install python3-onnx libopencv-dnn-dev ||
     export DECAM_TEST_NO_OPENCV="python3-onnx or libopencv-dnn-dev could not be installed"
 

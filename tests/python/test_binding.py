@@ -1,4 +1,4 @@
-"""The Python binding (examples/python/decam.py) against the C library:
+"""The Python binding (lib/python/decam, the decam package) against the C library:
 bit-identical maps, errors, callbacks, memory. Needs NumPy; the environment
 comes from tests/python/run.sh (DECAM_LIBRARY, DECAM_TEST_CREF, ...)."""
 import contextlib
@@ -14,7 +14,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent.parent
-sys.path[:0] = [str(SRC / "examples" / "python"), str(HERE)]
+sys.path[:0] = [str(SRC / "lib" / "python"), str(HERE)]
 
 try:
     import numpy as np
@@ -359,7 +359,7 @@ class ResultsAndMetrics(unittest.TestCase):
         self.assertEqual(decam.rank_correlation(self.saliency, -self.saliency), -1.0)
         self.assertTrue(0.0 < rho < 1.0)
         self.assertEqual(decam.rank_correlation(np.zeros((4, 4)), np.eye(4)), 0.0)
-        with self.assertRaises(decam.DecamError):
+        with self.assertRaisesRegex(ValueError, "NaN"):
             decam.rank_correlation(np.array([1.0, np.nan]), np.array([1.0, 2.0]))
 
     def test_evaluate_gives_the_metrics_and_the_pointing_games(self):
@@ -410,7 +410,7 @@ class Lifetime(unittest.TestCase):
     def test_missing_library_is_reported_clearly(self):
         env = dict(os.environ, DECAM_LIBRARY="/nonexistent/libdecam.so")
         r = subprocess.run([sys.executable, "-c", "import decam"], env=env, capture_output=True,
-                           text=True, cwd=SRC / "examples" / "python")
+                           text=True, cwd=SRC / "lib" / "python")
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("cannot find libdecam", r.stderr)
         self.assertIn("/nonexistent/libdecam.so (missing)", r.stderr)

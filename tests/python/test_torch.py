@@ -12,6 +12,8 @@ from pathlib import Path
 
 from test_binding import NO_IO, SRC, work_dir
 
+sys.path.insert(0, str(SRC / "examples" / "python"))  # explain_torch
+
 NO_TORCH = NO_IO or os.environ.get("DECAM_TEST_NO_TORCH")
 if not NO_TORCH:
     try:

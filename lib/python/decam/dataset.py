@@ -1,0 +1,197 @@
+"""Explaining a collection of images: serially, or on a Dask cluster.
+
+    from decam.dataset import explain_paths
+
+    def make_model():                  # runs once per worker process
+        net = cv2.dnn.readNetFromONNX("net.onnx")
+        def model(batch):              # (n, H, W, 3) float32 -> (n, k)
+            net.setInput(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
+            return net.forward()
+        return model
+
+    records = explain_paths(paths, make_model, "out/", prepare=my_prepare,
+                            params={"budget": 500})                # serial
+    records = explain_paths(paths, make_model, "out/", client=Client(...))
+
+Every image is seeded by its own identity (its path as given, mixed with
+`seed`), so its map does not depend on which worker explains it, in which
+order or in which partition: the Dask run and the serial run write the same
+bytes. Each image's outputs are `<name>.npy` (the map, float32 (H, W)),
+`<name>.png` (image | map | overlay) and `<name>.json` (its record), where
+<name> is the path with separators replaced; the record is written last,
+by rename, so an image counts as done only when all three exist.
+`resume=True` skips those. `summary.jsonl` lists every record in input order.
+"""
+import hashlib
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["explain_paths", "image_seed", "output_name"]
+
+# Models built by a factory, per process: a worker builds each model once.
+_MODELS = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def image_seed(identity, seed=0):
+    """The seed of one image: a hash of its identity and the run's seed,
+    below 2**53 (what the library's seed parameter accepts exactly)."""
+    digest = hashlib.sha256(f"{int(seed)}\0{identity}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 11
+
+
+def output_name(identity):
+    """The file stem of an image's outputs: its path with separators and
+    characters that are awkward in names replaced, and its suffix dropped."""
+    stem = os.path.splitext(str(identity))[0].lstrip("./" + os.sep)
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem) or "image"
+
+
+def _model(factory):
+    """The model of `factory` in this process, built on first use. A task
+    receives its own unpickled copy of the factory, so the cache is keyed
+    by the factory's pickled bytes, not by the object."""
+    try:
+        import cloudpickle
+        key = hashlib.sha256(cloudpickle.dumps(factory)).hexdigest()
+    except Exception:  # not picklable: only the serial path can have it
+        key = id(factory)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            _MODELS[key] = factory()
+        return _MODELS[key]
+
+
+def _target_of(target, identity):
+    if target is None or target == "top":
+        return None
+    if callable(target):
+        return target(identity)
+    if isinstance(target, dict):
+        return target[identity]
+    return int(target)
+
+
+def _default_prepare(path):
+    from decam import load_image
+    return load_image(path, 3)
+
+
+def _write_atomic(path, write):
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _explain_one(explainer, identity, image, target, seed, metrics, out):
+    import decam
+    explainer.set_param("seed", image_seed(identity, seed))
+    start = time.monotonic()
+    saliency = explainer.explain(image, _target_of(target, identity))
+    seconds = time.monotonic() - start
+    stats = explainer.stats
+    record = {"image": str(identity), "target": int(explainer.get_param("target")),
+              "score": float(stats.score_full), "queries": int(stats.queries),
+              "seconds": round(seconds, 4), "seed": image_seed(identity, seed)}
+    if metrics:
+        m = explainer.evaluate(image, saliency, target=record["target"])
+        record["deletion_auc"] = float(m.deletion_auc)
+        record["insertion_auc"] = float(m.insertion_auc)
+    if out is None:
+        record["saliency"] = saliency
+        return record
+    name = output_name(identity)
+    record["map"], record["panel"] = f"{name}.npy", f"{name}.png"
+    with open(out / record["map"], "wb") as f:
+        np.save(f, saliency)
+    panel = decam.render_panel(image, saliency)
+    decam.save_image(out / record["panel"], panel)
+    # The record last, by rename: an image is done when its record exists.
+    _write_atomic(out / f"{name}.json",
+                  lambda p: p.write_text(json.dumps(record, sort_keys=True) + "\n"))
+    return record
+
+
+def _explain_partition(identities, factory, out_dir, prepare, target, params, seed, metrics,
+                       resume):
+    """Explains a list of images in this process, with one model and one
+    explainer for all of them. Returns their records in the same order."""
+    import decam
+    out = Path(out_dir) if out_dir is not None else None
+    records, explainer = [], None
+    try:
+        for identity in identities:
+            done = out / f"{output_name(identity)}.json" if out is not None else None
+            if resume and done is not None and done.exists():
+                records.append(json.loads(done.read_text()))
+                continue
+            if explainer is None:
+                explainer = decam.Explainer(_model(factory), **params)
+            image = (prepare or _default_prepare)(identity)
+            records.append(_explain_one(explainer, identity, image, target, seed, metrics, out))
+    finally:
+        if explainer is not None:
+            explainer.close()
+    return records
+
+
+def explain_paths(paths, model_factory, out_dir=None, *, client=None, prepare=None,
+                  target="top", params=None, seed=0, metrics=False, resume=True,
+                  partitions=None):
+    """Explains every image of `paths` and returns their records, in order.
+
+    paths          image paths (or any identities `prepare` understands);
+                   each one's seed comes from it (image_seed).
+    model_factory  a picklable callable with no arguments returning the model
+                   (as decam.Explainer takes it); each process calls it once.
+    out_dir        where the maps, panels, records and summary.jsonl go
+                   (created); None returns each map in its record instead
+                   ("saliency", (H, W) float32) and writes nothing.
+    client         a dask.distributed Client: its workers explain the images
+                   (pass Client("tcp://host:8786") for an existing
+                   scheduler); None explains them in this process.
+    prepare        path -> float32 image (H, W, C) the model takes; default
+                   decam.load_image(path, 3).
+    target         "top" (the model's top output), an int, a dict
+                   {path: int}, or a callable path -> int.
+    params         parameters of the explainer by name (budget, method, ...).
+    seed           mixed into every image's seed.
+    metrics        True adds deletion and insertion AUC (decam_evaluate).
+    resume         True skips images whose record exists in out_dir.
+    partitions     how many tasks the paths are split into (default: four
+                   per worker); the results do not depend on it.
+    """
+    paths = [str(p) for p in paths]
+    params = dict(params or {})
+    if "seed" in params:
+        raise ValueError("give the run's seed as seed=, not in params: each image's seed "
+                         "is derived from it")
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        out_dir = str(Path(out_dir).resolve())
+    args = (model_factory, out_dir, prepare, target, params, seed, metrics, resume)
+    if client is None:
+        records = _explain_partition(paths, *args)
+    else:
+        workers = max(len(client.scheduler_info().get("workers", {})), 1)
+        n = partitions or min(len(paths), 4 * workers) or 1
+        chunks = [paths[i::n] for i in range(n)]  # interleaved: even work per task
+        futures = client.map(_explain_partition, chunks, *[[a] * n for a in args],
+                             pure=False)
+        done = client.gather(futures)
+        by_identity = {r["image"]: r for part in done for r in part}
+        records = [by_identity[p] for p in paths]
+    if out_dir is not None:
+        summary = Path(out_dir) / "summary.jsonl"
+        lines = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+        _write_atomic(summary, lambda p: p.write_text(lines))
+    return records

@@ -1,0 +1,182 @@
+"""decam.dataset: a folder of images explained serially and on a Dask
+cluster (a distributed.LocalCluster of two worker processes on 127.0.0.1,
+started and stopped here) gives the same maps and records; resume skips
+what is done; each image's seed is its own. Needs NumPy and, for the
+cluster, python3-dask and python3-distributed; the real-model case needs
+../shared/realdata and python3-opencv."""
+import json
+import os
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+from test_binding import NO_IO, SRC
+
+NO_DASK = NO_IO
+if not NO_DASK:
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        NO_DASK = "python3-distributed is not installed"
+if not NO_IO:
+    import numpy as np
+
+    import dataset_models
+    import decam
+    from decam.dataset import explain_paths, image_seed, output_name
+NO_REAL = NO_DASK
+if not NO_REAL:
+    if not (dataset_models.REALDATA / "images.json").exists():
+        NO_REAL = f"{dataset_models.REALDATA} is not there"
+    else:
+        try:
+            import cv2  # noqa: F401
+        except ImportError:
+            NO_REAL = "python3-opencv is not installed"
+
+PARAMS = {"budget": 240, "grid_width": 5, "grid_height": 5, "threads": 1}
+
+
+def write_images(folder, n):
+    """n small scenes with a bright square, some in a subfolder."""
+    rng = np.random.default_rng(5)
+    paths = []
+    for i in range(n):
+        image = (0.3 * rng.random((32, 36, 3))).astype(np.float32)
+        image[8:20, 12:24, 0] += 0.6
+        path = folder / ("sub" if i % 2 else "") / f"scene{i}.png"
+        path.parent.mkdir(exist_ok=True)
+        decam.save_image(path, (image * 255).round().astype(np.uint8))
+        paths.append(str(path))
+    return paths
+
+
+def outputs(folder):
+    """Every output file's bytes, records without their timings."""
+    found = {}
+    for p in sorted(Path(folder).iterdir()):
+        if p.suffix == ".json":
+            record = json.loads(p.read_text())
+            record.pop("seconds")
+            found[p.name] = record
+        elif p.suffix == ".jsonl":
+            found[p.name] = [{k: v for k, v in json.loads(line).items() if k != "seconds"}
+                             for line in p.read_text().splitlines()]
+        else:
+            found[p.name] = p.read_bytes()
+    return found
+
+
+class Cluster:
+    """A LocalCluster of two single-thread worker processes on 127.0.0.1."""
+
+    def __enter__(self):
+        from distributed import Client, LocalCluster
+        # The workers import the test's models and the package by name.
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(dataset_models.__file__).parent), str(SRC / "lib" / "python"),
+             os.environ.get("PYTHONPATH", "")])
+        self.cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                    host="127.0.0.1", dashboard_address=None,
+                                    silence_logs=40)
+        self.client = Client(self.cluster)
+        return self.client
+
+    def __exit__(self, *exc):
+        self.client.close()
+        self.cluster.close()
+
+
+@unittest.skipIf(NO_IO, NO_IO)
+class Serial(unittest.TestCase):
+    def test_seeds_come_from_the_identity(self):
+        self.assertEqual(image_seed("a/b.png", 3), image_seed("a/b.png", 3))
+        self.assertNotEqual(image_seed("a/b.png"), image_seed("a/c.png"))
+        self.assertNotEqual(image_seed("a/b.png", 0), image_seed("a/b.png", 1))
+        self.assertLess(image_seed("x" * 100), 2 ** 53)
+        self.assertEqual(output_name("/data/sub/cat 1.JPEG"), "data_sub_cat_1")
+
+    def test_folder_outputs_summary_and_resume(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            paths = write_images(tmp / "in", 4)
+            records = explain_paths(paths, dataset_models.square_model, tmp / "out",
+                                    params=PARAMS, metrics=True)
+            self.assertEqual([r["image"] for r in records], paths)
+            for r in records:
+                saliency = np.load(tmp / "out" / r["map"])
+                self.assertEqual(saliency.shape, (32, 36))
+                y, x = np.unravel_index(saliency.argmax(), saliency.shape)
+                self.assertTrue(6 <= y < 22 and 10 <= x < 26, f"the peak {(y, x)} is off the square")
+                self.assertEqual(decam.load_image(tmp / "out" / r["panel"]).shape, (32, 108, 3))
+                self.assertLess(r["deletion_auc"], r["insertion_auc"])
+                self.assertEqual(r["queries"], 240)
+            summary = (tmp / "out" / "summary.jsonl").read_text().splitlines()
+            self.assertEqual([json.loads(s)["image"] for s in summary], paths)
+            before = outputs(tmp / "out")
+
+            # Everything done: the model is not even built.
+            again = explain_paths(paths, dataset_models.failing_factory, tmp / "out",
+                                  params=PARAMS, metrics=True)
+            self.assertEqual([r["image"] for r in again], paths)
+            # One record gone: that image alone is explained again, identically.
+            (tmp / "out" / f"{output_name(paths[2])}.json").unlink()
+            dataset_models.BUILT.clear()
+            explain_paths(paths, dataset_models.square_model, tmp / "out", params=PARAMS,
+                          metrics=True)
+            self.assertEqual(outputs(tmp / "out"), before)
+
+    def test_without_a_folder_maps_are_returned(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = write_images(Path(tmp), 2)
+            records = explain_paths(paths, dataset_models.square_model, params=PARAMS)
+            self.assertEqual(records[0]["saliency"].shape, (32, 36))
+            self.assertEqual(os.listdir(tmp), ["scene0.png", "sub"])
+            with self.assertRaises(ValueError):
+                explain_paths(paths, dataset_models.square_model, params={"seed": 1})
+
+
+@unittest.skipIf(NO_DASK, NO_DASK)
+class OnACluster(unittest.TestCase):
+    def test_two_workers_write_what_the_serial_run_writes(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            paths = write_images(tmp / "in", 6)
+            explain_paths(paths, dataset_models.square_model, tmp / "serial", params=PARAMS)
+            with Cluster() as client:
+                explain_paths(paths, dataset_models.square_model, tmp / "dask", client=client,
+                              params=PARAMS, partitions=3)
+                # another partitioning, into a third folder
+                explain_paths(paths, dataset_models.square_model, tmp / "dask5", client=client,
+                              params=PARAMS, partitions=5)
+            serial = outputs(tmp / "serial")
+            self.assertEqual(len(serial), 6 * 3 + 1)
+            self.assertEqual(outputs(tmp / "dask"), serial)
+            self.assertEqual(outputs(tmp / "dask5"), serial)
+
+
+@unittest.skipIf(NO_REAL, NO_REAL)
+class RealModelOnACluster(unittest.TestCase):
+    def test_real_classifier_folder_on_two_workers_matches_serial(self):
+        listing = json.loads((dataset_models.REALDATA / "images.json").read_text())[:4]
+        paths = [str(dataset_models.REALDATA / e["file"]) for e in listing]
+        truth = {p: e["class_index"] for p, e in zip(paths, listing)}
+        params = {"budget": 200, "threads": 1}
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            serial = explain_paths(paths, dataset_models.mobilenet, tmp / "serial",
+                                   prepare=dataset_models.imagenet_prepare, target=truth,
+                                   params=params)
+            with Cluster() as client:
+                explain_paths(paths, dataset_models.mobilenet, tmp / "dask", client=client,
+                              prepare=dataset_models.imagenet_prepare, target=truth,
+                              params=params)
+            self.assertEqual(outputs(tmp / "dask"), outputs(tmp / "serial"))
+            for r in serial:
+                self.assertEqual(r["target"], truth[r["image"]])
+                self.assertGreater(r["score"], 0.05)  # the true class is likely
+
+
+if __name__ == "__main__":
+    sys.exit(unittest.main())

@@ -1,0 +1,81 @@
+"""The decam Python package as a user installs it: `pip install .` of a copy
+of the source tree into a new virtual environment (python3-mesonpy, no
+index), then the package imports, finds the library it bundles with no
+environment variable, and explains as the tree's own build does."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parent.parent
+
+
+def _missing():
+    """Why the package cannot be built here, or None."""
+    if os.environ.get("DECAM_TEST_NO_NUMPY"):
+        return os.environ["DECAM_TEST_NO_NUMPY"]
+    for module, package in (("mesonpy", "python3-mesonpy"), ("venv", "python3-venv"),
+                            ("ensurepip", "python3-venv"), ("numpy", "python3-numpy")):
+        try:
+            __import__(module)
+        except ImportError:
+            return f"{package} is not installed"
+    return None
+
+
+# Run inside the new environment, outside the source tree: prints where the
+# library came from and a checksum of a small explanation.
+PROBE = r"""
+import hashlib, sys, numpy as np, decam
+image = np.zeros((32, 32, 3), np.float32)
+image[8:16, 8:16] = 1.0
+model = lambda b: b[:, 8:16, 8:16, 0].mean(axis=(1, 2))
+with decam.Explainer(model, budget=300, seed=7) as ex:
+    m = ex.explain(image)
+print(decam.LIBRARY_PATH)
+print(hashlib.sha256(m.tobytes()).hexdigest())
+"""
+
+
+@unittest.skipIf(_missing(), _missing())
+class PipInstall(unittest.TestCase):
+    def test_pip_install_bundles_the_library_and_gives_the_same_map(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            # A copy of the tracked files: the build writes into its source
+            # directory (meson-python's native file), never into the tree.
+            files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=SRC, check=True,
+                                   capture_output=True).stdout.decode().split("\0")
+            src = tmp / "src"
+            for name in filter(None, files):
+                (src / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(SRC / name, src / name)
+            venv = tmp / "venv"
+            subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
+                           check=True)
+            pip = subprocess.run([str(venv / "bin" / "pip"), "install", "--no-build-isolation",
+                                  "--no-deps", "--no-index", str(src)],
+                                 capture_output=True, text=True)
+            self.assertEqual(pip.returncode, 0, pip.stdout[-2000:] + pip.stderr[-2000:])
+            env = {k: v for k, v in os.environ.items()
+                   if k not in ("DECAM_LIBRARY", "PYTHONPATH", "LD_LIBRARY_PATH")}
+            run = subprocess.run([str(venv / "bin" / "python"), "-c", PROBE], cwd=tmp, env=env,
+                                 capture_output=True, text=True)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            where, digest = run.stdout.split()
+            self.assertTrue(where.startswith(str(venv)), where)
+            # The same map from the tree's own build, loaded by this process.
+            tree = subprocess.run([sys.executable, "-c", PROBE], cwd=tmp,
+                                  env=dict(os.environ,
+                                           PYTHONPATH=str(SRC / "lib" / "python")),
+                                  capture_output=True, text=True)
+            self.assertEqual(tree.returncode, 0, tree.stderr)
+            self.assertEqual(tree.stdout.split()[1], digest)
+
+
+if __name__ == "__main__":
+    unittest.main()
