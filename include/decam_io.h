@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "decam.h"
+#include "decam_image.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,16 +53,18 @@ extern "C" {
 
 /* Limits on the images the decoders accept. A file whose header claims a
  * larger image is refused with DECAM_ERR_TOO_LARGE before any pixel memory
- * is allocated, so a small hostile file cannot make the library allocate
- * gigabytes. Defaults: width 32768, height 32768, pixels 2^28 (268435456,
- * about 3 GiB of float RGB).
+ * is allocated. Defaults: width 32768, height 32768, pixels 2^28
+ * (268435456, about 3 GiB of float RGB). These bound what a header may
+ * claim; decam_io_set_input_limits() bounds it by the size of the input
+ * too, so that a small hostile file cannot make the library allocate
+ * gigabytes.
  *
  * max_width, max_height  1 .. 2147483647
  * max_pixels             1 .. 2^62 (width * height)
  *
  * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL ctx),
- * DECAM_ERR_OUT_OF_RANGE (a limit outside its range; the old limits stay)
- * or DECAM_ERR_BUSY (inside decam_explain()). */
+ * DECAM_ERR_OUT_OF_RANGE (a limit outside its range; the old limits stay),
+ * DECAM_ERR_BUSY (inside decam_explain()) or DECAM_ERR_OUT_OF_MEMORY (below). */
 DECAM_API DECAM_WARN_UNUSED decam_status decam_io_set_limits(decam_ctx *ctx, int max_width,
                                                              int max_height, uint64_t max_pixels);
 
@@ -70,6 +73,40 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_io_set_limits(decam_ctx *ctx, int
 DECAM_API DECAM_WARN_UNUSED decam_status decam_io_get_limits(const decam_ctx *ctx, int *max_width,
                                                              int *max_height, uint64_t *max_pixels);
 
+/* Limits by what the input can justify, checked with those of
+ * decam_io_set_limits() before any pixel memory is allocated; beyond them
+ * a load returns DECAM_ERR_TOO_LARGE.
+ *
+ * base_pixels, pixels_per_byte  an image held in n bytes (the bytes of the
+ *     file or buffer up to PNG's IEND or JPEG's EOI; what follows is never
+ *     read) may have at most base_pixels + pixels_per_byte * n pixels.
+ *     Real photographs hold 2 to 20 pixels per byte, flat PNG graphics a
+ *     few hundred; a header claiming 16384 x 16384 in 211 bytes is refused.
+ *     Defaults 2^22 (4194304) and 1024; pixels_per_byte 0 turns this
+ *     bound off. Each 0 .. 2^62.
+ * max_memory  bytes one load may hold at once: the bytes read, the float
+ *     image, and the decoder's own whole-image buffers (the rows of an
+ *     interlaced PNG, the coefficients of a progressive or multi-scan
+ *     JPEG, 2 bytes per sample); libjpeg's working memory is held to what
+ *     remains. A file is read only while this allows. Default 2^32
+ *     (4 GiB); 1 .. 2^64-1.
+ *
+ * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL ctx),
+ * DECAM_ERR_OUT_OF_RANGE (the old limits stay), DECAM_ERR_BUSY or
+ * DECAM_ERR_OUT_OF_MEMORY (the first setting made on a context allocates
+ * the I/O settings; this holds for every setter of this section). */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_io_set_input_limits(decam_ctx *ctx,
+                                                                   uint64_t base_pixels,
+                                                                   uint64_t pixels_per_byte,
+                                                                   uint64_t max_memory);
+
+/* Reads the limits of decam_io_set_input_limits(); any output pointer may
+ * be NULL. Returns DECAM_ERR_INVALID_ARGUMENT for a NULL ctx. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_io_get_input_limits(const decam_ctx *ctx,
+                                                                   uint64_t *base_pixels,
+                                                                   uint64_t *pixels_per_byte,
+                                                                   uint64_t *max_memory);
+
 /* The colour that transparent PNG pixels are composited over when they are
  * loaded: out = alpha * colour + (1 - alpha) * background, per channel, on
  * the stored (gamma-encoded) values. Each of r, g, b lies in [0,1]; the
@@ -77,7 +114,8 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_io_get_limits(const decam_ctx *ct
  * the background's luma, 0.299 r + 0.587 g + 0.114 b.
  *
  * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL ctx),
- * DECAM_ERR_OUT_OF_RANGE (a value outside [0,1] or NaN) or DECAM_ERR_BUSY. */
+ * DECAM_ERR_OUT_OF_RANGE (a value outside [0,1] or NaN), DECAM_ERR_BUSY or
+ * DECAM_ERR_OUT_OF_MEMORY (see decam_io_set_input_limits). */
 DECAM_API DECAM_WARN_UNUSED decam_status decam_io_set_background(decam_ctx *ctx, float r, float g,
                                                                  float b);
 
@@ -88,7 +126,8 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_io_get_background(const decam_ctx
 
 /* JPEG quality used by the savers, 1 (smallest) .. 100 (best); default 90.
  * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL ctx),
- * DECAM_ERR_OUT_OF_RANGE or DECAM_ERR_BUSY. */
+ * DECAM_ERR_OUT_OF_RANGE, DECAM_ERR_BUSY or DECAM_ERR_OUT_OF_MEMORY (see
+ * decam_io_set_input_limits). */
 DECAM_API DECAM_WARN_UNUSED decam_status decam_io_set_jpeg_quality(decam_ctx *ctx, int quality);
 
 /* Reads the JPEG quality into *quality. */
@@ -143,7 +182,8 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_image_detect(decam_ctx *ctx, cons
  *         when an Adobe marker is present, as Photoshop writes it).
  *         12-bit and lossless JPEG are refused (DECAM_ERR_FORMAT).
  *
- * The whole file is read into memory first, then decoded as by
+ * The file is read into memory up to the end of the image it holds (PNG's
+ * IEND, JPEG's EOI; bytes after it are never read), then decoded as by
  * decam_image_load_memory(), so the two give identical results.
  *
  * Returns DECAM_OK, or:
@@ -157,8 +197,16 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_image_detect(decam_ctx *ctx, cons
  *                               data, zero width or height, ...); the
  *                               message names what was wrong;
  *   DECAM_ERR_TOO_LARGE         the header claims an image beyond the
- *                               limits of decam_io_set_limits();
+ *                               limits of decam_io_set_limits(), or more
+ *                               than the data or memory allow
+ *                               (decam_io_set_input_limits());
  *   DECAM_ERR_OUT_OF_MEMORY.
+ * JPEG data cut short by a marker is DECAM_ERR_FORMAT for Huffman coding
+ * and, where a restart marker goes missing, for arithmetic coding. Other
+ * arithmetic-coded data that ends early decodes as the standard says
+ * (zeros after the marker): real encoders end a cheap tail that way, so it
+ * cannot be told from a cut; the bounds of decam_io_set_input_limits()
+ * keep what such a file can claim small.
  * Corrupt-data conditions the decoders recover from are errors too, except
  * harmless ones (extraneous bytes between JPEG markers, a bad CRC in an
  * ancillary PNG chunk, an unknown Adobe transform), which are reported to
@@ -181,84 +229,9 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_image_load_memory(decam_ctx *ctx,
 DECAM_API void decam_image_free(decam_ctx *ctx, void *ptr);
 
 /* ======================================================================
- * 3. Preparing model input
+ * 3. Preparing model input: declared in decam_image.h (included above),
+ *    which is part of every build, -Dio=disabled included.
  * ====================================================================== */
-
-/* Float images here follow the core's size limits (decam_max_image_side(),
- * decam_max_channels(), decam_max_image_values()): a zero size gives
- * DECAM_ERR_INVALID_ARGUMENT, a size beyond them DECAM_ERR_TOO_LARGE. Any
- * number of channels up to decam_max_channels() is accepted, and values
- * need not lie in [0,1]. Source and destination must not overlap. */
-
-typedef enum decam_resize_method {
-    /* Bilinear interpolation with pixel centres aligned (as OpenCV's
-     * INTER_LINEAR and PyTorch's align_corners=False), edges replicated.
-     * Aliases when shrinking by more than 2x. */
-    DECAM_RESIZE_BILINEAR = 0,
-    /* Along an axis that shrinks: the mean of the source pixels each
-     * destination pixel covers, weighted by the fraction covered (box
-     * filter; no aliasing). Along an axis that grows or keeps its size:
-     * bilinear, as above. */
-    DECAM_RESIZE_AREA = 1
-} decam_resize_method;
-
-/* Resizes `src` (src_width x src_height x channels, context layout) into
- * `dst` (dst_width x dst_height x channels floats, same layout), axis by
- * axis. Resizing to the same size copies exactly.
- *
- * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL pointer, zero size,
- * src == dst, unknown method), DECAM_ERR_TOO_LARGE or
- * DECAM_ERR_OUT_OF_MEMORY (one temporary image of dst_width x src_height
- * is allocated). */
-DECAM_API DECAM_WARN_UNUSED decam_status decam_image_resize(decam_ctx *ctx, const float *src,
-                                                            int src_width, int src_height,
-                                                            int channels, float *dst, int dst_width,
-                                                            int dst_height,
-                                                            decam_resize_method method);
-
-/* Copies the centred crop_width x crop_height window of `src` into `dst`
- * (crop_width * crop_height * channels floats, context layout). The window
- * starts at x = (src_width - crop_width) / 2, y = (src_height -
- * crop_height) / 2, rounded down. The usual classifier input is
- * decam_image_resize() so that the shorter side is 256 (say), then a
- * centre crop of 224 x 224.
- *
- * Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL pointer, zero size, or
- * a crop larger than the source) or DECAM_ERR_TOO_LARGE. */
-DECAM_API DECAM_WARN_UNUSED decam_status decam_image_center_crop(decam_ctx *ctx, const float *src,
-                                                                 int src_width, int src_height,
-                                                                 int channels, float *dst,
-                                                                 int crop_width, int crop_height);
-
-/* In place, per channel c: v = (v - mean[c]) / std[c]; `mean` and `std`
- * hold `channels` values (ImageNet: mean 0.485 0.456 0.406, std 0.229
- * 0.224 0.225). Every mean must be finite and every std finite and nonzero,
- * or DECAM_ERR_INVALID_ARGUMENT names the first bad one and nothing
- * changes. */
-DECAM_API DECAM_WARN_UNUSED decam_status decam_image_normalize(decam_ctx *ctx, float *pixels,
-                                                               int width, int height, int channels,
-                                                               const float *mean, const float *std);
-
-/* The inverse of decam_image_normalize(): v = v * std[c] + mean[c]. */
-DECAM_API DECAM_WARN_UNUSED decam_status decam_image_denormalize(decam_ctx *ctx, float *pixels,
-                                                                 int width, int height,
-                                                                 int channels, const float *mean,
-                                                                 const float *std);
-
-/* Converts a float image (context layout, 1..4 channels) into bytes
- * (interleaved, width*height*channels): 255 * v rounded to the nearest
- * integer (halves up), v clamped to [0,1]; NaN gives 0. Returns DECAM_OK,
- * DECAM_ERR_INVALID_ARGUMENT (NULL pointer, zero size, channels outside 1..4) or
- * DECAM_ERR_TOO_LARGE. */
-DECAM_API DECAM_WARN_UNUSED decam_status decam_image_to_bytes(decam_ctx *ctx, const float *src,
-                                                              int width, int height, int channels,
-                                                              uint8_t *dst);
-
-/* Converts bytes (interleaved, 1..4 channels) into a float image in the
- * context's layout: v = byte / 255. Same statuses as decam_image_to_bytes. */
-DECAM_API DECAM_WARN_UNUSED decam_status decam_image_from_bytes(decam_ctx *ctx, const uint8_t *src,
-                                                                int width, int height, int channels,
-                                                                float *dst);
 
 /* ======================================================================
  * 4. Rendering saliency maps

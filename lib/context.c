@@ -30,10 +30,6 @@ decam_ctx *decam_create_advanced(decam_alloc_fn alloc, decam_free_fn free_fn, vo
     ctx->log_level = DECAM_LOG_WARNING;
     atomic_init(&ctx->stop_requested, 0);
     decam__params_set_defaults(ctx->params);
-    ctx->io_max_width = 32768;
-    ctx->io_max_height = 32768;
-    ctx->io_max_pixels = (uint64_t)1 << 28;
-    ctx->io_jpeg_quality = 90;
     return ctx;
 }
 
@@ -44,6 +40,7 @@ static void free_now(decam_ctx *ctx) {
     decam__ctx_dealloc(ctx, ctx->baseline);
     decam__ctx_dealloc(ctx, ctx->prior);
     decam__ctx_dealloc(ctx, ctx->raw);
+    decam__ctx_dealloc(ctx, ctx->io);
     decam_allocator mem = ctx->mem;
     mem_free(&mem, ctx);
 }

@@ -48,11 +48,9 @@ struct decam_ctx {
     size_t raw_len;    /* floats allocated */
     int raw_w, raw_h;  /* its size; 0 when the last run left none */
 
-    /* Settings of the optional I/O part (decam_io.h). */
-    int io_max_width, io_max_height;
-    uint64_t io_max_pixels;
-    float io_background[3];
-    int io_jpeg_quality;
+    /* The optional I/O part's own state (decam_io.h), opaque here: NULL
+     * until it is first needed, freed by decam_free() with ctx_dealloc. */
+    void *io;
 
     char errmsg[256];
 };

@@ -1,7 +1,9 @@
 /*
  * io.h - private interface of the optional I/O part (decam_io.h): the float
- * image the decoders fill, the growing buffer the encoders write, and the
- * entry points of io_png.c, io_jpeg.c and the colormap tables.
+ * image the decoders fill, the growing buffer the encoders write (both in
+ * io_pixels.c), the settings (io_settings.c), and the entry points of
+ * io_png.c, io_jpeg.c and the colormap tables. Layout strides and byte
+ * rounding come from prepare.h, which builds without the I/O part.
  * Private: not installed.
  */
 #ifndef DECAM_IO_PRIVATE_H
@@ -12,6 +14,20 @@
 
 #include "context.h"
 #include "decam_io.h"
+#include "prepare.h"
+
+/* The I/O part's settings (decam_io.h section 1), kept behind ctx->io. */
+typedef struct io_settings {
+    int max_width, max_height;
+    uint64_t max_pixels;
+    uint64_t base_pixels, pixels_per_byte, max_memory; /* decam_io_set_input_limits */
+    float background[3];
+    int jpeg_quality;
+} io_settings;
+
+/* The context's settings, or the defaults when none was ever set
+ * (io_settings.c). */
+const io_settings *decam__io_settings(const decam_ctx *ctx);
 
 /* The float image a decoder produces. The caller sets channels, layout and
  * background; the decoder checks the size (io_image_alloc), fills the rows
@@ -19,6 +35,7 @@
  * and sets it to NULL). */
 typedef struct io_image {
     const char *source; /* "'path'" or "buffer", first in messages */
+    size_t input_size;  /* bytes of the encoded image (up to IEND / EOI) */
     float *pixels;
     int width, height;
     int channels; /* 1 or 3 */
@@ -26,34 +43,14 @@ typedef struct io_image {
     float background[3]; /* alpha is composited over this */
 } io_image;
 
-/* Where value (c, y, x) of a float image lies: c*chan + y*row + x*px. */
-typedef struct io_strides {
-    size_t chan, row, px;
-} io_strides;
-
-static inline io_strides io_layout_strides(decam_layout layout, int width, int height,
-                                           int channels) {
-    io_strides s;
-    if (layout == DECAM_LAYOUT_CHW) {
-        s.chan = (size_t)width * (size_t)height;
-        s.row = (size_t)width;
-        s.px = 1;
-    } else {
-        s.chan = 1;
-        s.row = (size_t)width * (size_t)channels;
-        s.px = (size_t)channels;
-    }
-    return s;
-}
-
-/* The layout of float images on this context. */
-static inline decam_layout io_layout(const decam_ctx *ctx) {
-    return (decam_layout)ctx->params[PS_LAYOUT];
-}
-
 /* Writes size bytes to path without destroying what was there on failure
  * (io_file.c). Returns 0, or the errno of the failure. */
 int decam__io_file_write(const char *path, const uint8_t *data, size_t size);
+
+/* The bytes of `data` up to the end of the image it holds (after PNG's
+ * IEND or JPEG's EOI), or `size` when the image does not end within it
+ * (io_image.c). */
+size_t decam__image_extent(decam_image_format format, const unsigned char *data, size_t size);
 
 /* Records a failure as decam__ctx_fail() does, with "source: " in front of the
  * message when source is not NULL. Returns status. */
@@ -66,9 +63,14 @@ decam_status decam__io_fail(decam_ctx *ctx, const char *source, decam_status sta
 
 /* Checks a decoded size against the context's limits (DECAM_ERR_TOO_LARGE,
  * and DECAM_ERR_FORMAT for a zero size), then allocates img->pixels.
- * `format` names the file format in messages. */
+ * The limits: width, height and pixels (decam_io_set_limits); the pixels
+ * the input justifies, base_pixels + pixels_per_byte * img->input_size;
+ * and the memory of the load, img->input_size + the float image +
+ * `codec_bytes` (the decoder's own whole-image buffers), against
+ * max_memory (decam_io_set_input_limits). `format` names the file format
+ * in messages. */
 decam_status decam__io_image_alloc(decam_ctx *ctx, const char *format, io_image *img,
-                                   uint64_t width, uint64_t height);
+                                   uint64_t width, uint64_t height, uint64_t codec_bytes);
 
 /* Stores row y of the image from 8- or 16-bit (big-endian) samples:
  * src_channels 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA. */
@@ -78,10 +80,6 @@ void decam__io_image_put_row(io_image *img, int y, const unsigned char *row, int
 /* Stores row y from 8-bit CMYK; `inverted` for Adobe's convention
  * (0 = full ink). */
 void decam__io_image_put_row_cmyk(io_image *img, int y, const unsigned char *row, int inverted);
-
-/* A float in [0,1] as a byte: 255 v rounded (halves up), clamped; NaN
- * gives 0. */
-uint8_t decam__io_to_byte(float v);
 
 /* A buffer that grows as an encoder writes, in the context's memory. */
 typedef struct io_buffer {

@@ -1,7 +1,7 @@
 /*
- * io_image.c - the I/O part's front: settings, format detection, loading
- * from a path or memory (dispatching to io_png.c / io_jpeg.c), saving, and
- * preparing model input (resize, centre crop, normalisation, bytes).
+ * io_image.c - the I/O part's front: format detection, loading from a path
+ * or memory (dispatching to io_png.c / io_jpeg.c) and saving. The codecs
+ * call back only into io_pixels.c and io_settings.c, never here.
  */
 #include <errno.h>
 #include <math.h>
@@ -13,185 +13,7 @@
 #include "io.h"
 #include "params.h"
 
-#define IO_MAX_SIDE   2147483647
-#define IO_MAX_PIXELS ((uint64_t)1 << 62)
 #define JPEG_MAX_SIDE 65500 /* libjpeg's JPEG_MAX_DIMENSION */
-
-/* ---------------------------------------------------------------------
- * Settings
- * --------------------------------------------------------------------- */
-
-decam_status decam_io_set_limits(decam_ctx *ctx, int max_width, int max_height,
-                                 uint64_t max_pixels) {
-    FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, "decam_io_set_limits"));
-    FAIL_IF(max_width < 1 || max_height < 1, ctx, DECAM_ERR_OUT_OF_RANGE,
-            "decam_io_set_limits: max_width %d and max_height %d must be in [1, %d]", max_width,
-            max_height, IO_MAX_SIDE);
-    FAIL_IF(max_pixels < 1 || max_pixels > IO_MAX_PIXELS, ctx, DECAM_ERR_OUT_OF_RANGE,
-            "decam_io_set_limits: max_pixels %llu must be in [1, 2^62]",
-            (unsigned long long)max_pixels);
-    ctx->io_max_width = max_width;
-    ctx->io_max_height = max_height;
-    ctx->io_max_pixels = max_pixels;
-    return DECAM_OK;
-}
-
-decam_status decam_io_get_limits(const decam_ctx *ctx, int *max_width, int *max_height,
-                                 uint64_t *max_pixels) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    if (max_width) *max_width = ctx->io_max_width;
-    if (max_height) *max_height = ctx->io_max_height;
-    if (max_pixels) *max_pixels = ctx->io_max_pixels;
-    return DECAM_OK;
-}
-
-decam_status decam_io_set_background(decam_ctx *ctx, float r, float g, float b) {
-    FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, "decam_io_set_background"));
-    const float rgb[3] = {r, g, b};
-    for (int c = 0; c < 3; c++)
-        FAIL_IF(!(rgb[c] >= 0.0f && rgb[c] <= 1.0f), ctx, DECAM_ERR_OUT_OF_RANGE,
-                "decam_io_set_background: %c = %g is outside [0, 1]", "rgb"[c], (double)rgb[c]);
-    memcpy(ctx->io_background, rgb, sizeof rgb);
-    return DECAM_OK;
-}
-
-decam_status decam_io_get_background(const decam_ctx *ctx, float rgb[3]) {
-    if (!ctx || !rgb) return DECAM_ERR_INVALID_ARGUMENT;
-    memcpy(rgb, ctx->io_background, sizeof ctx->io_background);
-    return DECAM_OK;
-}
-
-decam_status decam_io_set_jpeg_quality(decam_ctx *ctx, int quality) {
-    FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, "decam_io_set_jpeg_quality"));
-    FAIL_IF(quality < 1 || quality > 100, ctx, DECAM_ERR_OUT_OF_RANGE,
-            "decam_io_set_jpeg_quality: quality %d is outside [1, 100]", quality);
-    ctx->io_jpeg_quality = quality;
-    return DECAM_OK;
-}
-
-decam_status decam_io_get_jpeg_quality(const decam_ctx *ctx, int *quality) {
-    if (!ctx || !quality) return DECAM_ERR_INVALID_ARGUMENT;
-    *quality = ctx->io_jpeg_quality;
-    return DECAM_OK;
-}
-
-/* ---------------------------------------------------------------------
- * The float image the decoders fill
- * --------------------------------------------------------------------- */
-
-decam_status decam__io_fail(decam_ctx *ctx, const char *source, decam_status status,
-                            const char *fmt, ...) {
-    char message[sizeof ctx->errmsg];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
-    if (!source) return decam__ctx_fail(ctx, status, "%s", message);
-    return decam__ctx_fail(ctx, status, "%s: %s", source, message);
-}
-
-decam_status decam__io_image_alloc(decam_ctx *ctx, const char *format, io_image *img,
-                                   uint64_t width, uint64_t height) {
-    const unsigned long long w = width, h = height;
-    if (w == 0 || h == 0)
-        return decam__io_fail(ctx, img->source, DECAM_ERR_FORMAT,
-                              "%s: the image has zero size (%llu x %llu)", format, w, h);
-    if (w > (uint64_t)ctx->io_max_width || h > (uint64_t)ctx->io_max_height ||
-        w * h > ctx->io_max_pixels)
-        return decam__io_fail(ctx, img->source, DECAM_ERR_TOO_LARGE,
-                              "%s: a %llu x %llu image exceeds the limits (%d x %d, %llu pixels; "
-                              "see decam_io_set_limits)",
-                              format, w, h, ctx->io_max_width, ctx->io_max_height,
-                              (unsigned long long)ctx->io_max_pixels);
-    if (w * h > SIZE_MAX)
-        return decam__io_fail(ctx, img->source, DECAM_ERR_TOO_LARGE,
-                              "%s: a %llu x %llu image does not fit in memory", format, w, h);
-    img->width = (int)w;
-    img->height = (int)h;
-    img->pixels = decam__ctx_alloc(ctx, (size_t)(w * h), (size_t)img->channels * sizeof(float));
-    if (!img->pixels)
-        return decam__io_fail(ctx, img->source, DECAM_ERR_OUT_OF_MEMORY,
-                              "%s: out of memory for a %llu x %llu x %d float image", format, w, h,
-                              img->channels);
-    return DECAM_OK;
-}
-
-static float luma(float r, float g, float b) { return 0.299f * r + 0.587f * g + 0.114f * b; }
-
-/* Stores one pixel: v[0] alone for a gray source (so that gray stays exact
- * in gray output), v[0..2] for a colour one. */
-static void put_pixel(io_image *img, size_t at, size_t chan, const float *v, int gray) {
-    if (img->channels == 1) {
-        img->pixels[at] = gray ? v[0] : luma(v[0], v[1], v[2]);
-    } else {
-        for (int c = 0; c < 3; c++)
-            img->pixels[at + (size_t)c * chan] = gray ? v[0] : v[c];
-    }
-}
-
-void decam__io_image_put_row(io_image *img, int y, const unsigned char *row, int src_channels,
-                             int bits) {
-    const io_strides s = io_layout_strides(img->layout, img->width, img->height, img->channels);
-    const float maxval = bits == 16 ? 65535.0f : 255.0f;
-    const int colours = src_channels <= 2 ? 1 : 3;
-    const int has_alpha = src_channels == 2 || src_channels == 4;
-    const float *bg = img->background;
-    const float bg_gray = luma(bg[0], bg[1], bg[2]);
-    for (int x = 0; x < img->width; x++) {
-        float v[4];
-        for (int k = 0; k < src_channels; k++) {
-            size_t i = (size_t)x * (size_t)src_channels + (size_t)k;
-            unsigned sample = bits == 16 ? (unsigned)row[2 * i] << 8 | row[2 * i + 1] : row[i];
-            v[k] = (float)sample / maxval;
-        }
-        int gray = colours == 1;
-        if (has_alpha) {
-            const float a = v[colours];
-            if (gray && img->channels == 1) {
-                v[0] = a * v[0] + (1.0f - a) * bg_gray;
-            } else {
-                /* Over a coloured background even a gray pixel is coloured. */
-                const float g0 = v[0];
-                for (int c = 0; c < 3; c++)
-                    v[c] = a * (gray ? g0 : v[c]) + (1.0f - a) * bg[c];
-                gray = 0;
-            }
-        }
-        put_pixel(img, (size_t)y * s.row + (size_t)x * s.px, s.chan, v, gray);
-    }
-}
-
-void decam__io_image_put_row_cmyk(io_image *img, int y, const unsigned char *row, int inverted) {
-    const io_strides s = io_layout_strides(img->layout, img->width, img->height, img->channels);
-    for (int x = 0; x < img->width; x++) {
-        const unsigned char *p = row + 4 * (size_t)x;
-        unsigned k = inverted ? p[3] : 255u - p[3];
-        float v[3];
-        for (int c = 0; c < 3; c++) {
-            unsigned ink = inverted ? p[c] : 255u - p[c];
-            v[c] = (float)(ink * k) / 65025.0f;
-        }
-        put_pixel(img, (size_t)y * s.row + (size_t)x * s.px, s.chan, v, 0);
-    }
-}
-
-int decam__io_buffer_append(io_buffer *buf, const void *bytes, size_t n) {
-    if (n > SIZE_MAX - buf->size) return -1;
-    if (buf->size + n > buf->capacity) {
-        size_t cap = buf->capacity ? buf->capacity : 4096;
-        while (cap < buf->size + n)
-            cap = cap > SIZE_MAX / 2 ? buf->size + n : cap * 2;
-        unsigned char *grown = decam__ctx_alloc(buf->ctx, cap, 1);
-        if (!grown) return -1;
-        if (buf->size) memcpy(grown, buf->data, buf->size);
-        decam__ctx_dealloc(buf->ctx, buf->data);
-        buf->data = grown;
-        buf->capacity = cap;
-    }
-    memcpy(buf->data + buf->size, bytes, n);
-    buf->size += n;
-    return 0;
-}
 
 /* ---------------------------------------------------------------------
  * Format detection
@@ -235,6 +57,105 @@ decam_status decam_image_detect(decam_ctx *ctx, const void *data, size_t size,
 }
 
 /* ---------------------------------------------------------------------
+ * Where an image's data ends
+ * --------------------------------------------------------------------- */
+
+/* Finds the end of a PNG (after IEND) or JPEG (after EOI) in a buffer that
+ * may still grow: call again with more data after it returned 0. Bytes
+ * after the end are never needed, so a file is read only that far, and
+ * only the image's own bytes count towards the pixels it may claim. */
+typedef struct extent_scan {
+    decam_image_format format;
+    size_t pos;
+    int entropy; /* JPEG: inside entropy-coded data */
+} extent_scan;
+
+static uint32_t be32(const unsigned char *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A PNG chunk type is four ASCII letters. */
+static int chunk_type_valid(const unsigned char *t) {
+    for (int i = 0; i < 4; i++)
+        if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z'))) return 0;
+    return 1;
+}
+
+/* PNG: chunk by chunk. A corrupt length or type ends the scan where it
+ * stands (the decoder then names the fault), so a file of zeros after the
+ * last chunk is not read on. */
+static size_t scan_png(extent_scan *s, const unsigned char *d, size_t len) {
+    if (s->pos < 8) s->pos = 8;
+    while (s->pos <= len && len - s->pos >= 8) {
+        const uint32_t length = be32(d + s->pos);
+        if (length > 0x7fffffffu || !chunk_type_valid(d + s->pos + 4)) return len;
+        const size_t end = s->pos + 12 + (size_t)length;
+        if (memcmp(d + s->pos + 4, "IEND", 4) == 0) return end <= len ? end : 0;
+        s->pos = end;
+    }
+    return 0;
+}
+
+/* JPEG: markers with a length are skipped whole; after SOS, entropy-coded
+ * data runs to the next marker that is not a restart (FF 00 is a stuffed
+ * byte, FF FF fill). The first EOI ends the image, as it ends libjpeg's
+ * decoding. */
+static size_t scan_jpeg(extent_scan *s, const unsigned char *d, size_t len) {
+    if (s->pos < 2) s->pos = 2;
+    for (;;) {
+        if (s->entropy) {
+            while (s->pos + 1 < len) {
+                const unsigned char *ff = memchr(d + s->pos, 0xff, len - 1 - s->pos);
+                if (!ff) {
+                    s->pos = len - 1;
+                    return 0;
+                }
+                s->pos = (size_t)(ff - d);
+                const unsigned char b = d[s->pos + 1];
+                if (b == 0 || (b >= 0xd0 && b <= 0xd7)) {
+                    s->pos += 2;
+                } else if (b == 0xff) {
+                    s->pos += 1;
+                } else {
+                    s->entropy = 0;
+                    break;
+                }
+            }
+            if (s->entropy) return 0;
+        }
+        /* Between markers: anything that is not FF is skipped, as libjpeg
+         * skips it (with a warning). */
+        while (s->pos < len && d[s->pos] != 0xff)
+            s->pos++;
+        while (s->pos + 1 < len && d[s->pos + 1] == 0xff)
+            s->pos++;
+        if (s->pos + 1 >= len) return 0;
+        const unsigned char m = d[s->pos + 1];
+        if (m == 0xd9) return s->pos + 2;
+        if (m == 0x00 || m == 0x01 || (m >= 0xd0 && m <= 0xd8)) {
+            s->pos += 2; /* no length */
+            continue;
+        }
+        if (len - s->pos < 4) return 0;
+        const size_t length = (size_t)d[s->pos + 2] << 8 | d[s->pos + 3];
+        if (length < 2) return len; /* corrupt: the decoder names it */
+        s->pos += 2 + length;
+        if (s->pos > len) return 0;
+        if (m == 0xda) s->entropy = 1;
+    }
+}
+
+static size_t scan_extent(extent_scan *s, const unsigned char *d, size_t len) {
+    return s->format == DECAM_IMAGE_PNG ? scan_png(s, d, len) : scan_jpeg(s, d, len);
+}
+
+size_t decam__image_extent(decam_image_format format, const unsigned char *data, size_t size) {
+    extent_scan s = {format, 0, 0};
+    const size_t end = scan_extent(&s, data, size);
+    return end && end <= size ? end : size;
+}
+
+/* ---------------------------------------------------------------------
  * Loading
  * --------------------------------------------------------------------- */
 
@@ -263,8 +184,9 @@ static decam_status decode(decam_ctx *ctx, const unsigned char *data, size_t siz
     memset(&img, 0, sizeof img);
     img.source = source;
     img.channels = channels;
+    img.input_size = decam__image_extent(format, data, size);
     img.layout = io_layout(ctx);
-    memcpy(img.background, ctx->io_background, sizeof img.background);
+    memcpy(img.background, decam__io_settings(ctx)->background, sizeof img.background);
     decam_status status = format == DECAM_IMAGE_PNG ? decam__io_png_decode(ctx, data, size, &img)
                                                     : decam__io_jpeg_decode(ctx, data, size, &img);
     if (status != DECAM_OK) return status;
@@ -343,17 +265,73 @@ static const char *errno_text(int e, char *buf, size_t n) {
     }
 }
 
-/* The path as shown in messages: quoted, its tail if it is long. */
-static void quote_path(char *out, size_t n, const char *path) {
-    size_t len = strlen(path);
-    if (len <= 80)
-        snprintf(out, n, "'%s'", path);
-    else
-        snprintf(out, n, "'...%s'", path + len - 77);
+/* How many bytes of `p` form a character that must not appear verbatim in
+ * a one-line message (0 for any other): ASCII controls and DEL, the C1
+ * controls (U+0080..U+009F) and the line and paragraph separators
+ * (U+2028, U+2029), as UTF-8. */
+static size_t control_length(const unsigned char *p) {
+    if (p[0] < 0x20 || p[0] == 0x7f) return 1;
+    if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) return 2;
+    if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) return 3;
+    return 0;
 }
 
-/* Reads a whole file into context memory. A file whose first bytes are not
- * PNG or JPEG is refused before the rest is read. */
+/* The bytes `path[i]` takes in a message: 4 per byte of a control
+ * character ("\x0a"), 1 otherwise. */
+static size_t shown_width(const unsigned char *p, size_t *step) {
+    size_t c = control_length(p);
+    *step = c ? c : 1;
+    return c ? 4 * c : 1;
+}
+
+/* The path as shown in messages: quoted, on one line (control characters
+ * written as \xNN), and when long only its tail, which starts on a
+ * character boundary so that the message stays valid UTF-8. `n` must be
+ * at least 96. */
+static void quote_path(char *out, size_t n, const char *path) {
+    enum { WHOLE = 80, TAIL = 77 };
+    const unsigned char *p = (const unsigned char *)path;
+    const size_t len = strlen(path);
+    /* The shown width of each suffix, found by walking forward once. */
+    size_t total = 0, step;
+    for (size_t i = 0; i < len; i += step)
+        total += shown_width(p + i, &step);
+    size_t start = 0, width = total;
+    if (total > WHOLE) {
+        /* Drop characters from the front until the rest fits. */
+        while (start < len && width > TAIL) {
+            width -= shown_width(p + start, &step);
+            start += step;
+        }
+        while (start < len && (p[start] & 0xc0) == 0x80) /* a continuation byte */
+            start++;
+    }
+    size_t o = 0;
+    out[o++] = '\'';
+    if (start > 0) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    for (size_t i = start; i < len && o + 14 < n;) {
+        size_t c = control_length(p + i);
+        if (c == 0) {
+            out[o++] = (char)p[i++];
+            continue;
+        }
+        for (size_t k = 0; k < c; k++, i++) {
+            snprintf(out + o, n - o, "\\x%02x", p[i]);
+            o += 4;
+        }
+    }
+    out[o++] = '\'';
+    out[o] = '\0';
+}
+
+/* Reads a file into context memory, only as far as the image it holds
+ * goes (through IEND or EOI; a file that ends sooner is read whole and the
+ * decoder reports it truncated). A file whose first bytes are not PNG or
+ * JPEG is refused before the rest is read, and no more than the memory
+ * limit of decam_io_set_input_limits() is ever read. */
 static decam_status read_file(decam_ctx *ctx, const char *path, const char *name,
                               unsigned char **data, size_t *size) {
     decam_status status = DECAM_OK;
@@ -369,15 +347,21 @@ static decam_status read_file(decam_ctx *ctx, const char *path, const char *name
     size_t n = fread(head, 1, sizeof head, f);
     GOTO_FAIL_IF(ferror(f), ctx, DECAM_ERR_IO, "cannot read %s: %s", name,
                  errno_text(errno, reason, sizeof reason));
-    if (detect(head, n) == DECAM_IMAGE_UNKNOWN) {
+    extent_scan scan = {detect(head, n), 0, 0};
+    if (scan.format == DECAM_IMAGE_UNKNOWN) {
         status = refuse_unknown(ctx, head, n, name);
         goto cleanup;
     }
-    size_t cap = 1 << 16, len = n;
+    const uint64_t max_bytes = decam__io_settings(ctx)->max_memory;
+    size_t cap = 1 << 16, len = n, end = 0;
     buf = decam__ctx_alloc(ctx, cap, 1);
     GOTO_FAIL_IF(!buf, ctx, DECAM_ERR_OUT_OF_MEMORY, "out of memory reading %s", name);
     memcpy(buf, head, n);
-    while (!feof(f)) {
+    while (!(end = scan_extent(&scan, buf, len)) && !feof(f)) {
+        GOTO_FAIL_IF((uint64_t)len >= max_bytes, ctx, DECAM_ERR_TOO_LARGE,
+                     "%s: more than %llu bytes before the image ends (see "
+                     "decam_io_set_input_limits)",
+                     name, (unsigned long long)max_bytes);
         if (len == cap) {
             GOTO_FAIL_IF(cap > SIZE_MAX / 2, ctx, DECAM_ERR_TOO_LARGE, "%s is too large", name);
             unsigned char *grown = decam__ctx_alloc(ctx, cap * 2, 1);
@@ -393,7 +377,7 @@ static decam_status read_file(decam_ctx *ctx, const char *path, const char *name
                      errno_text(errno, reason, sizeof reason));
     }
     *data = buf;
-    *size = len;
+    *size = end && end < len ? end : len;
     buf = NULL;
 cleanup:
     decam__ctx_dealloc(ctx, buf);
@@ -453,7 +437,7 @@ static decam_status encode(decam_ctx *ctx, decam_image_format format, const uint
     decam_status status = format == DECAM_IMAGE_PNG
                               ? decam__io_png_encode(ctx, pixels, width, height, channels, out)
                               : decam__io_jpeg_encode(ctx, pixels, width, height, channels,
-                                                      ctx->io_jpeg_quality, out);
+                                                      decam__io_settings(ctx)->jpeg_quality, out);
     if (status != DECAM_OK) {
         decam__ctx_dealloc(ctx, out->data);
         memset(out, 0, sizeof *out);
@@ -497,267 +481,4 @@ decam_status decam_image_save(decam_ctx *ctx, const char *path, decam_image_form
 cleanup:
     decam__ctx_dealloc(ctx, out.data);
     return status;
-}
-
-/* ---------------------------------------------------------------------
- * Preparing model input
- * --------------------------------------------------------------------- */
-
-/* How one axis is resampled: destination i is the sum over k < count[i] of
- * weight[i * taps + k] * source[first[i] + k]. */
-typedef struct axis {
-    int *first, *count;
-    float *weight;
-    int taps;
-} axis;
-
-static int area_axis(int in, int out, decam_resize_method method) {
-    return method == DECAM_RESIZE_AREA && in > out;
-}
-
-static void axis_free(decam_ctx *ctx, axis *a) {
-    decam__ctx_dealloc(ctx, a->first);
-    decam__ctx_dealloc(ctx, a->count);
-    decam__ctx_dealloc(ctx, a->weight);
-}
-
-/* Box filter: destination i covers source [i*scale, (i+1)*scale). */
-static void axis_fill_area(axis *a, int in, int out) {
-    const double scale = (double)in / out;
-    for (int i = 0; i < out; i++) {
-        double lo = i * scale, hi = i == out - 1 ? in : (i + 1) * scale;
-        int s0 = (int)floor(lo), s1 = (int)ceil(hi);
-        if (s1 > in) s1 = in;
-        if (s1 - s0 > a->taps) s1 = s0 + a->taps;
-        a->first[i] = s0;
-        a->count[i] = s1 - s0;
-        for (int s = s0; s < s1; s++) {
-            double cover = fmin(hi, s + 1.0) - fmax(lo, (double)s);
-            a->weight[(size_t)i * (size_t)a->taps + (size_t)(s - s0)] = (float)(cover / (hi - lo));
-        }
-    }
-}
-
-/* Bilinear, pixel centres aligned, edges replicated. Taps of weight 0 are
- * left out, so that equal sizes copy exactly. */
-static void axis_fill_bilinear(axis *a, int in, int out) {
-    const double scale = (double)in / out;
-    for (int i = 0; i < out; i++) {
-        double centre = (i + 0.5) * scale - 0.5;
-        float *w = a->weight + (size_t)i * (size_t)a->taps;
-        double x0 = floor(centre), f = centre - x0;
-        if (centre <= 0 || centre >= in - 1 || f == 0) {
-            int s = centre <= 0 ? 0 : centre >= in - 1 ? in - 1 : (int)x0;
-            a->first[i] = s;
-            a->count[i] = 1;
-            w[0] = 1.0f;
-        } else {
-            a->first[i] = (int)x0;
-            a->count[i] = 2;
-            w[0] = (float)(1.0 - f);
-            w[1] = (float)f;
-        }
-    }
-}
-
-static decam_status axis_make(decam_ctx *ctx, axis *a, int in, int out,
-                              decam_resize_method method) {
-    memset(a, 0, sizeof *a);
-    int area = area_axis(in, out, method);
-    a->taps = area ? (int)ceil((double)in / out) + 1 : 2;
-    a->first = decam__ctx_alloc(ctx, (size_t)out, sizeof *a->first);
-    a->count = decam__ctx_alloc(ctx, (size_t)out, sizeof *a->count);
-    a->weight = decam__ctx_alloc(ctx, (size_t)out, (size_t)a->taps * sizeof *a->weight);
-    if (!a->first || !a->count || !a->weight) {
-        axis_free(ctx, a);
-        return decam__ctx_fail(ctx, DECAM_ERR_OUT_OF_MEMORY, "decam_image_resize: out of memory");
-    }
-    if (area)
-        axis_fill_area(a, in, out);
-    else
-        axis_fill_bilinear(a, in, out);
-    return DECAM_OK;
-}
-
-/* Resamples along x (rows) from src (sw x h) into dst (dw x h). */
-static void resample_rows(const float *src, io_strides ss, float *dst, io_strides ds, int h, int dw,
-                          int channels, const axis *a) {
-    for (int c = 0; c < channels; c++)
-        for (int y = 0; y < h; y++) {
-            const float *in = src + (size_t)c * ss.chan + (size_t)y * ss.row;
-            float *out = dst + (size_t)c * ds.chan + (size_t)y * ds.row;
-            for (int x = 0; x < dw; x++) {
-                const float *w = a->weight + (size_t)x * (size_t)a->taps;
-                const float *p = in + (size_t)a->first[x] * ss.px;
-                float sum = 0.0f;
-                for (int k = 0; k < a->count[x]; k++)
-                    sum += w[k] * p[(size_t)k * ss.px];
-                out[(size_t)x * ds.px] = sum;
-            }
-        }
-}
-
-/* Resamples along y (columns) from src (w x sh) into dst (w x dh). */
-static void resample_columns(const float *src, io_strides ss, float *dst, io_strides ds, int w,
-                             int dh, int channels, const axis *a) {
-    for (int c = 0; c < channels; c++)
-        for (int y = 0; y < dh; y++) {
-            const float *wt = a->weight + (size_t)y * (size_t)a->taps;
-            const float *in = src + (size_t)c * ss.chan + (size_t)a->first[y] * ss.row;
-            float *out = dst + (size_t)c * ds.chan + (size_t)y * ds.row;
-            for (int x = 0; x < w; x++) {
-                float sum = 0.0f;
-                for (int k = 0; k < a->count[y]; k++)
-                    sum += wt[k] * in[(size_t)k * ss.row + (size_t)x * ss.px];
-                out[(size_t)x * ds.px] = sum;
-            }
-        }
-}
-
-decam_status decam_image_resize(decam_ctx *ctx, const float *src, int src_width, int src_height,
-                                int channels, float *dst, int dst_width, int dst_height,
-                                decam_resize_method method) {
-    static const char who[] = "decam_image_resize";
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
-    FAIL_IF(!src || !dst, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: src and dst must not be NULL", who);
-    FAIL_IF(src == dst, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: src and dst must not overlap", who);
-    FAIL_IF(method != DECAM_RESIZE_BILINEAR && method != DECAM_RESIZE_AREA, ctx,
-            DECAM_ERR_INVALID_ARGUMENT, "%s: method %d is not a decam_resize_method", who,
-            (int)method);
-    size_t n;
-    FORWARD_IF_ERROR(decam__params_check_image_size(ctx, who, src_width, src_height, channels, &n));
-    FORWARD_IF_ERROR(decam__params_check_image_size(ctx, who, dst_width, dst_height, channels, &n));
-    FORWARD_IF_ERROR(decam__params_check_image_size(ctx, who, dst_width, src_height, channels, &n));
-
-    decam_status status = DECAM_OK;
-    const decam_layout layout = io_layout(ctx);
-    axis ax, ay;
-    memset(&ay, 0, sizeof ay);
-    float *tmp = NULL;
-    FORWARD_IF_ERROR(axis_make(ctx, &ax, src_width, dst_width, method));
-    GOTO_IF_ERROR(axis_make(ctx, &ay, src_height, dst_height, method));
-    tmp = decam__ctx_alloc(ctx, n, sizeof *tmp);
-    GOTO_FAIL_IF(!tmp, ctx, DECAM_ERR_OUT_OF_MEMORY, "%s: out of memory (%zu floats)", who, n);
-    const io_strides ss = io_layout_strides(layout, src_width, src_height, channels);
-    const io_strides ts = io_layout_strides(layout, dst_width, src_height, channels);
-    const io_strides ds = io_layout_strides(layout, dst_width, dst_height, channels);
-    resample_rows(src, ss, tmp, ts, src_height, dst_width, channels, &ax);
-    resample_columns(tmp, ts, dst, ds, dst_width, dst_height, channels, &ay);
-cleanup:
-    decam__ctx_dealloc(ctx, tmp);
-    axis_free(ctx, &ax);
-    axis_free(ctx, &ay);
-    return status;
-}
-
-decam_status decam_image_center_crop(decam_ctx *ctx, const float *src, int src_width,
-                                     int src_height, int channels, float *dst, int crop_width,
-                                     int crop_height) {
-    static const char who[] = "decam_image_center_crop";
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
-    FAIL_IF(!src || !dst, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: src and dst must not be NULL", who);
-    size_t n;
-    FORWARD_IF_ERROR(decam__params_check_image_size(ctx, who, src_width, src_height, channels, &n));
-    FORWARD_IF_ERROR(
-        decam__params_check_image_size(ctx, who, crop_width, crop_height, channels, &n));
-    FAIL_IF(crop_width > src_width || crop_height > src_height, ctx, DECAM_ERR_INVALID_ARGUMENT,
-            "%s: a %d x %d crop does not fit in a %d x %d image", who, crop_width, crop_height,
-            src_width, src_height);
-    const decam_layout layout = io_layout(ctx);
-    const io_strides ss = io_layout_strides(layout, src_width, src_height, channels);
-    const io_strides ds = io_layout_strides(layout, crop_width, crop_height, channels);
-    const size_t x0 = (size_t)(src_width - crop_width) / 2;
-    const size_t y0 = (size_t)(src_height - crop_height) / 2;
-    for (int c = 0; c < channels; c++)
-        for (int y = 0; y < crop_height; y++)
-            for (int x = 0; x < crop_width; x++)
-                dst[(size_t)c * ds.chan + (size_t)y * ds.row + (size_t)x * ds.px] =
-                    src[(size_t)c * ss.chan + (y0 + (size_t)y) * ss.row + (x0 + (size_t)x) * ss.px];
-    return DECAM_OK;
-}
-
-/* v = (v - mean) / std, or with `inverse` v = v * std + mean. */
-static decam_status normalize(decam_ctx *ctx, const char *who, float *pixels, int width, int height,
-                              int channels, const float *mean, const float *std, int inverse) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
-    FAIL_IF(!pixels || !mean || !std, ctx, DECAM_ERR_INVALID_ARGUMENT,
-            "%s: pixels, mean and std must not be NULL", who);
-    size_t n;
-    FORWARD_IF_ERROR(decam__params_check_image_size(ctx, who, width, height, channels, &n));
-    for (int c = 0; c < channels; c++) {
-        FAIL_IF(!isfinite(mean[c]), ctx, DECAM_ERR_INVALID_ARGUMENT,
-                "%s: mean[%d] = %g is not finite", who, c, (double)mean[c]);
-        FAIL_IF(!isfinite(std[c]) || std[c] == 0.0f, ctx, DECAM_ERR_INVALID_ARGUMENT,
-                "%s: std[%d] = %g must be finite and nonzero", who, c, (double)std[c]);
-    }
-    const io_strides s = io_layout_strides(io_layout(ctx), width, height, channels);
-    for (int c = 0; c < channels; c++) {
-        const float m = mean[c], sd = std[c];
-        for (int y = 0; y < height; y++)
-            for (int x = 0; x < width; x++) {
-                float *v = pixels + (size_t)c * s.chan + (size_t)y * s.row + (size_t)x * s.px;
-                *v = inverse ? *v * sd + m : (*v - m) / sd;
-            }
-    }
-    return DECAM_OK;
-}
-
-decam_status decam_image_normalize(decam_ctx *ctx, float *pixels, int width, int height,
-                                   int channels, const float *mean, const float *std) {
-    return normalize(ctx, "decam_image_normalize", pixels, width, height, channels, mean, std, 0);
-}
-
-decam_status decam_image_denormalize(decam_ctx *ctx, float *pixels, int width, int height,
-                                     int channels, const float *mean, const float *std) {
-    return normalize(ctx, "decam_image_denormalize", pixels, width, height, channels, mean, std, 1);
-}
-
-static decam_status check_bytes_args(decam_ctx *ctx, const char *who, const void *src,
-                                     const void *dst, int width, int height, int channels) {
-    FAIL_IF(!src || !dst, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: src and dst must not be NULL", who);
-    FAIL_IF(channels < 1 || channels > 4, ctx, DECAM_ERR_INVALID_ARGUMENT,
-            "%s: channels is %d, must be 1 to 4", who, channels);
-    size_t n;
-    return decam__params_check_image_size(ctx, who, width, height, channels, &n);
-}
-
-uint8_t decam__io_to_byte(float v) {
-    if (!(v > 0.0f)) return 0; /* NaN too */
-    if (v >= 1.0f) return 255;
-    /* A float times 255 is exact in a double, so this rounds the exact
-     * product (halves up) on every platform. */
-    return (uint8_t)floor((double)v * 255.0 + 0.5);
-}
-
-decam_status decam_image_to_bytes(decam_ctx *ctx, const float *src, int width, int height,
-                                  int channels, uint8_t *dst) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
-    FORWARD_IF_ERROR(
-        check_bytes_args(ctx, "decam_image_to_bytes", src, dst, width, height, channels));
-    const io_strides s = io_layout_strides(io_layout(ctx), width, height, channels);
-    for (int y = 0; y < height; y++)
-        for (int x = 0; x < width; x++)
-            for (int c = 0; c < channels; c++)
-                *dst++ = decam__io_to_byte(
-                    src[(size_t)c * s.chan + (size_t)y * s.row + (size_t)x * s.px]);
-    return DECAM_OK;
-}
-
-decam_status decam_image_from_bytes(decam_ctx *ctx, const uint8_t *src, int width, int height,
-                                    int channels, float *dst) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
-    FORWARD_IF_ERROR(
-        check_bytes_args(ctx, "decam_image_from_bytes", src, dst, width, height, channels));
-    const io_strides s = io_layout_strides(io_layout(ctx), width, height, channels);
-    for (int y = 0; y < height; y++)
-        for (int x = 0; x < width; x++)
-            for (int c = 0; c < channels; c++)
-                dst[(size_t)c * s.chan + (size_t)y * s.row + (size_t)x * s.px] =
-                    (float)*src++ / 255.0f;
-    return DECAM_OK;
 }

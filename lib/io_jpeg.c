@@ -74,7 +74,8 @@ on_error_exit(j_common_ptr cinfo) {
     jpeg_job *job = cinfo->client_data;
     (*cinfo->err->format_message)(cinfo, job->message);
     if (cinfo->err->msg_code == JERR_OUT_OF_MEMORY) job->out_of_memory = 1;
-    if (cinfo->err->msg_code == JERR_IMAGE_TOO_BIG) job->too_large = 1;
+    if (cinfo->err->msg_code == JERR_IMAGE_TOO_BIG || cinfo->err->msg_code == JERR_NO_BACKING_STORE)
+        job->too_large = 1;
     jump_out(job);
 }
 
@@ -112,7 +113,8 @@ static void on_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
 static void on_progress(j_common_ptr cinfo) {
     jpeg_job *job = cinfo->client_data;
-    if (cinfo->is_decompressor && job->d.input_scan_number > JPEG_MAX_SCANS) {
+    if (!cinfo->is_decompressor) return;
+    if (job->d.input_scan_number > JPEG_MAX_SCANS) {
         snprintf(job->message, sizeof job->message, "more than %d scans (corrupt or hostile file)",
                  JPEG_MAX_SCANS);
         jump_out(job);
@@ -161,6 +163,31 @@ static decam_status choose_colour_space(jpeg_job *job, int *cmyk) {
     }
 }
 
+/* The whole-image coefficient buffer libjpeg keeps for a progressive or
+ * multi-scan file (2 bytes per coefficient, blocks padded to whole MCUs);
+ * 0 for a single interleaved scan, which is decoded row by row. */
+static uint64_t coefficient_bytes(j_decompress_ptr d) {
+    if (!d->progressive_mode && d->comps_in_scan >= d->num_components) return 0;
+    int max_h = 1, max_v = 1;
+    for (int c = 0; c < d->num_components; c++) {
+        if (d->comp_info[c].h_samp_factor > max_h) max_h = d->comp_info[c].h_samp_factor;
+        if (d->comp_info[c].v_samp_factor > max_v) max_v = d->comp_info[c].v_samp_factor;
+    }
+    uint64_t total = 0;
+    for (int c = 0; c < d->num_components; c++) {
+        const uint64_t h = (uint64_t)d->comp_info[c].h_samp_factor;
+        const uint64_t v = (uint64_t)d->comp_info[c].v_samp_factor;
+        uint64_t bw =
+            ((uint64_t)d->image_width * h + 8 * (uint64_t)max_h - 1) / (8 * (uint64_t)max_h);
+        uint64_t bh =
+            ((uint64_t)d->image_height * v + 8 * (uint64_t)max_v - 1) / (8 * (uint64_t)max_v);
+        bw = (bw + h - 1) / h * h;
+        bh = (bh + v - 1) / v * v;
+        total += bw * bh * (uint64_t)DCTSIZE2 * sizeof(JCOEF);
+    }
+    return total;
+}
+
 static decam_status decode_rows(jpeg_job *job) {
     j_decompress_ptr d = &job->d;
     setup_errors(job);
@@ -173,8 +200,16 @@ static decam_status decode_rows(jpeg_job *job) {
     jpeg_mem_src(d, job->data, (unsigned long)job->size);
     jpeg_read_header(d, TRUE);
 
-    FORWARD_IF_ERROR(
-        decam__io_image_alloc(job->ctx, "JPEG", job->img, d->image_width, d->image_height));
+    const uint64_t coefficients = coefficient_bytes(d);
+    FORWARD_IF_ERROR(decam__io_image_alloc(job->ctx, "JPEG", job->img, d->image_width,
+                                           d->image_height, coefficients));
+    /* libjpeg's own allocations stay within what is left of the limit
+     * (io_image_alloc checked that the sum fits). */
+    const uint64_t used = (uint64_t)job->img->input_size + (uint64_t)job->img->width *
+                                                               (uint64_t)job->img->height *
+                                                               (uint64_t)job->img->channels * 4u;
+    const uint64_t left = decam__io_settings(job->ctx)->max_memory - used;
+    d->mem->max_memory_to_use = left > (uint64_t)LONG_MAX ? LONG_MAX : (long)left;
     int cmyk;
     FORWARD_IF_ERROR(choose_colour_space(job, &cmyk));
     jpeg_start_decompress(d);

@@ -150,15 +150,16 @@ static decam_status decode_rows(png_job *job) {
 
     png_uint_32 width = png_get_image_width(png, info);
     png_uint_32 height = png_get_image_height(png, info);
-    FORWARD_IF_ERROR(decam__io_image_alloc(job->ctx, "PNG", job->img, width, height));
-
     png_set_expand(png); /* palette to RGB, gray to 8 bits, tRNS to alpha */
     int passes = png_set_interlace_handling(png);
     png_read_update_info(png, info);
     int channels = png_get_channels(png, info);
     int bits = png_get_bit_depth(png, info);
     size_t rowbytes = png_get_rowbytes(png, info);
+    /* An interlaced image is buffered whole: count it with the pixels. */
     size_t rows = passes > 1 ? height : 1;
+    FORWARD_IF_ERROR(
+        decam__io_image_alloc(job->ctx, "PNG", job->img, width, height, (uint64_t)rows * rowbytes));
     job->rows = decam__ctx_alloc(job->ctx, rows, rowbytes);
     if (!job->rows)
         return decam__io_fail(job->ctx, job->source, DECAM_ERR_OUT_OF_MEMORY,

@@ -54,5 +54,116 @@ expect 2 "needs a value" --scene
 expect 2 "no image given"
 expect 2 "not both" --scene 1 "$work/golden.png"
 
+# ---- The CLI tells the truth: every output valid, every failure a message
+# and a nonzero exit. (Each case names -o, so that even a CLI that ignored
+# the option under test would write into the test's folder only.)
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+ok() { passed=$((passed + 1)); }
+py=/usr/bin/python3
+[ -x "$py" ] || py=$(command -v python3 || true)
+# valid_json FILE: the whole file is one JSON value (Python's parser, which
+# refuses NaN only when asked to: parse_constant makes it an error).
+valid_json() {
+    if [ -n "$py" ]; then
+        "$py" -c 'import json, sys
+def bad(c): raise ValueError(c)
+json.load(open(sys.argv[1]), parse_constant=bad)' "$1" 2>/dev/null
+    else
+        ! grep -qiE '(nan|inf)[,}]?$' "$1"
+    fi
+}
+
+# A seed the library refuses is refused, not ignored and then reported.
+expect 2 "seed '9007199254740992' is not" --scene 1 --seed 9007199254740992 -q -o "$work/x.png"
+expect 2 "seed '-1' is not" --scene 1 --seed -1 -q -o "$work/x.png"
+expect 0 "prediction" --scene 1 --seed 9007199254740991 --budget 60 -q -o "$work/s.png" --json "$work/s.json"
+grep -q '"seed": 9007199254740991,' "$work/s.json" && ok || fail "the largest seed is not the one reported"
+
+# A flat map (a 1 x 1 grid moves every pixel alike) has no energy: null, not nan.
+expect 0 "energy" --scene 1 --grid 1 --budget 100 -q -o "$work/flat.png" --json "$work/flat.json"
+valid_json "$work/flat.json" && grep -q '"energy_pointing_game": null' "$work/flat.json" && ok ||
+    fail "flat map: the JSON report is not valid JSON"
+
+# --json - : standard output is the JSON report alone.
+"$exe" --scene 2 --budget 60 -q -o "$work/j.png" --json - > "$work/stdout.json" 2>"$work/err" &&
+    valid_json "$work/stdout.json" && ok || fail "--json - does not print JSON alone"
+
+# A failed --json write says so and exits 1; the panel path is never a JSON.
+expect 1 "cannot write .*no-dir/r.json" --scene 1 --budget 60 -q -o "$work/x.png" --json "$work/no-dir/r.json"
+mkdir -p "$work/a-dir"
+expect 1 "cannot write .*a-dir" --scene 1 --budget 60 -q -o "$work/x.png" --json "$work/a-dir"
+
+# A closed standard output, and a pipe whose reader has gone: a message and 1.
+"$exe" --scene 1 --budget 60 -q -o "$work/x.png" >&- 2>"$work/err"
+rc=$?
+[ "$rc" = 1 ] && grep -q "standard output" "$work/err" && ok ||
+    fail "closed stdout: status $rc, stderr: $(cat "$work/err")"
+"$exe" --help >&- 2>"$work/err"
+rc=$?
+[ "$rc" = 1 ] && grep -q "standard output" "$work/err" && ok || fail "--help to a closed stdout: status $rc"
+if [ -n "$py" ]; then
+    # The pipe's read end is closed before the program starts: no race.
+    "$py" - "$exe" "$work" <<'PY'
+import os, subprocess, sys
+exe, work = sys.argv[1], sys.argv[2]
+r, w = os.pipe()
+os.close(r)
+p = subprocess.run([exe, "--scene", "1", "--budget", "60", "-q", "-o", work + "/x.png"],
+                   stdout=w, stderr=subprocess.PIPE, text=True)
+os.close(w)
+ok = p.returncode == 1 and "standard output" in p.stderr
+if not ok:
+    print(f"status {p.returncode}, stderr {p.stderr!r}")
+sys.exit(0 if ok else 1)
+PY
+    [ $? = 0 ] && ok || fail "stdout to a closed pipe"
+fi
+
+# -o names the format: .jpg gives JPEG bytes, .png PNG, anything else is refused.
+expect 0 "prediction" --scene 1 --budget 60 -q -o "$work/panel.jpg"
+[ "$(head -c 3 "$work/panel.jpg" | od -An -tx1 | tr -d ' ')" = ffd8ff ] && ok || fail "-o panel.jpg is not a JPEG"
+expect 0 "prediction" --scene 1 --budget 60 -q -o "$work/panel.JPEG"
+[ "$(head -c 3 "$work/panel.JPEG" | od -An -tx1 | tr -d ' ')" = ffd8ff ] && ok || fail "-o panel.JPEG is not a JPEG"
+[ "$(head -c 4 "$work/golden.png" | od -An -tx1 | tr -d ' ')" = 89504e47 ] && ok || fail "-o golden.png is not a PNG"
+expect 2 "cannot tell the panel's format from '.*panel.gif'" --scene 1 --budget 60 -q -o "$work/panel.gif"
+expect 2 "cannot tell the panel's format" --scene 1 --budget 60 -q -o "$work/panel"
+[ ! -e "$work/panel.gif" ] && ok || fail "a refused -o was written"
+
+# --map writes the map NumPy reads: float32, 64 x 64.
+expect 0 "prediction" --scene 7 --seed 3 --budget 500 -q -o "$work/m.png" --map "$work/m.npy"
+if [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then
+    "$py" -c 'import numpy as np, sys
+m = np.load(sys.argv[1])
+assert m.dtype == np.float32 and m.shape == (64, 64) and m.max() == 1, (m.dtype, m.shape)' \
+        "$work/m.npy" && ok || fail "--map is not a 64 x 64 float32 .npy"
+fi
+expect 2 "must end in .npy" --scene 1 -q --map "$work/m.txt" -o "$work/x.png"
+
+# Library parameters by name; a bad one is wrong usage, before any work.
+expect 0 "prediction" --scene 1 --budget 60 -q -o "$work/x.png" --set area_weight=0.3
+expect 2 "no library parameter is named 'frob'" --scene 1 --set frob=1 -o "$work/x.png"
+expect 2 "area_weight" --scene 1 --set area_weight=-5 -o "$work/x.png"
+expect 2 "needs an output folder" --scene 1 --top-k 2 -o "$work/x.png"
+
+# Many images with the shapes classifier (no OpenCV needed): an output
+# folder created with its parents, the same maps with --jobs 2, --resume.
+mkdir -p "$work/many/sub"
+cp "$work/golden.png" "$work/many/a.png"
+cp "$work/panel.jpg" "$work/many/sub/b.jpg"
+expect 0 "2 images: 2 explained" "$work/many" -o "$work/deep/er/one/" --budget 100 -q
+expect 0 "2 images: 2 explained" "$work/many" -o "$work/deep/er/two" --budget 100 -q --jobs 2
+for f in a.png.npy sub/b.jpg.npy; do
+    cmp -s "$work/deep/er/one/$f" "$work/deep/er/two/$f" && ok || fail "--jobs 2 changed $f"
+done
+[ "$(wc -l < "$work/deep/er/one/summary.jsonl")" = 2 ] && ok || fail "the summary lacks lines"
+expect 0 "0 explained, 2 skipped" "$work/many" -o "$work/deep/er/one" --budget 100 -q --resume
+expect 2 "writes one panel" --scene 1 -o "$work/deep/er/one" -q
+
+# A message is one line, whatever the path holds.
+nl_path="$work/new
+line.png"
+out=$("$exe" "$nl_path" -q -o "$work/x.png" 2>&1)
+[ "$(printf '%s\n' "$out" | wc -l)" = 1 ] && ok || fail "a path with a newline breaks the message: $out"
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

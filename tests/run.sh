@@ -17,7 +17,10 @@ quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
 # ---- dependencies (Debian 12 package names) ---------------------------------
-need=(meson ninja-build pkg-config gcc g++ binutils libcmocka-dev libpng-dev libjpeg62-turbo-dev)
+# libopencv-dnn-dev, python3-onnx and python3-numpy: decam-explain --model and
+# its test on ../shared/realdata (tests/cli_real.sh, in the plain suite).
+need=(meson ninja-build pkg-config gcc g++ binutils libcmocka-dev libpng-dev libjpeg62-turbo-dev
+    libopencv-dnn-dev python3-onnx python3-numpy)
 [ $quick = 1 ] || need+=(valgrind clang libclang-rt-14-dev)
 tests/ensure-packages.sh "${need[@]}"
 

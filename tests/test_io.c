@@ -1021,6 +1021,280 @@ static void test_corrupted_files_never_crash_or_leak(void **state) {
     free(pic);
 }
 
+/* ---------------------------------------------------------------------
+ * Memory bounded by the input, not only by the header
+ * --------------------------------------------------------------------- */
+
+/* The offset of the first marker `m` (FF m) after SOI. */
+static size_t find_marker(const blob *b, unsigned char m) {
+    for (size_t i = 2; i + 1 < b->size; i++)
+        if (b->data[i] == 0xff && b->data[i + 1] == m) return i;
+    fail_msg("marker %02x not found", m);
+    return 0;
+}
+
+/* A flat arithmetic-coded JPEG whose header is made to claim 16384 x
+ * 16384: about 200 bytes (the issue's file had 211). */
+static blob tiny_arithmetic_jpeg(unsigned w, unsigned h) {
+    unsigned char *flat = calloc(16 * 16, 1);
+    memset(flat, 128, 16 * 16);
+    jpeg_spec js = {16, 16, 1, JCS_GRAYSCALE, JCS_GRAYSCALE, 80, 0, 0, 1, 0, 0};
+    blob j = write_jpeg(&js, flat);
+    free(flat);
+    size_t sof = find_marker(&j, 0xc9); /* SOF9: sequential, arithmetic */
+    j.data[sof + 5] = (unsigned char)(h >> 8);
+    j.data[sof + 6] = (unsigned char)(h & 0xff);
+    j.data[sof + 7] = (unsigned char)(w >> 8);
+    j.data[sof + 8] = (unsigned char)(w & 0xff);
+    return j;
+}
+
+static void test_small_inputs_cannot_claim_huge_images(void **state) {
+    fixture *f = *state;
+    /* JPEG, arithmetic-coded, 16384 x 16384 (3 GiB of float RGB) in ~200
+     * bytes: refused before any pixel memory. */
+    blob j = tiny_arithmetic_jpeg(16384, 16384);
+    assert_true(j.size < 400);
+    f->mem.largest = 0;
+    assert_int_equal(load(f, j.data, j.size), DECAM_ERR_TOO_LARGE);
+    assert_non_null(strstr(decam_errmsg(f->ctx), "cannot justify"));
+    assert_true(f->mem.largest < 1 << 20);
+    free(j.data);
+
+    /* PNG: a 68-byte interlaced 16-bit RGBA file claiming 16384 x 16384
+     * (on main it asked for the 3 GiB float image, then 2 GiB of rows). */
+    png_spec s = {PNG_COLOR_TYPE_RGB_ALPHA, 16, 1, 0, 1, 1};
+    blob p = write_png(&s);
+    set_png_size(&p, 16384, 16384);
+    assert_true(p.size < 100);
+    f->mem.largest = 0;
+    assert_int_equal(load(f, p.data, p.size), DECAM_ERR_TOO_LARGE);
+    assert_true(f->mem.largest < 1 << 20);
+    /* With the pixel bound off, the memory bound still holds: 3 GiB of
+     * floats plus 2 GiB of interlaced rows exceed the default 4 GiB. */
+    assert_int_equal(decam_io_set_input_limits(f->ctx, 0, 0, (uint64_t)1 << 32), DECAM_OK);
+    f->mem.largest = 0;
+    assert_int_equal(load(f, p.data, p.size), DECAM_ERR_TOO_LARGE);
+    assert_non_null(strstr(decam_errmsg(f->ctx), "of them the decoder's"));
+    assert_true(f->mem.largest < 1 << 20);
+    free(p.data);
+
+    /* The bound is settable, and bytes after the image do not count. */
+    png_spec small = {PNG_COLOR_TYPE_GRAY, 8, 0, 0, 64, 64};
+    blob g = write_png(&small);
+    assert_int_equal(decam_io_set_input_limits(f->ctx, 0, 1, (uint64_t)1 << 32), DECAM_OK);
+    assert_int_equal(load(f, g.data, g.size), DECAM_ERR_TOO_LARGE); /* 4096 px, < 4096 bytes */
+    unsigned char *padded = calloc(g.size + 8192, 1);
+    memcpy(padded, g.data, g.size);
+    assert_int_equal(load(f, padded, g.size + 8192), DECAM_ERR_TOO_LARGE);
+    free(padded);
+    assert_int_equal(decam_io_set_input_limits(f->ctx, 0, 4096, (uint64_t)1 << 32), DECAM_OK);
+    assert_int_equal(load(f, g.data, g.size), DECAM_OK);
+    uint64_t base, ratio, memory;
+    assert_int_equal(decam_io_get_input_limits(f->ctx, &base, &ratio, &memory), DECAM_OK);
+    assert_true(base == 0 && ratio == 4096 && memory == (uint64_t)1 << 32);
+    assert_int_equal(decam_io_set_input_limits(f->ctx, 0, 1, 0), DECAM_ERR_OUT_OF_RANGE);
+    assert_int_equal(decam_io_set_input_limits(f->ctx, (uint64_t)1 << 63, 1, 1),
+                     DECAM_ERR_OUT_OF_RANGE);
+    free(g.data);
+}
+
+/* The decoders' whole-image buffers count: an interlaced PNG keeps all
+ * its rows, a progressive JPEG all its coefficients. */
+static void test_decoder_buffers_count_towards_the_memory_limit(void **state) {
+    fixture *f = *state;
+    const uint64_t floats = 128 * 128 * 3 * sizeof(float); /* loaded as RGB */
+    for (int interlace = 0; interlace < 2; interlace++) {
+        png_spec s = {PNG_COLOR_TYPE_RGB_ALPHA, 16, interlace, 0, 128, 128};
+        blob p = write_png(&s);
+        /* Room for the floats, the file and a row, not 128 rows of 1 KiB. */
+        assert_int_equal(decam_io_set_input_limits(f->ctx, 0, 0, floats + p.size + 65536),
+                         DECAM_OK);
+        decam_status st = load(f, p.data, p.size);
+        assert_int_equal(st, interlace ? DECAM_ERR_TOO_LARGE : DECAM_OK);
+        free(p.data);
+    }
+    unsigned char *pic = picture(128, 128, 3);
+    for (int progressive = 0; progressive < 2; progressive++) {
+        jpeg_spec js = {128, 128, 3, JCS_RGB, JCS_YCbCr, 80, progressive, 0, 0, 0, 0};
+        blob j = write_jpeg(&js, pic);
+        /* 4:2:0: 1.5 samples a pixel, 2 bytes each: 48 KiB of coefficients. */
+        assert_int_equal(decam_io_set_input_limits(f->ctx, 0, 0, floats + j.size + 16384),
+                         DECAM_OK);
+        decam_status st = load(f, j.data, j.size);
+        assert_int_equal(st, progressive ? DECAM_ERR_TOO_LARGE : DECAM_OK);
+        free(j.data);
+    }
+    free(pic);
+}
+
+/* Scan data cut short and closed with EOI. libjpeg warns for Huffman
+ * coding (an error here). Arithmetic coding defines the data after a
+ * marker as zeros, and libjpeg's encoder relies on that (it drops the
+ * final zero bytes), so a real image whose last rows cost nothing ends
+ * its data just as early as a cut one: that is not an error, and a rule
+ * on where the data ends would refuse such images (measured: 15 of the 16
+ * 256 x 256 images with 32 to 256 flat rows at the bottom, in steps of 32,
+ * sequential and progressive). What the
+ * library does refuse: a cut before a restart marker (the marker is
+ * missing: FORMAT), and any claim larger than the data justifies
+ * (test_small_inputs_cannot_claim_huge_images). */
+static void test_jpeg_scan_data_cut_short(void **state) {
+    fixture *f = *state;
+    unsigned char *pic = picture(64, 64, 3);
+    for (int arithmetic = 0; arithmetic < 2; arithmetic++)
+        for (int progressive = 0; progressive < 2; progressive++) {
+            /* Arithmetic files are tried with a restart every MCU row. */
+            jpeg_spec js = {64,          64,         3,          JCS_RGB, JCS_YCbCr, 90,
+                            progressive, arithmetic, arithmetic, 0,       0};
+            blob j = write_jpeg(&js, pic);
+            assert_int_equal(load(f, j.data, j.size), DECAM_OK);
+            size_t sos = find_marker(&j, 0xda);
+            size_t data = sos + 2 + ((size_t)j.data[sos + 2] << 8 | j.data[sos + 3]);
+            /* Keep a tenth of the first scan's data, then EOI. */
+            size_t keep = data + (j.size - data) / 10;
+            j.data[keep] = 0xff;
+            j.data[keep + 1] = 0xd9;
+            decam_status st = load(f, j.data, keep + 2);
+            if (st != DECAM_ERR_FORMAT)
+                fail_msg("arithmetic %d progressive %d: %s", arithmetic, progressive,
+                         decam_status_string(st));
+            free(j.data);
+        }
+    /* Arithmetic-coded images whose bottom rows are flat end their data
+     * long before their last row, and load. */
+    for (int flat = 32; flat <= 256; flat += 112)
+        for (int progressive = 0; progressive < 2; progressive++) {
+            unsigned char *img = picture(256, 256, 3);
+            memset(img + (size_t)(256 - flat) * 256 * 3, 0, (size_t)flat * 256 * 3);
+            jpeg_spec js = {256, 256, 3, JCS_RGB, JCS_YCbCr, 80, progressive, 0, 1, 0, 0};
+            blob j = write_jpeg(&js, img);
+            if (load(f, j.data, j.size) != DECAM_OK)
+                fail_msg("%d flat rows, progressive %d: %s", flat, progressive,
+                         decam_errmsg(f->ctx));
+            free(j.data);
+            free(img);
+        }
+    free(pic);
+}
+
+/* A file is read only up to the end of its image, and never beyond the
+ * memory limit: a 2 GiB sparse file holding a 4 x 3 image. */
+static void test_files_are_read_only_as_far_as_the_image_goes(void **state) {
+    fixture *f = *state;
+    unsigned char *pic = picture(4, 3, 3);
+    png_spec s = {PNG_COLOR_TYPE_RGB, 8, 0, 0, 4, 3};
+    blob p = write_png(&s);
+    jpeg_spec js = {4, 3, 3, JCS_RGB, JCS_YCbCr, 90, 0, 0, 0, 0, 0};
+    blob j = write_jpeg(&js, pic);
+    const blob *files[2] = {&p, &j};
+    char path[128];
+    snprintf(path, sizeof path, "%s/sparse.img", tmpdir);
+    for (int i = 0; i < 2; i++) {
+        write_file(path, files[i]->data, files[i]->size);
+        assert_int_equal(truncate(path, (off_t)1 << 31), 0); /* a hole: no disk used */
+        float *px;
+        int w, h;
+        f->mem.largest = 0;
+        assert_int_equal(decam_image_load(f->ctx, path, 3, &px, &w, &h), DECAM_OK);
+        assert_true(w == 4 && h == 3);
+        assert_true(f->mem.largest < 1 << 20);
+        decam_image_free(f->ctx, px);
+    }
+    /* A PNG without IEND, followed by 2 GiB of zeros: not a chunk (its
+     * type is not letters), so reading stops there and the file is
+     * truncated. */
+    size_t iend = find_chunk(&p, "IEND");
+    write_file(path, p.data, iend);
+    assert_int_equal(truncate(path, (off_t)1 << 31), 0);
+    float *px;
+    int w, h;
+    f->mem.largest = 0;
+    assert_int_equal(decam_image_load(f->ctx, path, 3, &px, &w, &h), DECAM_ERR_FORMAT);
+    assert_true(f->mem.largest < 1 << 20);
+    /* A JPEG without EOI followed by 2 GiB of zeros (valid entropy-coded
+     * bytes): read up to the memory limit, then refused. */
+    size_t eoi = j.size - 2;
+    assert_true(j.data[eoi] == 0xff && j.data[eoi + 1] == 0xd9);
+    write_file(path, j.data, eoi);
+    assert_int_equal(truncate(path, (off_t)1 << 31), 0);
+    assert_int_equal(decam_io_set_input_limits(f->ctx, 1 << 22, 1024, 1 << 20), DECAM_OK);
+    f->mem.largest = 0;
+    assert_int_equal(decam_image_load(f->ctx, path, 3, &px, &w, &h), DECAM_ERR_TOO_LARGE);
+    assert_non_null(strstr(decam_errmsg(f->ctx), "before the image ends"));
+    assert_true(f->mem.largest <= 2 << 20);
+    unlink(path);
+    free(p.data);
+    free(j.data);
+    free(pic);
+}
+
+/* ---------------------------------------------------------------------
+ * Messages stay one line
+ * --------------------------------------------------------------------- */
+
+/* Whether s is valid UTF-8 with no control character (one printable line). */
+static int one_valid_line(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        if (*p < 0x20 || *p == 0x7f) return 0;
+        int extra = *p < 0x80             ? 0
+                    : (*p & 0xe0) == 0xc0 ? 1
+                    : (*p & 0xf0) == 0xe0 ? 2
+                    : (*p & 0xf8) == 0xf0 ? 3
+                                          : -1;
+        if (extra < 0) return 0;
+        if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) return 0; /* C1 control */
+        if (*p == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) return 0;
+        p++;
+        for (int k = 0; k < extra; k++, p++)
+            if ((*p & 0xc0) != 0x80) return 0;
+    }
+    return 1;
+}
+
+static void test_messages_quote_paths_on_one_line(void **state) {
+    fixture *f = *state;
+    float *px;
+    int w, h;
+    char path[512];
+    /* Control characters in a path (none of these files exists). */
+    static const char *names[] = {"new\nline.png",   "tab\tand\rreturn.png", "bell\a.png",
+                                  "nel\xc2\x85.png", "sep\xe2\x80\xa8.png",  "del\x7f.png"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        snprintf(path, sizeof path, "%s/%s", tmpdir, names[i]);
+        assert_int_equal(decam_image_load(f->ctx, path, 3, &px, &w, &h), DECAM_ERR_IO);
+        if (!one_valid_line(decam_errmsg(f->ctx)))
+            fail_msg("path %zu: message is not one line: %s", i, decam_errmsg(f->ctx));
+        assert_non_null(strstr(decam_errmsg(f->ctx), "\\x"));
+        assert_true(one_valid_line(f->log.last)); /* the log handler got the same */
+        uint8_t rgb[3] = {0, 0, 0};
+        snprintf(path, sizeof path, "%s/no-such-dir/%s", tmpdir, names[i]);
+        assert_int_equal(decam_image_save(f->ctx, path, DECAM_IMAGE_PNG, rgb, 1, 1, 3),
+                         DECAM_ERR_IO);
+        assert_true(one_valid_line(decam_errmsg(f->ctx)));
+    }
+    snprintf(path, sizeof path, "%s/new\nline.png", tmpdir);
+    assert_int_equal(decam_image_load(f->ctx, path, 3, &px, &w, &h), DECAM_ERR_IO);
+    assert_non_null(strstr(decam_errmsg(f->ctx), "new\\x0aline.png"));
+    /* Long paths of 2-, 3- and 4-byte characters, at every alignment: the
+     * tail shown starts on a character boundary. */
+    static const char *chars[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+    for (int c = 0; c < 3; c++)
+        for (int shift = 0; shift < 4; shift++) {
+            int o = snprintf(path, sizeof path, "%s/%.*s", tmpdir, shift, "aaaa");
+            for (int k = 0; k < 60; k++)
+                o += snprintf(path + o, sizeof path - (size_t)o, "%s", chars[c]);
+            snprintf(path + o, sizeof path - (size_t)o, "%s", ".png");
+            assert_int_equal(decam_image_load(f->ctx, path, 3, &px, &w, &h), DECAM_ERR_IO);
+            if (!one_valid_line(decam_errmsg(f->ctx)))
+                fail_msg("char %d shift %d: cut inside a character: %s", c, shift,
+                         decam_errmsg(f->ctx));
+            assert_non_null(strstr(decam_errmsg(f->ctx), "'..."));
+            assert_non_null(strstr(decam_errmsg(f->ctx), ".png'"));
+        }
+}
+
 /* Every allocation the library makes (libpng's included) may fail: the
  * call then returns DECAM_ERR_OUT_OF_MEMORY and frees what it had. */
 static void test_allocation_failures_are_reported_and_leak_nothing(void **state) {
@@ -1584,6 +1858,14 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupted_files_never_crash_or_leak, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_small_inputs_cannot_claim_huge_images, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_decoder_buffers_count_towards_the_memory_limit, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_jpeg_scan_data_cut_short, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_files_are_read_only_as_far_as_the_image_goes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_messages_quote_paths_on_one_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allocation_failures_are_reported_and_leak_nothing,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_inputs_print_nothing, setup, teardown),

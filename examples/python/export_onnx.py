@@ -9,7 +9,7 @@ The graph is built node by node with onnx.helper from the weights file
 is part of the graph); output "logits", (N, classes). Opset 11, which
 OpenCV's DNN module (4.6) and ONNX Runtime both read.
 
-    decam-opencv shapes.onnx scene.png --size 64 --softmax -o panel.png
+    decam-explain --model shapes.onnx scene.png --size 64 --resize stretch --softmax -o panel.png
 """
 
 import argparse

@@ -1,9 +1,10 @@
 #!/bin/sh
-# run.sh BUILD_DIR - fuzzes the PNG and JPEG loaders, the whole public
-# API, and callbacks that misuse the API (fuzz_callbacks.c) with libFuzzer.
+# run.sh BUILD_DIR - fuzzes the PNG and JPEG loaders, the preparation and
+# rendering functions of decam_io.h, the whole public API, and callbacks
+# that misuse the API (fuzz_callbacks.c) with libFuzzer.
 #
-# Builds tests/fuzz/fuzz_image.c (twice: fuzz_png, fuzz_jpeg) and fuzz_api.c
-# with clang
+# Builds tests/fuzz/fuzz_image.c (twice: fuzz_png, fuzz_jpeg), fuzz_prepare.c
+# and fuzz_api.c with clang
 # (-fsanitize=fuzzer,address,undefined) against the library's sources
 # directly (BUILD_DIR supplies the generated include/decam_version.h),
 # writes the seed corpora with make_corpus.c, runs each target for
@@ -27,7 +28,7 @@ build=$(cd "$1" && pwd)
 out="$build/fuzz"
 seconds=${FUZZ_SECONDS:-60}
 # FUZZ_TARGETS picks some of the targets (default: all).
-targets=${FUZZ_TARGETS:-png jpeg api callbacks}
+targets=${FUZZ_TARGETS:-png jpeg prepare api callbacks}
 mkdir -p "$out"
 
 # libFuzzer's runtime ships separately on Debian (libclang-rt-N-dev).
@@ -73,8 +74,8 @@ done
 # shellcheck disable=SC2086
 clang $common $png_cflags "$src/tests/fuzz/make_corpus.c" $png_libs -o "$out/make_corpus"
 rm -rf "$out/seeds-png" "$out/seeds-jpeg"
-mkdir -p "$out/seeds-png" "$out/seeds-jpeg" "$out/seeds-api" \
-    "$out/corpus-png" "$out/corpus-jpeg" "$out/corpus-api" \
+mkdir -p "$out/seeds-png" "$out/seeds-jpeg" "$out/seeds-api" "$out/seeds-prepare" \
+    "$out/corpus-png" "$out/corpus-jpeg" "$out/corpus-api" "$out/corpus-prepare" \
     "$out/seeds-callbacks" "$out/corpus-callbacks"
 "$out/make_corpus" "$out/seeds-png" "$out/seeds-jpeg"
 

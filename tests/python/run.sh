@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/python/run.sh BUILD_DIR - tests of the Python binding (NumPy), the
-# PyTorch example and the OpenCV DNN host against the libdecam built in
+# PyTorch example and decam-explain's OpenCV DNN backend against the libdecam built in
 # BUILD_DIR. Installs what the tests need from Debian when it is missing
 # (python3-numpy, python3-torch, python3-onnx, libopencv-dnn-dev,
 # python3-mesonpy and python3-venv for the package test, python3-dask,
@@ -44,18 +44,19 @@ install python3-dask python3-distributed python3-opencv ||
 install python3-onnx libopencv-dnn-dev ||
     export DECAM_TEST_NO_OPENCV="python3-onnx or libopencv-dnn-dev could not be installed"
 
-# ---- the library, and decam-opencv if this build has the `opencv` option ---
+# ---- the library, and decam-explain with OpenCV DNN if this build has it ---
 ninja -C "$build" >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
-opencv_exe=$build/examples/opencv_dnn/decam-opencv
-if [ ! -x "$opencv_exe" ] && [ -z "${DECAM_TEST_NO_OPENCV:-}" ] &&
+explain_exe=$build/examples/decam-explain
+has_dnn() { [ -x "$explain_exe" ] && "$explain_exe" --version | grep -q "OpenCV DNN: yes"; }
+if ! has_dnn && [ -z "${DECAM_TEST_NO_OPENCV:-}" ] &&
     meson introspect --buildoptions "$build" | grep -q '"name": "opencv"'; then
     # OpenCV was installed after this build was configured: look again.
     meson setup --reconfigure "$build" >/dev/null && ninja -C "$build" >/dev/null
 fi
-if [ -x "$opencv_exe" ]; then
-    export DECAM_TEST_OPENCV=$opencv_exe
+if has_dnn; then
+    export DECAM_TEST_OPENCV=$explain_exe
 elif [ -z "${DECAM_TEST_NO_OPENCV:-}" ]; then
-    export DECAM_TEST_NO_OPENCV="decam-opencv is not built in $build (meson option opencv)"
+    export DECAM_TEST_NO_OPENCV="decam-explain is not built with OpenCV DNN in $build (meson option opencv)"
 fi
 
 # ---- helpers: C reference maps, and the shapes code as a shared library ----

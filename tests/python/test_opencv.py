@@ -1,8 +1,9 @@
-"""The ONNX export (examples/python/export_onnx.py) and the OpenCV DNN host
-(examples/opencv_dnn, decam-opencv): the exported classifier, run by
-OpenCV, scores as the C classifier does, and decam-opencv finds the object
-on generated scenes. Needs python3-onnx, libopencv-dnn-dev and decam-opencv
-($DECAM_TEST_OPENCV, set by run.sh)."""
+"""The ONNX export (examples/python/export_onnx.py) and decam-explain's
+OpenCV DNN backend (examples/cli/dnn_model.cpp): the exported classifier,
+run by OpenCV, scores as the C classifier does, and decam-explain --model
+finds the object on generated scenes. Needs python3-onnx, libopencv-dnn-dev
+and a decam-explain built with OpenCV ($DECAM_TEST_OPENCV, set by run.sh)."""
+import json
 import os
 import subprocess
 import sys
@@ -19,7 +20,7 @@ if not NO_ONNX:
     except ImportError:
         NO_ONNX = "python3-onnx is missing"
 NO_OPENCV = NO_ONNX or (not os.environ.get("DECAM_TEST_OPENCV") and
-                        "DECAM_TEST_OPENCV (the decam-opencv program) is not set")
+                        "DECAM_TEST_OPENCV (decam-explain with OpenCV DNN) is not set")
 if not NO_ONNX:
     import numpy as np
 
@@ -40,13 +41,23 @@ def host(*args, check=True):
     r = subprocess.run([os.environ["DECAM_TEST_OPENCV"], "-q", *map(str, args)],
                        capture_output=True, text=True, timeout=600)
     if check and r.returncode != 0:
-        raise AssertionError(f"decam-opencv failed ({r.returncode}): {r.stderr}")
+        raise AssertionError(f"decam-explain failed ({r.returncode}): {r.stderr}")
     return r
 
 
+def explain(model, image, size, *options):
+    """decam-explain's JSON report on one image; the scene files are drawn
+    at the model's size, so --resize stretch hands the pixels over as they
+    are."""
+    out = host("--model", model, image, "--size", size, "--resize", "stretch", "--json", "-",
+               *options).stdout
+    return json.loads(out)
+
+
 def opencv_scores(model, image, size, *options):
-    out = host(model, image, "--size", size, "--scores", *options).stdout
-    return np.array(out.split(), np.float32)
+    out = host("--model", model, image, "--size", size, "--resize", "stretch", "--scores",
+               *options).stdout
+    return np.array([line.split("\t")[1] for line in out.splitlines()], np.float32)
 
 
 @unittest.skipIf(NO_ONNX, NO_ONNX)
@@ -101,12 +112,13 @@ class Host(unittest.TestCase):
     def test_usage_and_failures_exit_with_a_message(self):
         r = host(check=False)
         self.assertEqual(r.returncode, 2)
-        self.assertIn("no model given", r.stderr)
-        self.assertEqual(host("m.onnx", "i.png", "--budget", "x", check=False).returncode, 2)
-        r = host(work_dir() / "missing.onnx", "i.png", check=False)
+        self.assertIn("no image given", r.stderr)
+        self.assertEqual(host("--model", "m.onnx", "i.png", "--budget", "x",
+                              check=False).returncode, 2)
+        r = host("--model", work_dir() / "missing.onnx", "i.png", check=False)
         self.assertEqual(r.returncode, 1)
         self.assertIn("cannot read", r.stderr)
-        r = host(export(random_weights(0), "random.onnx"), work_dir() / "missing.png",
+        r = host("--model", export(random_weights(0), "random.onnx"), work_dir() / "missing.png",
                  "--size", 40, check=False)
         self.assertEqual(r.returncode, 1)
         self.assertIn("cannot open", r.stderr)
@@ -115,19 +127,20 @@ class Host(unittest.TestCase):
         model = export(random_weights(0), "random.onnx")
         path = write_scene_pngs(1, size=40)[0][0]
         out = work_dir() / "opencv-batch.png"
-        one = host(model, path, "--size", 40, "--softmax", "--batch", 1, "-o", out).stdout
-        all_ = host(model, path, "--size", 40, "--softmax", "-o", out).stdout
-        self.assertIn("in 1000 model calls", one)
-        self.assertEqual(parse_report(one)[0], parse_report(all_)[0])
-        self.assertAlmostEqual(parse_report(one)[1], parse_report(all_)[1], places=5)
+        one = explain(model, path, 40, "--softmax", "--batch", 1, "-o", out)
+        all_ = explain(model, path, 40, "--softmax", "-o", out)
+        self.assertEqual(one["model_calls"], 1000)
+        self.assertLess(all_["model_calls"], 100)
+        self.assertEqual(one["target_index"], all_["target_index"])
+        self.assertAlmostEqual(one["score_full"], all_["score_full"], places=5)
 
     @unittest.skipIf(NO_WEIGHTS, NO_WEIGHTS)
     def test_end_to_end_agrees_with_the_c_classifier_and_finds_the_object(self):
         model, hits, parted = export(WEIGHTS, "shapes.onnx"), 0, 0
         for i, (path, mask, label) in enumerate(write_scene_pngs(SCENES, first=200)):
             out = work_dir() / f"opencv-panel-{i}.png"
-            target, score, (x, y) = parse_report(
-                host(model, path, "--size", 64, "--softmax", "-o", out).stdout)
+            r = explain(model, path, 64, "--softmax", "-o", out)
+            target, score, (x, y) = r["target_index"], r["score_full"], r["peak"]
             c_target, c_score, c_peak = c_reference(path)
             self.assertEqual(target, c_target, path.name)
             self.assertAlmostEqual(score, c_score, delta=SCORE_TOLERANCE)

@@ -88,8 +88,7 @@ def c_reference(path):
 
 
 def parse_report(stdout):
-    """target, score and peak from the report explain_torch.py and
-    decam-opencv print."""
+    """target, score and peak from the report explain_torch.py prints."""
     t = re.search(r"^target (\d+) score ([0-9.]+)$", stdout, re.M)
     p = re.search(r"^peak x (\d+) y (\d+)$", stdout, re.M)
     return int(t[1]), float(t[2]), (int(p[1]), int(p[2]))

@@ -1,0 +1,1508 @@
+/*
+ * decam-explain - explains an image classifier's decisions with libdecam:
+ * the project's shapes classifier (the demo), or, when built with OpenCV,
+ * any ONNX or Caffe classifier that OpenCV's DNN module runs.
+ *
+ * One image gives a panel (image | map | overlay) and a report; a folder,
+ * several files or a list give an output folder with, per image, the
+ * panel, the map as a NumPy .npy file and a JSON record, plus a summary.
+ * The model is the program's own: libdecam only ever calls it through
+ * decam_model_fn. docs/cli.md is the manual. Exit status: 0 on success,
+ * 1 when something fails (always with a message), 2 for wrong usage.
+ */
+#define _POSIX_C_SOURCE 200809L /* fileno, isatty, clock_gettime */
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "decam.h"
+#include "decam_io.h"
+#include "inputs.h"
+#include "out.h"
+#include "shapes/cnn.h"
+#include "shapes/scene.h"
+#ifdef DECAM_EXPLAIN_DNN
+#include "dnn_model.h"
+#endif
+
+#ifndef SHAPES_WEIGHTS
+#define SHAPES_WEIGHTS "shapes.weights"
+#endif
+#ifndef SHAPES_WEIGHTS_INSTALLED
+#define SHAPES_WEIGHTS_INSTALLED SHAPES_WEIGHTS
+#endif
+
+#define MAX_SEED 9007199254740991ULL /* 2^53 - 1, DECAM_PARAM_SEED's upper bound */
+#define MAX_SETS 32
+
+static const char USAGE[] =
+    "usage: decam-explain [options] IMAGE            explain one image\n"
+    "       decam-explain [options] --scene SEED     explain a generated shapes scene\n"
+    "       decam-explain [options] INPUT... -o DIR  explain many: files, folders\n"
+    "                                                (searched recursively), --list\n"
+    "\n"
+    "Explains a classifier's score for a class with libdecam. One image gives a\n"
+    "panel (image | saliency map | overlay, the top 15% outlined) and a report;\n"
+    "many give DIR/NAME.png, DIR/NAME.npy (the map, float32 H x W), DIR/NAME.json\n"
+    "per image and DIR/summary.jsonl. Without --model the classifier is the\n"
+    "project's 64 x 64 shapes classifier (the demo). docs/cli.md is the manual.\n"
+    "\n"
+    "model (OpenCV DNN; see --version for whether this build has it):\n"
+    "      --model PATH      an ONNX file, or anything cv::dnn::readNet() reads\n"
+    "      --config PATH     the network's description (Caffe .prototxt, ...)\n"
+    "      --labels PATH     class names, one a line (\"wnid name\" lines too)\n"
+    "      --size WxH        the network's input size, or N for N x N (default 224)\n"
+    "      --resize MODE     crop (default): shorter side to --shorter, then the\n"
+    "                        centre; stretch: the whole image to the input size\n"
+    "      --shorter N       shorter side before the crop (default 8/7 of the\n"
+    "                        input's shorter side: 256 for 224)\n"
+    "      --interp NAME     area (default) or bilinear, for the resize\n"
+    "      --scale X         input values v in [0,1] become (v * X - mean) / std\n"
+    "      --mean A[,B,C]    per channel, in the network's channel order (default 0)\n"
+    "      --std A[,B,C]     per channel (default 1)\n"
+    "      --bgr             feed channels as BGR (Caffe); default RGB\n"
+    "      --nhwc            the network takes N x H x W x 3; default N x 3 x H x W\n"
+    "      --softmax         explain softmax probabilities (for models giving logits)\n"
+    "      --batch N         most images per forward pass; 0 = a generation (default)\n"
+    "      --scores          print the outputs for the image and exit\n"
+    "  -w, --weights PATH    shapes classifier weights (default: $DECAM_SHAPES_WEIGHTS,\n"
+    "                        else the built-in path)\n"
+    "\n"
+    "what to explain:\n"
+    "  -t, --target CLASS    a class by number or name, or top (default: the\n"
+    "                        predicted class)\n"
+    "  -k, --top-k K         explain each of the K best classes (one run each;\n"
+    "                        needs -o DIR when K > 1)\n"
+    "  -m, --method NAME     decam (default), rise or occlusion\n"
+    "  -O, --objective NAME  preserve (default), delete or both\n"
+    "  -b, --budget N        model queries per explanation (default 1000)\n"
+    "  -g, --grid N          DE-CAM grid, N x N cells (default 7)\n"
+    "  -s, --seed N          random seed, 0..2^53-1 (default 0); with -o DIR each\n"
+    "                        image's seed is drawn from this and its name\n"
+    "      --set NAME=VALUE  any library parameter by its name (docs/api.md)\n"
+    "  -j, --threads N       library threads building perturbed images (default 1)\n"
+    "      --metrics         also measure deletion and insertion AUC (2 x side + 2\n"
+    "                        more queries)\n"
+    "      --scene SEED      explain generated scene SEED (shapes classifier only);\n"
+    "                        its object mask gives the pointing game\n"
+    "\n"
+    "output:\n"
+    "  -o, --output PATH     one image: the panel, .png or .jpg (default\n"
+    "                        decam-explain.png); many: the output folder\n"
+    "      --json PATH       one image: a JSON report (- for standard output alone)\n"
+    "      --map PATH        one image: the map as a .npy file\n"
+    "      --list PATH       images listed in PATH, one a line (relative to it)\n"
+    "      --ext LIST        extensions searched in folders (default png,jpg,jpeg)\n"
+    "      --resume          skip images whose outputs all exist\n"
+    "      --jobs N          explain N images at once, one model each (default 1);\n"
+    "                        results are identical for any N\n"
+    "  -q, --quiet           no progress bar (there is none unless stderr is a\n"
+    "                        terminal)\n"
+    "  -h, --help            this text\n"
+    "      --version         versions, and whether OpenCV DNN is built in\n";
+
+typedef struct setting {
+    decam_param key;
+    double value;
+} setting;
+
+typedef struct options {
+    const char **inputs, **lists;
+    int n_inputs, n_lists;
+    const char *output, *json, *map, *weights, *target_name, *labels, *ext;
+    const char *model, *config;
+    int width, height, shorter, stretch, area, bgr, nhwc, softmax, batch;
+    float scale, mean[3], std[3];
+    decam_method method;
+    decam_objective objective;
+    long budget, grid, threads, scene, jobs, top_k;
+    unsigned long long seed;
+    int has_scene, metrics, quiet, resume, scores, output_given;
+    int many; /* an output folder (several images) rather than one panel */
+    setting sets[MAX_SETS];
+    int n_sets;
+} options;
+
+/* Standard output was closed when the program started (fd 1 then holds
+ * /dev/null, so that no file we open lands there). */
+static int stdout_closed;
+
+/* Wrong usage: one line, exit status 2. */
+static int usage_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "decam-explain: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see decam-explain --help)\n");
+    va_end(ap);
+    return 2;
+}
+
+/* A failure: one line, the caller exits with status 1. */
+static int failure(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "decam-explain: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return 1;
+}
+
+/* ---- option parsing -------------------------------------------------------- */
+
+static int parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_seed(const char *s, unsigned long long *out) {
+    char *end;
+    if (*s < '0' || *s > '9') return -1; /* strtoull would take "-1" */
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > MAX_SEED) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_float(const char *s, float *out) {
+    char *end;
+    errno = 0;
+    *out = strtof(s, &end);
+    return end != s && *end == '\0' && !errno && isfinite(*out) ? 0 : -1;
+}
+
+/* "a,b,c" or "a" (copied to all three). */
+static int parse_triple(const char *s, float v[3]) {
+    int n = 0;
+    for (const char *p = s; n < 3; n++) {
+        char *end;
+        v[n] = strtof(p, &end);
+        if (end == p || !isfinite(v[n])) return -1;
+        if (*end == '\0') break;
+        if (*end != ',') return -1;
+        p = end + 1;
+    }
+    if (n == 0) v[1] = v[2] = v[0];
+    return n == 0 || n == 2 ? 0 : -1;
+}
+
+static int parse_size(const char *s, int *w, int *h) {
+    long a, b;
+    const char *x = strchr(s, 'x');
+    if (!x) {
+        if (parse_long(s, 1, 16384, &a)) return -1;
+        *w = *h = (int)a;
+        return 0;
+    }
+    char first[32];
+    if ((size_t)(x - s) >= sizeof first) return -1;
+    memcpy(first, s, (size_t)(x - s));
+    first[x - s] = '\0';
+    if (parse_long(first, 1, 16384, &a) || parse_long(x + 1, 1, 16384, &b)) return -1;
+    *w = (int)a;
+    *h = (int)b;
+    return 0;
+}
+
+static int pick(const char *s, const char *const *names, int n) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0) return i;
+    return -1;
+}
+
+static const char *const METHODS[] = {"decam", "rise", "occlusion"};
+static const char *const OBJECTIVES[] = {"preserve", "delete", "both"};
+
+/* --set NAME=VALUE: the key by the library's own names. */
+static int parse_set(const char *s, options *o) {
+    const char *eq = strchr(s, '=');
+    if (!eq) return usage_error("--set '%s' is not NAME=VALUE", s);
+    if (o->n_sets == MAX_SETS) return usage_error("more than %d --set options", MAX_SETS);
+    for (int i = 0; i < decam_param_count(); i++) {
+        const decam_param k = decam_param_key(i);
+        const char *name = decam_param_name(k);
+        if (!name || strlen(name) != (size_t)(eq - s) || strncmp(name, s, (size_t)(eq - s)))
+            continue;
+        char *end;
+        errno = 0;
+        double v = strtod(eq + 1, &end);
+        if (end == eq + 1 || *end || errno) return usage_error("--set %s: bad value", s);
+        o->sets[o->n_sets++] = (setting){(decam_param)k, v};
+        return 0;
+    }
+    return usage_error("--set: no library parameter is named '%.*s'", (int)(eq - s), s);
+}
+
+static const char *const VALUED[] = {
+    "-m",       "--method",  "-O",       "--objective", "-b",      "--budget", "-g",       "--grid",
+    "-s",       "--seed",    "-j",       "--threads",   "--scene", "-t",       "--target", "-o",
+    "--output", "--json",    "-w",       "--weights",   "--model", "--config", "--labels", "--size",
+    "--resize", "--shorter", "--interp", "--scale",     "--mean",  "--std",    "--batch",  "-k",
+    "--top-k",  "--map",     "--list",   "--ext",       "--jobs",  "--set"};
+static const char *const FLAGS[] = {"-h",       "--help",   "--metrics", "-q",
+                                    "--quiet",  "--bgr",    "--nhwc",    "--softmax",
+                                    "--scores", "--resume", "--version"};
+#define COUNT(a) ((int)(sizeof(a) / sizeof *(a)))
+
+/* One option with its value; returns 0 or the exit status. */
+static int parse_option(const char *a, const char *v, options *o) {
+    long n;
+    int k;
+    if (!strcmp(a, "-m") || !strcmp(a, "--method")) {
+        if ((k = pick(v, METHODS, 3)) < 0) return usage_error("unknown method '%s'", v);
+        o->method = (decam_method)k;
+    } else if (!strcmp(a, "-O") || !strcmp(a, "--objective")) {
+        if ((k = pick(v, OBJECTIVES, 3)) < 0) return usage_error("unknown objective '%s'", v);
+        o->objective = (decam_objective)k;
+    } else if (!strcmp(a, "-b") || !strcmp(a, "--budget")) {
+        if (parse_long(v, 1, 1000000000L, &o->budget))
+            return usage_error("budget '%s' is not a whole number in 1..1e9", v);
+    } else if (!strcmp(a, "-g") || !strcmp(a, "--grid")) {
+        if (parse_long(v, 1, 64, &o->grid))
+            return usage_error("grid '%s' is not a whole number in 1..64", v);
+    } else if (!strcmp(a, "-s") || !strcmp(a, "--seed")) {
+        if (parse_seed(v, &o->seed))
+            return usage_error("seed '%s' is not a whole number in 0..%llu", v, MAX_SEED);
+    } else if (!strcmp(a, "-j") || !strcmp(a, "--threads")) {
+        if (parse_long(v, 1, 64, &o->threads))
+            return usage_error("threads '%s' is not a whole number in 1..64", v);
+    } else if (!strcmp(a, "--jobs")) {
+        if (parse_long(v, 1, 256, &o->jobs))
+            return usage_error("jobs '%s' is not a whole number in 1..256", v);
+    } else if (!strcmp(a, "-k") || !strcmp(a, "--top-k")) {
+        if (parse_long(v, 1, 1000, &o->top_k))
+            return usage_error("top-k '%s' is not a whole number in 1..1000", v);
+    } else if (!strcmp(a, "--scene")) {
+        if (parse_long(v, 0, LONG_MAX, &o->scene))
+            return usage_error("scene '%s' is not a whole number >= 0", v);
+        o->has_scene = 1;
+    } else if (!strcmp(a, "--size")) {
+        if (parse_size(v, &o->width, &o->height))
+            return usage_error("size '%s' is not N or WxH in 1..16384", v);
+    } else if (!strcmp(a, "--shorter")) {
+        if (parse_long(v, 1, 65536, &n)) return usage_error("shorter '%s' is not 1..65536", v);
+        o->shorter = (int)n;
+    } else if (!strcmp(a, "--resize")) {
+        if ((k = pick(v, (const char *const[]){"crop", "stretch"}, 2)) < 0)
+            return usage_error("unknown resize mode '%s' (crop or stretch)", v);
+        o->stretch = k;
+    } else if (!strcmp(a, "--interp")) {
+        if ((k = pick(v, (const char *const[]){"bilinear", "area"}, 2)) < 0)
+            return usage_error("unknown interpolation '%s' (area or bilinear)", v);
+        o->area = k;
+    } else if (!strcmp(a, "--scale")) {
+        if (parse_float(v, &o->scale)) return usage_error("scale '%s' is not a number", v);
+    } else if (!strcmp(a, "--mean")) {
+        if (parse_triple(v, o->mean)) return usage_error("mean '%s' is not A or A,B,C", v);
+    } else if (!strcmp(a, "--std")) {
+        if (parse_triple(v, o->std) || !o->std[0] || !o->std[1] || !o->std[2])
+            return usage_error("std '%s' is not A or A,B,C, nonzero", v);
+    } else if (!strcmp(a, "--batch")) {
+        if (parse_long(v, 0, 65536, &n)) return usage_error("batch '%s' is not 0..65536", v);
+        o->batch = (int)n;
+    } else if (!strcmp(a, "-t") || !strcmp(a, "--target"))
+        o->target_name = v;
+    else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
+        o->output = v, o->output_given = 1;
+    else if (!strcmp(a, "--json"))
+        o->json = v;
+    else if (!strcmp(a, "--map"))
+        o->map = v;
+    else if (!strcmp(a, "-w") || !strcmp(a, "--weights"))
+        o->weights = v;
+    else if (!strcmp(a, "--model"))
+        o->model = v;
+    else if (!strcmp(a, "--config"))
+        o->config = v;
+    else if (!strcmp(a, "--labels"))
+        o->labels = v;
+    else if (!strcmp(a, "--ext"))
+        o->ext = v;
+    else if (!strcmp(a, "--list"))
+        o->lists[o->n_lists++] = v;
+    else if (!strcmp(a, "--set"))
+        return parse_set(v, o);
+    return 0;
+}
+
+static int parse_flag(const char *a, options *o) {
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) return -1;
+    if (!strcmp(a, "--version")) return -2;
+    if (!strcmp(a, "--metrics")) o->metrics = 1;
+    if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) o->quiet = 1;
+    if (!strcmp(a, "--bgr")) o->bgr = 1;
+    if (!strcmp(a, "--nhwc")) o->nhwc = 1;
+    if (!strcmp(a, "--softmax")) o->softmax = 1;
+    if (!strcmp(a, "--scores")) o->scores = 1;
+    if (!strcmp(a, "--resume")) o->resume = 1;
+    return 0;
+}
+
+/* The format -o's extension names; UNKNOWN for any other. */
+static decam_image_format format_of(const char *path) {
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash)) return DECAM_IMAGE_UNKNOWN;
+    if (!strcasecmp(dot, ".png")) return DECAM_IMAGE_PNG;
+    if (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg")) return DECAM_IMAGE_JPEG;
+    return DECAM_IMAGE_UNKNOWN;
+}
+
+/* What the options mean together; returns 0 or the exit status. */
+static int check_options(options *o) {
+    size_t olen = strlen(o->output);
+    o->many = o->n_lists > 0 || o->n_inputs > 1 ||
+              (o->output_given && (is_folder(o->output) || (olen && o->output[olen - 1] == '/')));
+    for (int i = 0; i < o->n_inputs && !o->many; i++)
+        o->many = is_folder(o->inputs[i]);
+#ifndef DECAM_EXPLAIN_DNN
+    if (o->model) return usage_error("--model: this decam-explain was built without OpenCV");
+#endif
+    if (o->has_scene && o->model) return usage_error("--scene is for the shapes classifier");
+    if (o->has_scene && (o->n_inputs || o->n_lists))
+        return usage_error("give images or --scene, not both");
+    if (!o->has_scene && !o->n_inputs && !o->n_lists) return usage_error("no image given");
+    if (o->target_name && o->top_k > 1) return usage_error("give --target or --top-k, not both");
+    if (o->many) {
+        if (o->has_scene) return usage_error("--scene writes one panel: -o names a file");
+        if (!o->output_given) return usage_error("several images need an output folder (-o DIR)");
+        if (o->json || o->map || o->scores)
+            return usage_error("--json, --map and --scores are for one image; with -o DIR "
+                               "each image has its record and map");
+        return 0;
+    }
+    if (o->top_k > 1) return usage_error("--top-k %ld needs an output folder (-o DIR)", o->top_k);
+    if (o->resume || o->jobs > 1)
+        return usage_error("--resume and --jobs need an output folder (-o DIR)");
+    if (format_of(o->output) == DECAM_IMAGE_UNKNOWN)
+        return usage_error("cannot tell the panel's format from '%s' (use .png, .jpg or .jpeg)",
+                           o->output);
+    if (o->map) {
+        size_t n = strlen(o->map);
+        if (n < 4 || strcmp(o->map + n - 4, ".npy"))
+            return usage_error("--map '%s' must end in .npy", o->map);
+    }
+    return 0;
+}
+
+/* Parses argv; returns 0, or the exit status (-1: --help, -2: --version). */
+static int parse(int argc, char **argv, options *o) {
+    *o = (options){.output = "decam-explain.png",
+                   .budget = 1000,
+                   .grid = 7,
+                   .threads = 1,
+                   .jobs = 1,
+                   .top_k = 1,
+                   .width = 224,
+                   .height = 224,
+                   .scale = 1,
+                   .std = {1, 1, 1},
+                   .ext = "png,jpg,jpeg",
+                   .area = 1};
+    o->weights = getenv("DECAM_SHAPES_WEIGHTS");
+    if (!o->weights)
+        o->weights = access(SHAPES_WEIGHTS, R_OK) == 0 ? SHAPES_WEIGHTS : SHAPES_WEIGHTS_INSTALLED;
+    o->inputs = calloc((size_t)argc, sizeof *o->inputs);
+    o->lists = calloc((size_t)argc, sizeof *o->lists);
+    if (!o->inputs || !o->lists) return failure("out of memory");
+    int only_inputs = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_inputs && !strcmp(a, "--")) {
+            only_inputs = 1;
+            continue;
+        }
+        if (only_inputs || a[0] != '-' || a[1] == '\0') {
+            o->inputs[o->n_inputs++] = a;
+            continue;
+        }
+        int rc;
+        if (pick(a, VALUED, COUNT(VALUED)) >= 0) {
+            if (i + 1 >= argc) return usage_error("option %s needs a value", a);
+            rc = parse_option(a, argv[++i], o);
+        } else if (pick(a, FLAGS, COUNT(FLAGS)) >= 0)
+            rc = parse_flag(a, o);
+        else
+            return usage_error("unknown option '%s'", a);
+        if (rc) return rc;
+    }
+    return check_options(o);
+}
+
+/* ---- labels ------------------------------------------------------------------ */
+
+typedef struct labels {
+    char **name; /* display name */
+    char **id;   /* WordNet id or NULL */
+    int n;
+} labels;
+
+static void labels_free(labels *l) {
+    for (int i = 0; i < l->n; i++) {
+        free(l->name[i]);
+        free(l->id[i]);
+    }
+    free(l->name);
+    free(l->id);
+    *l = (labels){0};
+}
+
+/* "n01440764 tench": a WordNet id, then the name. */
+static int is_wnid(const char *s, size_t n) {
+    if (n != 9 || s[0] != 'n') return 0;
+    for (size_t i = 1; i < 9; i++)
+        if (s[i] < '0' || s[i] > '9') return 0;
+    return 1;
+}
+
+static int labels_load(const char *path, labels *l) {
+    char buf[256];
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return failure("cannot read labels %s: %s", shown(path, buf, sizeof buf), strerror(errno));
+    char *line = NULL;
+    size_t cap = 0, room = 0;
+    ssize_t got;
+    int rc = 0;
+    while (rc == 0 && (got = getline(&line, &cap, f)) >= 0) {
+        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
+            line[--got] = '\0';
+        if ((size_t)l->n == room) {
+            room = room ? 2 * room : 1024;
+            char **a = realloc(l->name, room * sizeof *a);
+            if (a) l->name = a;
+            char **b = a ? realloc(l->id, room * sizeof *b) : NULL;
+            if (b) l->id = b;
+            if (!a || !b) {
+                rc = failure("out of memory");
+                break;
+            }
+        }
+        size_t sp = strcspn(line, " \t");
+        int wn = line[sp] && is_wnid(line, sp);
+        l->id[l->n] = wn ? strndup(line, sp) : NULL;
+        l->name[l->n] = strdup(wn ? line + sp + 1 : line);
+        if (!l->name[l->n] || (wn && !l->id[l->n])) rc = failure("out of memory");
+        l->n++;
+    }
+    if (rc == 0 && ferror(f))
+        rc = failure("cannot read labels %s: %s", shown(path, buf, sizeof buf), strerror(errno));
+    if (rc == 0 && l->n == 0) rc = failure("labels %s: no names", shown(path, buf, sizeof buf));
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+/* ---- the model --------------------------------------------------------------- */
+
+/* One model instance: used by one thread. */
+typedef struct model {
+    cnn *net; /* the shapes classifier, or */
+#ifdef DECAM_EXPLAIN_DNN
+    dnn_model *dnn; /* an OpenCV network */
+#endif
+    int width, height, outputs;
+    decam_layout layout;
+    char error[512]; /* why the last call failed */
+} model;
+
+static void model_close(model *m) {
+    cnn_free(m->net);
+#ifdef DECAM_EXPLAIN_DNN
+    dnn_close(m->dnn);
+#endif
+    *m = (model){0};
+}
+
+static int model_open(const options *o, model *m, char *err, size_t errlen) {
+    *m = (model){0};
+#ifdef DECAM_EXPLAIN_DNN
+    if (o->model) {
+        char buf[256];
+        dnn_options d = {.model = o->model,
+                         .config = o->config ? o->config : "",
+                         .width = o->width,
+                         .height = o->height,
+                         .scale = o->scale,
+                         .bgr = o->bgr,
+                         .nhwc = o->nhwc,
+                         .softmax = o->softmax};
+        memcpy(d.mean, o->mean, sizeof d.mean);
+        memcpy(d.std, o->std, sizeof d.std);
+        char why[400];
+        m->dnn = dnn_open(&d, why, sizeof why);
+        if (!m->dnn) {
+            snprintf(err, errlen, "cannot read %s: %s", shown(o->model, buf, sizeof buf), why);
+            return -1;
+        }
+        m->width = o->width, m->height = o->height, m->layout = DECAM_LAYOUT_CHW;
+        return 0;
+    }
+#endif
+    char why[256];
+    m->net = cnn_load(o->weights, why, sizeof why);
+    if (!m->net) {
+        snprintf(err, errlen, "cannot load the classifier: %s", why);
+        return -1;
+    }
+    m->width = m->height = cnn_input_size(m->net);
+    m->outputs = cnn_num_classes(m->net);
+    m->layout = DECAM_LAYOUT_HWC;
+    return 0;
+}
+
+/* Scores n images into scores (n * m->outputs floats); 0 or nonzero with
+ * the reason in m->error. */
+static int model_scores(model *m, const float *images, size_t n, float *scores) {
+    if (m->net) {
+        cnn_predict_proba(m->net, images, n, scores);
+        return 0;
+    }
+#ifdef DECAM_EXPLAIN_DNN
+    int k = 0;
+    const float *out = dnn_forward(m->dnn, images, n, &k, m->error, sizeof m->error);
+    if (!out) return 1;
+    if (m->outputs && k != m->outputs) {
+        snprintf(m->error, sizeof m->error,
+                 "the network gave %d outputs per image for %zu images, %d for one (use "
+                 "--batch 1 for a model with a fixed batch size)",
+                 k, n, m->outputs);
+        return 1;
+    }
+    m->outputs = k;
+    memcpy(scores, out, n * (size_t)k * sizeof *scores);
+    return 0;
+#else
+    return 1;
+#endif
+}
+
+static int model_fn(void *user, const float *images, size_t n, float *scores) {
+    return model_scores(user, images, n, scores);
+}
+
+/* The number of outputs of a network: one forward pass of a gray image. */
+static int model_probe(model *m) {
+    if (m->outputs) return 0;
+#ifdef DECAM_EXPLAIN_DNN
+    size_t count = (size_t)m->width * m->height * 3;
+    float *gray = malloc(count * sizeof *gray);
+    if (!gray) return snprintf(m->error, sizeof m->error, "out of memory"), 1;
+    for (size_t i = 0; i < count; i++)
+        gray[i] = 0.5f;
+    int k = 0;
+    const float *out = dnn_forward(m->dnn, gray, 1, &k, m->error, sizeof m->error);
+    free(gray);
+    if (!out) return 1;
+    m->outputs = k;
+#endif
+    return 0;
+}
+
+/* ---- labels and targets -------------------------------------------------------- */
+
+typedef struct classes {
+    labels names; /* from --labels; empty for the shapes classifier */
+    int shapes;   /* names come from scene_class_name() */
+    int outputs;
+} classes;
+
+static const char *class_name(const classes *c, int k) {
+    if (c->shapes) return k >= 0 && k < SCENE_NUM_CLASSES ? scene_class_name(k) : NULL;
+    return k >= 0 && k < c->names.n ? c->names.name[k] : NULL;
+}
+
+/* The fixed target of --target, or -1 for the predicted (top) classes. */
+static int resolve_target(const options *o, const classes *c, int *target) {
+    *target = -1;
+    if (!o->target_name || !strcmp(o->target_name, "top")) return 0;
+    long k;
+    if (parse_long(o->target_name, 0, 65535, &k) == 0) {
+        if (k >= c->outputs)
+            return usage_error("target %ld: the model has %d outputs (0..%d)", k, c->outputs,
+                               c->outputs - 1);
+        *target = (int)k;
+        return 0;
+    }
+    for (int i = 0; i < c->outputs; i++) {
+        const char *name = class_name(c, i);
+        if ((name && !strcmp(name, o->target_name)) ||
+            (!c->shapes && i < c->names.n && c->names.id[i] &&
+             !strcmp(c->names.id[i], o->target_name))) {
+            *target = i;
+            return 0;
+        }
+    }
+    return usage_error("unknown target class '%s'%s", o->target_name,
+                       c->shapes || c->names.n ? "" : " (no --labels given)");
+}
+
+/* ---- one worker: a context, a model and the buffers of one image ------------ */
+
+typedef struct worker {
+    const options *o;
+    const classes *cls;
+    model m;
+    decam_ctx *ctx;
+    float *input, *map, *probs;
+    uint8_t *truth;
+    int label; /* the scene's true class, or -1 */
+} worker;
+
+static void worker_free(worker *w) {
+    free(w->input);
+    free(w->map);
+    free(w->probs);
+    free(w->truth);
+    decam_free(w->ctx);
+    model_close(&w->m);
+}
+
+static int apply_params(decam_ctx *ctx, const options *o, int outputs, char *err, size_t errlen) {
+    const setting base[] = {
+        {DECAM_PARAM_N_OUTPUTS, outputs},          {DECAM_PARAM_METHOD, o->method},
+        {DECAM_PARAM_OBJECTIVE, o->objective},     {DECAM_PARAM_BUDGET, (double)o->budget},
+        {DECAM_PARAM_GRID_WIDTH, (double)o->grid}, {DECAM_PARAM_GRID_HEIGHT, (double)o->grid},
+        {DECAM_PARAM_THREADS, (double)o->threads}, {DECAM_PARAM_BATCH_SIZE, o->batch}};
+    for (int i = 0; i < COUNT(base) + o->n_sets; i++) {
+        const setting *s = i < COUNT(base) ? &base[i] : &o->sets[i - COUNT(base)];
+        if (decam_set_param(ctx, s->key, s->value) != DECAM_OK) {
+            snprintf(err, errlen, "%s", decam_errmsg(ctx));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int worker_init(worker *w, const options *o, const classes *cls, char *err, size_t errlen) {
+    *w = (worker){.o = o, .cls = cls, .label = -1};
+    if (model_open(o, &w->m, err, errlen)) return -1;
+    w->m.outputs = cls->outputs;
+    size_t px = (size_t)w->m.width * w->m.height;
+    w->ctx = decam_create();
+    w->input = malloc(px * 3 * sizeof *w->input);
+    w->map = malloc(px * sizeof *w->map);
+    w->probs = malloc((size_t)cls->outputs * sizeof *w->probs);
+    w->truth = malloc(px);
+    if (!w->ctx || !w->input || !w->map || !w->probs || !w->truth) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (decam_set_image_layout(w->ctx, w->m.layout) != DECAM_OK ||
+        decam_set_model(w->ctx, model_fn, &w->m) != DECAM_OK ||
+        apply_params(w->ctx, o, cls->outputs, err, errlen))
+        return -1;
+    return 0;
+}
+
+/* The library's failure as one line. */
+static void library_error(const worker *w, decam_status st, char *err, size_t errlen) {
+    char msg[768]; /* one line, whatever a path in it holds */
+    shown(decam_errmsg(w->ctx), msg, sizeof msg);
+    snprintf(err, errlen, "%s: %.500s%s%.400s", decam_status_string(st),
+             msg[0] ? msg : "(no detail)",
+             st == DECAM_ERR_MODEL_FAILED && w->m.error[0] ? ": " : "",
+             st == DECAM_ERR_MODEL_FAILED ? w->m.error : "");
+}
+
+/* The model's input from the file: for the shapes classifier the centred
+ * square, area-resized (as its training scenes were drawn); for a network
+ * the shorter side resized to --shorter and the centre cropped, or the
+ * whole image stretched. */
+static decam_status prepare_file(worker *w, const char *path) {
+    const options *o = w->o;
+    decam_ctx *ctx = w->ctx;
+    const int W = w->m.width, H = w->m.height;
+    float *pixels = NULL, *mid = NULL;
+    int iw, ih;
+    decam_status st = decam_image_load(ctx, path, 3, &pixels, &iw, &ih);
+    if (st != DECAM_OK) return st;
+    if (w->m.net) { /* the shapes classifier */
+        int crop = iw < ih ? iw : ih;
+        mid = malloc((size_t)crop * crop * 3 * sizeof *mid);
+        st = mid ? decam_image_center_crop(ctx, pixels, iw, ih, 3, mid, crop, crop)
+                 : DECAM_ERR_OUT_OF_MEMORY;
+        if (st == DECAM_OK)
+            st = decam_image_resize(ctx, mid, crop, crop, 3, w->input, W, H, DECAM_RESIZE_AREA);
+    } else if (o->stretch) {
+        st = decam_image_resize(ctx, pixels, iw, ih, 3, w->input, W, H,
+                                o->area ? DECAM_RESIZE_AREA : DECAM_RESIZE_BILINEAR);
+    } else {
+        int side = W < H ? W : H;
+        int shorter = o->shorter ? o->shorter : (side * 8 + 3) / 7; /* 224 -> 256 */
+        double f = (double)shorter / (iw < ih ? iw : ih);
+        int rw = (int)lround(iw * f), rh = (int)lround(ih * f);
+        if (rw < W) rw = W;
+        if (rh < H) rh = H;
+        mid = malloc((size_t)rw * rh * 3 * sizeof *mid);
+        st = mid ? decam_image_resize(ctx, pixels, iw, ih, 3, mid, rw, rh,
+                                      o->area ? DECAM_RESIZE_AREA : DECAM_RESIZE_BILINEAR)
+                 : DECAM_ERR_OUT_OF_MEMORY;
+        if (st == DECAM_OK) st = decam_image_center_crop(ctx, mid, rw, rh, 3, w->input, W, H);
+    }
+    decam_image_free(ctx, pixels);
+    free(mid);
+    return st;
+}
+
+/* What one explanation gives. */
+typedef struct result {
+    int predicted, target, rank;
+    unsigned long long seed;
+    decam_stats stats;
+    decam_metrics metrics;
+    double pointing, energy, seconds;
+    unsigned long long checksum;
+    int peak_x, peak_y;
+} result;
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* FNV-1a of the map's bytes: a fingerprint for comparing runs. */
+static unsigned long long map_checksum(const float *map, size_t n) {
+    const unsigned char *b = (const unsigned char *)map;
+    unsigned long long h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n * sizeof *map; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* The image's scores and its classes ranked best first (ties by index). */
+static int rank_classes(worker *w, int *order, int k, char *err, size_t errlen) {
+    if (model_scores(&w->m, w->input, 1, w->probs)) {
+        snprintf(err, errlen, "the model failed: %s", w->m.error);
+        return -1;
+    }
+    const int n = w->cls->outputs;
+    for (int i = 0; i < k; i++) {
+        int best = -1;
+        for (int c = 0; c < n; c++) {
+            int used = 0;
+            for (int j = 0; j < i; j++)
+                used |= order[j] == c;
+            if (!used && !isnan(w->probs[c]) && (best < 0 || w->probs[c] > w->probs[best]))
+                best = c;
+        }
+        order[i] = best < 0 ? 0 : best;
+    }
+    return 0;
+}
+
+static int progress_bar(void *user, const decam_progress *p) {
+    (void)user;
+    int width = 40, filled = p->budget ? (int)(width * p->queries / p->budget) : 0;
+    fprintf(stderr, "\r[%-*.*s] %llu/%llu queries", width, filled,
+            "########################################", (unsigned long long)p->queries,
+            (unsigned long long)p->budget);
+    return 0;
+}
+
+/* Explains w->input for target with seed into w->map and r. */
+static int explain_target(worker *w, int target, unsigned long long seed, int bar, result *r,
+                          char *err, size_t errlen) {
+    const int W = w->m.width, H = w->m.height;
+    r->target = target;
+    r->seed = seed;
+    r->stats = (decam_stats){.size = sizeof r->stats};
+    r->metrics = (decam_metrics){.size = sizeof r->metrics};
+    r->pointing = r->energy = NAN;
+    double t0 = now();
+    decam_status st = decam_set_param(w->ctx, DECAM_PARAM_TARGET, target);
+    if (st == DECAM_OK) st = decam_set_param(w->ctx, DECAM_PARAM_SEED, (double)seed);
+    if (st == DECAM_OK) st = decam_set_progress(w->ctx, bar ? progress_bar : NULL, NULL);
+    if (st == DECAM_OK) {
+        st = decam_explain(w->ctx, w->input, W, H, 3, w->map);
+        if (bar) fprintf(stderr, "\n");
+        decam_get_stats(w->ctx, &r->stats);
+    }
+    if (st == DECAM_OK && w->o->has_scene)
+        st = decam_pointing(w->map, w->truth, W, H, &r->pointing, &r->energy);
+    if (st == DECAM_OK && w->o->metrics) {
+        decam_set_progress(w->ctx, NULL, NULL);
+        st = decam_evaluate(w->ctx, w->input, W, H, 3, w->map, NULL, &r->metrics);
+    }
+    if (st != DECAM_OK) {
+        library_error(w, st, err, errlen);
+        return -1;
+    }
+    r->seconds = now() - t0;
+    r->checksum = map_checksum(w->map, (size_t)W * H);
+    size_t peak = 0;
+    for (size_t i = 1; i < (size_t)W * H; i++)
+        if (w->map[i] > w->map[peak]) peak = i;
+    r->peak_x = (int)(peak % (size_t)W);
+    r->peak_y = (int)(peak / (size_t)W);
+    return 0;
+}
+
+/* The panel, scaled up by a whole factor so that a person can see it (4x
+ * for the 64 x 64 shapes input, 1x from 256 up), encoded as `format`. */
+static decam_status write_panel(worker *w, const char *path, decam_image_format format) {
+    const int W = w->m.width, H = w->m.height, side = W > H ? W : H;
+    const int k = side >= 256 ? 1 : 256 / side;
+    const int bw = k * W, bh = k * H;
+    float *image = malloc((size_t)bw * bh * 3 * sizeof *image);
+    float *bigmap = malloc((size_t)bw * bh * sizeof *bigmap);
+    uint8_t *panel = malloc((size_t)3 * bw * bh * 3);
+    decam_ctx *ctx = w->ctx;
+    decam_status st = image && bigmap && panel ? DECAM_OK : DECAM_ERR_OUT_OF_MEMORY;
+    if (st == DECAM_OK)
+        st = decam_image_resize(ctx, w->input, W, H, 3, image, bw, bh, DECAM_RESIZE_BILINEAR);
+    if (st == DECAM_OK) {
+        /* The map is one channel: its layout does not matter. */
+        st = decam_image_resize(ctx, w->map, W, H, 1, bigmap, bw, bh, DECAM_RESIZE_BILINEAR);
+    }
+    if (st == DECAM_OK)
+        st = decam_render_panel(ctx, image, bw, bh, 3, bigmap, DECAM_COLORMAP_JET, 0.5f, 0.15f,
+                                panel);
+    if (st == DECAM_OK) st = decam_image_save(ctx, path, format, panel, 3 * bw, bh, 3);
+    free(image);
+    free(bigmap);
+    free(panel);
+    return st;
+}
+
+static int write_npy(const worker *w, const char *path, char *err, size_t errlen) {
+    text t = {0};
+    text_npy(&t, w->map, w->m.width, w->m.height);
+    int rc = t.failed ? (snprintf(err, errlen, "out of memory"), -1)
+                      : write_file_atomic(path, t.s, t.len, err, errlen);
+    text_free(&t);
+    return rc;
+}
+
+/* ---- one image: the report ------------------------------------------------------- */
+
+static void json_label(text *t, const classes *c, int k) {
+    const char *name = class_name(c, k);
+    if (name)
+        text_json_string(t, name);
+    else
+        text_append(t, "null", 4);
+}
+
+static void print_text_report(FILE *f, const worker *w, const result *r) {
+    const options *o = w->o;
+    const decam_stats *s = &r->stats;
+    const classes *c = w->cls;
+    char a[64], b[64];
+    const char *truth = w->label >= 0 ? scene_class_name(w->label) : NULL;
+#define NAME(buf, k)                                                                               \
+    (class_name(c, k) ? class_name(c, k) : (snprintf(buf, sizeof buf, "class %d", k), buf))
+    if (truth) fprintf(f, "true class:  %s\n", truth);
+    fprintf(f, "prediction:  %s (p = %.4f)\n", NAME(a, r->predicted), w->probs[r->predicted]);
+    fprintf(f, "explained:   %s, score %.4f, %s\n", NAME(b, r->target), s->score_full,
+            METHODS[o->method]);
+#undef NAME
+    fprintf(f, "queries:     %llu in %.3f s (%.3f s in the model)\n",
+            (unsigned long long)s->queries, s->model_seconds + s->library_seconds,
+            s->model_seconds);
+    fprintf(f, "map region:  kept %.4f, removed %.4f\n", s->score_keep, s->score_drop);
+    if (truth)
+        fprintf(f, "on object:   pointing game %s, energy %.3f\n",
+                r->pointing > 0.5 ? "hit" : "miss", r->energy);
+    if (o->metrics)
+        fprintf(f, "metrics:     deletion AUC %.4f, insertion AUC %.4f (%llu queries)\n",
+                r->metrics.deletion_auc, r->metrics.insertion_auc,
+                (unsigned long long)r->metrics.queries);
+    fprintf(f, "peak:        x %d, y %d\n", r->peak_x, r->peak_y);
+    fprintf(f, "map:         %s (checksum %016llx)\n", o->output, r->checksum);
+}
+
+static void json_report(text *t, const worker *w, const result *r) {
+    const options *o = w->o;
+    const decam_stats *s = &r->stats;
+    const classes *c = w->cls;
+    const char *truth = w->label >= 0 ? scene_class_name(w->label) : NULL;
+    text_printf(t, "{\n  \"source\": ");
+    if (o->has_scene)
+        text_printf(t, "{\"scene\": %ld, \"class\": \"%s\"},\n", o->scene, truth);
+    else {
+        text_printf(t, "{\"file\": ");
+        text_json_string(t, o->inputs[0]);
+        text_printf(t, "},\n");
+    }
+    text_printf(t, "  \"prediction\": ");
+    json_label(t, c, r->predicted);
+    text_printf(t, ",\n  \"prediction_index\": %d,\n", r->predicted);
+    if (c->outputs <= 64) {
+        text_printf(t, "  \"probabilities\": [");
+        for (int k = 0; k < c->outputs; k++) {
+            if (k) text_append(t, ", ", 2);
+            text_json_number(t, "%.6f", w->probs[k]);
+        }
+        text_printf(t, "],\n");
+    }
+    text_printf(t, "  \"target\": ");
+    json_label(t, c, r->target);
+    text_printf(t, ",\n  \"target_index\": %d,\n  \"method\": \"%s\",\n", r->target,
+                METHODS[o->method]);
+    text_printf(t, "  \"budget\": %ld,\n  \"seed\": %llu,\n  \"queries\": %llu,\n", o->budget,
+                r->seed, (unsigned long long)s->queries);
+    text_printf(t, "  \"model_calls\": %llu,\n", (unsigned long long)s->model_calls);
+    const struct {
+        const char *key;
+        double v;
+    } nums[] = {{"seconds", s->model_seconds + s->library_seconds},
+                {"model_seconds", s->model_seconds},
+                {"score_full", s->score_full},
+                {"score_keep", s->score_keep},
+                {"score_drop", s->score_drop}};
+    for (int i = 0; i < COUNT(nums); i++) {
+        text_printf(t, "  \"%s\": ", nums[i].key);
+        text_json_number(t, "%.6f", nums[i].v);
+        text_printf(t, ",\n");
+    }
+    if (truth) {
+        text_printf(t, "  \"pointing_game\": %s,\n  \"energy_pointing_game\": ",
+                    r->pointing > 0.5 ? "true" : "false");
+        text_json_number(t, "%.6f", r->energy);
+        text_printf(t, ",\n");
+    }
+    if (o->metrics) {
+        text_printf(t, "  \"deletion_auc\": ");
+        text_json_number(t, "%.6f", r->metrics.deletion_auc);
+        text_printf(t, ",\n  \"insertion_auc\": ");
+        text_json_number(t, "%.6f", r->metrics.insertion_auc);
+        text_printf(t, ",\n");
+    }
+    text_printf(t, "  \"peak\": [%d, %d],\n", r->peak_x, r->peak_y);
+    text_printf(t, "  \"map_checksum\": \"%016llx\",\n  \"output\": ", r->checksum);
+    text_json_string(t, o->output);
+    text_printf(t, "\n}\n");
+}
+
+/* Writes all of t to stdout; 0 or a message and 1. */
+static int to_stdout(const void *data, size_t n) {
+    if (stdout_closed) return failure("cannot write to standard output: it is closed");
+    if (fwrite(data, 1, n, stdout) != n || fflush(stdout) != 0)
+        return failure("cannot write to standard output: %s", strerror(errno));
+    return 0;
+}
+
+static int print_scores(worker *w) {
+    text t = {0};
+    for (int k = 0; k < w->cls->outputs; k++) {
+        const char *name = class_name(w->cls, k);
+        text_printf(&t, "%d\t%.9g\t%s\n", k, (double)w->probs[k], name ? name : "");
+    }
+    int rc = t.failed ? failure("out of memory") : to_stdout(t.s, t.len);
+    text_free(&t);
+    return rc;
+}
+
+/* One image (a file or a scene): the panel at -o, the report, --json and
+ * --map. Returns the exit status. */
+static int explain_single(worker *w) {
+    const options *o = w->o;
+    char err[1024], buf[256];
+    decam_status st = DECAM_OK;
+    if (o->has_scene)
+        scene_generate((uint64_t)o->scene, w->m.width, w->input, w->truth, &w->label);
+    else
+        st = prepare_file(w, o->inputs[0]);
+    if (st != DECAM_OK) {
+        library_error(w, st, err, sizeof err);
+        return failure("%s", err);
+    }
+    result r = {.rank = 1};
+    int order[1];
+    if (rank_classes(w, order, 1, err, sizeof err)) return failure("%s", err);
+    if (o->scores) return print_scores(w);
+    r.predicted = order[0];
+    int target;
+    if (resolve_target(o, w->cls, &target)) return 2;
+    if (target < 0) target = r.predicted;
+    const int bar = !o->quiet && isatty(fileno(stderr));
+    if (explain_target(w, target, o->seed, bar, &r, err, sizeof err)) return failure("%s", err);
+    st = write_panel(w, o->output, format_of(o->output));
+    if (st != DECAM_OK) {
+        library_error(w, st, err, sizeof err);
+        return failure("%s", err);
+    }
+    if (o->map && write_npy(w, o->map, err, sizeof err))
+        return failure("cannot write %s: %s", shown(o->map, buf, sizeof buf), err);
+    int json_stdout = o->json && !strcmp(o->json, "-");
+    if (!json_stdout) {
+        /* The text report, unless standard output carries the JSON alone. */
+        if (stdout_closed) return failure("cannot write to standard output: it is closed");
+        print_text_report(stdout, w, &r);
+        if (fflush(stdout) != 0 || ferror(stdout))
+            return failure("cannot write to standard output: %s", strerror(errno));
+    }
+    if (!o->json) return 0;
+    text t = {0};
+    json_report(&t, w, &r);
+    int rc = 0;
+    if (t.failed)
+        rc = failure("out of memory");
+    else if (json_stdout)
+        rc = to_stdout(t.s, t.len);
+    else if (write_file_atomic(o->json, t.s, t.len, err, sizeof err))
+        rc = failure("cannot write %s: %s", shown(o->json, buf, sizeof buf), err);
+    text_free(&t);
+    return rc;
+}
+
+/* ---- many images: the output folder ------------------------------------------------ */
+
+/* splitmix64's finaliser: every bit of the input moves every bit. */
+static uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* The seed of an image: from --seed and its name alone, within the
+ * library's range, so that no order or sharing of the work changes it. */
+static unsigned long long image_seed(unsigned long long seed, const char *name) {
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return (unsigned long long)(mix64(h ^ mix64(seed + 0x9e3779b97f4a7c15ULL)) & MAX_SEED);
+}
+
+typedef struct job_state {
+    const options *o;
+    const classes *cls;
+    const input_list *in;
+    char **errors; /* per image: why it failed, or NULL */
+    char *done;    /* per image: 1 explained, 2 skipped (resumed) */
+    size_t next, finished, explained, skipped, failed;
+    double start;
+    int bar;
+    pthread_mutex_t lock;
+} job_state;
+
+/* DIR/NAME[.RANK].EXT */
+static char *output_path(const options *o, const char *name, int rank, const char *ext) {
+    size_t n = strlen(o->output) + strlen(name) + strlen(ext) + 32;
+    char *p = malloc(n);
+    if (!p) return NULL;
+    size_t ol = strlen(o->output);
+    const char *sep = ol && o->output[ol - 1] == '/' ? "" : "/";
+    if (o->top_k > 1)
+        snprintf(p, n, "%s%s%s.%d%s", o->output, sep, name, rank, ext);
+    else
+        snprintf(p, n, "%s%s%s%s", o->output, sep, name, ext);
+    return p;
+}
+
+static int exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Every output of an image is there (the record is written last). */
+static int outputs_exist(const options *o, const char *name) {
+    static const char *const exts[] = {".png", ".npy", ".json"};
+    for (int r = 1; r <= o->top_k; r++)
+        for (int e = 0; e < 3; e++) {
+            char *p = output_path(o, name, r, exts[e]);
+            int ok = p && exists(p);
+            free(p);
+            if (!ok) return 0;
+        }
+    return 1;
+}
+
+/* The base name of an output, as the record names it. */
+static const char *leaf(const char *path) {
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* The record of one explanation, one line of JSON. */
+static void json_record(text *t, const worker *w, const input *in, const result *r,
+                        const char *panel, const char *npy) {
+    const options *o = w->o;
+    const decam_stats *s = &r->stats;
+    text_printf(t, "{\"image\": ");
+    text_json_string(t, in->name);
+    text_printf(t, ", \"file\": ");
+    text_json_string(t, in->path);
+    text_printf(t, ", \"rank\": %d, \"class\": %d, \"label\": ", r->rank, r->target);
+    json_label(t, w->cls, r->target);
+    text_printf(t, ", \"score\": ");
+    text_json_number(t, "%.6g", s->score_full);
+    text_printf(t, ", \"predicted\": %d, \"predicted_label\": ", r->predicted);
+    json_label(t, w->cls, r->predicted);
+    text_printf(t, ", \"predicted_score\": ");
+    text_json_number(t, "%.6g", w->probs[r->predicted]);
+    text_printf(t, ", \"method\": \"%s\", \"objective\": \"%s\", \"budget\": %ld, \"seed\": %llu",
+                METHODS[o->method], OBJECTIVES[o->objective], o->budget, r->seed);
+    text_printf(t, ", \"queries\": %llu", (unsigned long long)s->queries);
+    const struct {
+        const char *key, *fmt;
+        double v;
+    } nums[] = {{"score_keep", "%.6g", s->score_keep},
+                {"score_drop", "%.6g", s->score_drop},
+                {"seconds", "%.4f", r->seconds},
+                {"model_seconds", "%.4f", s->model_seconds}};
+    for (int i = 0; i < COUNT(nums); i++) {
+        text_printf(t, ", \"%s\": ", nums[i].key);
+        text_json_number(t, nums[i].fmt, nums[i].v);
+    }
+    if (o->metrics) {
+        text_printf(t, ", \"deletion_auc\": ");
+        text_json_number(t, "%.6g", r->metrics.deletion_auc);
+        text_printf(t, ", \"insertion_auc\": ");
+        text_json_number(t, "%.6g", r->metrics.insertion_auc);
+        text_printf(t, ", \"metric_queries\": %llu", (unsigned long long)r->metrics.queries);
+    }
+    text_printf(t, ", \"peak\": [%d, %d], \"map_checksum\": \"%016llx\", \"map\": ", r->peak_x,
+                r->peak_y, r->checksum);
+    text_json_string(t, leaf(npy));
+    text_printf(t, ", \"panel\": ");
+    text_json_string(t, leaf(panel));
+    text_printf(t, "}\n");
+}
+
+/* One explanation's three files, the record last. */
+static int write_outputs(worker *w, const input *in, const result *r, char *err, size_t errlen) {
+    const options *o = w->o;
+    char *panel = output_path(o, in->name, r->rank, ".png");
+    char *npy = output_path(o, in->name, r->rank, ".npy");
+    char *rec = output_path(o, in->name, r->rank, ".json");
+    char why[512], buf[256];
+    text t = {0};
+    int rc = -1;
+    if (!panel || !npy || !rec) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    if (make_parent_dirs(panel, why, sizeof why)) {
+        snprintf(err, errlen, "%s: %s", shown(panel, buf, sizeof buf), why);
+        goto done;
+    }
+    decam_status st = write_panel(w, panel, DECAM_IMAGE_PNG);
+    if (st != DECAM_OK) {
+        library_error(w, st, err, errlen);
+        goto done;
+    }
+    if (write_npy(w, npy, why, sizeof why)) {
+        snprintf(err, errlen, "cannot write %s: %s", shown(npy, buf, sizeof buf), why);
+        goto done;
+    }
+    json_record(&t, w, in, r, panel, npy);
+    if (t.failed) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    if (write_file_atomic(rec, t.s, t.len, why, sizeof why)) {
+        snprintf(err, errlen, "cannot write %s: %s", shown(rec, buf, sizeof buf), why);
+        goto done;
+    }
+    rc = 0;
+done:
+    text_free(&t);
+    free(panel);
+    free(npy);
+    free(rec);
+    return rc;
+}
+
+static int explain_image(worker *w, const input *in, char *err, size_t errlen) {
+    const options *o = w->o;
+    decam_status st = prepare_file(w, in->path);
+    if (st != DECAM_OK) {
+        library_error(w, st, err, errlen);
+        return -1;
+    }
+    int *order = malloc((size_t)o->top_k * sizeof *order);
+    if (!order) return snprintf(err, errlen, "out of memory"), -1;
+    int fixed, rc = 0;
+    resolve_target(o, w->cls, &fixed); /* checked before any image */
+    rc = rank_classes(w, order, (int)o->top_k, err, errlen);
+    const unsigned long long seed = image_seed(o->seed, in->name);
+    for (int k = 0; rc == 0 && k < o->top_k; k++) {
+        result r = {.rank = k + 1, .predicted = order[0]};
+        rc = explain_target(w, fixed >= 0 ? fixed : order[k], seed, 0, &r, err, errlen);
+        if (rc == 0) rc = write_outputs(w, in, &r, err, errlen);
+    }
+    free(order);
+    return rc;
+}
+
+static void draw_bar(const job_state *s) {
+    const size_t total = s->in->n;
+    const double elapsed = now() - s->start;
+    const size_t worked = s->explained + s->failed;
+    const size_t left = total - s->finished;
+    char eta[32] = "--:--";
+    if (worked > 0) {
+        double secs = elapsed / (double)worked * (double)left;
+        snprintf(eta, sizeof eta, "%d:%02d", (int)(secs / 60), (int)fmod(secs, 60));
+    }
+    int width = 30, filled = total ? (int)(width * s->finished / total) : width;
+    fprintf(stderr, "\r[%-*.*s] %zu/%zu images, ETA %s ", width, filled,
+            "##############################", s->finished, total, eta);
+}
+
+static void *job_main(void *arg) {
+    job_state *s = arg;
+    worker w;
+    char err[1024];
+    int ok = worker_init(&w, s->o, s->cls, err, sizeof err) == 0;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        size_t i = s->next++;
+        pthread_mutex_unlock(&s->lock);
+        if (i >= s->in->n) break;
+        const input *in = &s->in->v[i];
+        int skipped = s->o->resume && outputs_exist(s->o, in->name);
+        int failed = 0;
+        if (!skipped) failed = !ok || explain_image(&w, in, err, sizeof err);
+        pthread_mutex_lock(&s->lock);
+        if (failed) {
+            char buf[256];
+            s->errors[i] = strdup(err);
+            s->failed++;
+            fprintf(stderr, "%sdecam-explain: %s: %s\n", s->bar ? "\r\033[K" : "",
+                    shown(in->path, buf, sizeof buf), err);
+        } else {
+            s->done[i] = skipped ? 2 : 1;
+            skipped ? s->skipped++ : s->explained++;
+        }
+        s->finished++;
+        if (s->bar) draw_bar(s);
+        pthread_mutex_unlock(&s->lock);
+    }
+    worker_free(&w);
+    return NULL;
+}
+
+/* Appends the file at path to t; 0 or -1. */
+static int append_file(text *t, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        text_append(t, buf, n);
+    int bad = ferror(f);
+    fclose(f);
+    return bad || t->failed ? -1 : 0;
+}
+
+/* DIR/summary.jsonl: every record in input order, and a line for each
+ * image that failed. */
+static int write_summary(const job_state *s, const char *path) {
+    const options *o = s->o;
+    text t = {0};
+    char err[512], buf[256];
+    int rc = 0;
+    for (size_t i = 0; i < s->in->n && rc == 0; i++) {
+        const input *in = &s->in->v[i];
+        if (s->errors[i] || !s->done[i]) {
+            text_printf(&t, "{\"image\": ");
+            text_json_string(&t, in->name);
+            text_printf(&t, ", \"file\": ");
+            text_json_string(&t, in->path);
+            text_printf(&t, ", \"error\": ");
+            text_json_string(&t, s->errors[i] ? s->errors[i] : "not explained");
+            text_printf(&t, "}\n");
+            continue;
+        }
+        for (int r = 1; r <= o->top_k && rc == 0; r++) {
+            char *rec = output_path(o, in->name, r, ".json");
+            if (!rec || append_file(&t, rec))
+                rc = failure("cannot read %s: %s", rec ? shown(rec, buf, sizeof buf) : "a record",
+                             rec ? strerror(errno) : "out of memory");
+            free(rec);
+        }
+    }
+    if (rc == 0 && t.failed) rc = failure("out of memory");
+    if (rc == 0 && write_file_atomic(path, t.s ? t.s : "", t.len, err, sizeof err))
+        rc = failure("cannot write %s: %s", shown(path, buf, sizeof buf), err);
+    text_free(&t);
+    return rc;
+}
+
+static int explain_many(const options *o, const classes *cls, const input_list *in) {
+    char buf[256], why[256];
+    char *summary =
+        output_path(&(options){.output = o->output, .top_k = 1}, "summary", 1, ".jsonl");
+    if (!summary) return failure("out of memory");
+    /* The folder and the ones leading to it (-o runs/today/ is fine). */
+    if (make_parent_dirs(summary, why, sizeof why) || !is_folder(o->output)) {
+        free(summary);
+        if (!is_folder(o->output) && exists(o->output))
+            return failure("%s is not a folder", shown(o->output, buf, sizeof buf));
+        return failure("cannot create %s: %s", shown(o->output, buf, sizeof buf), why);
+    }
+    job_state s = {
+        .o = o, .cls = cls, .in = in, .start = now(), .bar = !o->quiet && isatty(fileno(stderr))};
+    s.errors = calloc(in->n ? in->n : 1, sizeof *s.errors);
+    s.done = calloc(in->n ? in->n : 1, 1);
+    if (!summary || !s.errors || !s.done) {
+        free(summary);
+        free(s.errors);
+        free(s.done);
+        return failure("out of memory");
+    }
+    pthread_mutex_init(&s.lock, NULL);
+    if (s.bar) draw_bar(&s);
+    const int jobs = (size_t)o->jobs > in->n ? (int)(in->n ? in->n : 1) : (int)o->jobs;
+    pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
+    int started = 0;
+    for (; threads && started < jobs; started++)
+        if (pthread_create(&threads[started], NULL, job_main, &s) != 0) break;
+    if (started == 0) job_main(&s); /* no thread could start: do the work here */
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    free(threads);
+    pthread_mutex_destroy(&s.lock);
+    if (s.bar) fprintf(stderr, "\n");
+    int rc = write_summary(&s, summary);
+    if (rc == 0) {
+        text t = {0};
+        text_printf(&t,
+                    "%zu image%s: %zu explained, %zu skipped (outputs exist), %zu failed, in %.1f "
+                    "s; summary ",
+                    in->n, in->n == 1 ? "" : "s", s.explained, s.skipped, s.failed,
+                    now() - s.start);
+        text_append(&t, summary, strlen(summary));
+        text_append(&t, "\n", 1);
+        rc = t.failed ? failure("out of memory") : to_stdout(t.s, t.len);
+        text_free(&t);
+    }
+    if (rc == 0 && s.failed) rc = failure("%zu of %zu images failed", s.failed, in->n);
+    for (size_t i = 0; i < in->n; i++)
+        free(s.errors[i]);
+    free(s.errors);
+    free(s.done);
+    free(summary);
+    return rc;
+}
+
+/* ---- main ------------------------------------------------------------------------- */
+
+/* Keeps file descriptors 0-2 open, so that no file we open becomes
+ * standard output by accident; remembers that stdout was closed. */
+static void guard_std_fds(void) {
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        if (fd == 1) stdout_closed = 1;
+        int got = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (got >= 0 && got != fd) close(got);
+    }
+}
+
+static int collect_inputs(const options *o, input_list *in) {
+    char err[768];
+    for (int i = 0; i < o->n_inputs; i++) {
+        const char *p = o->inputs[i];
+        int rc = o->many && is_folder(p) ? inputs_add_folder(in, p, o->ext, err, sizeof err)
+                                         : inputs_add_file(in, p, err, sizeof err);
+        if (rc) return failure("%s", err);
+    }
+    for (int i = 0; i < o->n_lists; i++)
+        if (inputs_add_list(in, o->lists[i], err, sizeof err)) return failure("%s", err);
+    if (o->many && in->n == 0) return failure("no images found (extensions %s)", o->ext);
+    if (inputs_check_unique(in, err, sizeof err)) return usage_error("%s", err);
+    return 0;
+}
+
+/* Opens the model once in the main thread: the number of outputs, the
+ * labels, the target and every parameter checked before any image. */
+static int setup(const options *o, classes *cls) {
+    model m;
+    char err[768];
+    if (model_open(o, &m, err, sizeof err)) return failure("%s", err);
+    int rc = model_probe(&m) ? failure("the model failed on a test image: %s", m.error) : 0;
+    cls->outputs = m.outputs;
+    cls->shapes = m.net != NULL;
+    model_close(&m);
+    if (rc) return rc;
+    if (o->labels) {
+        if ((rc = labels_load(o->labels, &cls->names))) return rc;
+        if (cls->names.n != cls->outputs)
+            return usage_error("%s has %d names, the model %d outputs", o->labels, cls->names.n,
+                               cls->outputs);
+        cls->shapes = 0;
+    }
+    if (o->top_k > cls->outputs)
+        return usage_error("--top-k %ld: the model has %d outputs", o->top_k, cls->outputs);
+    int target;
+    if ((rc = resolve_target(o, cls, &target))) return rc;
+    decam_ctx *ctx = decam_create();
+    if (!ctx) return failure("out of memory");
+    rc = apply_params(ctx, o, cls->outputs, err, sizeof err) ? usage_error("%s", err) : 0;
+    decam_free(ctx);
+    return rc;
+}
+
+static int run(const options *o) {
+    classes cls = {0};
+    input_list in = {0};
+    int rc = collect_inputs(o, &in);
+    if (rc == 0) rc = setup(o, &cls);
+#ifdef DECAM_EXPLAIN_DNN
+    /* Parallel jobs replace OpenCV's own threads, which would fight over
+     * the same cores. */
+    if (rc == 0 && o->model && o->jobs > 1) dnn_set_threads(1);
+#endif
+    if (rc == 0 && o->many)
+        rc = explain_many(o, &cls, &in);
+    else if (rc == 0) {
+        worker w;
+        char err[768];
+        rc = worker_init(&w, o, &cls, err, sizeof err) ? failure("%s", err) : explain_single(&w);
+        worker_free(&w);
+    }
+    labels_free(&cls.names);
+    inputs_free(&in);
+    return rc;
+}
+
+static int print_version(void) {
+    char s[256];
+    snprintf(s, sizeof s, "decam-explain %s (libdecam %s), OpenCV DNN: %s\n", DECAM_VERSION_STRING,
+             decam_version_string(),
+#ifdef DECAM_EXPLAIN_DNN
+             "yes"
+#else
+             "no"
+#endif
+    );
+    return to_stdout(s, strlen(s));
+}
+
+int main(int argc, char **argv) {
+    guard_std_fds();
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe is a write error with a message */
+    options o;
+    int rc = parse(argc, argv, &o);
+    if (rc == -1)
+        rc = to_stdout(USAGE, sizeof USAGE - 1);
+    else if (rc == -2)
+        rc = print_version();
+    else if (rc == 0)
+        rc = run(&o);
+    free(o.inputs);
+    free(o.lists);
+    return rc;
+}
