@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tests/python/run.sh BUILD_DIR - tests of the Python binding (NumPy), the
-# PyTorch example and the OpenCV DNN host against the libdecam built in
-# BUILD_DIR. Installs what the tests need from Debian when it is missing
-# (python3-numpy, python3-torch, python3-onnx, libopencv-dnn-dev); tests
+# PyTorch example, the OpenCV DNN host and a pretrained ImageNet model
+# (../shared/realdata) against the libdecam built in BUILD_DIR. Installs
+# what the tests need from Debian when it is missing (python3-numpy,
+# python3-torch, python3-onnx, libopencv-dnn-dev; python3-opencv and
+# python3-pil when the real-model set is there); tests
 # whose packages cannot be installed report themselves SKIPPED. Helpers are
 # built into BUILD_DIR/python-tests. The last line is "N passed, N failed"
 # (", N skipped" when some were); the exit status is nonzero on any failure.
@@ -37,6 +39,11 @@ install python3-numpy || export DECAM_TEST_NO_NUMPY="python3-numpy could not be 
 install python3-torch || export DECAM_TEST_NO_TORCH="python3-torch could not be installed"
 install python3-onnx libopencv-dnn-dev ||
     export DECAM_TEST_NO_OPENCV="python3-onnx or libopencv-dnn-dev could not be installed"
+# the pretrained-model test (test_realmodel.py), only where CI sees the set
+if [ -d "$src/../shared/realdata" ]; then
+    install python3-opencv python3-pil ||
+        export DECAM_TEST_NO_REALMODEL="python3-opencv could not be installed"
+fi
 
 # ---- the library, and decam-opencv if this build has the `opencv` option ---
 ninja -C "$build" >/dev/null || { echo "0 passed, 1 failed"; exit 1; }

@@ -6,7 +6,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-modules = sys.argv[1:] or ["test_binding", "test_torch", "test_opencv"]
+modules = sys.argv[1:] or ["test_binding", "test_torch", "test_opencv", "test_realmodel"]
 suite = unittest.TestSuite()
 loader = unittest.TestLoader()
 broken = 0
