@@ -306,7 +306,11 @@ def main():
     ap.add_argument("--jsonl", help="append per-image results here")
     ap.add_argument("--summary", nargs="+", help="print the table of --jsonl files and stop")
     ap.add_argument("--plot", help="write the AUC-against-queries plot here (PNG)")
+    ap.add_argument("--only", type=ints, default=None,
+                    help="these images only (1-based positions in images.json, in the half)")
     ap.add_argument("--panels", help="write image | map | overlay panels into this folder")
+    ap.add_argument("--panels-only", action="store_true",
+                    help="explain and write --panels, without evaluating")
     args = ap.parse_args()
 
     if np is None:
@@ -337,6 +341,11 @@ def main():
     entries = json.load(open(DATA / "images.json"))
     first = 0 if args.half == "choosing" else 100
     chosen = list(range(first, first + min(args.images, 100)))
+    if args.only:
+        if any(not first < p <= first + 100 for p in args.only):
+            sys.exit(f"bench_real: --only: positions of the {args.half} half are "
+                     f"{first + 1}..{first + 100}")
+        chosen = [p - 1 for p in args.only]
     model = Model(DATA / "mobilenet_v1_025_224.onnx")
     todo = settings(args)
     sink = open(args.jsonl, "a") if args.jsonl else None
@@ -347,21 +356,25 @@ def main():
         image = prepare(DATA / e["file"])
         label = e["class_index"]
         for s in todo:
-            row, saliency = measure(model, image, label, s, i, args)
-            row["image"] = i
-            worst = max(worst, abs(row["score"] - e["p_true"]))
-            rows.append(row)
-            if sink:
-                sink.write(json.dumps(row) + "\n")
-                sink.flush()
-            if args.panels and s[0] in ("DE-CAM", "RISE", "occlusion") and (
-                    s[2] in (500, 4000, None)):
+            if args.panels_only:
+                saliency, _ = explain(model, image, label, s, i, args)
+            else:
+                row, saliency = measure(model, image, label, s, i, args)
+                row["image"] = i
+                worst = max(worst, abs(row["score"] - e["p_true"]))
+                rows.append(row)
+                if sink:
+                    sink.write(json.dumps(row) + "\n")
+                    sink.flush()
+            if args.panels and s[0] != "random":
                 Path(args.panels).mkdir(parents=True, exist_ok=True)
-                name = f"{i:03d}-{key(s).replace('|', '-').replace(' ', '').replace(',', '')}.png"
-                decam.save_image(Path(args.panels) / name,
+                name = key(s).replace("|", "-").replace(" ", "").replace(",", "")
+                decam.save_image(Path(args.panels) / f"{i + 1:03d}-{name}.png",
                                  decam.render_panel(image.transpose(1, 2, 0), saliency))
         print(f"bench_real: image {n + 1}/{len(chosen)} ({e['class_name']}) done, "
               f"{time.time() - t_start:.0f} s", file=sys.stderr)
+    if args.panels_only:
+        return
     text, summary, images = table(rows, [key(s) for s in todo])
     print(text)
     print(f"\n{len(images)} images of the {args.half} half ({describe(images)}), "
