@@ -26,7 +26,8 @@ the default). Image i (0..199 in images.json) is explained with seed i.
 (as BENCH_PARAMS does for bench_faithfulness); --variant LABEL:name=value,...
 adds a DE-CAM setting at each of --budgets with those parameters. --jsonl
 appends one line per image and setting as it is measured; --summary FILE
-prints the table (and --plot) of such a file without running anything.
+prints the table (and --plot) of such files without running anything,
+over the images measured with every setting they hold.
 Exits 0 with one line "bench_real: skipped: ..." when the data or OpenCV is
 missing.
 """
@@ -317,6 +318,12 @@ def main():
         skip("NumPy (python3-numpy) is missing")
     if args.summary:
         rows = [json.loads(line) for path in args.summary for line in open(path)]
+        # only images measured with every setting (runs may have been stopped)
+        settings_of = {}
+        for r in rows:
+            settings_of.setdefault(r["image"], set()).add(r["setting"])
+        every = set().union(*settings_of.values()) if settings_of else set()
+        rows = [r for r in rows if settings_of[r["image"]] == every]
         text, summary, images = table(rows, list(dict.fromkeys(r["setting"] for r in rows)))
         print(text)
         print(f"\n{len(images)} images ({describe(images)}).")
