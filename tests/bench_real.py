@@ -328,7 +328,18 @@ def main():
             settings_of.setdefault(r["image"], set()).add(r["setting"])
         every = set().union(*settings_of.values()) if settings_of else set()
         rows = [r for r in rows if settings_of[r["image"]] == every]
-        text, summary, images = table(rows, list(dict.fromkeys(r["setting"] for r in rows)))
+        families = ["DE-CAM", "RISE", "occlusion", "random"]
+        first = list(dict.fromkeys(r["setting"] for r in rows))
+        queries = {}
+        for r in rows:
+            queries.setdefault(r["setting"], []).append(r["queries"])
+        def rank(k):  # DE-CAM defaults, its variants as run, RISE, occlusion, random
+            family, label, _ = k.split("|")
+            variant = first.index(k) if family == "DE-CAM" and label != "defaults" else -1
+            return (families.index(family), variant, label if family == "RISE" else "",
+                    np.mean(queries[k]))
+        order = sorted(first, key=rank)
+        text, summary, images = table(rows, order)
         print(text)
         print(f"\n{len(images)} images ({describe(images)}).")
         if args.plot:
