@@ -240,7 +240,9 @@ def plot(summary, path, title):
     for family, setting, q, dl, il, _ in summary:
         if family == "DE-CAM" and setting != "defaults":
             continue
-        lines.setdefault(f"{family} ({setting})", []).append((max(q, 1), dl, il))
+        label = "occlusion (32 x 32, black, by stride)" if family == "occlusion" else \
+            f"{family} ({setting})"
+        lines.setdefault(label, []).append((max(q, 1), dl, il))
     for ax, col, name in zip(axes, (1, 2, 3), ("deletion AUC (lower is better)",
                                                 "insertion AUC (higher is better)",
                                                 "insertion - deletion (higher is better)")):
@@ -343,7 +345,8 @@ def main():
         print(text)
         print(f"\n{len(images)} images ({describe(images)}).")
         if args.plot:
-            plot(summary, args.plot, f"MobileNet v1 0.25, {len(images)} images")
+            plot(summary, args.plot, f"MobileNet v1 0.25 (OpenCV DNN), RISE protocol, "
+                 f"{len(images)} images ({describe(images)})")
         return
 
     if not (DATA / "images.json").is_file():
