@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # tests/python/run.sh BUILD_DIR - tests of the Python binding (NumPy), the
-# PyTorch example and decam-explain's OpenCV DNN backend against the libdecam built in
+# PyTorch example, decam-explain's OpenCV DNN backend and a pretrained
+# ImageNet model (../shared/realdata) against the libdecam built in
 # BUILD_DIR. Installs what the tests need from Debian when it is missing
 # (python3-numpy, python3-torch, python3-onnx, libopencv-dnn-dev,
 # python3-mesonpy and python3-venv for the package test, python3-dask,
-# python3-distributed and python3-opencv for the dataset tests); tests
+# python3-distributed and python3-opencv for the dataset tests,
+# python3-pil for the real-model test); tests
 # whose packages cannot be installed report themselves SKIPPED. Helpers are
 # built into BUILD_DIR/python-tests. The last line is "N passed, N failed"
 # (", N skipped" when some were); the exit status is nonzero on any failure.
@@ -43,6 +45,11 @@ install python3-dask python3-distributed python3-opencv ||
     echo "python/run.sh: python3-dask, python3-distributed or python3-opencv could not be installed"
 install python3-onnx libopencv-dnn-dev ||
     export DECAM_TEST_NO_OPENCV="python3-onnx or libopencv-dnn-dev could not be installed"
+# the pretrained-model test (test_realmodel.py), only where CI sees the set
+if [ -d "$src/../shared/realdata" ]; then
+    install python3-opencv python3-pil ||
+        export DECAM_TEST_NO_REALMODEL="python3-opencv could not be installed"
+fi
 
 # ---- the library, and decam-explain with OpenCV DNN if this build has it ---
 ninja -C "$build" >/dev/null || { echo "0 passed, 1 failed"; exit 1; }

@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def main():
     modules = sys.argv[1:] or ["test_binding", "test_boundary", "test_torch", "test_opencv",
-                               "test_package", "test_dataset"]
+                               "test_package", "test_dataset", "test_realmodel"]
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
     broken = 0
