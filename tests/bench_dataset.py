@@ -61,7 +61,8 @@ def main():
     clusters = {}
     for workers in (1, 2):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None, silence_logs=40)
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                               silence_logs=40)
         clusters[workers] = (cluster, Client(cluster))
         rows[f"Dask, {workers} worker{'s' if workers > 1 else ''}"] = []
         timed(paths[:2], truth, params, clusters[workers][1])  # workers build their models

@@ -78,7 +78,7 @@ class Cluster:
             [str(Path(dataset_models.__file__).parent), str(SRC / "lib" / "python"),
              os.environ.get("PYTHONPATH", "")])
         self.cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                    host="127.0.0.1", dashboard_address=None,
+                                    host="127.0.0.1", dashboard_address="127.0.0.1:0",
                                     silence_logs=40)
         self.client = Client(self.cluster)
         return self.client
