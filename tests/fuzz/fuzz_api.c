@@ -16,17 +16,7 @@
 #include <string.h>
 
 #include "decam.h"
-
-typedef struct reader {
-    const uint8_t *p;
-    size_t n;
-} reader;
-
-static uint8_t byte(reader *r) {
-    if (r->n == 0) return 0;
-    r->n--;
-    return *r->p++;
-}
+#include "reader.h"
 
 static double any_value(reader *r) {
     static const double special[] = {0, 1, -1, 0.5, 2, 64, 65, 1e9, 1e10, -1e10, 4096, 4097};

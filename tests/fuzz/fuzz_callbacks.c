@@ -19,17 +19,7 @@
 #include <string.h>
 
 #include "decam.h"
-
-typedef struct reader {
-    const uint8_t *p;
-    size_t n;
-} reader;
-
-static uint8_t byte(reader *r) {
-    if (r->n == 0) return 0;
-    r->n--;
-    return *r->p++;
-}
+#include "reader.h"
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \

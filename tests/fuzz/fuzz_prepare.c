@@ -23,22 +23,12 @@
 #include <string.h>
 
 #include "decam_io.h"
+#include "reader.h"
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) __builtin_trap();                                                             \
     } while (0)
-
-typedef struct reader {
-    const uint8_t *p;
-    size_t n;
-} reader;
-
-static uint8_t byte(reader *r) {
-    if (r->n == 0) return 0;
-    r->n--;
-    return *r->p++;
-}
 
 static float any_float(reader *r) {
     static const float special[] = {0.0f, 1.0f, -1.0f, 0.5f, 3e38f, -3e38f, 1e-45f, 2.0f};

@@ -13,21 +13,13 @@ import traceback
 import unittest
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent.parent / "lib" / "python"), str(HERE)]
+from test_binding import NO_IO, NO_NUMPY  # sys.path, NumPy and the library, as there
 
-try:
-    import numpy as np
-except ImportError:
-    np = None
-NO_NUMPY = os.environ.get("DECAM_TEST_NO_NUMPY") or (np is None and "python3-numpy is missing")
-NO_IO = NO_NUMPY
 if not NO_NUMPY:
+    import numpy as np
+
     import decam
     from planted import Planted
-
-    if not hasattr(decam._lib, "decam_image_load"):
-        NO_IO = "libdecam was built without image I/O (-Dio=disabled)"
 
 SMALL = dict(grid=4, population=8, budget=200)  # about 25 model calls
 
