@@ -154,15 +154,6 @@ const char *decam_status_string(decam_status status) {
 unsigned decam_version_number(void) { return DECAM_VERSION_NUMBER; }
 const char *decam_version_string(void) { return DECAM_VERSION_STRING; }
 
-/* A public function as its body between decam__ctx_enter() and decam__ctx_leave(). A
- * NULL ctx is refused before anything else. */
-#define GUARDED(ctx, who, configure, call)                                                         \
-    do {                                                                                           \
-        decam_status entered_ = decam__ctx_enter((ctx), (who), (configure));                       \
-        if (!(ctx)) return entered_;                                                               \
-        return decam__ctx_leave((ctx), entered_ != DECAM_OK ? entered_ : (call));                  \
-    } while (0)
-
 static decam_status set_model(decam_ctx *ctx, decam_model_fn fn, void *user) {
     ctx->model = fn;
     ctx->model_user = user;

@@ -86,6 +86,15 @@ decam_status decam__ctx_enter(decam_ctx *ctx, const char *who, int configure);
  * now. Returns status. Do not touch ctx after it. */
 decam_status decam__ctx_leave(decam_ctx *ctx, decam_status status);
 
+/* A public function as its body between decam__ctx_enter() and decam__ctx_leave(). A
+ * NULL ctx is refused before anything else. */
+#define GUARDED(ctx, who, configure, call)                                                         \
+    do {                                                                                           \
+        decam_status entered_ = decam__ctx_enter((ctx), (who), (configure));                       \
+        if (!(ctx)) return entered_;                                                               \
+        return decam__ctx_leave((ctx), entered_ != DECAM_OK ? entered_ : (call));                  \
+    } while (0)
+
 /* As decam__ctx_enter() for a const context (getters): no busy check. */
 static inline decam_status ctx_enter_const(const decam_ctx *ctx, const char *who) {
     return decam__ctx_enter((decam_ctx *)ctx, who, 0);

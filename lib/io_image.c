@@ -44,8 +44,8 @@ static const char *other_format(const unsigned char *d, size_t n) {
     return NULL;
 }
 
-decam_status decam_image_detect(decam_ctx *ctx, const void *data, size_t size,
-                                decam_image_format *format) {
+static decam_status image_detect_body(decam_ctx *ctx, const void *data, size_t size,
+                                      decam_image_format *format) {
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
     ctx_clear_error(ctx);
     FAIL_IF(!format, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_image_detect: format is NULL");
@@ -54,6 +54,11 @@ decam_status decam_image_detect(decam_ctx *ctx, const void *data, size_t size,
             "decam_image_detect: data is NULL but size is %zu", size);
     if (data) *format = detect(data, size);
     return DECAM_OK;
+}
+
+decam_status decam_image_detect(decam_ctx *ctx, const void *data, size_t size,
+                                decam_image_format *format) {
+    GUARDED(ctx, "decam_image_detect", 0, image_detect_body(ctx, data, size, format));
 }
 
 /* ---------------------------------------------------------------------
@@ -208,8 +213,8 @@ static decam_status check_load_args(decam_ctx *ctx, const char *who, int channel
     return DECAM_OK;
 }
 
-decam_status decam_image_load_memory(decam_ctx *ctx, const void *data, size_t size, int channels,
-                                     float **pixels, int *width, int *height) {
+static decam_status image_load_memory_body(decam_ctx *ctx, const void *data, size_t size,
+                                           int channels, float **pixels, int *width, int *height) {
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
     ctx_clear_error(ctx);
     FORWARD_IF_ERROR(
@@ -217,6 +222,12 @@ decam_status decam_image_load_memory(decam_ctx *ctx, const void *data, size_t si
     FAIL_IF(!data && size, ctx, DECAM_ERR_INVALID_ARGUMENT,
             "decam_image_load_memory: data is NULL but size is %zu", size);
     return decode(ctx, data, size, "buffer", channels, pixels, width, height);
+}
+
+decam_status decam_image_load_memory(decam_ctx *ctx, const void *data, size_t size, int channels,
+                                     float **pixels, int *width, int *height) {
+    GUARDED(ctx, "decam_image_load_memory", 0,
+            image_load_memory_body(ctx, data, size, channels, pixels, width, height));
 }
 
 /* The reason for a failed file operation. strerror() may share one buffer
@@ -385,8 +396,8 @@ cleanup:
     return status;
 }
 
-decam_status decam_image_load(decam_ctx *ctx, const char *path, int channels, float **pixels,
-                              int *width, int *height) {
+static decam_status image_load_body(decam_ctx *ctx, const char *path, int channels, float **pixels,
+                                    int *width, int *height) {
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
     ctx_clear_error(ctx);
     FORWARD_IF_ERROR(check_load_args(ctx, "decam_image_load", channels, pixels, width, height));
@@ -399,6 +410,12 @@ decam_status decam_image_load(decam_ctx *ctx, const char *path, int channels, fl
     decam_status status = decode(ctx, data, size, name, channels, pixels, width, height);
     decam__ctx_dealloc(ctx, data);
     return status;
+}
+
+decam_status decam_image_load(decam_ctx *ctx, const char *path, int channels, float **pixels,
+                              int *width, int *height) {
+    GUARDED(ctx, "decam_image_load", 0,
+            image_load_body(ctx, path, channels, pixels, width, height));
 }
 
 void decam_image_free(decam_ctx *ctx, void *ptr) {
@@ -445,9 +462,9 @@ static decam_status encode(decam_ctx *ctx, decam_image_format format, const uint
     return status;
 }
 
-decam_status decam_image_save_memory(decam_ctx *ctx, decam_image_format format,
-                                     const uint8_t *pixels, int width, int height, int channels,
-                                     uint8_t **data, size_t *size) {
+static decam_status image_save_memory_body(decam_ctx *ctx, decam_image_format format,
+                                           const uint8_t *pixels, int width, int height,
+                                           int channels, uint8_t **data, size_t *size) {
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
     ctx_clear_error(ctx);
     if (data) *data = NULL;
@@ -463,8 +480,15 @@ decam_status decam_image_save_memory(decam_ctx *ctx, decam_image_format format,
     return DECAM_OK;
 }
 
-decam_status decam_image_save(decam_ctx *ctx, const char *path, decam_image_format format,
-                              const uint8_t *pixels, int width, int height, int channels) {
+decam_status decam_image_save_memory(decam_ctx *ctx, decam_image_format format,
+                                     const uint8_t *pixels, int width, int height, int channels,
+                                     uint8_t **data, size_t *size) {
+    GUARDED(ctx, "decam_image_save_memory", 0,
+            image_save_memory_body(ctx, format, pixels, width, height, channels, data, size));
+}
+
+static decam_status image_save_body(decam_ctx *ctx, const char *path, decam_image_format format,
+                                    const uint8_t *pixels, int width, int height, int channels) {
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
     ctx_clear_error(ctx);
     FAIL_IF(!path, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_image_save: path is NULL");
@@ -481,4 +505,10 @@ decam_status decam_image_save(decam_ctx *ctx, const char *path, decam_image_form
 cleanup:
     decam__ctx_dealloc(ctx, out.data);
     return status;
+}
+
+decam_status decam_image_save(decam_ctx *ctx, const char *path, decam_image_format format,
+                              const uint8_t *pixels, int width, int height, int channels) {
+    GUARDED(ctx, "decam_image_save", 0,
+            image_save_body(ctx, path, format, pixels, width, height, channels));
 }

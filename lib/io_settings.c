@@ -41,8 +41,8 @@ static decam_status writable(decam_ctx *ctx, const char *who, io_settings **out)
     return DECAM_OK;
 }
 
-decam_status decam_io_set_limits(decam_ctx *ctx, int max_width, int max_height,
-                                 uint64_t max_pixels) {
+static decam_status io_set_limits_body(decam_ctx *ctx, int max_width, int max_height,
+                                       uint64_t max_pixels) {
     static const char who[] = "decam_io_set_limits";
     FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, who));
     FAIL_IF(max_width < 1 || max_height < 1, ctx, DECAM_ERR_OUT_OF_RANGE,
@@ -58,6 +58,12 @@ decam_status decam_io_set_limits(decam_ctx *ctx, int max_width, int max_height,
     return DECAM_OK;
 }
 
+decam_status decam_io_set_limits(decam_ctx *ctx, int max_width, int max_height,
+                                 uint64_t max_pixels) {
+    GUARDED(ctx, "decam_io_set_limits", 1,
+            io_set_limits_body(ctx, max_width, max_height, max_pixels));
+}
+
 decam_status decam_io_get_limits(const decam_ctx *ctx, int *max_width, int *max_height,
                                  uint64_t *max_pixels) {
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
@@ -68,8 +74,8 @@ decam_status decam_io_get_limits(const decam_ctx *ctx, int *max_width, int *max_
     return DECAM_OK;
 }
 
-decam_status decam_io_set_input_limits(decam_ctx *ctx, uint64_t base_pixels,
-                                       uint64_t pixels_per_byte, uint64_t max_memory) {
+static decam_status io_set_input_limits_body(decam_ctx *ctx, uint64_t base_pixels,
+                                             uint64_t pixels_per_byte, uint64_t max_memory) {
     static const char who[] = "decam_io_set_input_limits";
     FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, who));
     FAIL_IF(base_pixels > IO_MAX_PIXELS || pixels_per_byte > IO_MAX_PIXELS, ctx,
@@ -85,6 +91,12 @@ decam_status decam_io_set_input_limits(decam_ctx *ctx, uint64_t base_pixels,
     return DECAM_OK;
 }
 
+decam_status decam_io_set_input_limits(decam_ctx *ctx, uint64_t base_pixels,
+                                       uint64_t pixels_per_byte, uint64_t max_memory) {
+    GUARDED(ctx, "decam_io_set_input_limits", 1,
+            io_set_input_limits_body(ctx, base_pixels, pixels_per_byte, max_memory));
+}
+
 decam_status decam_io_get_input_limits(const decam_ctx *ctx, uint64_t *base_pixels,
                                        uint64_t *pixels_per_byte, uint64_t *max_memory) {
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
@@ -95,7 +107,7 @@ decam_status decam_io_get_input_limits(const decam_ctx *ctx, uint64_t *base_pixe
     return DECAM_OK;
 }
 
-decam_status decam_io_set_background(decam_ctx *ctx, float r, float g, float b) {
+static decam_status io_set_background_body(decam_ctx *ctx, float r, float g, float b) {
     static const char who[] = "decam_io_set_background";
     FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, who));
     const float rgb[3] = {r, g, b};
@@ -108,13 +120,17 @@ decam_status decam_io_set_background(decam_ctx *ctx, float r, float g, float b) 
     return DECAM_OK;
 }
 
+decam_status decam_io_set_background(decam_ctx *ctx, float r, float g, float b) {
+    GUARDED(ctx, "decam_io_set_background", 1, io_set_background_body(ctx, r, g, b));
+}
+
 decam_status decam_io_get_background(const decam_ctx *ctx, float rgb[3]) {
     if (!ctx || !rgb) return DECAM_ERR_INVALID_ARGUMENT;
     memcpy(rgb, decam__io_settings(ctx)->background, 3 * sizeof *rgb);
     return DECAM_OK;
 }
 
-decam_status decam_io_set_jpeg_quality(decam_ctx *ctx, int quality) {
+static decam_status io_set_jpeg_quality_body(decam_ctx *ctx, int quality) {
     static const char who[] = "decam_io_set_jpeg_quality";
     FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, who));
     FAIL_IF(quality < 1 || quality > 100, ctx, DECAM_ERR_OUT_OF_RANGE,
@@ -123,6 +139,10 @@ decam_status decam_io_set_jpeg_quality(decam_ctx *ctx, int quality) {
     FORWARD_IF_ERROR(writable(ctx, who, &s));
     s->jpeg_quality = quality;
     return DECAM_OK;
+}
+
+decam_status decam_io_set_jpeg_quality(decam_ctx *ctx, int quality) {
+    GUARDED(ctx, "decam_io_set_jpeg_quality", 1, io_set_jpeg_quality_body(ctx, quality));
 }
 
 decam_status decam_io_get_jpeg_quality(const decam_ctx *ctx, int *quality) {

@@ -137,9 +137,9 @@ static void resample_columns(const float *src, io_strides ss, float *dst, io_str
         }
 }
 
-decam_status decam_image_resize(decam_ctx *ctx, const float *src, int src_width, int src_height,
-                                int channels, float *dst, int dst_width, int dst_height,
-                                decam_resize_method method) {
+static decam_status image_resize_body(decam_ctx *ctx, const float *src, int src_width,
+                                      int src_height, int channels, float *dst, int dst_width,
+                                      int dst_height, decam_resize_method method) {
     static const char who[] = "decam_image_resize";
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
     ctx_clear_error(ctx);
@@ -175,9 +175,17 @@ cleanup:
     return status;
 }
 
-decam_status decam_image_center_crop(decam_ctx *ctx, const float *src, int src_width,
-                                     int src_height, int channels, float *dst, int crop_width,
-                                     int crop_height) {
+decam_status decam_image_resize(decam_ctx *ctx, const float *src, int src_width, int src_height,
+                                int channels, float *dst, int dst_width, int dst_height,
+                                decam_resize_method method) {
+    GUARDED(ctx, "decam_image_resize", 0,
+            image_resize_body(ctx, src, src_width, src_height, channels, dst, dst_width, dst_height,
+                              method));
+}
+
+static decam_status image_center_crop_body(decam_ctx *ctx, const float *src, int src_width,
+                                           int src_height, int channels, float *dst, int crop_width,
+                                           int crop_height) {
     static const char who[] = "decam_image_center_crop";
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
     ctx_clear_error(ctx);
@@ -200,6 +208,14 @@ decam_status decam_image_center_crop(decam_ctx *ctx, const float *src, int src_w
                 dst[(size_t)c * ds.chan + (size_t)y * ds.row + (size_t)x * ds.px] =
                     src[(size_t)c * ss.chan + (y0 + (size_t)y) * ss.row + (x0 + (size_t)x) * ss.px];
     return DECAM_OK;
+}
+
+decam_status decam_image_center_crop(decam_ctx *ctx, const float *src, int src_width,
+                                     int src_height, int channels, float *dst, int crop_width,
+                                     int crop_height) {
+    GUARDED(ctx, "decam_image_center_crop", 0,
+            image_center_crop_body(ctx, src, src_width, src_height, channels, dst, crop_width,
+                                   crop_height));
 }
 
 /* v = (v - mean) / std, or with `inverse` v = v * std + mean. */
@@ -229,14 +245,26 @@ static decam_status normalize(decam_ctx *ctx, const char *who, float *pixels, in
     return DECAM_OK;
 }
 
+static decam_status image_normalize_body(decam_ctx *ctx, float *pixels, int width, int height,
+                                         int channels, const float *mean, const float *std) {
+    return normalize(ctx, "decam_image_normalize", pixels, width, height, channels, mean, std, 0);
+}
+
 decam_status decam_image_normalize(decam_ctx *ctx, float *pixels, int width, int height,
                                    int channels, const float *mean, const float *std) {
-    return normalize(ctx, "decam_image_normalize", pixels, width, height, channels, mean, std, 0);
+    GUARDED(ctx, "decam_image_normalize", 0,
+            image_normalize_body(ctx, pixels, width, height, channels, mean, std));
+}
+
+static decam_status image_denormalize_body(decam_ctx *ctx, float *pixels, int width, int height,
+                                           int channels, const float *mean, const float *std) {
+    return normalize(ctx, "decam_image_denormalize", pixels, width, height, channels, mean, std, 1);
 }
 
 decam_status decam_image_denormalize(decam_ctx *ctx, float *pixels, int width, int height,
                                      int channels, const float *mean, const float *std) {
-    return normalize(ctx, "decam_image_denormalize", pixels, width, height, channels, mean, std, 1);
+    GUARDED(ctx, "decam_image_denormalize", 0,
+            image_denormalize_body(ctx, pixels, width, height, channels, mean, std));
 }
 
 static decam_status check_bytes_args(decam_ctx *ctx, const char *who, const void *src,
@@ -248,8 +276,8 @@ static decam_status check_bytes_args(decam_ctx *ctx, const char *who, const void
     return decam__params_check_image_size(ctx, who, width, height, channels, &n);
 }
 
-decam_status decam_image_to_bytes(decam_ctx *ctx, const float *src, int width, int height,
-                                  int channels, uint8_t *dst) {
+static decam_status image_to_bytes_body(decam_ctx *ctx, const float *src, int width, int height,
+                                        int channels, uint8_t *dst) {
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
     ctx_clear_error(ctx);
     FORWARD_IF_ERROR(
@@ -263,8 +291,14 @@ decam_status decam_image_to_bytes(decam_ctx *ctx, const float *src, int width, i
     return DECAM_OK;
 }
 
-decam_status decam_image_from_bytes(decam_ctx *ctx, const uint8_t *src, int width, int height,
-                                    int channels, float *dst) {
+decam_status decam_image_to_bytes(decam_ctx *ctx, const float *src, int width, int height,
+                                  int channels, uint8_t *dst) {
+    GUARDED(ctx, "decam_image_to_bytes", 0,
+            image_to_bytes_body(ctx, src, width, height, channels, dst));
+}
+
+static decam_status image_from_bytes_body(decam_ctx *ctx, const uint8_t *src, int width, int height,
+                                          int channels, float *dst) {
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
     ctx_clear_error(ctx);
     FORWARD_IF_ERROR(
@@ -276,4 +310,10 @@ decam_status decam_image_from_bytes(decam_ctx *ctx, const uint8_t *src, int widt
                 dst[(size_t)c * s.chan + (size_t)y * s.row + (size_t)x * s.px] =
                     (float)*src++ / 255.0f;
     return DECAM_OK;
+}
+
+decam_status decam_image_from_bytes(decam_ctx *ctx, const uint8_t *src, int width, int height,
+                                    int channels, float *dst) {
+    GUARDED(ctx, "decam_image_from_bytes", 0,
+            image_from_bytes_body(ctx, src, width, height, channels, dst));
 }

@@ -83,13 +83,18 @@ static decam_status check_colormap(decam_ctx *ctx, const char *who, decam_colorm
     return DECAM_OK;
 }
 
-decam_status decam_colormap_value(decam_ctx *ctx, decam_colormap colormap, float v, float rgb[3]) {
+static decam_status colormap_value_body(decam_ctx *ctx, decam_colormap colormap, float v,
+                                        float rgb[3]) {
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
     ctx_clear_error(ctx);
     FAIL_IF(!rgb, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_colormap_value: rgb is NULL");
     FORWARD_IF_ERROR(check_colormap(ctx, "decam_colormap_value", colormap));
     colormap_entry(colormap, colormap_index(v), rgb);
     return DECAM_OK;
+}
+
+decam_status decam_colormap_value(decam_ctx *ctx, decam_colormap colormap, float v, float rgb[3]) {
+    GUARDED(ctx, "decam_colormap_value", 0, colormap_value_body(ctx, colormap, v, rgb));
 }
 
 /* ---------------------------------------------------------------------
@@ -152,8 +157,8 @@ static decam_status check_image(decam_ctx *ctx, const char *who, const float *im
     return decam__params_check_image_size(ctx, who, width, height, channels, &n);
 }
 
-decam_status decam_render_colormap(decam_ctx *ctx, const float *map, int width, int height,
-                                   decam_colormap colormap, uint8_t *rgb) {
+static decam_status render_colormap_body(decam_ctx *ctx, const float *map, int width, int height,
+                                         decam_colormap colormap, uint8_t *rgb) {
     static const char who[] = "decam_render_colormap";
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
     ctx_clear_error(ctx);
@@ -173,6 +178,12 @@ decam_status decam_render_colormap(decam_ctx *ctx, const float *map, int width, 
     return DECAM_OK;
 }
 
+decam_status decam_render_colormap(decam_ctx *ctx, const float *map, int width, int height,
+                                   decam_colormap colormap, uint8_t *rgb) {
+    GUARDED(ctx, "decam_render_colormap", 0,
+            render_colormap_body(ctx, map, width, height, colormap, rgb));
+}
+
 /* The panes of an overlay or a panel of `image` and `map`, before the
  * caller says where each is drawn. */
 static panes panes_of(const decam_ctx *ctx, const float *image, int width, int height, int channels,
@@ -190,9 +201,9 @@ static panes panes_of(const decam_ctx *ctx, const float *image, int width, int h
     return p;
 }
 
-decam_status decam_render_overlay(decam_ctx *ctx, const float *image, int width, int height,
-                                  int channels, const float *map, decam_colormap colormap,
-                                  float alpha, uint8_t *rgb) {
+static decam_status render_overlay_body(decam_ctx *ctx, const float *image, int width, int height,
+                                        int channels, const float *map, decam_colormap colormap,
+                                        float alpha, uint8_t *rgb) {
     static const char who[] = "decam_render_overlay";
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
     ctx_clear_error(ctx);
@@ -206,6 +217,13 @@ decam_status decam_render_overlay(decam_ctx *ctx, const float *image, int width,
     p.stride = 3 * (size_t)width;
     draw_panes(&p);
     return DECAM_OK;
+}
+
+decam_status decam_render_overlay(decam_ctx *ctx, const float *image, int width, int height,
+                                  int channels, const float *map, decam_colormap colormap,
+                                  float alpha, uint8_t *rgb) {
+    GUARDED(ctx, "decam_render_overlay", 0,
+            render_overlay_body(ctx, image, width, height, channels, map, colormap, alpha, rgb));
 }
 
 /* ---------------------------------------------------------------------
@@ -258,8 +276,8 @@ static decam_status check_top(decam_ctx *ctx, const char *who, float top_fractio
     return DECAM_OK;
 }
 
-decam_status decam_render_contour(decam_ctx *ctx, const float *map, int width, int height,
-                                  float top_fraction, const uint8_t colour[3], uint8_t *rgb) {
+static decam_status render_contour_body(decam_ctx *ctx, const float *map, int width, int height,
+                                        float top_fraction, const uint8_t colour[3], uint8_t *rgb) {
     static const char who[] = "decam_render_contour";
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
     ctx_clear_error(ctx);
@@ -273,9 +291,15 @@ decam_status decam_render_contour(decam_ctx *ctx, const float *map, int width, i
     return DECAM_OK;
 }
 
-decam_status decam_render_panel(decam_ctx *ctx, const float *image, int width, int height,
-                                int channels, const float *map, decam_colormap colormap,
-                                float alpha, float top_fraction, uint8_t *rgb) {
+decam_status decam_render_contour(decam_ctx *ctx, const float *map, int width, int height,
+                                  float top_fraction, const uint8_t colour[3], uint8_t *rgb) {
+    GUARDED(ctx, "decam_render_contour", 0,
+            render_contour_body(ctx, map, width, height, top_fraction, colour, rgb));
+}
+
+static decam_status render_panel_body(decam_ctx *ctx, const float *image, int width, int height,
+                                      int channels, const float *map, decam_colormap colormap,
+                                      float alpha, float top_fraction, uint8_t *rgb) {
     static const char who[] = "decam_render_panel";
     static const uint8_t white[3] = {255, 255, 255};
     if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
@@ -301,4 +325,12 @@ decam_status decam_render_panel(decam_ctx *ctx, const float *image, int width, i
     draw_panes(&p);
     if (top_fraction > 0.0f) draw_outline(map, width, height, t, white, p.overlay_pane, p.stride);
     return DECAM_OK;
+}
+
+decam_status decam_render_panel(decam_ctx *ctx, const float *image, int width, int height,
+                                int channels, const float *map, decam_colormap colormap,
+                                float alpha, float top_fraction, uint8_t *rgb) {
+    GUARDED(ctx, "decam_render_panel", 0,
+            render_panel_body(ctx, image, width, height, channels, map, colormap, alpha,
+                              top_fraction, rgb));
 }

@@ -1509,6 +1509,41 @@ static void test_save_refuses_what_the_format_cannot_hold(void **state) {
 }
 
 /* ---------------------------------------------------------------------
+ * A log handler that frees the context during an I/O call
+ * --------------------------------------------------------------------- */
+
+static void free_on_log(void *user, decam_log_level level, const char *message) {
+    (void)level;
+    (void)message;
+    decam_free(user);
+}
+
+/* Each call fails, logs its message, and the handler frees the context:
+ * the free waits until the call returns, and nothing is leaked. */
+static void test_free_from_the_log_handler_during_an_io_call_is_deferred(void **state) {
+    (void)state;
+    for (int call = 0; call < 4; call++) {
+        counter mem = {0, 0, -1, 0};
+        decam_ctx *ctx = decam_create_advanced(count_alloc, count_free, &mem);
+        assert_non_null(ctx);
+        assert_int_equal(decam_set_log(ctx, free_on_log, ctx, DECAM_LOG_DEBUG), DECAM_OK);
+        float *px = NULL, img[12] = {0}, out[12];
+        int w, h;
+        uint8_t bytes[12] = {0};
+        decam_status st;
+        switch (call) {
+        case 0: st = decam_image_load_memory(ctx, "not an image", 12, 3, &px, &w, &h); break;
+        case 1: st = decam_image_resize(ctx, img, 2, 2, 3, out, 0, 2, DECAM_RESIZE_AREA); break;
+        case 2: st = decam_io_set_jpeg_quality(ctx, 0); break;
+        default: st = decam_image_save_memory(ctx, DECAM_IMAGE_PNG, bytes, 2, 2, 9, NULL, NULL);
+        }
+        assert_int_not_equal(st, DECAM_OK);
+        assert_null(px);
+        if (mem.live != 0) fail_msg("call %d: %ld allocations left", call, mem.live);
+    }
+}
+
+/* ---------------------------------------------------------------------
  * A failed save destroys nothing
  * --------------------------------------------------------------------- */
 
@@ -1882,6 +1917,7 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_save_refuses_what_the_format_cannot_hold, setup,
                                         teardown),
+        cmocka_unit_test(test_free_from_the_log_handler_during_an_io_call_is_deferred),
         cmocka_unit_test_setup_teardown(test_failed_save_keeps_the_old_file_and_leaves_nothing,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_through_a_symlink_keeps_the_link, setup,
