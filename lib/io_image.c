@@ -46,8 +46,6 @@ static const char *other_format(const unsigned char *d, size_t n) {
 
 static decam_status image_detect_body(decam_ctx *ctx, const void *data, size_t size,
                                       decam_image_format *format) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
     FAIL_IF(!format, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_image_detect: format is NULL");
     *format = DECAM_IMAGE_UNKNOWN;
     FAIL_IF(!data && size, ctx, DECAM_ERR_INVALID_ARGUMENT,
@@ -215,8 +213,6 @@ static decam_status check_load_args(decam_ctx *ctx, const char *who, int channel
 
 static decam_status image_load_memory_body(decam_ctx *ctx, const void *data, size_t size,
                                            int channels, float **pixels, int *width, int *height) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
     FORWARD_IF_ERROR(
         check_load_args(ctx, "decam_image_load_memory", channels, pixels, width, height));
     FAIL_IF(!data && size, ctx, DECAM_ERR_INVALID_ARGUMENT,
@@ -398,8 +394,6 @@ cleanup:
 
 static decam_status image_load_body(decam_ctx *ctx, const char *path, int channels, float **pixels,
                                     int *width, int *height) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
     FORWARD_IF_ERROR(check_load_args(ctx, "decam_image_load", channels, pixels, width, height));
     FAIL_IF(!path, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_image_load: path is NULL");
     char name[96];
@@ -465,8 +459,6 @@ static decam_status encode(decam_ctx *ctx, decam_image_format format, const uint
 static decam_status image_save_memory_body(decam_ctx *ctx, decam_image_format format,
                                            const uint8_t *pixels, int width, int height,
                                            int channels, uint8_t **data, size_t *size) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
     if (data) *data = NULL;
     if (size) *size = 0;
     FAIL_IF(!data || !size, ctx, DECAM_ERR_INVALID_ARGUMENT,
@@ -489,8 +481,6 @@ decam_status decam_image_save_memory(decam_ctx *ctx, decam_image_format format,
 
 static decam_status image_save_body(decam_ctx *ctx, const char *path, decam_image_format format,
                                     const uint8_t *pixels, int width, int height, int channels) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
     FAIL_IF(!path, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_image_save: path is NULL");
     FORWARD_IF_ERROR(
         check_save_args(ctx, "decam_image_save", format, pixels, width, height, channels));

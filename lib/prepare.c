@@ -141,8 +141,6 @@ static decam_status image_resize_body(decam_ctx *ctx, const float *src, int src_
                                       int src_height, int channels, float *dst, int dst_width,
                                       int dst_height, decam_resize_method method) {
     static const char who[] = "decam_image_resize";
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
     FAIL_IF(!src || !dst, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: src and dst must not be NULL", who);
     FAIL_IF(src == dst, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: src and dst must not overlap", who);
     FAIL_IF(method != DECAM_RESIZE_BILINEAR && method != DECAM_RESIZE_AREA, ctx,
@@ -187,8 +185,6 @@ static decam_status image_center_crop_body(decam_ctx *ctx, const float *src, int
                                            int src_height, int channels, float *dst, int crop_width,
                                            int crop_height) {
     static const char who[] = "decam_image_center_crop";
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
     FAIL_IF(!src || !dst, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: src and dst must not be NULL", who);
     size_t n;
     FORWARD_IF_ERROR(decam__params_check_image_size(ctx, who, src_width, src_height, channels, &n));
@@ -278,8 +274,6 @@ static decam_status check_bytes_args(decam_ctx *ctx, const char *who, const void
 
 static decam_status image_to_bytes_body(decam_ctx *ctx, const float *src, int width, int height,
                                         int channels, uint8_t *dst) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
     FORWARD_IF_ERROR(
         check_bytes_args(ctx, "decam_image_to_bytes", src, dst, width, height, channels));
     const io_strides s = io_layout_strides(io_layout(ctx), width, height, channels);
@@ -299,8 +293,6 @@ decam_status decam_image_to_bytes(decam_ctx *ctx, const float *src, int width, i
 
 static decam_status image_from_bytes_body(decam_ctx *ctx, const uint8_t *src, int width, int height,
                                           int channels, float *dst) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
     FORWARD_IF_ERROR(
         check_bytes_args(ctx, "decam_image_from_bytes", src, dst, width, height, channels));
     const io_strides s = io_layout_strides(io_layout(ctx), width, height, channels);

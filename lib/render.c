@@ -85,8 +85,6 @@ static decam_status check_colormap(decam_ctx *ctx, const char *who, decam_colorm
 
 static decam_status colormap_value_body(decam_ctx *ctx, decam_colormap colormap, float v,
                                         float rgb[3]) {
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
     FAIL_IF(!rgb, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_colormap_value: rgb is NULL");
     FORWARD_IF_ERROR(check_colormap(ctx, "decam_colormap_value", colormap));
     colormap_entry(colormap, colormap_index(v), rgb);
@@ -160,8 +158,6 @@ static decam_status check_image(decam_ctx *ctx, const char *who, const float *im
 static decam_status render_colormap_body(decam_ctx *ctx, const float *map, int width, int height,
                                          decam_colormap colormap, uint8_t *rgb) {
     static const char who[] = "decam_render_colormap";
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
     FORWARD_IF_ERROR(check_map(ctx, who, map, width, height, rgb));
     FORWARD_IF_ERROR(check_colormap(ctx, who, colormap));
     lut_bytes lut;
@@ -205,8 +201,6 @@ static decam_status render_overlay_body(decam_ctx *ctx, const float *image, int 
                                         int channels, const float *map, decam_colormap colormap,
                                         float alpha, uint8_t *rgb) {
     static const char who[] = "decam_render_overlay";
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
     FORWARD_IF_ERROR(check_map(ctx, who, map, width, height, rgb));
     FORWARD_IF_ERROR(check_image(ctx, who, image, width, height, channels, alpha));
     FORWARD_IF_ERROR(check_colormap(ctx, who, colormap));
@@ -279,8 +273,6 @@ static decam_status check_top(decam_ctx *ctx, const char *who, float top_fractio
 static decam_status render_contour_body(decam_ctx *ctx, const float *map, int width, int height,
                                         float top_fraction, const uint8_t colour[3], uint8_t *rgb) {
     static const char who[] = "decam_render_contour";
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
     FORWARD_IF_ERROR(check_map(ctx, who, map, width, height, rgb));
     FAIL_IF(!colour, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: colour is NULL", who);
     FORWARD_IF_ERROR(check_top(ctx, who, top_fraction));
@@ -302,8 +294,6 @@ static decam_status render_panel_body(decam_ctx *ctx, const float *image, int wi
                                       float alpha, float top_fraction, uint8_t *rgb) {
     static const char who[] = "decam_render_panel";
     static const uint8_t white[3] = {255, 255, 255};
-    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
-    ctx_clear_error(ctx);
     FORWARD_IF_ERROR(check_map(ctx, who, map, width, height, rgb));
     FORWARD_IF_ERROR(check_image(ctx, who, image, width, height, channels, alpha));
     FORWARD_IF_ERROR(check_colormap(ctx, who, colormap));
