@@ -44,7 +44,6 @@ static decam_status writable(decam_ctx *ctx, const char *who, io_settings **out)
 static decam_status io_set_limits_body(decam_ctx *ctx, int max_width, int max_height,
                                        uint64_t max_pixels) {
     static const char who[] = "decam_io_set_limits";
-    FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, who));
     FAIL_IF(max_width < 1 || max_height < 1, ctx, DECAM_ERR_OUT_OF_RANGE,
             "%s: max_width %d and max_height %d must be in [1, %d]", who, max_width, max_height,
             IO_MAX_SIDE);
@@ -77,7 +76,6 @@ decam_status decam_io_get_limits(const decam_ctx *ctx, int *max_width, int *max_
 static decam_status io_set_input_limits_body(decam_ctx *ctx, uint64_t base_pixels,
                                              uint64_t pixels_per_byte, uint64_t max_memory) {
     static const char who[] = "decam_io_set_input_limits";
-    FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, who));
     FAIL_IF(base_pixels > IO_MAX_PIXELS || pixels_per_byte > IO_MAX_PIXELS, ctx,
             DECAM_ERR_OUT_OF_RANGE,
             "%s: base_pixels %llu and pixels_per_byte %llu must be in [0, 2^62]", who,
@@ -109,7 +107,6 @@ decam_status decam_io_get_input_limits(const decam_ctx *ctx, uint64_t *base_pixe
 
 static decam_status io_set_background_body(decam_ctx *ctx, float r, float g, float b) {
     static const char who[] = "decam_io_set_background";
-    FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, who));
     const float rgb[3] = {r, g, b};
     for (int c = 0; c < 3; c++)
         FAIL_IF(!(rgb[c] >= 0.0f && rgb[c] <= 1.0f), ctx, DECAM_ERR_OUT_OF_RANGE,
@@ -132,7 +129,6 @@ decam_status decam_io_get_background(const decam_ctx *ctx, float rgb[3]) {
 
 static decam_status io_set_jpeg_quality_body(decam_ctx *ctx, int quality) {
     static const char who[] = "decam_io_set_jpeg_quality";
-    FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, who));
     FAIL_IF(quality < 1 || quality > 100, ctx, DECAM_ERR_OUT_OF_RANGE,
             "%s: quality %d is outside [1, 100]", who, quality);
     io_settings *s;
