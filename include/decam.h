@@ -18,7 +18,9 @@
  *   5. Inputs beyond the image: baseline image, prior map
  *   6. Callbacks: progress, logging, cancellation
  *   7. Results and statistics
- *   8. Constants as functions (for FFI)
+ *   8. Many images, several targets, and the caller-driven run (ask/tell)
+ *   9. Measuring faithfulness
+ *  10. Constants as functions (for FFI)
  *
  * Conventions that hold everywhere:
  *
@@ -589,6 +591,10 @@ typedef struct decam_progress {
     uint32_t generation; /* generations completed (1 after the first) */
     double best_fitness; /* best fitness found so far */
     double mean_fitness; /* mean fitness of the current population */
+    /* Appended in 0.3.0 (several images per run, section 8): */
+    uint32_t item;       /* the item whose step this was (0 for decam_explain()) */
+    uint32_t items;      /* items of the run (1 for decam_explain()) */
+    uint32_t items_done; /* items whose maps are complete */
 } decam_progress;
 
 /* Return 0 to go on; nonzero stops the run, and decam_explain() returns
@@ -693,7 +699,157 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_get_raw_map(const decam_ctx *ctx,
                                                            int *height);
 
 /* ======================================================================
- * 8. Measuring faithfulness
+ * 8. Many images, several targets, and the caller-driven run
+ * ====================================================================== */
+
+/* One image of a run, the model outputs to explain on it and where its
+ * maps go. A plain struct of fixed layout (arrays of it cross the API).
+ *
+ * image         width*height*channels floats in the context's layout.
+ * targets       n_targets model outputs, each below DECAM_PARAM_N_OUTPUTS;
+ *               NULL (with n_targets 0 or 1) explains DECAM_PARAM_TARGET.
+ * saliency_out  n_targets maps of width*height floats, one after the
+ *               other in the order of `targets`, each as decam_explain()
+ *               writes it.
+ * stats         NULL, or this item's statistics, as decam_get_stats()
+ *               would give them for a run of this item alone: set its
+ *               `size` first. queries and model_calls count this item's
+ *               images and the calls that carried any of them;
+ *               model_seconds is its share of those calls' time, by images.
+ *
+ * Several targets from one set of queries. Every target's map is made
+ * from the same queries, so k targets cost one budget, not k:
+ *   - RISE and occlusion: the masks do not depend on the scores, and each
+ *     target's map is bit for bit the map of a run for that target alone
+ *     with the same seed.
+ *   - DE-CAM: the search follows targets[0] (its fitness is that target's
+ *     score); the first map is bit for bit the single-target run's, and
+ *     every other target's map is assembled from all the masks the search
+ *     evaluated, scored for that target (DECAM_ASSEMBLY_ALL_EVALUATED or
+ *     DECAM_ASSEMBLY_REGRESSION; the assemblies that read the search's
+ *     population give one map and refuse several targets).
+ *     docs/benchmarks.md measures how faithful those maps are.
+ * The final kept and dropped images of decam_stats are scored for the
+ * first target only, so the queries are those of a single-target run. */
+typedef struct decam_item {
+    const float *image;
+    int width, height, channels;
+    const uint32_t *targets;
+    size_t n_targets;
+    float *saliency_out;
+    decam_stats *stats;
+} decam_item;
+
+/* Explains n_items images in one run, through the model callback. A model
+ * call carries images of several items (all of one size: items of
+ * different sizes go in separate calls), up to DECAM_PARAM_BATCH_SIZE
+ * images (0 = as decam_explain()), so a large batch size keeps a GPU's
+ * batch full. Each item has its own generator, seeded with
+ * DECAM_PARAM_SEED, and its own budget (DECAM_PARAM_BUDGET queries), and
+ * its maps are bit for bit those of decam_explain() on that image alone,
+ * for a model whose score of an image does not depend on the other images
+ * of its batch. Items are started as the batch needs them, so memory
+ * grows with the batch size, not with n_items.
+ *
+ * The model callback receives images of one size but is not told which;
+ * when the items differ in size use decam_begin()/decam_ask()/decam_tell(),
+ * whose requests carry the size. Progress (decam_progress) counts the
+ * queries and steps of all items, with the item each step belongs to.
+ * decam_get_stats() then gives the totals of the run (queries, calls,
+ * times), with the per-image fields (generations, termination, fitness,
+ * scores) of item 0; decam_get_raw_map() gives item 0's first map.
+ *
+ * Returns the statuses of decam_explain(), and DECAM_ERR_INVALID_ARGUMENT
+ * for items NULL or n_items 0 (or above 2^32 - 1), a NULL image or
+ * saliency_out, items of different sizes, n_targets 0 with targets set,
+ * or several targets where the assembly gives one map;
+ * DECAM_ERR_OUT_OF_RANGE for a target at or above n_outputs. Every item is
+ * checked before anything is queried. On DECAM_ERR_CANCELLED every map
+ * holds the result of that item's queries so far (zeros for items not yet
+ * started). */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_explain_items(decam_ctx *ctx,
+                                                             const decam_item *items,
+                                                             size_t n_items);
+
+/* The caller-driven run (ask/tell), for models the library cannot call:
+ * an asynchronous or remote model, an inference server, an event loop.
+ *
+ *     decam_begin(ctx, items, n);           // checks, starts the run
+ *     for (;;) {
+ *         decam_request rq = {.size = sizeof rq};
+ *         if (decam_ask(ctx, &rq) != DECAM_OK || rq.n == 0) break;
+ *         ... score rq.n images of rq.width x rq.height x rq.channels ...
+ *         if (decam_tell(ctx, scores, rq.n) != DECAM_OK) break;
+ *     }
+ *     status = decam_finish(ctx);           // maps, statistics, idle again
+ *
+ * decam_explain() and decam_explain_items() are this loop with the model
+ * callback in the middle, and give bit-identical maps. No model callback
+ * is needed. Between decam_begin() and decam_finish() or decam_cancel()
+ * the context is busy: setters, decam_explain() and decam_evaluate()
+ * return DECAM_ERR_BUSY. The library keeps the items' image, targets and
+ * saliency_out pointers until then: they must stay valid (the items array
+ * itself is copied). The progress and log callbacks are called from
+ * decam_tell(), on the caller's thread. */
+typedef struct decam_request {
+    size_t size;         /* set to sizeof(decam_request) before decam_ask() */
+    const float *images; /* n images back to back, in the context's layout;
+                            owned by the context, valid until the next
+                            decam_tell(), decam_finish() or decam_cancel() */
+    size_t n;            /* images to score; 0 when the run needs no more:
+                            call decam_finish() */
+    int width, height, channels; /* of every image of the request */
+    size_t n_outputs;    /* floats per image decam_tell() reads
+                            (DECAM_PARAM_N_OUTPUTS) */
+} decam_request;
+
+/* Starts a run of n_items items (decam_explain_items() describes them and
+ * the checks). Nothing is queried yet. Returns the statuses of those
+ * checks, DECAM_ERR_OUT_OF_MEMORY, or DECAM_ERR_BUSY inside a run; on
+ * failure no run was started. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_begin(decam_ctx *ctx, const decam_item *items,
+                                                     size_t n_items);
+
+/* The next batch of images to score, into *request (whose `size` the
+ * caller sets; only the fields that fit are written). request->n is 0
+ * when nothing is left to score, or after the run stopped (a
+ * cancellation, a bad score). Asking again before decam_tell() gives the
+ * same request. At most DECAM_PARAM_BATCH_SIZE images (0 = as
+ * decam_explain()). Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL
+ * request, a size too small, no run: call decam_begin() first),
+ * DECAM_ERR_OUT_OF_MEMORY (starting an item; the run has failed: call
+ * decam_finish()) or DECAM_ERR_BUSY from inside a callback. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_ask(decam_ctx *ctx, decam_request *request);
+
+/* The scores of the last request: n * n_outputs floats, image-major, as
+ * the model callback writes them. n must be the request's n. Returns
+ * DECAM_OK; DECAM_ERR_INVALID_ARGUMENT (NULL scores, n not the request's,
+ * no request asked; the run goes on, and the tell can be repeated);
+ * DECAM_ERR_BAD_SCORE (a NaN or infinite score for a target: the run has
+ * failed); DECAM_ERR_CANCELLED (the progress callback or
+ * decam_force_stop() stopped the run: its maps hold the queries so far);
+ * DECAM_ERR_OUT_OF_MEMORY; or DECAM_ERR_BUSY from inside a callback.
+ * After a failure, decam_ask() gives no more images: call decam_finish(). */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_tell(decam_ctx *ctx, const float *scores, size_t n);
+
+/* Ends the run: writes every item's maps and statistics, fills
+ * decam_get_stats() and makes the context idle. Called before the run
+ * needs no more images, it ends it as a cancellation: the maps hold the
+ * queries told so far and it returns DECAM_ERR_CANCELLED. Returns DECAM_OK,
+ * the failure that stopped the run (the maps are then unspecified, except
+ * after DECAM_ERR_CANCELLED), DECAM_ERR_OUT_OF_MEMORY, DECAM_ERR_BUSY from
+ * inside a callback, or DECAM_ERR_INVALID_ARGUMENT with no run. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_finish(decam_ctx *ctx);
+
+/* Abandons the run without writing any map; the context is idle again.
+ * Statistics record DECAM_TERMINATION_CANCELLED. Accepts NULL and a
+ * context with no run (then does nothing). decam_free() of a context in a
+ * run abandons it as well. Refused (nothing happens) from inside a
+ * callback of the run: use decam_force_stop() there. */
+DECAM_API void decam_cancel(decam_ctx *ctx);
+
+/* ======================================================================
+ * 9. Measuring faithfulness
  * ====================================================================== */
 
 /* Faithfulness of one map, measured with the context's model. Like
@@ -783,7 +939,7 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_rank_correlation(const float *a, 
                                                                 size_t n, double *rho);
 
 /* ======================================================================
- * 9. Constants as functions, for FFI callers that cannot see macros
+ * 10. Constants as functions, for FFI callers that cannot see macros
  * ====================================================================== */
 
 DECAM_API int decam_max_image_side(void);      /* 65536 */
@@ -793,6 +949,8 @@ DECAM_API int decam_param_count(void);         /* DECAM_PARAM_COUNT */
 DECAM_API size_t decam_progress_size(void);    /* sizeof(decam_progress) */
 DECAM_API size_t decam_stats_size(void);       /* sizeof(decam_stats) */
 DECAM_API size_t decam_metrics_size(void);     /* sizeof(decam_metrics) */
+DECAM_API size_t decam_item_size(void);        /* sizeof(decam_item) */
+DECAM_API size_t decam_request_size(void);     /* sizeof(decam_request) */
 
 #ifdef __cplusplus
 }
