@@ -90,8 +90,15 @@ static decam_status session_of(decam_ctx *ctx, const char *who, session **s) {
     return DECAM_OK;
 }
 
+static decam_status begin(decam_ctx *ctx, const decam_item *items, size_t n_items) {
+    /* A run begun from a callback would outlive the call that invoked it. */
+    FAIL_IF(ctx->depth > 1, ctx, DECAM_ERR_BUSY,
+            "decam_begin: not allowed from inside a callback");
+    return decam__session_begin(ctx, "decam_begin", items, n_items, SESSION_CALLER);
+}
+
 decam_status decam_begin(decam_ctx *ctx, const decam_item *items, size_t n_items) {
-    GUARDED(ctx, "decam_begin", 1, decam__session_begin(ctx, "decam_begin", items, n_items, 0));
+    GUARDED(ctx, "decam_begin", 1, begin(ctx, items, n_items));
 }
 
 static decam_status ask(decam_ctx *ctx, decam_request *request) {

@@ -3,7 +3,11 @@
  * callbacks misuse the API, each call choosing from the input what it
  * does to the context it was called for: re-enter decam_explain() or
  * decam_evaluate(), call every setter, read parameters and statistics,
- * force a stop, return an error, or free the context.
+ * call the caller-driven functions, force a stop, return an error, or
+ * free the context. Rounds run decam_explain(), decam_evaluate(),
+ * decam_explain_items() or a caller-driven run whose asks, tells (with
+ * scores the input chooses, NaN and wrong counts included), early
+ * finishes and cancellations come from the input.
  *
  * Allowed outcomes: inside a run every setter and re-entry is refused
  * with DECAM_ERR_BUSY, getters succeed, the outer call returns a
@@ -51,7 +55,7 @@ static int misuse(state *s, int in_log) {
      * also hears failures decam_explain() finds before its run begins
      * (sizes, budget), when setters are still allowed. */
     int refused_expected = s->running && !in_log;
-    switch (op % 16) {
+    switch (op % 18) {
     case 0: {
         float out[MAX_SIDE * MAX_SIDE];
         st = decam_explain(ctx, s->image, s->w, s->h, s->c, out);
@@ -93,6 +97,23 @@ static int misuse(state *s, int in_log) {
         refused_expected = 0;
         break;
     case 13: return 1 + byte(&s->in) % 3; /* an error, or a cancellation */
+    case 14: {
+        decam_request rq = {.size = sizeof rq};
+        st = decam_ask(ctx, &rq);
+        if (s->running && !in_log) CHECK(st == DECAM_ERR_BUSY);
+        refused_expected = 0; /* outside a run: no run to ask */
+        break;
+    }
+    case 15: {
+        decam_item it = {.image = s->image, .width = s->w, .height = s->h, .channels = s->c,
+                         .saliency_out = s->map};
+        st = byte(&s->in) & 1 ? decam_begin(ctx, &it, 1) : decam_explain_items(ctx, &it, 1);
+        if (st == DECAM_OK && !s->running) {
+            decam_cancel(ctx); /* a run begun here is abandoned here */
+        }
+        if (!s->running && st == DECAM_OK) CHECK(decam_set_param(ctx, DECAM_PARAM_SEED, 1) == 0);
+        break;
+    }
     default: refused_expected = 0; break; /* behave */
     }
     CHECK(documented(st));
@@ -132,6 +153,50 @@ static void log_handler(void *user, decam_log_level level, const char *message) 
     s->log_depth--;
 }
 
+/* A caller-driven run of one or two items, every step chosen by the
+ * input. Returns the status the run ended with. */
+static decam_status ask_tell_round(state *s) {
+    decam_ctx *ctx = s->ctx;
+    static float maps[2][MAX_SIDE * MAX_SIDE * 2];
+    static float scores[4096];
+    static const uint32_t targets[2] = {0, 0};
+    decam_item items[2];
+    for (int i = 0; i < 2; i++)
+        items[i] = (decam_item){.image = s->image, .width = s->w, .height = s->h,
+                                .channels = s->c, .saliency_out = maps[i]};
+    items[1].targets = targets;
+    items[1].n_targets = 1 + byte(&s->in) % 2;
+    decam_status st = decam_begin(ctx, items, 1 + byte(&s->in) % 2);
+    if (st != DECAM_OK || s->freed) return st;
+    for (int step = 0; step < 400; step++) {
+        uint8_t op = byte(&s->in);
+        if (op % 16 == 14) return decam_finish(ctx); /* early */
+        if (op % 16 == 15) {
+            decam_cancel(ctx);
+            return DECAM_OK;
+        }
+        decam_request rq = {.size = sizeof rq};
+        st = decam_ask(ctx, &rq);
+        CHECK(documented(st));
+        if (s->freed) return st;
+        if (st != DECAM_OK || rq.n == 0) break;
+        CHECK(rq.n <= sizeof scores / sizeof scores[0]);
+        CHECK(rq.width == s->w && rq.height == s->h && rq.channels == s->c);
+        for (size_t i = 0; i < rq.n; i++)
+            scores[i] = (float)(i % 5) + (float)byte(&s->in) / 64.0f;
+        if (op % 16 == 13) scores[byte(&s->in) % rq.n] = NAN;
+        size_t n = op % 16 == 12 ? rq.n + 1 : rq.n;
+        st = decam_tell(ctx, scores, n);
+        CHECK(documented(st));
+        if (s->freed) return st;
+        if (n != rq.n) CHECK(st == DECAM_ERR_INVALID_ARGUMENT);
+        if (st != DECAM_OK && st != DECAM_ERR_INVALID_ARGUMENT) break;
+    }
+    st = decam_finish(ctx);
+    CHECK(st != DECAM_ERR_BUSY);
+    return st;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -162,11 +227,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int k = 0; k < rounds && !s.freed; k++) {
         decam_status st;
         s.running = 1;
-        if (byte(&s.in) & 1) {
+        uint8_t kind = byte(&s.in) % 4;
+        if (kind == 0) {
             st = decam_explain(ctx, s.image, s.w, s.h, s.c, s.map);
-        } else {
+        } else if (kind == 1) {
             decam_metrics m = {.size = sizeof m};
             st = decam_evaluate(ctx, s.image, s.w, s.h, s.c, s.map, NULL, &m);
+        } else if (kind == 2) {
+            decam_item it = {.image = s.image, .width = s.w, .height = s.h, .channels = s.c,
+                             .saliency_out = s.map};
+            st = decam_explain_items(ctx, &it, 1);
+        } else {
+            st = ask_tell_round(&s);
         }
         s.running = 0;
         CHECK(documented(st));
