@@ -251,35 +251,51 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_explain(decam_ctx *ctx, const flo
  * the range is refused with DECAM_ERR_OUT_OF_RANGE and the old value stays.
  * Parameters hold until changed and apply to every later decam_explain().
  *
- * The defaults were chosen by measurement: the DE settings on the
- * planted-region models of the test suite (tests/test_explain.c), the mask
- * encoding and the assembly on the project's trained shapes classifier
- * (docs/method.md, sections 8 and 9). docs/api.md lists every parameter
- * with its default and range. */
+ * Each default's comment names the measurement that chose it: the DE
+ * settings on planted-region models (docs/method.md section 8: 30 scenes,
+ * two models, three objectives, 1000 queries, pointing game and IoU), the
+ * mask encoding and the assembly on the project's trained shapes
+ * classifier (section 9: 100 development scenes, 500 queries, deletion,
+ * insertion and pointing), both checked on a real ImageNet classifier
+ * (section 10: MobileNet v1 0.25, the RISE protocol, the choosing half of
+ * the real-model set at 500 queries). Defaults that are conventions, not
+ * measurements, say so. docs/api.md lists every parameter with its
+ * default and range. */
 typedef enum decam_param {
     /* ---- Run: what every method shares. Keys 1 .. 99. ---- */
 
     /* Which method decam_explain() runs, a decam_method.
-     * Default DECAM_METHOD_DECAM. */
+     * Default DECAM_METHOD_DECAM: at 500 queries it had the best insertion
+     * of the three on the real model (docs/benchmarks.md section 4: 0.465
+     * against RISE's 0.459 at 4000 and occlusion 32/8's 0.383). */
     DECAM_PARAM_METHOD = 1,
     /* Most model queries (images scored) per decam_explain().
-     * 1..1e9, default 1000. The primary knob of cost against quality. */
+     * 1..1e9, default 1000. The primary knob of cost against quality; on
+     * the real model insertion minus deletion rose from 0.413 at 500 to
+     * 0.433 at 1000 and 0.456 at 2000 (docs/benchmarks.md section 4), so
+     * 1000 is the middle of the range that pays. */
     DECAM_PARAM_BUDGET = 2,
     /* Seed of the context's random generator. 0..2^53 - 1 (every whole
-     * number a double holds exactly), default 0. */
+     * number a double holds exactly), default 0 (a convention). */
     DECAM_PARAM_SEED = 3,
     /* Most images per model call. 0 = for DE-CAM a whole generation
      * (POPULATION images, twice that for DECAM_OBJECTIVE_BOTH), for RISE,
-     * occlusion and decam_evaluate() 64. 0..65536, default 0. */
+     * occlusion and decam_evaluate() 64. 0..65536, default 0. Maps do
+     * not depend on it (tests/test_items.c); it only sets how full each
+     * model call is (docs/benchmarks.md measures images per second). */
     DECAM_PARAM_BATCH_SIZE = 4,
     /* Threads that build the perturbed images of a batch (the model is
      * still called only from the calling thread). Maps are bit-identical
-     * for any count. 1..64, default 1. */
+     * for any count. 1..64, default 1 (a convention: the caller decides
+     * what the machine can spare; docs/benchmarks.md section 2 measures
+     * the speed-up). */
     DECAM_PARAM_THREADS = 5,
     /* Which model output is explained. 0..n_outputs-1, checked at
-     * decam_explain(). 0..65535, default 0. */
+     * decam_explain(). 0..65535, default 0 (a convention; decam_item
+     * explains several). */
     DECAM_PARAM_TARGET = 6,
-    /* Floats the model writes per image. 1..65536, default 1. */
+    /* Floats the model writes per image. 1..65536, default 1 (a
+     * convention). */
     DECAM_PARAM_N_OUTPUTS = 7,
     /* Layout of every image crossing the API, a decam_layout.
      * Default DECAM_LAYOUT_HWC. See also decam_set_image_layout(). */
@@ -288,28 +304,43 @@ typedef enum decam_param {
     /* ---- Perturbation: baselines, masks and the final map. Keys 100 .. 199. ---- */
 
     /* What replaces removed pixels, a decam_baseline.
-     * Default DECAM_BASELINE_BLUR. */
+     * Default DECAM_BASELINE_BLUR: on the planted models black and the
+     * channel mean found the region less often (165 and 168 of 180 hits
+     * with the first defaults, where the blur's final setting gave 172;
+     * method.md section 8), on the shapes classifier they lost in
+     * insertion minus deletion (0.760 and 0.769 against 0.779, section 9)
+     * and on the real model too (-0.076 and -0.062, section 10). */
     DECAM_PARAM_BASELINE = 100,
     /* Pixel value of DECAM_BASELINE_CONSTANT. -1e9..1e9, default 0. */
     DECAM_PARAM_BASELINE_VALUE = 101,
     /* Gaussian sigma, in pixels, of DECAM_BASELINE_BLUR. 0.1..1000,
      * default 16: at classifier input sizes (64 to 224 pixels) it removes
      * object-scale detail; 10 left large objects recognisable through the
-     * blur and found them less often. */
+     * blur and found them less often (152 against 170-175 of 180 hits,
+     * method.md section 8); 5 tied it on the real model (+0.017 +- 0.014
+     * on 20 choosing images, section 10). */
     DECAM_PARAM_BASELINE_SIGMA = 102,
     /* How genes become a full-resolution mask, a decam_upsample.
-     * Default DECAM_UPSAMPLE_BILINEAR. */
+     * Default DECAM_UPSAMPLE_BILINEAR: RISE's upsampling, with which the
+     * shifted binary masks were measured (method.md section 9); nearest
+     * and bicubic were not measured against it. */
     DECAM_PARAM_UPSAMPLE = 103,
     /* Gaussian sigma, in pixels, applied to the final map; 0 = none.
-     * 0..1000, default 0. Below about 0.07 the taps beside the centre
-     * round to 0 and the smoothing leaves the map as it is. */
+     * 0..1000, default 0: smoothing 1 to 4 pixels changed nothing beyond
+     * noise on the shapes classifier (method.md section 9), 8 pixels on
+     * the real model -0.006 +- 0.007 (section 10). Below about 0.07 the
+     * taps beside the centre round to 0 and the smoothing leaves the map
+     * as it is. */
     DECAM_PARAM_SMOOTHING = 104,
 
     /* ---- DE-CAM's search. Keys 200 .. 299. ---- */
 
     /* Genes form a grid of GRID_WIDTH x GRID_HEIGHT cells over the image.
      * 1..64, default 7 (7 x 7 = 49 genes: fine enough for object-sized
-     * regions, coarse enough for DE to search within ~1000 queries). */
+     * regions, coarse enough for DE to search within ~1000 queries). 6
+     * and 8 tied it on the shapes classifier (method.md section 9); on the
+     * real model 10 and 12 tied it at 500 queries (+0.011 +- 0.018 and
+     * -0.001 +- 0.020 on 20 choosing images, section 10). */
     DECAM_PARAM_GRID_WIDTH = 200,
     DECAM_PARAM_GRID_HEIGHT = 201,
     /* Candidates per generation (NP). 4..4096, default 48: on the planted
@@ -317,13 +348,16 @@ typedef enum decam_param {
      * generations); a larger population keeps the search from collapsing
      * onto a partial region early. */
     DECAM_PARAM_POPULATION = 202,
-    /* Most generations; 0 = no limit (the budget decides). 0..1e9, default 0. */
+    /* Most generations; 0 = no limit (the budget decides). 0..1e9,
+     * default 0 (a convention: the budget is the knob). */
     DECAM_PARAM_MAX_GENERATIONS = 203,
     /* DE strategy, a decam_strategy. Default DECAM_STRATEGY_PBEST: it tied
      * rand/1 on the planted models (172 of 180 hits; best/1 153) and
      * converges faster on the textbook functions of tests/test_de.c. */
     DECAM_PARAM_STRATEGY = 204,
-    /* Mutation factor F. 0..2, default 0.5 (the classic robust choice). */
+    /* Mutation factor F. 0..2, default 0.5 (the classic robust choice; 0.8
+     * tied it on the planted models, 172 of 180 hits each, and on the
+     * shapes classifier, method.md sections 8 and 9). */
     DECAM_PARAM_F = 205,
     /* Crossover rate CR. 0..1, default 0.5: a mask's genes are only weakly
      * coupled, and on the planted models CR = 0.9 found the region less
@@ -335,18 +369,28 @@ typedef enum decam_param {
      * it: 165 against 168 of 180 hits). */
     DECAM_PARAM_F_DITHER = 207,
     /* Share of the population that current-to-pbest draws its "pbest" from.
-     * 0..1, default 0.2 (at least one candidate is always eligible). */
+     * 0..1, default 0.2 (JADE's range is 0.05..0.2; 0.5 tied it on the
+     * shapes classifier, method.md section 9). At least one candidate is
+     * always eligible. */
     DECAM_PARAM_PBEST = 208,
     /* What the search maximises, a decam_objective.
-     * Default DECAM_OBJECTIVE_PRESERVE. */
+     * Default DECAM_OBJECTIVE_PRESERVE: delete and both lost to it on the
+     * shapes classifier (0.759 and 0.763 against 0.779 insertion minus
+     * deletion, method.md section 9) and on the real model (-0.016 and
+     * -0.050, section 10). */
     DECAM_PARAM_OBJECTIVE = 209,
     /* lambda, weight of the mask's area (mean gene) in the fitness, in units
      * of the model's score. 0..1000, default 0.5: strong enough that
      * regions the score does not need are dropped, weak enough that a
-     * probability-scale score still dominates (0.3 to 0.6 measured alike). */
+     * probability-scale score still dominates (0.3 to 0.6 measured alike
+     * on the planted models, method.md section 8; 0 and 1 on the shapes
+     * classifier 0.767 and 0.780 against 0.779, section 9; 0.2 and 1 on
+     * the real model +0.012 and +0.003, within noise, section 10). */
     DECAM_PARAM_AREA_WEIGHT = 210,
     /* Weight of the grid's total variation (mean absolute difference of
-     * neighbouring genes), favouring compact regions. 0..1000, default 0. */
+     * neighbouring genes), favouring compact regions. 0..1000, default 0:
+     * off, since the binary shifted masks of method.md section 9 already
+     * make compact regions; not measured against it. */
     DECAM_PARAM_TV_WEIGHT = 211,
     /* How the final map is assembled, a decam_assembly. Default
      * DECAM_ASSEMBLY_ALL_EVALUATED: every query counts, per pixel of the
@@ -360,23 +404,28 @@ typedef enum decam_param {
      * the first generation (uniform: 163 against 168 of 180 hits). */
     DECAM_PARAM_INIT = 213,
     /* Spread of DECAM_INIT_PRIOR: each gene is the prior's value plus
-     * uniform noise in [-PRIOR_SPREAD, PRIOR_SPREAD]. 0..1, default 0.25. */
+     * uniform noise in [-PRIOR_SPREAD, PRIOR_SPREAD]. 0..1, default 0.25
+     * (a convention: a quarter of a gene's range; not measured). */
     DECAM_PARAM_PRIOR_SPREAD = 214,
     /* Stop when the population's best and worst fitness differ by at most
-     * this; 0 = never. 0..1e9, default 0. */
+     * this; 0 = never. 0..1e9, default 0 (a convention: every query feeds
+     * the map, so stopping early only loses evidence). */
     DECAM_PARAM_TOLERANCE = 215,
 
     /* ---- RISE and occlusion. Keys 300 .. 399. ---- */
 
     /* RISE: its masks are RISE_GRID x RISE_GRID random binary grids.
-     * 2..64, default 7 (TorchRay's s = 7). Not 1: a single cell, however
+     * 2..64, default 7 (the published setting, TorchRay's s = 7, which the
+     * real-model benchmark compares against). Not 1: a single cell, however
      * shifted, masks the whole image or none of it, and the map is flat. */
     DECAM_PARAM_RISE_GRID = 300,
     /* RISE: probability that a grid cell is kept. 0.01..0.99, default
-     * 0.5. Not 1: every mask would keep the whole image (a flat map). */
+     * 0.5 (the published setting). Not 1: every mask would keep the whole
+     * image (a flat map). */
     DECAM_PARAM_RISE_KEEP = 301,
     /* Occlusion: side of the square window, in pixels; 0 = a seventh of
-     * the image's shorter side (32 at 224 x 224). 0..65536, default 0. */
+     * the image's shorter side (32 at 224 x 224, the RISE paper's
+     * occlusion baseline). 0..65536, default 0. */
     DECAM_PARAM_OCCLUSION_WINDOW = 302,
     /* Occlusion: step between window positions, in pixels; 0 = a quarter
      * of the window (8 at 224 x 224: 625 positions). 0..65536, default 0. */
@@ -386,7 +435,8 @@ typedef enum decam_param {
 
     /* Pixels removed (deletion) or restored (insertion) per step; 0 = the
      * image's width, so a 224 x 224 image takes 224 steps of 224 pixels as
-     * in the RISE protocol. 0..2^31 - 1, default 0. */
+     * in the RISE protocol (the protocol, not a measurement). 0..2^31 - 1,
+     * default 0. */
     DECAM_PARAM_EVAL_STEP = 400,
     /* Value that deletion puts in place of removed pixels. -1e9..1e9,
      * default 0 (black, as in RISE). */
@@ -404,15 +454,21 @@ typedef enum decam_param {
  * name through decam_param_from_name()). */
 #if defined(DECAM_EXPERIMENTAL) || defined(DECAM_BUILDING)
     /* DECAM_ASSEMBLY_REGRESSION: ridge penalty, in units of the mean gene
-     * variance. 0..1000, default 0.1. */
+     * variance. 0..1000, default 0.1 (a convention; the regression
+     * assembly itself lost, method.md sections 9 and 10). */
     DECAM_PARAM_RIDGE = 1000,
     /* 1: a candidate's mask keeps the cells whose gene is at least 0.5 and
      * removes the others (a binary grid, upsampled: soft edges, as RISE's
-     * masks); 0: genes are the cells' keep fractions. 0..1, default 1. */
+     * masks); 0: genes are the cells' keep fractions. 0..1, default 1:
+     * with shifted masks, pointing 0.86 to 0.94 and insertion minus
+     * deletion 0.772 to 0.779 on the shapes classifier (method.md section
+     * 9); soft masks lost on the real model too (-0.050, section 10). */
     DECAM_PARAM_BINARY_MASKS = 1001,
     /* 1: each candidate's mask is shifted by a random offset of less than
      * a cell, so cell edges fall everywhere and the per-pixel map is finer
-     * than the grid; 0: no shift. 0..1, default 1. */
+     * than the grid; 0: no shift. 0..1, default 1: pointing 0.61 to 0.94
+     * on the shapes classifier (method.md section 9); on the real model
+     * no shift tied it (+0.012 +- 0.026 on 5 images, section 10). */
     DECAM_PARAM_MASK_SHIFT = 1002,
 #endif
 } decam_param;
