@@ -87,7 +87,8 @@ fi
 export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
 export DECAM_LIBRARY=$build/lib/libdecam.so
 export DECAM_TEST_WORK=$work DECAM_TEST_CREF=$work/cref DECAM_TEST_SHAPES_LIB=$work/libshapes.so
-# -p no:cacheprovider: no .pytest_cache in the tree; -s: the tests' own lines
+# -p no:cacheprovider: no .pytest_cache in the tree; no:unraisableexception:
+# the binding keeps its own sys.unraisablehook across tests; -s: the tests' own lines
 # (measured figures) show as they run; the counts line comes from conftest.py.
 cd "$src/tests/python" || exit 1
-exec "$py" -m pytest -p no:cacheprovider -s -v --rootdir "$src/tests/python" "${@:-.}"
+exec "$py" -m pytest -p no:cacheprovider -p no:hypothesispytest -p no:unraisableexception -s -v --rootdir "$src/tests/python" "${@:-.}"
