@@ -36,7 +36,8 @@
  *   - Thread safety: a context is used by one thread at a time. Separate
  *     contexts share nothing and may be used concurrently from different
  *     threads. The model, progress and log callbacks are called only from
- *     the thread that called decam_explain(). decam_force_stop() is the one
+ *     the thread that called decam_explain() (or decam_tell(), section 8).
+ *     decam_force_stop() is the one
  *     function that may be called on a context from any thread at any time.
  *   - Randomness comes only from the context's generator, seeded by
  *     DECAM_PARAM_SEED: the same inputs, parameters and seed give a
@@ -632,7 +633,8 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_set_log(decam_ctx *ctx, decam_log
                                                        decam_log_level max_level);
 
 /* Asks a running decam_explain() on this context to stop after the model
- * call in progress; it then returns DECAM_ERR_CANCELLED. Safe to call from
+ * call in progress; it then returns DECAM_ERR_CANCELLED (a caller-driven
+ * run stops at its next decam_tell(), section 8). Safe to call from
  * any callback and from any thread (it only sets an atomic flag). Outside a
  * run it has no effect: each decam_explain() starts with the flag cleared.
  * Accepts NULL. */
@@ -654,7 +656,9 @@ typedef enum decam_termination {
     DECAM_TERMINATION_COUNT = 7        /* how many; not a value */
 } decam_termination;
 
-/* Statistics of the last decam_explain() on a context. Like decam_progress
+/* Statistics of the last run on a context (decam_explain(),
+ * decam_explain_items(), or decam_begin() to decam_finish(); section 8
+ * says what they hold for several items). Like decam_progress
  * it begins with its size: set `size` to sizeof(decam_stats) before calling
  * decam_get_stats(), which fills only the fields that fit. */
 typedef struct decam_stats {

@@ -36,6 +36,7 @@ decam_ctx *decam_create_advanced(decam_alloc_fn alloc, decam_free_fn free_fn, vo
 decam_ctx *decam_create(void) { return decam_create_advanced(NULL, NULL, NULL); }
 
 static void free_now(decam_ctx *ctx) {
+    if (ctx->session) ctx->abandon(ctx->session);
     decam__pool_free(ctx->pool, &ctx->mem);
     decam__ctx_dealloc(ctx, ctx->baseline);
     decam__ctx_dealloc(ctx, ctx->prior);
@@ -365,5 +366,7 @@ size_t decam_max_image_values(void) { return PARAMS_MAX_VALUES; }
 int decam_max_channels(void) { return PARAMS_MAX_CHANNELS; }
 int decam_param_count(void) { return PARAM_SLOTS; }
 size_t decam_progress_size(void) { return sizeof(decam_progress); }
+size_t decam_item_size(void) { return sizeof(decam_item); }
+size_t decam_request_size(void) { return sizeof(decam_request); }
 size_t decam_stats_size(void) { return sizeof(decam_stats); }
 size_t decam_metrics_size(void) { return sizeof(decam_metrics); }

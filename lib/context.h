@@ -36,6 +36,9 @@ struct decam_ctx {
 
     pool *pool; /* the worker threads, made by the first run that needs them */
 
+    struct session *session; /* the run in progress (session.h), or NULL */
+    void (*abandon)(struct session *); /* ends it writing nothing: decam_free() */
+
     float *baseline; /* decam_set_baseline_image(), in baseline_layout */
     int baseline_w, baseline_h, baseline_c;
     decam_layout baseline_layout;

@@ -1,14 +1,16 @@
 /*
- * explain.c - decam_explain(): checks the inputs, looks the method up in
- * the table (method.h), sets up a run (run.h) with the baseline, scores
- * the full image, hands the run to the method, then smooths, normalises
- * and scores the map.
+ * explain.c - the public calls that explain: decam_explain() and
+ * decam_explain_items(), which answer a session's requests (session.h)
+ * with the model callback, and the caller-driven decam_begin(),
+ * decam_ask(), decam_tell(), decam_finish() and decam_cancel(), which
+ * hand them to the caller. Also the method table (method.h).
  */
 #include <math.h>
 
 #include "context.h"
 #include "method.h"
 #include "params.h"
+#include "session.h"
 
 /* The table, indexed by decam_method, from methods.h's list. */
 static const method_info *const METHODS[DECAM_METHOD_COUNT] = {
@@ -28,101 +30,107 @@ size_t decam__method_batch_size(const double *params, size_t fallback, size_t mo
     return cap > most ? most : cap;
 }
 
-/* ---- checks before anything is allocated --------------------------------- */
+/* ---- the model callback's loop ---------------------------------------- */
 
-static decam_status check_inputs(decam_ctx *ctx, const method_info *m, const method_inputs *in,
-                                 int channels) {
-    const double *p = ctx->params;
-    if (p[PS_BASELINE] == DECAM_BASELINE_IMAGE) {
-        FAIL_IF(!ctx->baseline, ctx, DECAM_ERR_MISSING_INPUT,
-                "baseline = image, but no baseline image is set (decam_set_baseline_image)");
-        FAIL_IF(ctx->baseline_w != in->width || ctx->baseline_h != in->height ||
-                    ctx->baseline_c != channels,
-                ctx, DECAM_ERR_MISSING_INPUT,
-                "baseline image is %d x %d x %d but the image is %d x %d x %d", ctx->baseline_w,
-                ctx->baseline_h, ctx->baseline_c, in->width, in->height, channels);
+/* The session on ctx, answered by the model callback until it needs no
+ * more images or stops; then its end. */
+static decam_status drive(decam_ctx *ctx) {
+    session *s = ctx->session;
+    for (;;) {
+        decam_request rq = {.size = sizeof rq};
+        if (decam__session_ask(s, &rq) != DECAM_OK || rq.n == 0) break;
+        if (ctx->free_pending) {
+            /* decam_free() was called from a callback: none runs again. */
+            decam__session_stop(s, decam__ctx_fail(ctx, DECAM_ERR_CANCELLED,
+                                                   "stopped: the context is being freed"));
+            break;
+        }
+        float *scores = decam__session_scores(s);
+        int rc = ctx->model(ctx->model_user, rq.images, rq.n, scores);
+        if (rc != 0) {
+            (void)decam__session_model_failed(s, rc);
+            break;
+        }
+        if (decam__session_tell(s, scores, rq.n) != DECAM_OK) break;
     }
-    const char *missing = m->check ? m->check(p, in) : NULL;
-    FAIL_IF(missing, ctx, DECAM_ERR_MISSING_INPUT, "%s", missing);
-    uint64_t budget = (uint64_t)p[PS_BUDGET];
-    uint64_t need = m->min_queries(p, in->width, in->height);
-    FAIL_IF(budget < need, ctx, DECAM_ERR_BUDGET_TOO_SMALL,
-            "budget = %llu queries is less than %llu, %s", (unsigned long long)budget,
-            (unsigned long long)need, m->min_queries_what);
-    return DECAM_OK;
+    return decam__session_finish(s);
 }
 
-/* ---- one explanation ----------------------------------------------------- */
-
-static decam_status explain_run(run *r, const method_info *m, const method_inputs *in,
-                                float *saliency_out) {
-    decam_ctx *ctx = r->ctx;
-    const double *p = ctx->params;
-    const baseline_spec spec = {
-        .kind = (decam_baseline)p[PS_BASELINE],
-        .value = p[PS_BASELINE_VALUE],
-        .sigma = p[PS_BASELINE_SIGMA],
-        .caller = ctx->baseline,
-        .caller_layout = ctx->baseline_layout,
-    };
-    const double smoothing = p[PS_SMOOTHING];
-    decam_status status = decam__run_make_baseline(r, &spec);
-    if (status == DECAM_OK) status = decam__run_score_full(r);
-    if (status == DECAM_OK) status = m->run(r, p, in);
-    if (status == DECAM_OK) return decam__run_finish_map(r, smoothing, saliency_out, 1);
-    if (status == DECAM_ERR_CANCELLED) {
-        /* The map of the queries made so far; the cancellation stands. */
-        decam_status st = decam__run_finish_map(r, smoothing, saliency_out, 0);
-        if (st != DECAM_OK) status = st;
-    }
-    return status;
-}
-
-static decam_status explain(decam_ctx *ctx, const float *image, int width, int height, int channels,
-                            float *saliency_out) {
-    FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, "decam_explain"));
-    ctx->raw_w = ctx->raw_h = 0;
-    ctx->stats = (decam_stats){.size = sizeof(decam_stats),
-                               .score_full = NAN,
-                               .score_keep = NAN,
-                               .score_drop = NAN,
-                               .best_fitness = NAN};
-    size_t values = 0;
-    FORWARD_IF_ERROR(decam__run_check_call(ctx, "decam_explain", image, width, height, channels,
-                                           saliency_out, "saliency_out", &values));
-    const double *p = ctx->params;
-    const method_info *m = decam__method_lookup((decam_method)p[PS_METHOD]);
-    FAIL_IF(!m, ctx, DECAM_ERR_UNSUPPORTED, "decam_explain: method %g is not built in",
-            p[PS_METHOD]);
-    const method_inputs in = {width, height, ctx->prior, ctx->prior_w, ctx->prior_h};
-    FORWARD_IF_ERROR(check_inputs(ctx, m, &in, channels));
-
-    const run_spec spec = {
-        .who = "decam_explain",
-        .image = image,
-        .shape = {width, height, channels, (decam_layout)p[PS_LAYOUT]},
-        .budget = (uint64_t)p[PS_BUDGET],
-        .batch_cap = m->batch_cap(p),
-        .threads = (int)p[PS_THREADS],
-        .seed = (uint64_t)p[PS_SEED],
-        .explain = 1,
-        .stats = &ctx->stats,
-    };
-    run r;
-    decam_status status = decam__run_begin(&r, ctx, &spec);
-    if (status == DECAM_OK) status = explain_run(&r, m, &in, saliency_out);
-    decam__ctx_log(ctx, DECAM_LOG_INFO, "explained %d x %d x %d: %llu queries, %u steps, %s", width,
-                   height, channels, (unsigned long long)r.batch.queries, ctx->stats.generations,
-                   decam_status_string(status));
-    return decam__run_end(&r, status);
+/* decam_explain() and decam_explain_items(): checks, a session, the loop. */
+static decam_status explain_items(decam_ctx *ctx, const char *who, const decam_item *items,
+                                  size_t n_items, int single) {
+    FORWARD_IF_ERROR(
+        decam__session_begin(ctx, who, items, n_items, single ? SESSION_SINGLE : SESSION_CALLBACK));
+    return drive(ctx);
 }
 
 decam_status decam_explain(decam_ctx *ctx, const float *image, int width, int height, int channels,
                            float *saliency_out) {
-    decam_status entered = decam__ctx_enter(ctx, "decam_explain", 0);
-    if (!ctx) return entered;
-    return decam__ctx_leave(ctx, explain(ctx, image, width, height, channels, saliency_out));
+    const decam_item item = {.image = image,
+                             .width = width,
+                             .height = height,
+                             .channels = channels,
+                             .saliency_out = saliency_out};
+    GUARDED(ctx, "decam_explain", 1, explain_items(ctx, "decam_explain", &item, 1, 1));
 }
+
+decam_status decam_explain_items(decam_ctx *ctx, const decam_item *items, size_t n_items) {
+    GUARDED(ctx, "decam_explain_items", 1,
+            explain_items(ctx, "decam_explain_items", items, n_items, 0));
+}
+
+/* ---- the caller-driven run ----------------------------------------------- */
+
+/* The session of a caller-driven call, or why there is none to use. */
+static decam_status session_of(decam_ctx *ctx, const char *who, session **s) {
+    FAIL_IF(ctx->depth > 1, ctx, DECAM_ERR_BUSY, "%s: not allowed from inside a callback", who);
+    FAIL_IF(!ctx->session, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "%s: no run in progress; call decam_begin() first", who);
+    *s = ctx->session;
+    return DECAM_OK;
+}
+
+decam_status decam_begin(decam_ctx *ctx, const decam_item *items, size_t n_items) {
+    GUARDED(ctx, "decam_begin", 1, decam__session_begin(ctx, "decam_begin", items, n_items, 0));
+}
+
+static decam_status ask(decam_ctx *ctx, decam_request *request) {
+    FAIL_IF(!request, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_ask: request is NULL");
+    FAIL_IF(request->size < sizeof request->size, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "decam_ask: set request->size to sizeof(decam_request) first");
+    session *s = NULL;
+    FORWARD_IF_ERROR(session_of(ctx, "decam_ask", &s));
+    return decam__session_ask(s, request);
+}
+
+decam_status decam_ask(decam_ctx *ctx, decam_request *request) {
+    GUARDED(ctx, "decam_ask", 0, ask(ctx, request));
+}
+
+static decam_status tell(decam_ctx *ctx, const float *scores, size_t n) {
+    session *s = NULL;
+    FORWARD_IF_ERROR(session_of(ctx, "decam_tell", &s));
+    return decam__session_tell(s, scores, n);
+}
+
+decam_status decam_tell(decam_ctx *ctx, const float *scores, size_t n) {
+    GUARDED(ctx, "decam_tell", 0, tell(ctx, scores, n));
+}
+
+static decam_status finish(decam_ctx *ctx) {
+    session *s = NULL;
+    FORWARD_IF_ERROR(session_of(ctx, "decam_finish", &s));
+    return decam__session_finish(s);
+}
+
+decam_status decam_finish(decam_ctx *ctx) { GUARDED(ctx, "decam_finish", 0, finish(ctx)); }
+
+void decam_cancel(decam_ctx *ctx) {
+    if (!ctx || ctx->depth > 0 || !ctx->session) return;
+    decam__session_cancel(ctx->session);
+}
+
+/* ---- results ------------------------------------------------------------- */
 
 static decam_status get_raw_map(const decam_ctx *ctx, float *map, size_t capacity, int *width,
                                 int *height) {

@@ -5,10 +5,13 @@
  * its run. A row's functions read the parameters; the method itself gets
  * only its own config struct and the run (run.h), never the context.
  *
- * A method spends queries through the run's batcher, reports each step
- * with decam__run_progress(), writes its full-resolution map (any scale) into
- * r->map and hands its unnormalised map to decam__run_keep_raw(); explain.c then
- * smooths, normalises and scores the map.
+ * A method is a resumable step machine: it wants images scored
+ * (decam__run_want), takes their scores in when they come back, reports
+ * each step with decam__run_progress(), and at the end writes its
+ * full-resolution maps (any scale) into r->map and hands its unnormalised
+ * maps to decam__run_keep_raw(); the run then smooths, normalises and
+ * scores them. It never waits for the model, so the same code serves the
+ * model callback and decam_ask()/decam_tell().
  */
 #ifndef DECAM_METHOD_H
 #define DECAM_METHOD_H
@@ -19,27 +22,8 @@
 #include "methods.h"
 #include "run.h"
 
-/* What a method may need besides the parameters. */
-typedef struct method_inputs {
-    int width, height;  /* the image */
-    const float *prior; /* decam_set_prior_map(), or NULL */
-    int prior_w, prior_h;
-} method_inputs;
-
-typedef struct method_info {
-    const char *name; /* as decam_method_name() gives it */
-    /* Queries the method needs at the least, the fixed three included,
-     * and what they pay for (for the message when the budget is short). */
-    uint64_t (*min_queries)(const double *params, int width, int height);
-    const char *min_queries_what;
-    /* Images per model call, DECAM_PARAM_BATCH_SIZE applied. */
-    size_t (*batch_cap)(const double *params);
-    /* NULL when the inputs suit the parameters, else why not
-     * (DECAM_ERR_MISSING_INPUT). NULL function: nothing to check. */
-    const char *(*check)(const double *params, const method_inputs *in);
-    /* Builds the method's config from the parameters and runs it. */
-    decam_status (*run)(run *r, const double *params, const method_inputs *in);
-} method_info;
+/* method_inputs and method_info, the interface every method implements,
+ * belong to the run layer that calls them (run.h). */
 
 /* The row of method m; NULL if there is none. */
 const method_info *decam__method_lookup(decam_method m);

@@ -12,7 +12,7 @@
 #include "filter.h"
 #include "mask.h"
 #include "params.h"
-#include "run.h"
+#include "batch.h"
 
 typedef struct ranked_px {
     float saliency;
@@ -44,8 +44,7 @@ typedef struct evaluation {
     float *start;  /* deletion's target, insertion's blurred start */
     float *mask;   /* the map scaled to [0,1], for O */
     double *curve; /* steps + 1 points */
-    run run;
-    batcher *batch; /* the run's */
+    batcher *batch;
 } evaluation;
 
 static void release(evaluation *e) {
@@ -180,48 +179,59 @@ decam_status decam_pointing(const float *saliency, const uint8_t *truth, int wid
     return DECAM_OK;
 }
 
-static decam_status evaluate_call(decam_ctx *ctx, const float *image, int width, int height,
-                                  int channels, const float *saliency, const uint8_t *truth,
-                                  decam_metrics *metrics) {
-    FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, "decam_evaluate"));
+/* The checks before anything is allocated. */
+static decam_status check_call(decam_ctx *ctx, const float *image, int width, int height,
+                               int channels, const float *saliency, const decam_metrics *metrics,
+                               size_t *values) {
+    FAIL_IF(!image, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_evaluate: image is NULL");
+    FAIL_IF(!metrics, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_evaluate: metrics is NULL");
     FAIL_IF(!saliency, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_evaluate: saliency is NULL");
-    FAIL_IF(metrics && metrics->size < sizeof metrics->size, ctx, DECAM_ERR_INVALID_ARGUMENT,
+    FAIL_IF(metrics->size < sizeof metrics->size, ctx, DECAM_ERR_INVALID_ARGUMENT,
             "decam_evaluate: set metrics->size to sizeof(decam_metrics) first");
-    size_t values = 0;
-    FORWARD_IF_ERROR(decam__run_check_call(ctx, "decam_evaluate", image, width, height, channels,
-                                           metrics, "metrics", &values));
+    FORWARD_IF_ERROR(
+        decam__params_check_image_size(ctx, "decam_evaluate", width, height, channels, values));
+    FAIL_IF(!ctx->model, ctx, DECAM_ERR_NO_MODEL,
+            "decam_evaluate: no model callback; call decam_set_model() first");
+    const double *p = ctx->params;
+    FAIL_IF(p[PS_TARGET] >= p[PS_N_OUTPUTS], ctx, DECAM_ERR_OUT_OF_RANGE,
+            "target = %g must be below n_outputs = %g", p[PS_TARGET], p[PS_N_OUTPUTS]);
     const size_t hw = (size_t)width * height;
     for (size_t i = 0; i < hw; i++)
         FAIL_IF(!isfinite(saliency[i]), ctx, DECAM_ERR_INVALID_ARGUMENT,
                 "decam_evaluate: saliency[%zu] is not finite", i);
+    return DECAM_OK;
+}
 
+static decam_status evaluate_call(decam_ctx *ctx, const float *image, int width, int height,
+                                  int channels, const float *saliency, const uint8_t *truth,
+                                  decam_metrics *metrics) {
+    FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, "decam_evaluate"));
+    size_t values = 0;
+    FORWARD_IF_ERROR(
+        check_call(ctx, image, width, height, channels, saliency, metrics, &values));
+    const size_t hw = (size_t)width * height;
     const double *p = ctx->params;
     evaluation e = {.ctx = ctx, .values = values, .hw = hw};
     e.shape = (image_shape){width, height, channels, (decam_layout)p[PS_LAYOUT]};
     e.step = p[PS_EVAL_STEP] > 0 ? (size_t)p[PS_EVAL_STEP] : (size_t)width;
     if (e.step > hw) e.step = hw;
     e.steps = (hw + e.step - 1) / e.step;
-    e.batch = &e.run.batch;
+    batcher batch;
+    e.batch = &batch;
 
-    /* The run keeps its statistics here: decam_get_stats() goes on
-     * describing the last decam_explain(). */
-    decam_stats stats = {.size = sizeof stats};
-    const run_spec spec = {
-        .who = "decam_evaluate",
-        .image = image,
-        .shape = e.shape,
-        .batch_cap = p[PS_BATCH_SIZE] > 0 ? (size_t)p[PS_BATCH_SIZE] : 64,
-        .threads = 1,
-        .stats = &stats,
-    };
+    /* decam_get_stats() goes on describing the last explanation. */
     decam_metrics m = {.size = sizeof m, .steps = e.steps};
-    decam_status status = decam__run_begin(&e.run, ctx, &spec);
+    ctx->busy = 1;
+    atomic_store(&ctx->stop_requested, ctx->free_pending);
+    const size_t cap = p[PS_BATCH_SIZE] > 0 ? (size_t)p[PS_BATCH_SIZE] : 64;
+    decam_status status = decam__batcher_init(&batch, ctx, values, cap);
     if (status == DECAM_OK) status = allocate(&e);
     if (status == DECAM_OK) status = evaluate(&e, image, saliency, &m);
     pointing_games(saliency, truth, hw, &m);
-    m.queries = e.run.batch.queries;
+    m.queries = batch.queries;
     release(&e);
-    decam__run_end(&e.run, status);
+    decam__batcher_free(&batch);
+    ctx->busy = 0;
     ctx_copy_sized(metrics, &m, sizeof m);
     return status;
 }

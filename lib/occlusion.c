@@ -17,10 +17,11 @@ typedef struct occlusion {
     run *r;
     int window, stride;
     int nx, ny;        /* positions along each axis */
+    size_t total;      /* positions */
     size_t cap, chunk; /* positions per chunk, in the current chunk */
     size_t first;      /* position number of the chunk's first */
-    double *scores;    /* cap */
-    double *sum;       /* hw: sum of drops */
+    double *scores;    /* cap * targets */
+    double *sum;       /* targets * hw: sum of drops */
     uint32_t *count;   /* hw: windows that covered the pixel */
 } occlusion;
 
@@ -83,64 +84,66 @@ static void fill_occluded(void *job, size_t k, float *slot, int worker) {
 }
 
 static void add_drops(occlusion *o) {
-    const int w = o->r->shape.w;
-    for (size_t k = 0; k < o->chunk; k++) {
-        const double drop = o->r->score_full - o->scores[k];
+    const run *r = o->r;
+    const int w = r->shape.w;
+    const size_t k = r->targets;
+    for (size_t i = 0; i < o->chunk; i++) {
         int x0, y0;
-        window_rect(o, o->first + k, &x0, &y0);
+        window_rect(o, o->first + i, &x0, &y0);
         for (int y = y0; y < y0 + o->window; y++)
-            for (int x = x0; x < x0 + o->window; x++) {
-                o->sum[(size_t)y * w + x] += drop;
+            for (int x = x0; x < x0 + o->window; x++)
                 o->count[(size_t)y * w + x]++;
-            }
+        for (size_t t = 0; t < k; t++) {
+            const double drop = r->score_full[t] - o->scores[i * k + t];
+            double *sum = o->sum + t * r->hw;
+            for (int y = y0; y < y0 + o->window; y++)
+                for (int x = x0; x < x0 + o->window; x++)
+                    sum[(size_t)y * w + x] += drop;
+        }
     }
 }
 
-static decam_status windows(occlusion *o) {
-    run *r = o->r;
-    const size_t total = (size_t)o->nx * o->ny;
-    for (o->first = 0; o->first < total; o->first += o->chunk) {
-        o->chunk = total - o->first < o->cap ? total - o->first : o->cap;
-        for (size_t k = 0; k < o->chunk; k++)
-            r->dest[k] = &o->scores[k];
-        decam_status status = decam__batcher_fill(&r->batch, o->chunk, fill_occluded, o, r->dest);
-        if (status == DECAM_OK) status = decam__batcher_flush(&r->batch);
-        if (status != DECAM_OK && status != DECAM_ERR_CANCELLED) return status;
-        add_drops(o);
-        FORWARD_IF_ERROR(status);
-        FORWARD_IF_ERROR(decam__run_progress(r, NAN, NAN));
-    }
-    r->stats->termination = DECAM_TERMINATION_BUDGET;
+static void want_chunk(occlusion *o) {
+    o->chunk = o->total - o->first < o->cap ? o->total - o->first : o->cap;
+    decam__run_want(o->r, o->chunk, fill_occluded, o, o->scores);
+}
+
+static decam_status row_advance(run *r, size_t scored, int stopping) {
+    occlusion *o = r->state;
+    o->chunk = scored; /* the scored windows lead the chunk */
+    add_drops(o);
+    o->first += scored;
+    if (stopping) return DECAM_OK;
+    FORWARD_IF_ERROR(decam__run_progress(r, NAN, NAN));
+    if (o->first < o->total)
+        want_chunk(o);
+    else
+        r->stats.termination = DECAM_TERMINATION_BUDGET;
     return DECAM_OK;
 }
 
-static decam_status occlusion_run(run *r, const occlusion_config *cfg) {
-    const decam_allocator *a = r->mem;
-    occlusion o = {.r = r, .cap = r->batch.cap, .window = cfg->window, .stride = cfg->stride};
-    o.nx = positions(r->shape.w, o.window, o.stride);
-    o.ny = positions(r->shape.h, o.window, o.stride);
-    o.scores = mem_alloc(a, o.cap, sizeof *o.scores);
-    o.sum = mem_calloc(a, r->hw, sizeof *o.sum);
-    o.count = mem_calloc(a, r->hw, sizeof *o.count);
-    decam_status status = DECAM_OK;
-    if (!o.scores || !o.sum || !o.count)
-        status = decam__run_fail(r, DECAM_ERR_OUT_OF_MEMORY,
-                                 "decam_explain: out of memory for occlusion of a %d x %d image",
-                                 r->shape.w, r->shape.h);
-    if (status == DECAM_OK) status = windows(&o);
-    if (status == DECAM_OK || status == DECAM_ERR_CANCELLED) {
+static decam_status row_finish(run *r) {
+    occlusion *o = r->state;
+    for (size_t t = 0; t < r->targets; t++) {
+        double *sum = o->sum + t * r->hw;
         for (size_t i = 0; i < r->hw; i++)
-            o.sum[i] = o.count[i] ? o.sum[i] / o.count[i] : 0.0;
-        decam__run_fit_float(r, o.sum, r->hw);
+            sum[i] = o->count[i] ? sum[i] / o->count[i] : 0.0;
+        decam__run_fit_float(r, sum, r->hw);
         for (size_t i = 0; i < r->hw; i++)
-            r->map[i] = (float)o.sum[i];
-        decam_status kept = decam__run_keep_raw(r, o.sum, r->shape.w, r->shape.h);
-        if (kept != DECAM_OK) status = kept;
+            r->map[t * r->hw + i] = (float)sum[i];
+        FORWARD_IF_ERROR(decam__run_keep_raw(r, t, sum, r->shape.w, r->shape.h));
     }
-    mem_free(a, o.scores);
-    mem_free(a, o.sum);
-    mem_free(a, o.count);
-    return status;
+    return DECAM_OK;
+}
+
+static void row_release(run *r) {
+    occlusion *o = r->state;
+    if (!o) return;
+    mem_free(r->mem, o->scores);
+    mem_free(r->mem, o->sum);
+    mem_free(r->mem, o->count);
+    mem_free(r->mem, o);
+    r->state = NULL;
 }
 
 /* ---- the table row --------------------------------------------------- */
@@ -152,17 +155,41 @@ static uint64_t row_min_queries(const double *p, int width, int height) {
                                    (uint64_t)positions(height, cfg.window, cfg.stride);
 }
 
-static size_t row_batch_cap(const double *p) { return decam__method_batch_size(p, 64, SIZE_MAX); }
+static size_t row_step_images(const double *p) { return decam__method_batch_size(p, 64, SIZE_MAX); }
 
-static decam_status row_run(run *r, const double *p, const method_inputs *in) {
+static int row_several_targets(const double *p) {
+    (void)p;
+    return 1;
+}
+
+static decam_status row_start(run *r, const double *p, const method_inputs *in) {
     const occlusion_config cfg = configure(p, in->width, in->height);
-    return occlusion_run(r, &cfg);
+    occlusion *o = mem_calloc(r->mem, 1, sizeof *o);
+    RUN_FAIL_IF(!o, r, DECAM_ERR_OUT_OF_MEMORY, "decam_explain: out of memory for occlusion");
+    r->state = o;
+    *o = (occlusion){.r = r, .cap = row_step_images(p), .window = cfg.window, .stride = cfg.stride};
+    o->nx = positions(r->shape.w, o->window, o->stride);
+    o->ny = positions(r->shape.h, o->window, o->stride);
+    o->total = (size_t)o->nx * o->ny;
+    o->scores = mem_alloc(r->mem, o->cap * r->targets, sizeof *o->scores);
+    o->sum = mem_calloc(r->mem, r->hw * r->targets, sizeof *o->sum);
+    o->count = mem_calloc(r->mem, r->hw, sizeof *o->count);
+    RUN_FAIL_IF(!o->scores || !o->sum || !o->count, r, DECAM_ERR_OUT_OF_MEMORY,
+                "decam_explain: out of memory for occlusion of a %d x %d image", r->shape.w,
+                r->shape.h);
+    want_chunk(o);
+    return DECAM_OK;
 }
 
 const method_info decam__method_occlusion = {
     .name = "occlusion",
     .min_queries = row_min_queries,
     .min_queries_what = "every window position + 3",
-    .batch_cap = row_batch_cap,
-    .run = row_run,
+    .max_queries = row_min_queries,
+    .step_images = row_step_images,
+    .several_targets = row_several_targets,
+    .start = row_start,
+    .advance = row_advance,
+    .finish = row_finish,
+    .release = row_release,
 };

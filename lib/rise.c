@@ -21,14 +21,17 @@ typedef struct rise {
     double keep;        /* p */
     int virt_w, virt_h; /* the canvas: (s + 1) cells */
     int cell_w, cell_h;
-    size_t cap;     /* masks per chunk: the batch size */
-    upsampler up;   /* over the canvas; each mask uses a copy, shifted */
-    float *scratch; /* threads * worker_scratch() */
-    double *grids;  /* cap * s * s: the chunk's binary grids */
-    int *shifts;    /* cap * 2 */
-    double *scores; /* cap */
-    double *sum;    /* hw: sum of score * mask */
-    size_t chunk;   /* masks in the current chunk */
+    size_t cap;      /* masks per chunk */
+    upsampler up;    /* over the canvas; each mask uses a copy, shifted */
+    float *scratch;  /* threads * worker_scratch() */
+    double *grids;   /* cap * s * s: the chunk's binary grids */
+    int *shifts;     /* cap * 2 */
+    double *scores;  /* cap * targets: the chunk's, as the run stores them */
+    double *weights; /* cap: one target's scores, for the sums */
+    double *sum;     /* targets * hw: sum of score * mask */
+    double *target_sum; /* the sums accumulate_range() adds to */
+    size_t chunk;    /* masks in the current chunk */
+    size_t total, done; /* masks to score; masks taken in */
 } rise;
 
 /* Floats of scratch per worker, for decam__mask_compose_grid() and mask_group. */
@@ -36,16 +39,17 @@ static size_t worker_scratch(const rise *x) { return decam__mask_group_scratch(&
 
 static decam_status rise_allocate(rise *x) {
     const decam_allocator *a = x->r->mem;
-    const size_t hw = x->r->hw, ss = (size_t)x->s * x->s;
+    const size_t hw = x->r->hw, ss = (size_t)x->s * x->s, k = x->r->targets;
     int failed = decam__upsampler_init_canvas(&x->up, a, x->s, x->s, x->r->shape.w, x->r->shape.h,
                                               x->virt_w, x->virt_h, DECAM_UPSAMPLE_BILINEAR) != 0;
     if (!failed) {
         x->scratch = mem_alloc(a, (size_t)x->r->threads * worker_scratch(x), sizeof *x->scratch);
         x->grids = mem_alloc(a, x->cap * ss, sizeof *x->grids);
         x->shifts = mem_alloc(a, x->cap * 2, sizeof *x->shifts);
-        x->scores = mem_alloc(a, x->cap, sizeof *x->scores);
-        x->sum = mem_calloc(a, hw, sizeof *x->sum);
-        failed = !x->scratch || !x->grids || !x->shifts || !x->scores || !x->sum;
+        x->scores = mem_alloc(a, x->cap * k, sizeof *x->scores);
+        x->weights = mem_alloc(a, x->cap, sizeof *x->weights);
+        x->sum = mem_calloc(a, hw * k, sizeof *x->sum);
+        failed = !x->scratch || !x->grids || !x->shifts || !x->scores || !x->weights || !x->sum;
     }
     RUN_FAIL_IF(failed, x->r, DECAM_ERR_OUT_OF_MEMORY,
                 "decam_explain: out of memory for RISE (chunks of %zu masks of %d x %d)", x->cap,
@@ -53,14 +57,19 @@ static decam_status rise_allocate(rise *x) {
     return DECAM_OK;
 }
 
-static void rise_release(rise *x) {
-    const decam_allocator *a = x->r->mem;
+static void rise_release(run *r) {
+    rise *x = r->state;
+    if (!x) return;
+    const decam_allocator *a = r->mem;
     decam__upsampler_free(&x->up, a);
     mem_free(a, x->scratch);
     mem_free(a, x->grids);
     mem_free(a, x->shifts);
     mem_free(a, x->scores);
+    mem_free(a, x->weights);
     mem_free(a, x->sum);
+    mem_free(a, x);
+    r->state = NULL;
 }
 
 /* Draws the chunk's grids and shifts, in order, from the run's generator:
@@ -105,11 +114,12 @@ static inline void add_masks(double *restrict sum, const double *score, const fl
     }
 }
 
-/* sum += score_k * mask_k for the chunk's masks, in k order per pixel, over
- * image rows first .. last - 1. The masks are made again, a row at a time,
- * rather than kept from the fill: cheaper than a chunk of them going out
- * to memory and back. MASK_GROUP masks go together, so each pixel's sum is
- * read and written once per group rather than once per mask. */
+/* target_sum += weight_k * mask_k for the chunk's masks, in k order per
+ * pixel, over image rows first .. last - 1. The masks are made again, a
+ * row at a time, rather than kept from the fill: cheaper than a chunk of
+ * them going out to memory and back. MASK_GROUP masks go together, so
+ * each pixel's sum is read and written once per group rather than once
+ * per mask. */
 static void accumulate_range(void *job, size_t first, size_t last, int worker) {
     rise *x = job;
     const size_t w = (size_t)x->r->shape.w;
@@ -121,61 +131,59 @@ static void accumulate_range(void *job, size_t first, size_t last, int worker) {
         }
         decam__mask_group_begin(&g, x->scratch + (size_t)worker * worker_scratch(x));
         for (size_t y = first; y < last; y++) {
-            double *sum = x->sum + y * w;
+            double *sum = x->target_sum + y * w;
             const float *m = decam__mask_group_row(&g, (int)y);
             if (g.n == MASK_GROUP) {
-                add_masks(sum, x->scores + k0, m, MASK_GROUP, w);
+                add_masks(sum, x->weights + k0, m, MASK_GROUP, w);
             } else {
                 for (size_t j = 0; j < g.n; j++)
-                    add_masks(sum, x->scores + k0 + j, m + j * w, 1, w);
+                    add_masks(sum, x->weights + k0 + j, m + j * w, 1, w);
             }
         }
     }
 }
 
-static decam_status masks(rise *x, size_t total, size_t *done) {
-    run *r = x->r;
-    while (*done < total) {
-        x->chunk = total - *done < x->cap ? total - *done : x->cap;
-        draw_chunk(x);
-        for (size_t k = 0; k < x->chunk; k++)
-            r->dest[k] = &x->scores[k];
-        decam_status status = decam__batcher_fill(&r->batch, x->chunk, fill_mask_image, x, r->dest);
-        if (status == DECAM_OK) status = decam__batcher_flush(&r->batch);
-        /* A cancellation comes after the scores are stored: they count. */
-        if (status != DECAM_OK && status != DECAM_ERR_CANCELLED) return status;
+/* Wants the next chunk of masks scored. */
+static void want_chunk(rise *x) {
+    x->chunk = x->total - x->done < x->cap ? x->total - x->done : x->cap;
+    draw_chunk(x);
+    decam__run_want(x->r, x->chunk, fill_mask_image, x, x->scores);
+}
+
+static decam_status row_advance(run *r, size_t scored, int stopping) {
+    rise *x = r->state;
+    const size_t k = r->targets;
+    x->chunk = scored; /* the scored masks lead the chunk */
+    for (size_t t = 0; t < k && scored > 0; t++) {
+        for (size_t j = 0; j < scored; j++)
+            x->weights[j] = x->scores[j * k + t];
+        x->target_sum = x->sum + t * r->hw;
         decam__run_parallel(r, (size_t)r->shape.h, accumulate_range, x);
-        *done += x->chunk;
-        FORWARD_IF_ERROR(status);
-        FORWARD_IF_ERROR(decam__run_progress(r, NAN, NAN));
     }
-    r->stats->termination = DECAM_TERMINATION_BUDGET;
+    x->done += scored;
+    if (stopping) return DECAM_OK;
+    FORWARD_IF_ERROR(decam__run_progress(r, NAN, NAN));
+    if (x->done < x->total)
+        want_chunk(x);
+    else
+        r->stats.termination = DECAM_TERMINATION_BUDGET;
     return DECAM_OK;
 }
 
-static decam_status rise_run(run *r, const rise_config *cfg) {
-    rise x = {.r = r, .s = cfg->grid, .keep = cfg->keep};
-    x.cell_w = (r->shape.w + x.s - 1) / x.s;
-    x.cell_h = (r->shape.h + x.s - 1) / x.s;
-    x.virt_w = (x.s + 1) * x.cell_w;
-    x.virt_h = (x.s + 1) * x.cell_h;
-    x.cap = r->batch.cap;
-    const size_t total = (size_t)run_queries_left(r);
-    size_t done = 0;
-    decam_status status = rise_allocate(&x);
-    if (status == DECAM_OK) status = masks(&x, total, &done);
-    if ((status == DECAM_OK || status == DECAM_ERR_CANCELLED) && done > 0) {
-        const double norm = 1.0 / ((double)done * x.keep);
+static decam_status row_finish(run *r) {
+    rise *x = r->state;
+    if (x->done == 0) return DECAM_OK;
+    const double norm = 1.0 / ((double)x->done * x->keep);
+    for (size_t t = 0; t < r->targets; t++) {
+        double *sum = x->sum + t * r->hw;
         for (size_t i = 0; i < r->hw; i++)
-            x.sum[i] *= norm;
-        decam__run_fit_float(r, x.sum, r->hw);
+            sum[i] *= norm;
+        decam__run_fit_float(r, sum, r->hw);
         for (size_t i = 0; i < r->hw; i++)
-            r->map[i] = (float)x.sum[i];
-        decam_status kept = decam__run_keep_raw(r, x.sum, r->shape.w, r->shape.h);
-        if (kept != DECAM_OK) status = kept;
+            r->map[t * r->hw + i] = (float)sum[i];
+        FORWARD_IF_ERROR(decam__run_keep_raw(r, t, sum, r->shape.w, r->shape.h));
     }
-    rise_release(&x);
-    return status;
+    return DECAM_OK;
 }
 
 /* ---- the table row --------------------------------------------------- */
@@ -188,18 +196,38 @@ static uint64_t row_min_queries(const double *p, int width, int height) {
     return 1 + RUN_FIXED_QUERIES;
 }
 
-static size_t row_batch_cap(const double *p) { return decam__method_batch_size(p, 64, SIZE_MAX); }
+static size_t row_step_images(const double *p) { return decam__method_batch_size(p, 64, SIZE_MAX); }
 
-static decam_status row_run(run *r, const double *p, const method_inputs *in) {
+static int row_several_targets(const double *p) {
+    (void)p;
+    return 1;
+}
+
+static decam_status row_start(run *r, const double *p, const method_inputs *in) {
     (void)in;
-    const rise_config cfg = {.grid = (int)p[PS_RISE_GRID], .keep = p[PS_RISE_KEEP]};
-    return rise_run(r, &cfg);
+    rise *x = mem_calloc(r->mem, 1, sizeof *x);
+    RUN_FAIL_IF(!x, r, DECAM_ERR_OUT_OF_MEMORY, "decam_explain: out of memory for RISE");
+    r->state = x;
+    *x = (rise){.r = r, .s = (int)p[PS_RISE_GRID], .keep = p[PS_RISE_KEEP]};
+    x->cell_w = (r->shape.w + x->s - 1) / x->s;
+    x->cell_h = (r->shape.h + x->s - 1) / x->s;
+    x->virt_w = (x->s + 1) * x->cell_w;
+    x->virt_h = (x->s + 1) * x->cell_h;
+    x->cap = row_step_images(p);
+    x->total = (size_t)run_queries_left(r);
+    FORWARD_IF_ERROR(rise_allocate(x));
+    if (x->total > 0) want_chunk(x);
+    return DECAM_OK;
 }
 
 const method_info decam__method_rise = {
     .name = "rise",
     .min_queries = row_min_queries,
     .min_queries_what = "one mask + 3",
-    .batch_cap = row_batch_cap,
-    .run = row_run,
+    .step_images = row_step_images,
+    .several_targets = row_several_targets,
+    .start = row_start,
+    .advance = row_advance,
+    .finish = row_finish,
+    .release = rise_release,
 };

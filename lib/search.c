@@ -19,28 +19,29 @@
 /* DE-CAM's state for one run, allocated at its start. */
 typedef struct search {
     run *r;
-    const search_config *cfg;
+    search_config cfg;
     int gw, gh;
     size_t dim, np;
+    size_t targets; /* maps: the search follows the first */
     decam_objective objective;
     int per_candidate;      /* queries: 1, or 2 for DECAM_OBJECTIVE_BOTH */
     int binary, shifted;    /* DECAM_PARAM_BINARY_MASKS, DECAM_PARAM_MASK_SHIFT */
     int cell_w, cell_h;     /* a shift is less than a cell */
     int canvas_w, canvas_h; /* shifted masks span (grid + 1) cells, as RISE's */
     de *de;
-    cam_accum genes;  /* per gene: for DECAM_ASSEMBLY_REGRESSION */
-    cam_accum pixels; /* per pixel: for DECAM_ASSEMBLY_ALL_EVALUATED */
-    upsampler up;     /* the grid over the image: unshifted masks, grid maps */
-    upsampler canvas; /* the grid over the canvas, for shifted masks */
-    float *scratch;   /* threads * worker_scratch() */
+    cam_accum *genes;  /* per target, per gene: for DECAM_ASSEMBLY_REGRESSION */
+    cam_accum *pixels; /* per target, per pixel: for DECAM_ASSEMBLY_ALL_EVALUATED */
+    upsampler up;      /* the grid over the image: unshifted masks, grid maps */
+    upsampler canvas;  /* the grid over the canvas, for shifted masks */
+    float *scratch;    /* threads * worker_scratch() */
     const double *trials;
-    double *cells;     /* np * dim: with binary masks, each candidate's mask grid */
-    int *shifts;       /* np * 2: each candidate's shift */
-    size_t count;      /* candidates of the generation scored (the leading ones) */
-    size_t fill_first; /* the generation's image index of a fill's image 0 */
-    double *score_keep, *score_drop, *fitness; /* per candidate */
-    double *weight; /* per candidate: its mask's weight in the pixel sums */
-    double *grid;   /* dim: the assembled grid map */
+    double *cells;   /* np * dim: with binary masks, each candidate's mask grid */
+    int *shifts;     /* np * 2: each candidate's shift */
+    size_t count;    /* candidates of the generation scored (the leading ones) */
+    double *scores;  /* np * per_candidate * targets: the generation's, as the run stores them */
+    double *fitness; /* per candidate */
+    double *weight;  /* targets * np: each mask's weight in each target's pixel sums */
+    double *grid;    /* dim: the assembled grid map */
 } search;
 
 /* Masks are never stored whole: the fill makes each one a row at a time
@@ -56,18 +57,26 @@ uint64_t decam__search_min_queries(const search_config *cfg) {
 static decam_status search_allocate(search *s) {
     const decam_allocator *a = s->r->mem;
     const int w = s->r->shape.w, h = s->r->shape.h, threads = s->r->threads;
-    const size_t hw = s->r->hw;
-    de_config cfg = s->cfg->de;
+    const size_t hw = s->r->hw, k = s->targets;
+    de_config cfg = s->cfg.de;
     cfg.dim = s->dim;
     cfg.np = s->np;
-    const decam_assembly assembly = s->cfg->assembly;
+    const decam_assembly assembly = s->cfg.assembly;
     s->de = decam__de_create(&cfg, a);
-    int failed = !s->de ||
-                 (assembly == DECAM_ASSEMBLY_REGRESSION &&
-                  decam__cam_accum_init(&s->genes, a, s->dim, 1) != 0) ||
-                 (assembly == DECAM_ASSEMBLY_ALL_EVALUATED &&
-                  decam__cam_accum_init(&s->pixels, a, hw, 0) != 0);
-    const decam_upsample method = s->cfg->upsample;
+    int failed = !s->de;
+    if (!failed && assembly == DECAM_ASSEMBLY_REGRESSION) {
+        s->genes = mem_calloc(a, k, sizeof *s->genes);
+        failed = !s->genes;
+        for (size_t t = 0; !failed && t < k; t++)
+            failed = decam__cam_accum_init(&s->genes[t], a, s->dim, 1) != 0;
+    }
+    if (!failed && assembly == DECAM_ASSEMBLY_ALL_EVALUATED) {
+        s->pixels = mem_calloc(a, k, sizeof *s->pixels);
+        failed = !s->pixels;
+        for (size_t t = 0; !failed && t < k; t++)
+            failed = decam__cam_accum_init(&s->pixels[t], a, hw, 0) != 0;
+    }
+    const decam_upsample method = s->cfg.upsample;
     failed = failed || decam__upsampler_init(&s->up, a, s->gw, s->gh, w, h, method) != 0 ||
              (s->shifted && decam__upsampler_init_canvas(&s->canvas, a, s->gw, s->gh, w, h,
                                                          s->canvas_w, s->canvas_h, method) != 0);
@@ -75,13 +84,12 @@ static decam_status search_allocate(search *s) {
         s->scratch = mem_alloc(a, (size_t)threads, worker_scratch(s) * sizeof *s->scratch);
         s->cells = mem_alloc(a, s->np * s->dim, sizeof *s->cells);
         s->shifts = mem_calloc(a, s->np * 2, sizeof *s->shifts);
-        s->score_keep = mem_alloc(a, s->np, sizeof *s->score_keep);
-        s->score_drop = mem_alloc(a, s->np, sizeof *s->score_drop);
+        s->scores = mem_alloc(a, s->np * (size_t)s->per_candidate * k, sizeof *s->scores);
         s->fitness = mem_alloc(a, s->np, sizeof *s->fitness);
-        s->weight = mem_alloc(a, s->np, sizeof *s->weight);
+        s->weight = mem_alloc(a, s->np * k, sizeof *s->weight);
         s->grid = mem_alloc(a, s->dim, sizeof *s->grid);
-        failed = !s->scratch || !s->cells || !s->shifts || !s->score_keep || !s->score_drop ||
-                 !s->fitness || !s->weight || !s->grid;
+        failed = !s->scratch || !s->cells || !s->shifts || !s->scores || !s->fitness ||
+                 !s->weight || !s->grid;
     }
     RUN_FAIL_IF(failed, s->r, DECAM_ERR_OUT_OF_MEMORY,
                 "decam_explain: out of memory for the search (grid %d x %d, population %zu)", s->gw,
@@ -89,21 +97,30 @@ static decam_status search_allocate(search *s) {
     return DECAM_OK;
 }
 
-static void search_release(search *s) {
-    const decam_allocator *a = s->r->mem;
+static void free_accums(cam_accum *acc, size_t k, const decam_allocator *a) {
+    for (size_t t = 0; acc && t < k; t++)
+        decam__cam_accum_free(&acc[t], a);
+    mem_free(a, acc);
+}
+
+static void search_release(run *r) {
+    search *s = r->state;
+    if (!s) return;
+    const decam_allocator *a = r->mem;
     decam__de_free(s->de, a);
     decam__upsampler_free(&s->up, a);
     decam__upsampler_free(&s->canvas, a);
-    decam__cam_accum_free(&s->genes, a);
-    decam__cam_accum_free(&s->pixels, a);
+    free_accums(s->genes, s->targets, a);
+    free_accums(s->pixels, s->targets, a);
     mem_free(a, s->scratch);
     mem_free(a, s->cells);
     mem_free(a, s->shifts);
-    mem_free(a, s->score_keep);
-    mem_free(a, s->score_drop);
+    mem_free(a, s->scores);
     mem_free(a, s->fitness);
     mem_free(a, s->weight);
     mem_free(a, s->grid);
+    mem_free(a, s);
+    r->state = NULL;
 }
 
 /* ---- masks ------------------------------------------------------------ */
@@ -145,34 +162,14 @@ static int image_drops(const search *s, size_t g) {
     return s->objective == DECAM_OBJECTIVE_DELETE;
 }
 
-static void fill_image(void *job, size_t k, float *slot, int worker) {
+static void fill_image(void *job, size_t g, float *slot, int worker) {
     search *s = job;
     const run *r = s->r;
-    size_t g = s->fill_first + k, cand = g / (size_t)s->per_candidate;
+    size_t cand = g / (size_t)s->per_candidate;
     const upsampler u = placed(s, cand);
     decam__mask_compose_grid(&r->shape, r->image, r->base, &u, grid_of(s, cand),
                              s->scratch + (size_t)worker * worker_scratch(s), image_drops(s, g),
                              slot);
-}
-
-/* Scores the n rendered masks; scores of candidates not reached stay NaN. */
-static decam_status evaluate(search *s, size_t n) {
-    run *r = s->r;
-    for (size_t i = 0; i < s->np; i++)
-        s->score_keep[i] = s->score_drop[i] = NAN;
-    const size_t images = n * (size_t)s->per_candidate;
-    for (size_t done = 0; done < images;) {
-        size_t m = r->batch.cap - r->batch.fill;
-        if (m > images - done) m = images - done;
-        for (size_t k = 0; k < m; k++) {
-            size_t g = done + k, cand = g / (size_t)s->per_candidate;
-            r->dest[k] = image_drops(s, g) ? &s->score_drop[cand] : &s->score_keep[cand];
-        }
-        s->fill_first = done;
-        FORWARD_IF_ERROR(decam__batcher_fill(&r->batch, m, fill_image, s, r->dest));
-        done += m;
-    }
-    return decam__batcher_flush(&r->batch);
 }
 
 /* ---- fitness --------------------------------------------------------- */
@@ -198,14 +195,16 @@ static double total_variation(const double *g, int gw, int gh) {
     return sum / pairs;
 }
 
-/* The score part of candidate i's fitness: what the map is built from.
- * NaN if the candidate was not fully scored. */
-static double score_term(const search *s, size_t i) {
-    const double full = s->r->score_full;
+/* The score part of candidate i's fitness for target t: what the maps
+ * are built from. NaN if the candidate was not fully scored. */
+static double score_term(const search *s, size_t i, size_t t) {
+    const size_t k = s->targets;
+    const double full = s->r->score_full[t];
     switch (s->objective) {
-    case DECAM_OBJECTIVE_PRESERVE: return s->score_keep[i];
-    case DECAM_OBJECTIVE_DELETE: return full - s->score_drop[i];
-    case DECAM_OBJECTIVE_BOTH: return s->score_keep[i] + full - s->score_drop[i];
+    case DECAM_OBJECTIVE_PRESERVE: return s->scores[i * k + t];
+    case DECAM_OBJECTIVE_DELETE: return full - s->scores[i * k + t];
+    case DECAM_OBJECTIVE_BOTH:
+        return s->scores[2 * i * k + t] + full - s->scores[(2 * i + 1) * k + t];
     case DECAM_OBJECTIVE_COUNT: break;
     }
     return NAN;
@@ -223,30 +222,35 @@ static void sum_pixels(void *job, size_t first, size_t last, int worker) {
             g.grid[j] = grid_of(s, i0 + j);
         }
         decam__mask_group_begin(&g, s->scratch + (size_t)worker * worker_scratch(s));
-        for (size_t y = first; y < last; y++)
-            decam__cam_accum_masks(&s->pixels, y * w, w, decam__mask_group_row(&g, (int)y), w,
-                                   s->weight + i0, g.n);
+        for (size_t y = first; y < last; y++) {
+            const float *row = decam__mask_group_row(&g, (int)y);
+            for (size_t t = 0; t < s->targets; t++)
+                decam__cam_accum_masks(&s->pixels[t], y * w, w, row, w,
+                                       s->weight + t * s->np + i0, g.n);
+        }
     }
 }
 
-/* Fitness of the scored candidates; returns how many leading candidates
- * were fully scored (all of them unless the run stopped midway). Each is
- * also added to the accumulators the assembly reads. */
+/* Fitness of the scored candidates (of the first target); returns how
+ * many leading candidates were fully scored (all of them unless the run
+ * stopped midway). Each is also added to every target's accumulators. */
 static size_t assess(search *s, size_t n) {
     run *r = s->r;
-    const double area_w = s->cfg->area_weight, tv_w = s->cfg->tv_weight;
+    const double area_w = s->cfg.area_weight, tv_w = s->cfg.tv_weight;
     size_t done = 0;
     for (; done < n; done++) {
         const double *g = s->trials + done * s->dim;
-        double w = score_term(s, done);
-        if (isnan(w)) break;
-        if (s->genes.dim) decam__cam_accum_add(&s->genes, g, w);
-        if (s->pixels.dim) s->weight[done] = decam__cam_accum_score(&s->pixels, w);
-        s->fitness[done] = w - area_w * mean_gene(g, s->dim) -
+        if (isnan(score_term(s, done, 0))) break;
+        for (size_t t = 0; t < s->targets; t++) {
+            double w = score_term(s, done, t);
+            if (s->genes) decam__cam_accum_add(&s->genes[t], g, w);
+            if (s->pixels) s->weight[t * s->np + done] = decam__cam_accum_score(&s->pixels[t], w);
+        }
+        s->fitness[done] = score_term(s, done, 0) - area_w * mean_gene(g, s->dim) -
                            (tv_w > 0.0 ? tv_w * total_variation(g, s->gw, s->gh) : 0.0);
     }
     s->count = done;
-    if (s->pixels.dim) decam__run_parallel(r, (size_t)r->shape.h, sum_pixels, s);
+    if (s->pixels) decam__run_parallel(r, (size_t)r->shape.h, sum_pixels, s);
     return done;
 }
 
@@ -254,7 +258,7 @@ static size_t assess(search *s, size_t n) {
 
 static void init_population(search *s) {
     run *r = s->r;
-    const search_config *c = s->cfg;
+    const search_config *c = &s->cfg;
     switch (c->init) {
     case DECAM_INIT_UNIFORM: decam__de_init_uniform(s->de, &r->rng); break;
     case DECAM_INIT_LATIN_HYPERCUBE: decam__de_init_latin(s->de, &r->rng); break;
@@ -269,47 +273,51 @@ static void init_population(search *s) {
 /* Why the search should stop now, or DECAM_TERMINATION_NONE to go on. */
 static decam_termination stop_reason(const search *s) {
     const run *r = s->r;
-    const search_config *c = s->cfg;
+    const search_config *c = &s->cfg;
     if (run_queries_left(r) < (uint64_t)s->per_candidate) return DECAM_TERMINATION_BUDGET;
-    if (c->max_generations > 0 && r->stats->generations >= c->max_generations)
+    if (c->max_generations > 0 && r->stats.generations >= c->max_generations)
         return DECAM_TERMINATION_GENERATIONS;
     if (c->tolerance > 0 && decam__de_spread(s->de) <= c->tolerance)
         return DECAM_TERMINATION_TOLERANCE;
     return DECAM_TERMINATION_NONE;
 }
 
-/* Generations until a stopping rule fires. The last may be partial, so
- * the whole budget is used. */
-static decam_status generations(search *s) {
+/* Wants the next generation scored: all of it, or what the budget still
+ * pays for, so the whole budget is used. */
+static void want_generation(search *s) {
     run *r = s->r;
-    init_population(s);
-    for (;;) {
-        uint64_t affordable = run_queries_left(r) / (uint64_t)s->per_candidate;
-        size_t n = affordable < s->np ? (size_t)affordable : s->np;
-        prepare_masks(s, decam__de_trials(s->de), n);
-        decam_status status = evaluate(s, n);
-        size_t done = assess(s, n);
-        double best = NAN;
-        if (done > 0) {
-            decam__de_tell(s->de, done, s->fitness);
-            decam__de_best(s->de, &best);
-            r->stats->best_fitness = best;
-        }
-        if (status != DECAM_OK) {
-            r->stats->generations += done > 0; /* a partial generation counts */
-            return status;
-        }
-        FORWARD_IF_ERROR(decam__run_progress(r, best, decam__de_mean_fitness(s->de)));
-        r->stats->termination = stop_reason(s);
-        if (r->stats->termination != DECAM_TERMINATION_NONE) return DECAM_OK;
-        decam__de_ask(s->de, &r->rng);
-    }
+    uint64_t affordable = run_queries_left(r) / (uint64_t)s->per_candidate;
+    size_t n = affordable < s->np ? (size_t)affordable : s->np;
+    prepare_masks(s, decam__de_trials(s->de), n);
+    decam__run_want(r, n * (size_t)s->per_candidate, fill_image, s, s->scores);
 }
 
-/* The grid map from the search, per DECAM_PARAM_ASSEMBLY (not
- * DECAM_ASSEMBLY_ALL_EVALUATED, which is per pixel). */
-static decam_status assemble_grid(search *s) {
-    switch (s->cfg->assembly) {
+static decam_status row_advance(run *r, size_t scored, int stopping) {
+    search *s = r->state;
+    size_t done = assess(s, scored / (size_t)s->per_candidate);
+    double best = NAN;
+    if (done > 0) {
+        decam__de_tell(s->de, done, s->fitness);
+        decam__de_best(s->de, &best);
+        r->stats.best_fitness = best;
+    }
+    if (stopping) {
+        r->stats.generations += done > 0; /* a partial generation counts */
+        return DECAM_OK;
+    }
+    FORWARD_IF_ERROR(decam__run_progress(r, best, decam__de_mean_fitness(s->de)));
+    r->stats.termination = stop_reason(s);
+    if (r->stats.termination != DECAM_TERMINATION_NONE) return DECAM_OK;
+    decam__de_ask(s->de, &r->rng);
+    want_generation(s);
+    return DECAM_OK;
+}
+
+/* Target t's grid map from the search, per DECAM_PARAM_ASSEMBLY (not
+ * DECAM_ASSEMBLY_ALL_EVALUATED, which is per pixel). Only the regression
+ * has one per target; the others follow the search, and so the first. */
+static decam_status assemble_grid(search *s, size_t t) {
+    switch (s->cfg.assembly) {
     case DECAM_ASSEMBLY_BEST: {
         const double *best = decam__de_best(s->de, NULL);
         for (size_t j = 0; j < s->dim; j++)
@@ -323,7 +331,7 @@ static decam_status assemble_grid(search *s) {
     case DECAM_ASSEMBLY_ALL_EVALUATED: break;
     case DECAM_ASSEMBLY_REGRESSION:
         RUN_FAIL_IF(
-            decam__cam_grid_from_regression(&s->genes, s->cfg->ridge, s->r->mem, s->grid) != 0,
+            decam__cam_grid_from_regression(&s->genes[t], s->cfg.ridge, s->r->mem, s->grid) != 0,
             s->r, DECAM_ERR_OUT_OF_MEMORY, "decam_explain: out of memory for the regression");
         break;
     case DECAM_ASSEMBLY_COUNT: break;
@@ -331,50 +339,53 @@ static decam_status assemble_grid(search *s) {
     return DECAM_OK;
 }
 
-/* The map of the queries made: r->map and the raw map. */
-static decam_status assemble(search *s) {
-    run *r = s->r;
-    if (s->pixels.dim) {
-        /* The contrast per pixel, computed in place of the sums' first. */
-        double *contrast = s->pixels.sum_wg;
-        decam__cam_contrast(&s->pixels, contrast);
-        decam__run_fit_float(r, contrast, r->hw);
-        for (size_t i = 0; i < r->hw; i++)
-            r->map[i] = (float)contrast[i];
-        return decam__run_keep_raw(r, contrast, r->shape.w, r->shape.h);
+/* The maps of the queries made: r->map and the raw maps. */
+static decam_status row_finish(run *r) {
+    search *s = r->state;
+    for (size_t t = 0; t < s->targets; t++) {
+        float *map = r->map + t * r->hw;
+        if (s->pixels) {
+            /* The contrast per pixel, computed in place of the sums' first. */
+            double *contrast = s->pixels[t].sum_wg;
+            decam__cam_contrast(&s->pixels[t], contrast);
+            decam__run_fit_float(r, contrast, r->hw);
+            for (size_t i = 0; i < r->hw; i++)
+                map[i] = (float)contrast[i];
+            FORWARD_IF_ERROR(decam__run_keep_raw(r, t, contrast, r->shape.w, r->shape.h));
+            continue;
+        }
+        for (size_t j = 0; j < s->dim; j++)
+            s->grid[j] = 0.0;
+        if (r->stats.generations > 0) FORWARD_IF_ERROR(assemble_grid(s, t));
+        decam__run_fit_float(r, s->grid, s->dim);
+        FORWARD_IF_ERROR(decam__run_keep_raw(r, t, s->grid, s->gw, s->gh));
+        decam__upsample(&s->up, s->grid, s->scratch, map, 0);
     }
-    for (size_t j = 0; j < s->dim; j++)
-        s->grid[j] = 0.0;
-    if (r->stats->generations > 0) FORWARD_IF_ERROR(assemble_grid(s));
-    decam__run_fit_float(r, s->grid, s->dim);
-    FORWARD_IF_ERROR(decam__run_keep_raw(r, s->grid, s->gw, s->gh));
-    decam__upsample(&s->up, s->grid, s->scratch, r->map, 0);
     return DECAM_OK;
 }
 
-decam_status decam__search_run(run *r, const search_config *cfg) {
-    search s = {.r = r, .cfg = cfg};
-    s.gw = cfg->gw;
-    s.gh = cfg->gh;
-    s.dim = (size_t)s.gw * s.gh;
-    s.np = cfg->de.np;
-    s.objective = cfg->objective;
-    s.per_candidate = s.objective == DECAM_OBJECTIVE_BOTH ? 2 : 1;
-    s.binary = cfg->binary;
-    s.shifted = cfg->shifted;
-    s.cell_w = (r->shape.w + s.gw - 1) / s.gw;
-    s.cell_h = (r->shape.h + s.gh - 1) / s.gh;
-    s.canvas_w = (s.gw + 1) * s.cell_w;
-    s.canvas_h = (s.gh + 1) * s.cell_h;
-    decam_status status = search_allocate(&s);
-    if (status == DECAM_OK) status = generations(&s);
-    if (status == DECAM_OK || status == DECAM_ERR_CANCELLED) {
-        /* The map of the queries made, also after a cancellation. */
-        decam_status kept = assemble(&s);
-        if (kept != DECAM_OK) status = kept;
-    }
-    search_release(&s);
-    return status;
+static decam_status search_start(run *r, const search_config *cfg) {
+    search *s = mem_calloc(r->mem, 1, sizeof *s);
+    RUN_FAIL_IF(!s, r, DECAM_ERR_OUT_OF_MEMORY, "decam_explain: out of memory for the search");
+    r->state = s;
+    *s = (search){.r = r, .cfg = *cfg};
+    s->gw = cfg->gw;
+    s->gh = cfg->gh;
+    s->dim = (size_t)s->gw * s->gh;
+    s->np = cfg->de.np;
+    s->targets = r->targets;
+    s->objective = cfg->objective;
+    s->per_candidate = s->objective == DECAM_OBJECTIVE_BOTH ? 2 : 1;
+    s->binary = cfg->binary;
+    s->shifted = cfg->shifted;
+    s->cell_w = (r->shape.w + s->gw - 1) / s->gw;
+    s->cell_h = (r->shape.h + s->gh - 1) / s->gh;
+    s->canvas_w = (s->gw + 1) * s->cell_w;
+    s->canvas_h = (s->gh + 1) * s->cell_h;
+    FORWARD_IF_ERROR(search_allocate(s));
+    init_population(s);
+    want_generation(s);
+    return DECAM_OK;
 }
 
 /* ---- the table row --------------------------------------------------- */
@@ -419,11 +430,17 @@ static uint64_t row_min_queries(const double *p, int width, int height) {
     return decam__search_min_queries(&cfg);
 }
 
-/* Default: a whole generation per call, and never more. */
-static size_t row_batch_cap(const double *p) {
+/* A whole generation. */
+static size_t row_step_images(const double *p) {
     size_t generation =
         (size_t)p[PS_POPULATION] * (p[PS_OBJECTIVE] == DECAM_OBJECTIVE_BOTH ? 2 : 1);
     return decam__method_batch_size(p, generation, generation);
+}
+
+/* The assemblies that read the search's population give one map. */
+static int row_several_targets(const double *p) {
+    return p[PS_ASSEMBLY] == DECAM_ASSEMBLY_ALL_EVALUATED ||
+           p[PS_ASSEMBLY] == DECAM_ASSEMBLY_REGRESSION;
 }
 
 static const char *row_check(const double *p, const method_inputs *in) {
@@ -432,17 +449,21 @@ static const char *row_check(const double *p, const method_inputs *in) {
     return NULL;
 }
 
-static decam_status row_run(run *r, const double *p, const method_inputs *in) {
+static decam_status row_start(run *r, const double *p, const method_inputs *in) {
     search_config cfg;
     decam__search_configure(p, in, &cfg);
-    return decam__search_run(r, &cfg);
+    return search_start(r, &cfg);
 }
 
 const method_info decam__method_decam = {
     .name = "decam",
     .min_queries = row_min_queries,
     .min_queries_what = "one generation (population x queries per candidate) + 3",
-    .batch_cap = row_batch_cap,
+    .step_images = row_step_images,
     .check = row_check,
-    .run = row_run,
+    .several_targets = row_several_targets,
+    .start = row_start,
+    .advance = row_advance,
+    .finish = row_finish,
+    .release = search_release,
 };

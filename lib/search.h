@@ -33,8 +33,5 @@ void decam__search_configure(const double *params, const method_inputs *in, sear
  * three. */
 uint64_t decam__search_min_queries(const search_config *cfg);
 
-/* Runs the search on r until a stopping rule fires; r->map and the raw
- * map hold the result, also after a cancellation. */
-decam_status decam__search_run(run *r, const search_config *cfg);
 
 #endif /* DECAM_SEARCH_H */

@@ -145,6 +145,46 @@ CALL(decam_free) {
 CALL(decam_set_model) { return decam_set_model(E.ctx, model, NULL); }
 CALL(decam_explain) { return decam_explain(E.ctx, E.image, W, H, C, E.map); }
 CALL(decam_set_param) { return decam_set_param(E.ctx, DECAM_PARAM_SEED, 7); }
+/* Two items, the second for two targets (RISE gives several maps whatever
+ * the assembly; DE-CAM's default assembly too). */
+static decam_item ITEMS[2];
+static const uint32_t TWO_TARGETS[2] = {0, 0};
+static void make_items(void) {
+    for (int i = 0; i < 2; i++)
+        ITEMS[i] = (decam_item){.image = E.image, .width = W, .height = H, .channels = C,
+                                .saliency_out = E.out + i * W * H};
+    ITEMS[1].targets = TWO_TARGETS;
+    ITEMS[1].n_targets = 2;
+}
+CALL(decam_explain_items) {
+    make_items();
+    return decam_explain_items(E.ctx, ITEMS, 2);
+}
+/* The caller-driven loop over the two items: the row of each of its calls. */
+static decam_status ask_tell(int cancel) {
+    make_items();
+    static float scores[4096];
+    decam_status st = decam_begin(E.ctx, ITEMS, 2);
+    if (st != DECAM_OK) return st; /* no run was started */
+    for (;;) {
+        decam_request rq = {.size = sizeof rq};
+        st = decam_ask(E.ctx, &rq);
+        if (st != DECAM_OK || rq.n == 0) break;
+        if (cancel) {
+            decam_cancel(E.ctx);
+            return DECAM_OK;
+        }
+        model(NULL, rq.images, rq.n, scores);
+        st = decam_tell(E.ctx, scores, rq.n);
+    }
+    decam_status fin = decam_finish(E.ctx);
+    return st != DECAM_OK ? st : fin;
+}
+CALL(decam_begin) { return ask_tell(0); }
+CALL(decam_ask) { return ask_tell(0); }
+CALL(decam_tell) { return ask_tell(0); }
+CALL(decam_finish) { return ask_tell(0); }
+CALL(decam_cancel) { return ask_tell(1); }
 CALL(decam_get_param) {
     double v;
     return decam_get_param(E.ctx, DECAM_PARAM_SEED, &v);
@@ -198,6 +238,8 @@ CALL(decam_rank_correlation) {
 CALL(decam_max_image_side) { return ok_if(decam_max_image_side() > 0); }
 CALL(decam_max_image_values) { return ok_if(decam_max_image_values() > 0); }
 CALL(decam_max_channels) { return ok_if(decam_max_channels() > 0); }
+CALL(decam_item_size) { return ok_if(decam_item_size() == sizeof(decam_item)); }
+CALL(decam_request_size) { return ok_if(decam_request_size() == sizeof(decam_request)); }
 CALL(decam_param_count) { return ok_if(decam_param_count() > 0); }
 CALL(decam_param_key) { return ok_if(decam_param_key(0) != 0); }
 CALL(decam_param_from_name) {
@@ -347,6 +389,12 @@ static const entry ENTRIES[] = {
     ROW(decam_free),
     ROW(decam_set_model),
     ROW(decam_explain),
+    ROW(decam_explain_items),
+    ROW(decam_begin),
+    ROW(decam_ask),
+    ROW(decam_tell),
+    ROW(decam_finish),
+    ROW(decam_cancel),
     ROW(decam_set_param),
     ROW(decam_get_param),
     ROW(decam_param_bounds),
@@ -366,6 +414,8 @@ static const entry ENTRIES[] = {
     ROW(decam_max_image_side),
     ROW(decam_max_image_values),
     ROW(decam_max_channels),
+    ROW(decam_item_size),
+    ROW(decam_request_size),
     ROW(decam_param_count),
     ROW(decam_param_key),
     ROW(decam_param_from_name),

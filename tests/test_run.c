@@ -1,6 +1,7 @@
-/* test_run.c - the run layer alone (budget, batching, cancellation,
- * statistics, the thread pool), with fake methods; and DE-CAM's search on
- * a run of the test's own, without decam_explain(). */
+/* test_run.c - the run and session layers alone (phases, budget, requests
+ * cut at the batch size, items started as requests need them,
+ * cancellation, statistics, the thread pool), with a fake method; and
+ * the method table. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,10 +12,10 @@
 #include <cmocka.h>
 
 #include "context.h"
-#include "params.h"
 #include "method.h"
+#include "params.h"
 #include "run.h"
-#include "search.h"
+#include "session.h"
 
 enum { W = 14, H = 14, C = 1 };
 
@@ -55,73 +56,165 @@ static decam_ctx *make(fake_model *f) {
     return ctx;
 }
 
-static run_spec spec_of(uint64_t budget, size_t cap, int threads, decam_stats *stats) {
-    return (run_spec){.who = "test",
-                      .image = IMAGE,
-                      .shape = {W, H, C, DECAM_LAYOUT_HWC},
-                      .budget = budget,
-                      .batch_cap = cap,
-                      .threads = threads,
-                      .seed = 1,
-                      .explain = 1,
-                      .stats = stats};
+/* ---- a fake method: FAKE_TOTAL images, FAKE_STEP per want --------------- */
+
+static size_t FAKE_TOTAL, FAKE_STEP;
+static size_t live_runs, most_live_runs; /* runs whose method has started */
+
+typedef struct fake_state {
+    size_t done, total;
+    double *scores;
+    double sum; /* of the scores taken in */
+} fake_state;
+
+static void fake_fill(void *job, size_t k, float *slot, int worker) {
+    (void)worker;
+    const run *r = job;
+    for (size_t v = 0; v < r->values; v++)
+        slot[v] = r->image[v] * (float)(k % 2);
 }
 
-/* A fake method: `n` images through the batcher, one progress step per
- * `per_step`. */
-static decam_status fake_method(run *r, size_t n, size_t per_step) {
-    for (size_t i = 0; i < n; i++) {
-        static double sink[1024];
-        float *slot = decam__batcher_slot(&r->batch);
-        for (size_t v = 0; v < r->values; v++)
-            slot[v] = r->image[v];
-        FORWARD_IF_ERROR(decam__batcher_submit(&r->batch, &sink[i % 1024]));
-        if ((i + 1) % per_step == 0) {
-            FORWARD_IF_ERROR(decam__batcher_flush(&r->batch));
-            FORWARD_IF_ERROR(decam__run_progress(r, (double)i, NAN));
+static uint64_t fake_min(const double *p, int w, int h) {
+    (void)p, (void)w, (void)h;
+    return RUN_FIXED_QUERIES + 1;
+}
+
+static size_t fake_step_images(const double *p) {
+    (void)p;
+    return FAKE_STEP;
+}
+
+static int fake_several(const double *p) {
+    (void)p;
+    return 1;
+}
+
+static void fake_want(run *r) {
+    fake_state *st = r->state;
+    size_t n = st->total - st->done < FAKE_STEP ? st->total - st->done : FAKE_STEP;
+    decam__run_want(r, n, fake_fill, r, st->scores);
+}
+
+static decam_status fake_start(run *r, const double *p, const method_inputs *in) {
+    (void)p, (void)in;
+    fake_state *st = mem_calloc(r->mem, 1, sizeof *st);
+    RUN_FAIL_IF(!st, r, DECAM_ERR_OUT_OF_MEMORY, "out of memory");
+    r->state = st;
+    st->scores = mem_alloc(r->mem, FAKE_STEP * r->targets, sizeof *st->scores);
+    RUN_FAIL_IF(!st->scores, r, DECAM_ERR_OUT_OF_MEMORY, "out of memory");
+    uint64_t left = run_queries_left(r);
+    st->total = FAKE_TOTAL < left ? FAKE_TOTAL : (size_t)left;
+    if (++live_runs > most_live_runs) most_live_runs = live_runs;
+    if (st->total > 0) fake_want(r);
+    return DECAM_OK;
+}
+
+static decam_status fake_advance(run *r, size_t scored, int stopping) {
+    fake_state *st = r->state;
+    for (size_t i = 0; i < scored * r->targets; i++)
+        st->sum += st->scores[i];
+    st->done += scored;
+    if (stopping) return DECAM_OK;
+    FORWARD_IF_ERROR(decam__run_progress(r, (double)st->done, NAN));
+    if (st->done < st->total) fake_want(r);
+    return DECAM_OK;
+}
+
+/* Pixel i of target t's map: i + t, plus the images taken in. */
+static decam_status fake_finish(run *r) {
+    fake_state *st = r->state;
+    for (size_t t = 0; t < r->targets; t++)
+        for (size_t i = 0; i < r->hw; i++)
+            r->map[t * r->hw + i] = (float)(i + t + st->done);
+    return DECAM_OK;
+}
+
+static void fake_release(run *r) {
+    fake_state *st = r->state;
+    if (!st) return;
+    live_runs--;
+    mem_free(r->mem, st->scores);
+    mem_free(r->mem, st);
+    r->state = NULL;
+}
+
+static const method_info FAKE = {
+    .name = "fake",
+    .min_queries = fake_min,
+    .min_queries_what = "one image + 3",
+    .step_images = fake_step_images,
+    .several_targets = fake_several,
+    .start = fake_start,
+    .advance = fake_advance,
+    .finish = fake_finish,
+    .release = fake_release,
+};
+
+/* A session of n items of the fake method, answered by the model callback
+ * as decam_explain_items() does. */
+static decam_status fake_session(decam_ctx *ctx, decam_item *items, size_t n) {
+    decam_status st = decam__session_begin_method(ctx, "test", &FAKE, items, n, SESSION_CALLBACK);
+    if (st != DECAM_OK) return st;
+    session *s = ctx->session;
+    for (;;) {
+        decam_request rq = {.size = sizeof rq};
+        if (decam__session_ask(s, &rq) != DECAM_OK || rq.n == 0) break;
+        float *scores = decam__session_scores(s);
+        int rc = ctx->model(ctx->model_user, rq.images, rq.n, scores);
+        if (rc != 0) {
+            (void)decam__session_model_failed(s, rc);
+            break;
         }
+        if (decam__session_tell(s, scores, rq.n) != DECAM_OK) break;
     }
-    return decam__batcher_flush(&r->batch);
+    return decam__session_finish(s);
 }
 
-static void test_batches_are_cut_at_the_cap_and_counted(void **state) {
+static float MAPS[8][W * H];
+
+static decam_item item_of(size_t i) {
+    return (decam_item){.image = IMAGE, .width = W, .height = H, .channels = C,
+                        .saliency_out = MAPS[i]};
+}
+
+static void test_requests_are_cut_at_the_batch_size_and_counted(void **state) {
     (void)state;
     fake_model f = {0};
     decam_ctx *ctx = make(&f);
+    FAKE_TOTAL = 7, FAKE_STEP = 7;
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, 3), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, 20), DECAM_OK);
+    decam_item it = item_of(0);
     decam_stats stats = {.size = sizeof stats};
-    const run_spec spec = spec_of(20, 3, 1, &stats);
-    run r;
-    assert_int_equal(decam__run_begin(&r, ctx, &spec), DECAM_OK);
-    assert_true(ctx->busy);
-    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_SEED, 3), DECAM_ERR_BUSY);
-    assert_int_equal(fake_method(&r, 7, 100), DECAM_OK);
-    /* 7 images in calls of 3, 3 and 1. */
-    assert_int_equal(f.calls, 3);
-    assert_int_equal(f.largest, 3);
-    /* Left for the method: 20 less 7 spent, less the final map's two. */
-    assert_int_equal(run_queries_left(&r), 11);
-    assert_int_equal(decam__run_end(&r, DECAM_OK), DECAM_OK);
+    it.stats = &stats;
+    assert_int_equal(fake_session(ctx, &it, 1), DECAM_OK);
     assert_false(ctx->busy);
-    assert_int_equal(stats.queries, 7);
-    assert_int_equal(stats.model_calls, 3);
+    /* The full image, 7 images in calls of 3, 3 and 1, the final two. */
+    assert_int_equal(f.calls, 5);
+    assert_int_equal(f.largest, 3);
+    assert_int_equal(stats.queries, 10);
+    assert_int_equal(stats.model_calls, 5);
+    assert_int_equal(stats.generations, 1); /* one want, one step */
     assert_true(stats.library_seconds >= 0 && stats.model_seconds >= 0);
+    decam_stats total = {.size = sizeof total};
+    assert_int_equal(decam_get_stats(ctx, &total), DECAM_OK);
+    assert_memory_equal(&total, &stats, sizeof stats - 2 * sizeof(double));
     decam_free(ctx);
 }
 
-static void test_budget_left_never_underflows(void **state) {
+static void test_the_budget_left_never_underflows(void **state) {
     (void)state;
     fake_model f = {0};
     decam_ctx *ctx = make(&f);
-    decam_stats stats = {.size = sizeof stats};
-    const run_spec spec = spec_of(4, 8, 1, &stats);
-    run r;
-    assert_int_equal(decam__run_begin(&r, ctx, &spec), DECAM_OK);
-    assert_int_equal(decam__run_score_full(&r), DECAM_OK);
-    assert_int_equal(stats.score_full, 1.0);
-    assert_int_equal(run_queries_left(&r), 1);
-    assert_int_equal(fake_method(&r, 5, 100), DECAM_OK);
-    assert_int_equal(run_queries_left(&r), 0);
-    decam__run_end(&r, DECAM_OK);
+    FAKE_TOTAL = 100, FAKE_STEP = 5;
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, 4), DECAM_OK);
+    decam_item it = item_of(0);
+    assert_int_equal(fake_session(ctx, &it, 1), DECAM_OK);
+    /* 4 = the full image, one image for the method, the final two. */
+    assert_int_equal(f.images, 4);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, 3), DECAM_OK);
+    assert_int_equal(fake_session(ctx, &it, 1), DECAM_ERR_BUDGET_TOO_SMALL);
+    assert_int_equal(f.images, 4);
     decam_free(ctx);
 }
 
@@ -135,163 +228,105 @@ static void test_progress_counts_steps_and_cancels(void **state) {
     (void)state;
     fake_model f = {0};
     decam_ctx *ctx = make(&f);
+    FAKE_TOTAL = 40, FAKE_STEP = 4;
     assert_int_equal(decam_set_progress(ctx, stop_after_two, NULL), DECAM_OK);
+    decam_item it = item_of(0);
+    assert_int_equal(fake_session(ctx, &it, 1), DECAM_ERR_CANCELLED);
+    assert_non_null(strstr(decam_errmsg(ctx), "progress callback"));
     decam_stats stats = {.size = sizeof stats};
-    const run_spec spec = spec_of(100, 4, 1, &stats);
-    run r;
-    assert_int_equal(decam__run_begin(&r, ctx, &spec), DECAM_OK);
-    assert_int_equal(fake_method(&r, 40, 4), DECAM_ERR_CANCELLED);
-    assert_int_equal(decam__run_end(&r, DECAM_ERR_CANCELLED), DECAM_ERR_CANCELLED);
+    assert_int_equal(decam_get_stats(ctx, &stats), DECAM_OK);
     assert_int_equal(stats.generations, 2);
-    assert_int_equal(stats.queries, 8);
+    assert_int_equal(stats.queries, 1 + 8);
     assert_int_equal(stats.termination, DECAM_TERMINATION_CANCELLED);
+    /* The map of the 8 images taken in, normalised: pixel i is i + 8. */
+    assert_true(MAPS[0][0] == 0.0f && MAPS[0][W * H - 1] == 1.0f);
     decam_free(ctx);
 }
 
 static void test_force_stop_ends_the_run_after_the_model_call(void **state) {
     (void)state;
-    fake_model f = {.stop_at_call = 2};
+    fake_model f = {.stop_at_call = 3};
     decam_ctx *ctx = make(&f);
+    FAKE_TOTAL = 30, FAKE_STEP = 5;
+    decam_item it = item_of(0);
+    assert_int_equal(fake_session(ctx, &it, 1), DECAM_ERR_CANCELLED);
     decam_stats stats = {.size = sizeof stats};
-    const run_spec spec = spec_of(100, 5, 1, &stats);
-    run r;
-    assert_int_equal(decam__run_begin(&r, ctx, &spec), DECAM_OK);
-    decam_status st = fake_method(&r, 30, 100);
-    assert_int_equal(st, DECAM_ERR_CANCELLED);
-    decam__run_end(&r, st);
-    assert_int_equal(stats.queries, 10);
+    assert_int_equal(decam_get_stats(ctx, &stats), DECAM_OK);
+    assert_int_equal(stats.queries, 1 + 10);
     assert_int_equal(stats.termination, DECAM_TERMINATION_FORCED);
     /* The next run starts with the flag cleared. */
-    assert_int_equal(decam__run_begin(&r, ctx, &spec), DECAM_OK);
-    assert_int_equal(fake_method(&r, 3, 100), DECAM_OK);
-    decam__run_end(&r, DECAM_OK);
+    f.stop_at_call = 0;
+    assert_int_equal(fake_session(ctx, &it, 1), DECAM_OK);
     decam_free(ctx);
 }
 
 static void test_a_failing_model_is_reported_with_its_value(void **state) {
     (void)state;
-    fake_model f = {.fail_at_call = 1};
+    fake_model f = {.fail_at_call = 2};
     decam_ctx *ctx = make(&f);
-    decam_stats stats = {.size = sizeof stats};
-    const run_spec spec = spec_of(100, 5, 1, &stats);
-    run r;
-    assert_int_equal(decam__run_begin(&r, ctx, &spec), DECAM_OK);
-    decam_status st = fake_method(&r, 5, 100);
-    assert_int_equal(st, DECAM_ERR_MODEL_FAILED);
+    FAKE_TOTAL = 5, FAKE_STEP = 5;
+    decam_item it = item_of(0);
+    assert_int_equal(fake_session(ctx, &it, 1), DECAM_ERR_MODEL_FAILED);
     assert_non_null(strstr(decam_errmsg(ctx), "returned 7"));
-    decam__run_end(&r, st);
+    decam_stats stats = {.size = sizeof stats};
+    assert_int_equal(decam_get_stats(ctx, &stats), DECAM_OK);
     assert_int_equal(stats.termination, DECAM_TERMINATION_ERROR);
+    assert_int_equal(stats.queries, 6);
+    assert_false(ctx->busy);
+    assert_null(ctx->session);
     decam_free(ctx);
 }
 
-typedef struct coverage {
-    int hits[1000];
-    int workers_seen[POOL_MAX_THREADS];
-} coverage;
-
-static void mark(void *job, size_t first, size_t last, int worker) {
-    coverage *c = job;
-    for (size_t i = first; i < last; i++)
-        c->hits[i]++;
-    c->workers_seen[worker] = 1;
-}
-
-static void test_the_pool_is_made_once_and_covers_every_index(void **state) {
+static void test_items_start_as_requests_need_them(void **state) {
     (void)state;
     fake_model f = {0};
     decam_ctx *ctx = make(&f);
-    decam_stats stats = {.size = sizeof stats};
-    const run_spec spec = spec_of(100, 5, 4, &stats);
-    run r;
-    assert_int_equal(decam__run_begin(&r, ctx, &spec), DECAM_OK);
+    FAKE_TOTAL = 12, FAKE_STEP = 4;
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, 10), DECAM_OK);
+    decam_item items[8];
+    decam_stats stats[8];
+    for (size_t i = 0; i < 8; i++) {
+        items[i] = item_of(i);
+        stats[i] = (decam_stats){.size = sizeof stats[i]};
+        items[i].stats = &stats[i];
+    }
+    live_runs = most_live_runs = 0;
+    assert_int_equal(fake_session(ctx, items, 8), DECAM_OK);
+    /* Runs of 4 images a step fill a request of 10 three at a time. */
+    assert_int_equal(most_live_runs, 3);
+    assert_int_equal(live_runs, 0);
+    assert_int_equal(f.largest, 10);
+    assert_int_equal(f.images, 8 * (1 + 12 + 2));
+    for (size_t i = 0; i < 8; i++) {
+        assert_int_equal(stats[i].queries, 15);
+        assert_int_equal(stats[i].termination, DECAM_TERMINATION_NONE);
+        assert_true(MAPS[i][W * H - 1] == 1.0f);
+    }
+    /* Fewer calls than the 8 * 5 of one item at a time. */
+    assert_true(f.calls < 8 * 5);
+    decam_stats total = {.size = sizeof total};
+    assert_int_equal(decam_get_stats(ctx, &total), DECAM_OK);
+    assert_int_equal(total.queries, 8 * 15);
+    assert_int_equal(total.model_calls, f.calls);
+    decam_free(ctx);
+}
+
+static void test_the_pool_is_made_once_and_kept(void **state) {
+    (void)state;
+    fake_model f = {0};
+    decam_ctx *ctx = make(&f);
+    FAKE_TOTAL = 5, FAKE_STEP = 5;
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_THREADS, 4), DECAM_OK);
+    decam_item it = item_of(0);
+    assert_int_equal(fake_session(ctx, &it, 1), DECAM_OK);
     pool *first = ctx->pool;
     assert_non_null(first);
     assert_int_equal(decam__pool_threads(first), 4);
-    for (int round = 0; round < 50; round++) {
-        static coverage c;
-        memset(&c, 0, sizeof c);
-        size_t n = (size_t)(round * 17 % 1000);
-        decam__run_parallel(&r, n, mark, &c);
-        for (size_t i = 0; i < n; i++)
-            assert_int_equal(c.hits[i], 1);
-        for (size_t i = n; i < 1000; i++)
-            assert_int_equal(c.hits[i], 0);
-    }
-    decam__run_end(&r, DECAM_OK);
-    /* Kept for the next run with the same thread count; made again for
-     * another count. */
-    assert_int_equal(decam__run_begin(&r, ctx, &spec), DECAM_OK);
+    assert_int_equal(fake_session(ctx, &it, 1), DECAM_OK);
     assert_ptr_equal(ctx->pool, first);
-    decam__run_end(&r, DECAM_OK);
-    const run_spec two = spec_of(100, 5, 2, &stats);
-    assert_int_equal(decam__run_begin(&r, ctx, &two), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_THREADS, 2), DECAM_OK);
+    assert_int_equal(fake_session(ctx, &it, 1), DECAM_OK);
     assert_int_equal(decam__pool_threads(ctx->pool), 2);
-    decam__run_end(&r, DECAM_OK);
-    decam_free(ctx);
-}
-
-/* ---- DE-CAM's search on a run of its own --------------------------------- */
-
-static decam_status search_on(decam_ctx *ctx, uint64_t budget, int threads,
-                              const search_config *cfg, decam_stats *stats, float *map) {
-    const run_spec spec = spec_of(budget, (size_t)cfg->de.np, threads, stats);
-    const baseline_spec base = {.kind = DECAM_BASELINE_CONSTANT, .value = 0};
-    run r;
-    decam_status st = decam__run_begin(&r, ctx, &spec);
-    if (st == DECAM_OK) st = decam__run_make_baseline(&r, &base);
-    if (st == DECAM_OK) st = decam__run_score_full(&r);
-    if (st == DECAM_OK) st = decam__search_run(&r, cfg);
-    if (st == DECAM_OK) memcpy(map, r.map, sizeof(float) * W * H);
-    return decam__run_end(&r, st);
-}
-
-static void default_config(search_config *cfg) {
-    double p[PARAM_SLOTS];
-    decam__params_set_defaults(p);
-    p[PS_POPULATION] = 12;
-    decam__search_configure(p, NULL, cfg);
-}
-
-static void test_search_finds_the_scored_quarter_on_a_fake_run(void **state) {
-    (void)state;
-    fake_model f = {0};
-    decam_ctx *ctx = make(&f);
-    search_config cfg;
-    default_config(&cfg);
-    decam_stats stats = {.size = sizeof stats};
-    float map[W * H], map2[W * H];
-    assert_int_equal(search_on(ctx, 200, 1, &cfg, &stats, map), DECAM_OK);
-    /* The fixed three are the caller's: the search spends the rest less
-     * the final two, in whole candidates. */
-    assert_int_equal(stats.queries, 198);
-    assert_int_equal(stats.termination, DECAM_TERMINATION_BUDGET);
-    assert_true(stats.generations >= 16);
-    double inside = 0, outside = 0;
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++)
-            *(x < W / 2 && y < H / 2 ? &inside : &outside) += map[y * W + x];
-    assert_true(inside / (W / 2 * H / 2) > 2 * outside / (W * H - W / 2 * H / 2));
-    /* The same map on four threads. */
-    assert_int_equal(search_on(ctx, 200, 4, &cfg, &stats, map2), DECAM_OK);
-    assert_memory_equal(map, map2, sizeof map);
-    decam_free(ctx);
-}
-
-static void test_search_stops_at_its_generation_limit(void **state) {
-    (void)state;
-    fake_model f = {0};
-    decam_ctx *ctx = make(&f);
-    search_config cfg;
-    default_config(&cfg);
-    cfg.max_generations = 3;
-    cfg.assembly = DECAM_ASSEMBLY_BEST;
-    decam_stats stats = {.size = sizeof stats};
-    float map[W * H];
-    assert_int_equal(search_on(ctx, 1000, 1, &cfg, &stats, map), DECAM_OK);
-    assert_int_equal(stats.generations, 3);
-    assert_int_equal(stats.queries, 1 + 3 * 12);
-    assert_int_equal(stats.termination, DECAM_TERMINATION_GENERATIONS);
-    assert_int_equal(decam__search_min_queries(&cfg), 12 + RUN_FIXED_QUERIES);
     decam_free(ctx);
 }
 
@@ -302,22 +337,25 @@ static void test_every_method_has_a_row_named_as_its_value(void **state) {
         assert_non_null(row);
         assert_string_equal(row->name, decam_value_name(DECAM_PARAM_METHOD, m));
         assert_non_null(row->min_queries);
-        assert_non_null(row->batch_cap);
-        assert_non_null(row->run);
+        assert_non_null(row->step_images);
+        assert_non_null(row->several_targets);
+        assert_non_null(row->start);
+        assert_non_null(row->advance);
+        assert_non_null(row->finish);
+        assert_non_null(row->release);
     }
     assert_null(decam__method_lookup(DECAM_METHOD_COUNT));
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_batches_are_cut_at_the_cap_and_counted),
-        cmocka_unit_test(test_budget_left_never_underflows),
+        cmocka_unit_test(test_requests_are_cut_at_the_batch_size_and_counted),
+        cmocka_unit_test(test_the_budget_left_never_underflows),
         cmocka_unit_test(test_progress_counts_steps_and_cancels),
         cmocka_unit_test(test_force_stop_ends_the_run_after_the_model_call),
         cmocka_unit_test(test_a_failing_model_is_reported_with_its_value),
-        cmocka_unit_test(test_the_pool_is_made_once_and_covers_every_index),
-        cmocka_unit_test(test_search_finds_the_scored_quarter_on_a_fake_run),
-        cmocka_unit_test(test_search_stops_at_its_generation_limit),
+        cmocka_unit_test(test_items_start_as_requests_need_them),
+        cmocka_unit_test(test_the_pool_is_made_once_and_kept),
         cmocka_unit_test(test_every_method_has_a_row_named_as_its_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
