@@ -34,7 +34,7 @@ def alone(image, target, **kw):
 def test_a_batch_gives_each_image_the_map_it_gets_alone():
     images = np.stack([scene(s) for s in range(4)])
     model = Regions()
-    with decam.Explainer(model, **SMALL) as ex:
+    with decam.Explainer(model, batch_size=48, **SMALL) as ex:  # 4 generations a call
         maps = ex.explain(images, targets=1)
         stats, items = ex.stats, ex.item_stats
     assert maps.shape == (4, 48, 48) and maps.dtype == np.float32
@@ -44,7 +44,7 @@ def test_a_batch_gives_each_image_the_map_it_gets_alone():
     assert [s.queries for s in items] == [SMALL["budget"]] * 4
     assert stats.queries == 4 * SMALL["budget"]
     # one probe (the number of outputs), then calls carrying several images
-    assert model.calls < 4 * SMALL["budget"] // SMALL["population"]
+    assert model.calls <= 1 + SMALL["budget"] // SMALL["population"] + 4, model.calls
 
 
 def test_a_list_of_images_of_different_sizes_gives_a_list():
@@ -271,8 +271,11 @@ def test_progress_counts_queries_and_images():
     ex.explain(np.stack([scene(s) for s in range(3)]), 0)
     assert {p.items for p in seen} == {3}
     assert {p.item for p in seen} == {0, 1, 2}
+    assert {p.budget for p in seen} == {3 * SMALL["budget"]}, "the run's budget"
     assert [p.queries for p in seen] == sorted(p.queries for p in seen)
-    assert seen[-1].queries == 3 * SMALL["budget"] and seen[-1].items_done == 3
+    # the last report comes before the final kept and dropped images are scored
+    assert 3 * SMALL["budget"] - 6 <= seen[-1].queries <= 3 * SMALL["budget"]
+    assert [p.items_done for p in seen] == sorted(p.items_done for p in seen)
 
 
 def test_progress_bar_spans_the_queries_of_every_image():
@@ -302,7 +305,7 @@ def test_progress_bar_spans_the_queries_of_every_image():
         if saved is not None:
             sys.modules["tqdm"] = saved
     assert len(bars) == 1 and bars[0].closed
-    assert bars[0].total == 2 * SMALL["budget"] and bars[0].n == bars[0].total
+    assert bars[0].total == bars[0].n == 2 * SMALL["budget"]
     assert bars[0].postfix == "2/2 images done"
     sys.modules["tqdm"] = None  # import tqdm raises ImportError: the text line
     err = io.StringIO()
@@ -314,4 +317,5 @@ def test_progress_bar_spans_the_queries_of_every_image():
         sys.modules.pop("tqdm")
         if saved is not None:
             sys.modules["tqdm"] = saved
-    assert f"{2 * SMALL['budget']}/{2 * SMALL['budget']} queries, 2/2 images" in err.getvalue()
+    assert err.getvalue().endswith(f"{2 * SMALL['budget']}/{2 * SMALL['budget']} queries, "
+                                   "2/2 images\n")

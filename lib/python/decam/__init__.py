@@ -299,9 +299,10 @@ _LOG_LEVELS = ("error", "warning", "info", "debug")
 
 @dataclasses.dataclass(frozen=True)
 class Progress:
-    """After every step of a run: queries of all its images so far, the
-    budget (per image), generations of the image of this step (`item`,
-    0-based, of `items`), and how many images are complete."""
+    """After every step of a run: the queries of all its images so far and
+    the run's budget (the budget parameter times the images), the
+    generations of the image of this step (`item`, 0-based, of `items`),
+    and how many images are complete."""
     queries: int
     budget: int
     generation: int
@@ -881,8 +882,9 @@ class Explainer:
                 if callable(self.progress):
                     cancel = bool(self.progress(info))
                 else:
-                    if self._bar is None:
-                        self._bar = _progress_bar(info.budget * max(info.items, 1), info.items)
+                    if self._bar is None:  # the budget parameter is per image
+                        total = int(self._get("budget")) * max(info.items, 1)
+                        self._bar = _progress_bar(total, info.items)
                     self._bar.update(info.queries - self._bar.n)
                     if info.items > 1:
                         _show_images(self._bar, info.items_done, info.items)

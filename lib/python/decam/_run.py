@@ -17,8 +17,8 @@ import warnings
 
 import numpy as np
 
-from . import (Cancelled, DecamError, Stats, Status, _CItem, _CRequest, _CStats, _fields, _floats,
-               _HAS_ASK_TELL, _lib, _real_array, _TERMINATIONS, LIBRARY_PATH)
+from . import (LIBRARY_PATH, _HAS_ASK_TELL, _TERMINATIONS, Cancelled, DecamError, Stats, Status,
+               _CItem, _CRequest, _CStats, _floats, _lib, _real_array, _show_images)
 
 _TOP = re.compile(r"top-([0-9]+)")
 
@@ -257,6 +257,9 @@ def _ask_tell(ex, images, resolved, keep_k):
                     break
             status, message = ex._c("decam_finish", ctx)
             begun = False
+            if status == Status.OK and ex._bar is not None:  # the last queries, after
+                _show_images(ex._bar, n, n)                  # the last report
+                ex._bar.update(max(0, sum(s.queries for s in stats) - ex._bar.n))
         except BaseException:
             if begun:  # the model raised, or a check of its scores did: no map
                 _lib.decam_cancel(ctx)
