@@ -113,6 +113,13 @@ def test_top_k_explains_the_highest_outputs_highest_first():
     assert scored == 2 * SMALL["budget"] + 2
 
 
+def test_grad_cam_style_targets_count_as_their_category():
+    images = np.stack([scene(s) for s in range(2)])
+    targets = [types.SimpleNamespace(category=2), types.SimpleNamespace(category=np.int64(0))]
+    with decam.Explainer(Regions(), **SMALL) as ex:
+        assert ex.explain(images, targets).tobytes() == ex.explain(images, [2, 0]).tobytes()
+
+
 def test_top_output_is_the_default_target():
     image = scene(1)
     with decam.Explainer(Regions(), **SMALL) as ex:

@@ -672,7 +672,9 @@ class Explainer:
                  "top-k"   each image's k highest outputs on the
                            unmodified image (one model call per image
                            outside the budget), highest first
-                 target= is the same argument under its old name.
+                 target= is the same argument under its old name; an
+                 object with an int `category` (pytorch-grad-cam's
+                 ClassifierOutputTarget) counts as that int.
 
         Returns, for one image, (H, W) (None, an int or [t]) or (K, H, W)
         (a list of lists, or "top-k", also "top-1" and K = 1: its maps

@@ -108,8 +108,12 @@ class Images:
 
 
 def _target(value, what):
-    """A target: an int-like value (not a float), 0 <= t < 2^32. A target at
-    or above the model's outputs is left to the library (OUT_OF_RANGE)."""
+    """A target: an int-like value (not a float), 0 <= t < 2^32, or an object
+    with such a `category` (pytorch-grad-cam's ClassifierOutputTarget). A
+    target at or above the model's outputs is left to the library
+    (OUT_OF_RANGE)."""
+    if hasattr(value, "category") and not isinstance(value, (int, np.integer)):
+        value = value.category
     if isinstance(value, (float, complex, str, bytes)) or value is None:
         raise TypeError(f"{what} must be an integer, not {type(value).__name__}")
     try:
