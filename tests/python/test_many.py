@@ -158,6 +158,19 @@ def test_torch_images_reach_the_model_as_tensors_and_give_numpy_maps():
 
 
 @pytest.mark.skipif(torch is None, reason="python3-torch is not installed")
+def test_evaluate_feeds_torch_images_to_the_model_as_tensors():
+    image = scene(4)
+    model = Regions()
+    with decam.Explainer(model, **SMALL) as ex:
+        saliency = ex.explain(torch.from_numpy(image), 0)
+        model.seen.clear()
+        m = ex.evaluate(torch.from_numpy(image), saliency, target=0)
+        assert set(model.seen) == {"Tensor"}
+        other = ex.evaluate(image, saliency, target=0)
+        assert (m.deletion_auc, m.insertion_auc) == (other.deletion_auc, other.insertion_auc)
+
+
+@pytest.mark.skipif(torch is None, reason="python3-torch is not installed")
 def test_mixed_tensors_and_arrays_are_refused():
     with pytest.raises(ValueError, match="mix torch tensors"):
         decam.Explainer(Regions()).explain([scene(0), torch.from_numpy(scene(1))], 0)

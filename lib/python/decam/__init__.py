@@ -722,7 +722,7 @@ class Explainer:
         pointing games when a ground-truth mask `truth` (H, W) is given).
         `target` as in explain(); its queries are counted in Metrics.queries."""
         with self._call("evaluate"):
-            self._device = _run.Images(image, False).device if _run._is_tensor(image) else None
+            self._device = _run.Images._device([image])
             image, h, w, c = self._image(image)
             saliency = _real_array(saliency, "saliency", (2,))
             if saliency.shape != (h, w):
@@ -824,11 +824,8 @@ class Explainer:
         """The model's scores for a NumPy batch, checked: (n,) or (n, k).
         For torch images (self._device set) the model gets a tensor on
         their device, under torch.no_grad(), as explain() gives it."""
-        if self._device is None:
-            return self._checked(self.model(batch), n)
-        images = _run.Images.__new__(_run.Images)
-        images.device = self._device
-        return self._checked(images.call(self.model, images.for_model(batch)), n)
+        batch = _run.for_model(batch, self._device)
+        return self._checked(_run.call(self.model, batch, self._device), n)
 
     def _checked(self, scores, n):
         """Scores the model returned for n images, checked: (n,) or (n, k)."""

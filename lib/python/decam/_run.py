@@ -87,24 +87,32 @@ class Images:
         return devices.pop()
 
     def for_model(self, batch):
-        """What the model receives for a NumPy batch: the batch itself, or
-        for torch input a tensor on the input's device (on the CPU a view of
-        the same memory, no copy; read-only like the NumPy view)."""
-        if self.device is None:
-            return batch
-        import torch
-        with warnings.catch_warnings():  # the view is read-only, as documented
-            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-            tensor = torch.from_numpy(batch)
-        return tensor if self.device.type == "cpu" else tensor.to(self.device)
+        return for_model(batch, self.device)
 
     def call(self, model, batch):
-        """The model on `batch`; under torch.no_grad() for torch input."""
-        if self.device is None:
-            return model(batch)
-        import torch
-        with torch.no_grad():
-            return model(batch)
+        return call(model, batch, self.device)
+
+
+def for_model(batch, device):
+    """What the model receives for a NumPy batch: the batch itself, or for
+    torch input (device set) a tensor on that device (on the CPU a view of
+    the same memory, no copy; read-only like the NumPy view)."""
+    if device is None:
+        return batch
+    import torch
+    with warnings.catch_warnings():  # the view is read-only, as documented
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        tensor = torch.from_numpy(batch)
+    return tensor if device.type == "cpu" else tensor.to(device)
+
+
+def call(model, batch, device):
+    """The model on `batch`; under torch.no_grad() for torch input."""
+    if device is None:
+        return model(batch)
+    import torch
+    with torch.no_grad():
+        return model(batch)
 
 
 def _target(value, what):
