@@ -158,7 +158,7 @@ def part_b(model, args):
             rows.setdefault((method, "5 runs, 1 class each"), []).append((q_sep, s_sep))
             same = [together[r].tobytes() == separate[r].tobytes() for r in range(k)]
             checks.append((method, i, same))
-            with explainer(model, **p) as ex:
+            with explainer(model, **dict(p, eval_step=args.eval_step)) as ex:
                 for r, c in enumerate(top):
                     m1 = ex.evaluate(image, together[r], target=c)
                     m2 = m1 if same[r] else ex.evaluate(image, separate[r], target=c)
@@ -169,7 +169,8 @@ def part_b(model, args):
         print(f"bench_many: (b) image {args.first + i} done", file=sys.stderr, flush=True)
     n = len(images)
     print(f"\n(b) {n} images (positions {args.first}..{args.first + n - 1}), their top-{k} "
-          f"classes, budget {args.budget}, batch 48; medians over the images\n")
+          f"classes, budget {args.budget}, batch 48, AUCs in steps of {args.eval_step} pixels; "
+          "medians over the images\n")
     print("| method | how | queries per image | seconds per image |")
     print("|---|---|---|---|")
     for (method, how), v in rows.items():
@@ -284,6 +285,8 @@ def main():
     ap.add_argument("--batches", default="256,512", help="(a) many-images batch sizes")
     ap.add_argument("--classes-images", type=int, default=8, help="(b) images (8)")
     ap.add_argument("--budget", type=int, default=500)
+    ap.add_argument("--eval-step", type=int, default=224,
+                    help="(b) pixels per deletion/insertion step (224: the RISE protocol)")
     ap.add_argument("--repeats", type=int, default=3, help="(c) repeats (3)")
     ap.add_argument("--real-async", action="store_true",
                     help="(c) also the real classifier behind the latency (CPU-bound here)")

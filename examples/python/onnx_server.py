@@ -114,8 +114,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (ValueError, OSError, EOFError) as e:
             self.fail(400, f"the body is not a .npy array: {e}")
             return
-        if batch.dtype != np.float32 or batch.ndim != 4 or not 0 < len(batch) <= self.server.max_batch:
-            self.fail(400, f"expected float32 (n, C, H, W) with 1 <= n <= {self.server.max_batch}, "
+        limit = self.server.max_batch
+        if batch.dtype != np.float32 or batch.ndim != 4 or not 0 < len(batch) <= limit:
+            self.fail(400, f"expected float32 (n, C, H, W) with 1 <= n <= {limit}, "
                       f"got {batch.dtype} {batch.shape}")
             return
         try:
