@@ -27,8 +27,13 @@ run by OpenCV's DNN module on one thread), through the Python binding.
       its forward pass in a thread (asyncio.to_thread; OpenCV releases the
       GIL), which on two cores is bound by the CPU. Median of 3 repeats.
 
-    nice -n 19 /usr/bin/python3 tests/bench_many.py            # all, ~15-25 minutes
+    nice -n 19 /usr/bin/python3 tests/bench_many.py            # all: ~195,000 queries
     nice -n 19 /usr/bin/python3 tests/bench_many.py --parts c --repeats 1
+
+With the defaults the real model answers about 195,000 queries: some 11
+minutes at the README's 3.5 ms a query, an hour on a loaded machine;
+docs/benchmarks.md ("Many images, several classes, async") says which
+smaller settings it used.
 
 Prints Markdown tables. Exits 0 with "bench_many: skipped: ..." when the
 data, OpenCV or PIL is missing.
@@ -90,6 +95,7 @@ def part_a(model, args):
     modes = [("one image per run", 48)] + [("many images per run", b) for b in args.batches]
     rates = {m: [] for m in modes}
     calls = {m: 0 for m in modes}
+    split = {m: [0.0, 0.0] for m in modes}  # seconds in the model, in the library
     identical = True
     for g in range(0, len(images), args.group):
         imgs, labs = images[g:g + args.group], labels[g:g + args.group]
@@ -100,9 +106,16 @@ def part_a(model, args):
             t0 = time.perf_counter()
             with explainer(model, budget=args.budget, batch_size=batch) as ex:
                 if name.startswith("one"):
-                    maps = np.stack([ex.explain(img, t) for img, t in zip(imgs, labs)])
+                    maps = []
+                    for img, t in zip(imgs, labs):
+                        maps.append(ex.explain(img, t))
+                        split[mode][0] += ex.stats.model_seconds
+                        split[mode][1] += ex.stats.library_seconds
+                    maps = np.stack(maps)
                 else:
                     maps = ex.explain(np.stack(imgs), targets=labs)
+                    split[mode][0] += ex.stats.model_seconds
+                    split[mode][1] += ex.stats.library_seconds
             rates[mode].append(len(imgs) / (time.perf_counter() - t0))
             calls[mode] += model.calls - before
             if reference is None:
@@ -112,19 +125,21 @@ def part_a(model, args):
                 print(f"bench_many: (a) group {g}: {name}, batch {batch}: maps differ "
                       f"(max {np.abs(maps - reference).max():.3g})", file=sys.stderr)
         print(f"bench_many: (a) images {g}..{g + len(imgs) - 1}: " +
-              ", ".join(f"{b}: {rates[m][-1]:.2f}/s" for m, (_, b) in zip(modes, modes)),
+              ", ".join(f"{b}: {rates[m][-1]:.3f}/s" for m, (_, b) in zip(modes, modes)),
               file=sys.stderr, flush=True)
     base = median(rates[modes[0]])
     print(f"\n(a) {len(images)} images (positions {args.first}..{args.first + len(images) - 1}),"
           f" budget {args.budget}, groups of {args.group}; maps identical in every mode: "
           f"{'yes' if identical else 'NO'}\n")
     print("| mode | batch size | model calls per image | images per second (median over "
-          f"{len(rates[modes[0]])} groups) | against one image per run |")
-    print("|---|---|---|---|---|")
+          f"{len(rates[modes[0]])} groups) | against one image per run | seconds per image "
+          "in the model / in the library |")
+    print("|---|---|---|---|---|---|")
     for mode in modes:
         r = median(rates[mode])
-        print(f"| {mode[0]} | {mode[1]} | {calls[mode] / len(images):.1f} | {r:.2f} | "
-              f"{r / base:.2f}x |")
+        m, lib = (x / len(images) for x in split[mode])
+        print(f"| {mode[0]} | {mode[1]} | {calls[mode] / len(images):.1f} | {r:.3f} | "
+              f"{r / base:.2f}x | {m:.2f} / {lib:.2f} |")
     return identical
 
 

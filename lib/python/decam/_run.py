@@ -261,7 +261,7 @@ def _ask_tell(ex, images, resolved, keep_k):
                          (rq.n, rq.height, rq.width, rq.channels))
                 raw = yield images.for_model(_floats(rq.images, shape, False))
                 scores = np.ascontiguousarray(ex._checked(raw, rq.n), dtype=np.float32)
-                if ex._closed:  # close() or stop() from the model: no more queries
+                if ex._closed:  # close() from the model or another thread: no more queries
                     break
                 status, message = ex._c("decam_tell", ctx, scores.ctypes.data, rq.n)
                 if status != Status.OK:
