@@ -79,7 +79,9 @@ if [ $quick = 0 ]; then
     run_suite "core without I/O (-Dio=disabled)" "$build_root/no-io" --suite core
 
     # Python, PyTorch and OpenCV DNN through the C ABI (installs Debian's
-    # python3-numpy, python3-torch, python3-onnx, libopencv-dnn-dev).
+    # python3-pytest, python3-numpy, python3-torch, python3-onnx,
+    # libopencv-dnn-dev). pytest runs them; its last line, "N passed, N
+    # failed" (tests/python/conftest.py), counts each test once.
     echo "==== Python binding, PyTorch, OpenCV DNN"
     py_rc=0
     py_out=$(tests/python/run.sh "$build_root/default" 2>&1) || py_rc=$?

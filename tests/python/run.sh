@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/python/run.sh BUILD_DIR - tests of the Python binding (NumPy), the
+# tests/python/run.sh BUILD_DIR [PYTEST_ARGS...] - tests of the Python binding (NumPy), the
 # PyTorch example, decam-explain's OpenCV DNN backend and a pretrained
 # ImageNet model (../shared/realdata) against the libdecam built in
 # BUILD_DIR. Installs what the tests need from Debian when it is missing
@@ -8,14 +8,18 @@
 # python3-distributed and python3-opencv for the dataset tests,
 # python3-pil for the real-model test); tests
 # whose packages cannot be installed report themselves SKIPPED. Helpers are
-# built into BUILD_DIR/python-tests. The last line is "N passed, N failed"
-# (", N skipped" when some were); the exit status is nonzero on any failure.
+# built into BUILD_DIR/python-tests; what the tests write goes to a temporary
+# directory removed afterwards (conftest.py). The tests run with pytest
+# (python3-pytest); PYTEST_ARGS (say -k async, or a test file) go to it. The
+# last line is "N passed, N failed" (", N skipped" when some were); the exit
+# status is nonzero on any failure.
 set -uo pipefail
-if [ $# != 1 ] || [ ! -d "$1" ]; then
-    echo "usage: $0 BUILD_DIR" >&2
+if [ $# -lt 1 ] || [ ! -d "$1" ]; then
+    echo "usage: $0 BUILD_DIR [PYTEST_ARGS...]" >&2
     exit 2
 fi
 build=$(cd "$1" && pwd)
+shift
 src=$(cd "$(dirname "$0")/../.." && pwd)
 work=$build/python-tests
 py=/usr/bin/python3 # Debian's python, which sees Debian's packages
@@ -37,6 +41,7 @@ install() {
     DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends \
         "${missing[@]}" >/dev/null
 }
+install python3-pytest || { echo "python/run.sh: python3-pytest could not be installed"; echo "0 passed, 1 failed"; exit 1; }
 install python3-numpy || export DECAM_TEST_NO_NUMPY="python3-numpy could not be installed"
 install python3-torch || export DECAM_TEST_NO_TORCH="python3-torch could not be installed"
 install python3-mesonpy python3-venv python3-pip ||
@@ -82,4 +87,8 @@ fi
 export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
 export DECAM_LIBRARY=$build/lib/libdecam.so
 export DECAM_TEST_WORK=$work DECAM_TEST_CREF=$work/cref DECAM_TEST_SHAPES_LIB=$work/libshapes.so
-exec "$py" "$src/tests/python/runner.py"
+# -p no:cacheprovider: no .pytest_cache in the tree; no:unraisableexception:
+# the binding keeps its own sys.unraisablehook across tests; -s: the tests' own lines
+# (measured figures) show as they run; the counts line comes from conftest.py.
+cd "$src/tests/python" || exit 1
+exec "$py" -m pytest -p no:cacheprovider -p no:hypothesispytest -p no:unraisableexception -s -v --rootdir "$src/tests/python" "${@:-.}"

@@ -28,19 +28,21 @@ class RaiseAtCallbackEntry:
     """Raises `exc` as the first thing in the first call of the callback named
     `callback`, before its first line runs, where a signal that arrived
     while C code ran would raise it: a trace function raising on the "call"
-    event of a frame entered from C (its caller is the wrapper of the C
-    function, installed here in decam._lib)."""
+    event of a frame entered from C (its caller is the wrapper of one of
+    the C functions `functions`, installed here in decam._lib)."""
 
-    def __init__(self, function, callback, exc):
-        self.function, self.callback, self.exc, self.raised = function, callback, exc, 0
-        self.original = getattr(decam._lib, function)
-        outer = self
+    def __init__(self, functions, callback, exc):
+        functions = (functions,) if isinstance(functions, str) else functions
+        self.callback, self.exc, self.raised = callback, exc, 0
+        self.originals = {f: getattr(decam._lib, f) for f in functions}
 
-        def through_c(*args):
-            return outer.original(*args)
+        def wrap(original):
+            def through_c(*args):
+                return original(*args)
+            return through_c
 
-        self.wrapper_code = through_c.__code__
-        self.wrapper = through_c
+        self.wrappers = {f: wrap(o) for f, o in self.originals.items()}
+        self.wrapper_code = next(iter(self.wrappers.values())).__code__  # one code object
 
     def trace(self, frame, event, arg):
         if (event == "call" and not self.raised and frame.f_code.co_name == self.callback
@@ -50,13 +52,20 @@ class RaiseAtCallbackEntry:
         return None
 
     def __enter__(self):
-        setattr(decam._lib, self.function, self.wrapper)
+        for name, wrapper in self.wrappers.items():
+            setattr(decam._lib, name, wrapper)
         sys.settrace(self.trace)
         return self
 
     def __exit__(self, *exc):
         sys.settrace(None)
-        setattr(decam._lib, self.function, self.original)
+        for name, original in self.originals.items():
+            setattr(decam._lib, name, original)
+
+
+# The C calls of explain() that may call back (its model is called from
+# Python, between decam_ask() and decam_tell()), and of evaluate().
+EXPLAIN_CALLS = ("decam_begin", "decam_ask", "decam_tell", "decam_finish")
 
 
 @unittest.skipIf(NO_NUMPY, NO_NUMPY)
@@ -69,29 +78,31 @@ class ExceptionsInCallbacks(unittest.TestCase):
         return decam.Explainer(self.planted, n_outputs=1, **dict(SMALL, **kw))
 
     def test_exception_before_the_first_line_of_any_callback_is_reraised_as_is(self):
-        for callback in ("_on_model", "_on_progress", "_on_log"):
-            for function in ("decam_explain", "decam_evaluate"):
-                if function == "decam_evaluate" and callback != "_on_model":
-                    continue  # evaluate reports no progress, and logs only failures
-                with self.subTest(callback=callback, function=function):
-                    ex = self.explainer(progress=lambda p: False, log=lambda lv, m: None,
-                                        log_level="debug")
-                    saliency = ex.explain(self.image, target=0)
-                    exc = KeyboardInterrupt(f"at the entry of {callback}")
-                    with RaiseAtCallbackEntry(function, callback, exc) as hook:
-                        if function == "decam_explain":
-                            run = lambda: ex.explain(self.image, target=0)  # noqa: E731
-                        else:
-                            run = lambda: ex.evaluate(self.image, saliency)  # noqa: E731
-                        try:
-                            run()
-                            outcome = None
-                        except BaseException as e:  # noqa: B902
-                            outcome = e
-                    self.assertEqual(hook.raised, 1)
-                    self.assertIs(outcome, exc, f"{type(outcome).__name__}: {outcome}")
-                    again = ex.explain(self.image, target=0)
-                    self.assertEqual(again.tobytes(), saliency.tobytes())
+        # explain() calls its model from Python, between decam_ask() and
+        # decam_tell(): its callbacks are progress and log. evaluate()
+        # reports no progress, and logs only failures: its callback is the model.
+        for callback, function in (("_on_progress", "explain"), ("_on_log", "explain"),
+                                   ("_on_model", "decam_evaluate")):
+            with self.subTest(callback=callback, function=function):
+                ex = self.explainer(progress=lambda p: False, log=lambda lv, m: None,
+                                    log_level="debug")
+                saliency = ex.explain(self.image, target=0)
+                exc = KeyboardInterrupt(f"at the entry of {callback}")
+                calls = EXPLAIN_CALLS if function == "explain" else function
+                with RaiseAtCallbackEntry(calls, callback, exc) as hook:
+                    if function == "explain":
+                        run = lambda: ex.explain(self.image, target=0)  # noqa: E731
+                    else:
+                        run = lambda: ex.evaluate(self.image, saliency)  # noqa: E731
+                    try:
+                        run()
+                        outcome = None
+                    except BaseException as e:  # noqa: B902
+                        outcome = e
+                self.assertEqual(hook.raised, 1)
+                self.assertIs(outcome, exc, f"{type(outcome).__name__}: {outcome}")
+                again = ex.explain(self.image, target=0)
+                self.assertEqual(again.tobytes(), saliency.tobytes())
 
     def test_ctrl_c_while_the_library_runs_raises_keyboard_interrupt(self):
         # SIGINT is sent when a model call returns, so it arrives while C
@@ -446,12 +457,14 @@ class ArraysAtTheBoundary(unittest.TestCase):
             "objects": (np.full((4, 4, 3), None), TypeError, "real numbers"),
             "1-D": (self.image.ravel(), ValueError, "2 or 3 dimensions"),
             "4-D": (self.image[None], ValueError, "2 or 3 dimensions"),
+            "5-D": (self.image[None, None], ValueError, "2 or 3 dimensions"),
             "empty": (np.zeros((0, 64, 3), np.float32), ValueError, "empty"),
         }
         for name, (image, error, text) in cases.items():
             with self.subTest(image=name):
-                with self.assertRaisesRegex(error, text):
-                    self.ex.explain(image, target=0)
+                if name != "4-D":  # a batch of images for explain() (test_many.py)
+                    with self.assertRaisesRegex(error, text):
+                        self.ex.explain(image, target=0)
                 with self.assertRaisesRegex(error, text):
                     self.ex.set_baseline_image(image)
 

@@ -4,20 +4,11 @@ run by OpenCV's DNN module) from the real-model set at ../shared/realdata
 model: DE-CAM's maps, at a small budget, beat a random map's insertion
 minus deletion on average by a clear margin. Skipped when the set or
 OpenCV's Python module is absent. Writes nothing."""
-import os
-import sys
 import unittest
-from pathlib import Path
 
-from test_binding import NO_NUMPY, SRC
+from realdata import MISSING as NO_REAL
+from realdata import bench_real, p_tolerance, prepare
 
-sys.path.insert(0, str(SRC / "tests"))
-import bench_real  # noqa: E402 (the benchmark's data preparation and model)
-
-NO_REAL = (NO_NUMPY or os.environ.get("DECAM_TEST_NO_REALMODEL") or
-           (not (bench_real.DATA / "images.json").is_file() and
-            f"{bench_real.DATA} (the real-model set) is absent") or
-           (bench_real.cv2 is None and "OpenCV's Python module (python3-opencv) is missing"))
 if not NO_REAL:
     import json
 
@@ -43,32 +34,6 @@ EVAL_STEP = 896
 # DE-CAM higher on 7 of the 8). 3824 queries: about 15 s at the README's
 # 3.5 ms per image.
 MARGIN = 0.10
-
-
-def p_tolerance():
-    """How close the full image's true-class score must come to images.json:
-    PIL reproduces the README's preparation exactly; without it the test
-    resizes with OpenCV's area filter, which moves p by up to ~0.1."""
-    try:
-        import PIL  # noqa: F401
-        return 1e-4
-    except ImportError:
-        return 0.15
-
-
-def prepare(path):
-    try:
-        return bench_real.prepare(path)
-    except ImportError:  # no PIL: OpenCV's area resize, close to PIL's filter
-        cv2 = bench_real.cv2
-        rgb = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-        h, w = rgb.shape[:2]
-        s = 256 / min(h, w)
-        nw, nh = max(256, round(w * s)), max(256, round(h * s))
-        rgb = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
-        y, x = (nh - 224) // 2, (nw - 224) // 2
-        crop = rgb[y:y + 224, x:x + 224].astype(np.float32) / 255
-        return np.ascontiguousarray(crop.transpose(2, 0, 1))
 
 
 @unittest.skipIf(NO_REAL, NO_REAL)

@@ -40,7 +40,7 @@ import numpy as np
 
 __all__ = ["Explainer", "DecamError", "Cancelled", "Status", "Stats", "Metrics", "Progress",
            "PARAMS", "version", "pointing", "rank_correlation", "load_image", "resize",
-           "render_panel", "save_image", "LIBRARY_PATH"]
+           "render_panel", "save_image", "overlay", "quantus_explain", "LIBRARY_PATH"]
 
 # ---- finding and loading the library -----------------------------------------
 
@@ -91,7 +91,9 @@ _LOG_FN = _c.CFUNCTYPE(None, _c.c_void_p, _c.c_int, _c.c_char_p)
 class _CProgress(_c.Structure):
     _fields_ = [("size", _c.c_size_t), ("queries", _c.c_uint64), ("budget", _c.c_uint64),
                 ("generation", _c.c_uint32), ("best_fitness", _c.c_double),
-                ("mean_fitness", _c.c_double)]
+                ("mean_fitness", _c.c_double),
+                # appended in 0.3.0: read only when `size` covers them
+                ("item", _c.c_uint32), ("items", _c.c_uint32), ("items_done", _c.c_uint32)]
 
 
 _PROGRESS_FN = _c.CFUNCTYPE(_c.c_int, _c.c_void_p, _c.POINTER(_CProgress))
@@ -111,6 +113,18 @@ class _CMetrics(_c.Structure):
                 ("increase_in_confidence", _c.c_double), ("pointing_game", _c.c_double),
                 ("energy_pointing_game", _c.c_double), ("score_full", _c.c_double),
                 ("score_masked", _c.c_double), ("steps", _c.c_uint64), ("queries", _c.c_uint64)]
+
+
+class _CItem(_c.Structure):  # decam_item
+    _fields_ = [("image", _c.c_void_p), ("width", _c.c_int), ("height", _c.c_int),
+                ("channels", _c.c_int), ("targets", _c.c_void_p), ("n_targets", _c.c_size_t),
+                ("saliency_out", _c.c_void_p), ("stats", _c.c_void_p)]
+
+
+class _CRequest(_c.Structure):  # decam_request
+    _fields_ = [("size", _c.c_size_t), ("images", _c.c_void_p), ("n", _c.c_size_t),
+                ("width", _c.c_int), ("height", _c.c_int), ("channels", _c.c_int),
+                ("n_outputs", _c.c_size_t)]
 
 
 _P, _I, _D, _S = _c.c_void_p, _c.c_int, _c.c_double, _c.c_size_t
@@ -142,6 +156,15 @@ _PROTOTYPES = {  # name: (restype, argtypes); pointers to arrays are void *
     "decam_progress_size": (_S, []),
     "decam_stats_size": (_S, []),
     "decam_metrics_size": (_S, []),
+    # section 8: several images and targets, the caller-driven run (0.3.0)
+    "decam_explain_items": (_I, [_P, _P, _S]),
+    "decam_begin": (_I, [_P, _P, _S]),
+    "decam_ask": (_I, [_P, _c.POINTER(_CRequest)]),
+    "decam_tell": (_I, [_P, _P, _S]),
+    "decam_finish": (_I, [_P]),
+    "decam_cancel": (None, [_P]),
+    "decam_item_size": (_S, []),
+    "decam_request_size": (_S, []),
     # the optional I/O part (decam_io.h); absent from a -Dio=disabled build
     "decam_image_load": (_I, [_P, _c.c_char_p, _I, _c.POINTER(_c.POINTER(_c.c_float)),
                               _c.POINTER(_I), _c.POINTER(_I)]),
@@ -158,12 +181,25 @@ for _name, (_res, _args) in _PROTOTYPES.items():
         _f = getattr(_lib, _name)
         _f.restype, _f.argtypes = _res, _args
 
-for _struct, _size in ((_CProgress, _lib.decam_progress_size()), (_CStats, _lib.decam_stats_size()),
-                       (_CMetrics, _lib.decam_metrics_size())):
-    if _size < ctypes.sizeof(_struct):  # fields are only ever appended
+# The size every library this binding can use has at least (the progress
+# fields appended in 0.3.0 are read only when the library's struct has them).
+_PROGRESS_0_2 = _CProgress.item.offset
+_HAS_ASK_TELL = hasattr(_lib, "decam_begin")
+_SIZES = [(_CProgress, _lib.decam_progress_size(), _PROGRESS_0_2),
+          (_CStats, _lib.decam_stats_size(), ctypes.sizeof(_CStats)),
+          (_CMetrics, _lib.decam_metrics_size(), ctypes.sizeof(_CMetrics))]
+if _HAS_ASK_TELL:
+    _SIZES += [(_CItem, _lib.decam_item_size(), ctypes.sizeof(_CItem)),
+               (_CRequest, _lib.decam_request_size(), ctypes.sizeof(_CRequest))]
+for _struct, _size, _needed in _SIZES:
+    if _size < _needed:  # fields are only ever appended
         raise ImportError(f"decam: {LIBRARY_PATH} is older than this binding "
                           f"({_struct.__name__[2:]} is {_size} bytes, expected "
-                          f">= {ctypes.sizeof(_struct)})")
+                          f">= {_needed})")
+if _HAS_ASK_TELL and _lib.decam_item_size() != ctypes.sizeof(_CItem):
+    # arrays of items cross the API, with no size field: the layout must match
+    raise ImportError(f"decam: {LIBRARY_PATH} has a decam_item of {_lib.decam_item_size()} "
+                      f"bytes; this binding's is {ctypes.sizeof(_CItem)}")
 
 # ---- statuses and errors ---------------------------------------------------------
 
@@ -263,11 +299,18 @@ _LOG_LEVELS = ("error", "warning", "info", "debug")
 
 @dataclasses.dataclass(frozen=True)
 class Progress:
+    """After every step of a run: the queries of all its images so far and
+    the run's budget (the budget parameter times the images), the
+    generations of the image of this step (`item`, 0-based, of `items`),
+    and how many images are complete."""
     queries: int
     budget: int
     generation: int
     best_fitness: float
     mean_fitness: float
+    item: int = 0
+    items: int = 1
+    items_done: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -370,24 +413,34 @@ def _as_numpy(scores):
 class _TextBar:
     """Progress on stderr, one line redrawn; used when tqdm is not installed."""
 
-    def __init__(self, total):
-        self.total, self.n = total, 0
+    def __init__(self, total, items=1):
+        self.total, self.n, self.images = total, 0, (0, items)
 
     def update(self, k):
         self.n += k
-        sys.stderr.write(f"\rdecam: {self.n}/{self.total} queries")
+        done, items = self.images
+        sys.stderr.write(f"\rdecam: {self.n}/{self.total} queries" +
+                         (f", {done}/{items} images" if items > 1 else ""))
         sys.stderr.flush()
 
     def close(self):
         sys.stderr.write("\n")
 
 
-def _progress_bar(total):
+def _progress_bar(total, items=1):
+    """A bar over the queries of all the images of a run (tqdm, else text)."""
     try:
         from tqdm import tqdm
     except ImportError:
-        return _TextBar(total)
-    return tqdm(total=total, unit="query", desc="decam")
+        return _TextBar(total, items)
+    return tqdm(total=total, unit="query", desc="decam" if items == 1 else f"decam, {items} images")
+
+
+def _show_images(bar, done, items):
+    if isinstance(bar, _TextBar):
+        bar.images = (done, items)
+    elif hasattr(bar, "set_postfix_str"):
+        bar.set_postfix_str(f"{done}/{items} images done", refresh=False)
 
 # ---- the explainer --------------------------------------------------------------
 
@@ -397,9 +450,11 @@ class Explainer:
 
     model     a callable taking a float32 batch (n, H, W, C), or (n, C, H, W)
               with layout="chw", and returning n scores, shape (n,), or
-              n x k scores, shape (n, k) (NumPy array, list, CPU tensor).
+              n x k scores, shape (n, k) (NumPy array, list, tensor).
               The batch is a read-only view of the library's buffer, valid
-              only during the call: copy what you keep.
+              only during the call: copy what you keep. When the images
+              explained are torch tensors, the batch is a torch tensor on
+              their device and the model runs under torch.no_grad().
     grid      sets grid_width and grid_height together.
     progress  None; True for a bar (tqdm when installed, else text on
               stderr); or a callable(Progress) returning True to cancel.
@@ -407,6 +462,11 @@ class Explainer:
               messages ("error", "warning", "info", "debug") up to log_level.
     **params  any parameter of decam.h by name (see PARAMS), e.g. budget=500,
               seed=3, method="rise", objective="delete", batch_size=16.
+
+    explain() takes one image, a batch or a list of images, and one or
+    several targets per image; explain_async() does the same with an
+    `async def` model, each call in a private context, so that several
+    can be awaited together.
 
     One call at a time: explain(), evaluate() and the setters called from
     inside a callback of the same explainer raise DecamError(BUSY). An
@@ -437,7 +497,13 @@ class Explainer:
         self._k = None  # outputs per image: n_outputs, or found by a probe
         self._pending = None  # the first exception raised inside a callback
         self._in_user_code = False  # inside a callback's call of the user's code
+        self._in_c = False  # inside a C call of this explainer that may call back
         self._bar = None
+        self._device = None  # the torch device of the images, when they are tensors
+        self._inputs = {}  # baseline image and prior map as set, for clones
+        self._failed = False  # the last run ended by an exception of the model
+        self._item_stats = []
+        self._clones = set()  # the private explainers of explain_async() calls running
         if grid is not None:
             params.setdefault("grid_width", grid)
             params.setdefault("grid_height", grid)
@@ -456,6 +522,8 @@ class Explainer:
             return
         with lock:
             self._closed = True
+            for clone in list(getattr(self, "_clones", ())):
+                clone.close()
             if self._running:  # a call of this explainer is under way: it frees
                 _lib.decam_force_stop(self._ctx)
                 return
@@ -568,6 +636,7 @@ class Explainer:
             image, h, w, c = self._image(image, "baseline image")
             st = _lib.decam_set_baseline_image(ctx, image.ctypes.data, w, h, c)
         _check(st, ctx, "decam_set_baseline_image")
+        self._inputs["baseline"] = None if image is None else image.copy()
 
     def set_prior_map(self, prior):
         """The prior map of init="prior": a 2-D (H, W) array of finite real
@@ -580,22 +649,72 @@ class Explainer:
             st = _lib.decam_set_prior_map(ctx, prior.ctypes.data, prior.shape[1],
                                           prior.shape[0])
         _check(st, ctx, "decam_set_prior_map")
+        self._inputs["prior"] = None if prior is None else prior.copy()
 
     # -- the work
-    def explain(self, image, target=None):
-        """The saliency map of output `target` on `image`: (H, W) float32 in
-        [0, 1]. `image` is (H, W, C) float32 ((C, H, W) with layout="chw"),
-        or (H, W) for one channel. target=None explains the model's top
-        output; finding it (and the number of outputs, if not given as
-        n_outputs) costs one model call outside the budget.
-        Raises DecamError, Cancelled, or what the model raised."""
+    def explain(self, images, targets=None, *, target=None):
+        """Saliency maps, float32 in [0, 1], always NumPy arrays (also for
+        torch input, as pytorch-grad-cam returns them).
+
+        images   one image (H, W, C), or (H, W) for one channel; a batch
+                 (N, H, W, C); or a list (or tuple) of images of any sizes.
+                 With layout="chw": (C, H, W) and (N, C, H, W). NumPy
+                 arrays, lists or torch tensors (CPU or CUDA); with tensors
+                 the model receives tensors on their device (see Explainer).
+        targets  which outputs to explain:
+                 None      each image's top output (one model call per
+                           image outside the budget finds it)
+                 an int    that output on every image
+                 [t0, t1, ...]      one per image
+                 [[a, b], [c], ...] several per image, one search each:
+                           every target's map comes from the image's one
+                           budget of queries (docs/bindings.md)
+                 "top-k"   each image's k highest outputs on the
+                           unmodified image (one model call per image
+                           outside the budget), highest first
+                 target= is the same argument under its old name; an
+                 object with an int `category` (pytorch-grad-cam's
+                 ClassifierOutputTarget) counts as that int.
+
+        Returns, for one image, (H, W) (None, an int or [t]) or (K, H, W)
+        (a list of lists, or "top-k", also "top-1" and K = 1: its maps
+        always keep the K axis); for a batch (N, H, W) or (N, K, H, W);
+        for a list of images a list of those per-image arrays. The number
+        of outputs is found by the first probe unless n_outputs was set.
+        Every image gets the whole budget and the seed, and its maps are
+        those of explaining it alone. Afterwards `stats` holds the run's
+        totals (with the per-image fields of the first image) and
+        `item_stats` each image's own.
+
+        Raises TypeError or ValueError for images or targets of the wrong
+        kind or shape (before anything is queried), DecamError for what
+        the library refuses (a target at or beyond n_outputs is
+        OUT_OF_RANGE), Cancelled (stop(), a progress callback, close()),
+        or whatever the model raised, as it is (the run is abandoned and
+        the explainer stays usable)."""
+        if target is not None:
+            if targets is not None:
+                raise TypeError("explain() got both targets= and target= (the same argument)")
+            targets = target
         with self._call("explain"):
-            image, h, w, c = self._image(image)
-            self._set_target(image, target)
-            saliency = np.zeros((h, w), np.float32)
-            self._run("decam_explain", image.ctypes.data, w, h, c, saliency.ctypes.data,
-                      cancelled_map=saliency)
-            return saliency
+            images = _run.Images(images, self._get("layout") == "chw")
+            self._device = images.device
+            gen = _run.steps(self, images, targets)
+            return _run.drive(gen, lambda batch: images.call(self.model, batch))
+
+    async def explain_async(self, images, model, targets=None):
+        """explain() with an `async def` model (batch -> scores, as for the
+        Explainer's model; a plain callable works too): awaits the model
+        for every batch, so that several explanations awaited together
+        (asyncio.gather) overlap its latency. Each call runs in a private
+        context with this explainer's parameters, baseline image and prior
+        map (set before the call), progress and log settings, so calls may
+        overlap; the maps are those explain() gives with the same
+        parameters. Their statistics are not kept (`stats` describes this
+        explainer's own last explain()). close() and stop() of this
+        explainer stop the calls running. Returns and raises as explain();
+        a cancelled task abandons its run."""
+        return await aio.explain_async(self, images, model, targets)
 
     def evaluate(self, image, saliency, truth=None, target=None):
         """Faithfulness of any `saliency` map (H, W) on `image`, with this
@@ -603,6 +722,7 @@ class Explainer:
         pointing games when a ground-truth mask `truth` (H, W) is given).
         `target` as in explain(); its queries are counted in Metrics.queries."""
         with self._call("evaluate"):
+            self._device = _run.Images._device([image])
             image, h, w, c = self._image(image)
             saliency = _real_array(saliency, "saliency", (2,))
             if saliency.shape != (h, w):
@@ -613,7 +733,7 @@ class Explainer:
                     raise ValueError(f"truth has shape {truth.shape}, the image {(h, w)}")
             self._set_target(image, target)
             metrics = _CMetrics(size=ctypes.sizeof(_CMetrics))
-            self._run("decam_evaluate", image.ctypes.data, w, h, c, saliency.ctypes.data,
+            self._callback_run("decam_evaluate", image.ctypes.data, w, h, c, saliency.ctypes.data,
                       None if truth is None else truth.ctypes.data, _c.byref(metrics))
             return _fields(metrics, Metrics)
 
@@ -622,18 +742,31 @@ class Explainer:
         raises Cancelled). Safe from callbacks and other threads; does
         nothing on a closed explainer."""
         with self._lock:
+            for clone in list(self._clones):
+                clone.stop()
             if self._ctx:
                 _lib.decam_force_stop(self._ctx)
 
     @property
     def stats(self):
-        """Statistics of the last explain() (a Stats)."""
+        """Statistics of the last explain() (a Stats): for several images
+        the run's totals (queries, model calls, times) with the per-image
+        fields (generations, termination, fitness, scores) of the first.
+        A run that the model's exception ended says termination="error"."""
         ctx = self._live("stats")
         s = _CStats(size=ctypes.sizeof(_CStats))
         _check(_lib.decam_get_stats(ctx, s), ctx, "decam_get_stats")
         values = {f.name: getattr(s, f.name) for f in dataclasses.fields(Stats)}
-        values["termination"] = _TERMINATIONS[s.termination]
+        values["termination"] = "error" if self._failed else _TERMINATIONS[s.termination]
         return Stats(**values)
+
+    @property
+    def item_stats(self):
+        """Statistics of each image of the last explain(), a list of Stats
+        in the order of the images (queries and model calls count that
+        image's own, model_seconds its share of the calls)."""
+        self._live("item_stats")
+        return list(self._item_stats)
 
     def raw_map(self):
         """The last run's map before normalisation, in the method's units and
@@ -688,8 +821,15 @@ class Explainer:
         self._set("target", target)
 
     def _scores(self, batch, n):
-        """The model's scores for a batch, checked: (n,) or (n, k)."""
-        scores = _as_numpy(self.model(batch))
+        """The model's scores for a NumPy batch, checked: (n,) or (n, k).
+        For torch images (self._device set) the model gets a tensor on
+        their device, under torch.no_grad(), as explain() gives it."""
+        batch = _run.for_model(batch, self._device)
+        return self._checked(_run.call(self.model, batch, self._device), n)
+
+    def _checked(self, scores, n):
+        """Scores the model returned for n images, checked: (n,) or (n, k)."""
+        scores = _as_numpy(scores)
         k = self._k if self._k is not None else max(scores.size // n, 1)
         if scores.shape != (n, k) and not (k == 1 and scores.shape == (n,)):
             raise ValueError(f"the model returned shape {scores.shape} for a batch of {n} "
@@ -734,14 +874,19 @@ class Explainer:
             try:
                 self._in_user_code = True
                 p = p.contents
+                items = ((p.item, p.items, p.items_done) if p.size >= ctypes.sizeof(_CProgress)
+                         else ())  # a 0.2 library has no item fields
                 info = Progress(p.queries, p.budget, p.generation, p.best_fitness,
-                                p.mean_fitness)
+                                p.mean_fitness, *items)
                 if callable(self.progress):
                     cancel = bool(self.progress(info))
                 else:
-                    if self._bar is None:
-                        self._bar = _progress_bar(info.budget)
+                    if self._bar is None:  # the budget parameter is per image
+                        total = int(self._get("budget")) * max(info.items, 1)
+                        self._bar = _progress_bar(total, info.items)
                     self._bar.update(info.queries - self._bar.n)
+                    if info.items > 1:
+                        _show_images(self._bar, info.items_done, info.items)
                     cancel = False
             finally:
                 self._in_user_code = False
@@ -760,16 +905,17 @@ class Explainer:
         except BaseException as e:  # stops the run; re-raised after the call
             self._remember(e)
 
-    def _deferring_handler(self, previous, active):
+    def _deferring_handler(self, previous):
         """A signal handler for the duration of a run: `previous` (say
         Python's KeyboardInterrupt handler) raises straight into the user's
-        code in a callback; anywhere else its exception is remembered and
-        the run stopped, so that no exception escapes a callback to C.
-        Once the C call has returned (active[0] false) it is `previous`
-        alone, even if a signal cut its removal short."""
+        code in a callback, and wherever no C call of this explainer is
+        under way (between the calls of ask/tell, in the model); inside a
+        callback's own code its exception is remembered and the run
+        stopped, so that no exception escapes a callback to C. Outside a
+        run it is `previous` alone, even if a signal cut its removal short."""
 
         def handler(signum, frame):
-            if self._in_user_code or not active[0]:
+            if self._in_user_code or not self._in_c:
                 return previous(signum, frame)
             try:
                 return previous(signum, frame)
@@ -779,7 +925,7 @@ class Explainer:
         handler.decam_previous = previous
         return handler
 
-    def _wrap_signals(self, wrapped, active):
+    def _wrap_signals(self, wrapped):
         """Installs _deferring_handler over every Python signal handler (only
         the main thread runs them, and only it may set them), listing them
         in `wrapped` as it goes."""
@@ -789,7 +935,7 @@ class Explainer:
             try:
                 previous = signal.getsignal(signum)
                 if callable(previous):
-                    signal.signal(signum, self._deferring_handler(previous, active))
+                    signal.signal(signum, self._deferring_handler(previous))
                     wrapped.append(signum)
             except (OSError, ValueError):  # not a signal Python can handle
                 pass
@@ -802,38 +948,61 @@ class Explainer:
             if previous is not None:  # else the user's code set its own: kept
                 signal.signal(signum, previous)
 
-    def _run(self, function, image_ptr, w, h, c, *args, cancelled_map=None):
-        """Calls decam_explain or decam_evaluate with the callbacks set; they
-        live (and keep self alive) only for the duration of the call."""
-        self._shape, self._chw = (h, w, c), self._get("layout") == "chw"
-        self._pending, self._bar = None, None
+    @contextlib.contextmanager
+    def _session(self, model_cb=None):
+        """The callbacks and signal handlers of one C run, set on the context
+        for its duration: they live (and keep self alive) only that long."""
+        self._pending, self._bar, self._in_c = None, None, False
         _install_unraisable_hook()
-        model_cb = _MODEL_FN(self._on_model)
         progress_cb = _PROGRESS_FN(self._on_progress) if self.progress else _PROGRESS_FN()
         log_cb = _LOG_FN(self._on_log) if self.log else _LOG_FN()
-        ctx = self._ctx
-        status, message, wrapped, active = Status.CANCELLED, "", [], [True]
+        ctx, wrapped = self._ctx, []
         try:
-            self._wrap_signals(wrapped, active)
-            _lib.decam_set_model(ctx, model_cb, None)
+            self._wrap_signals(wrapped)
+            if model_cb is not None:
+                _lib.decam_set_model(ctx, model_cb, None)
             _lib.decam_set_progress(ctx, progress_cb, None)
             _lib.decam_set_log(ctx, log_cb, None, self._log_level)
-            if not self._closed:  # close() may have come from the target's probe
-                status = getattr(_lib, function)(ctx, image_ptr, w, h, c, *args)
-                message = _lib.decam_errmsg(ctx).decode(errors="replace")  # before a call clears it
+            yield
         finally:
-            _lib.decam_set_model(ctx, _MODEL_FN(), None)
+            self._in_c = False  # from here a signal raises where it lands, as usual
+            if model_cb is not None:
+                _lib.decam_set_model(ctx, _MODEL_FN(), None)
             _lib.decam_set_progress(ctx, _PROGRESS_FN(), None)
             _lib.decam_set_log(ctx, _LOG_FN(), None, self._log_level)
-            active[0] = False  # from here a signal raises where it lands, as usual
             self._restore_signals(wrapped)
             try:
                 if self._bar is not None:
                     self._bar.close()
             finally:
-                pending, self._pending, self._bar = self._pending, None, None
+                self._bar = None
+
+    def _c(self, function, *args):
+        """A C call that may call back: (status, the library's message)."""
+        self._in_c = True
+        try:
+            status = getattr(_lib, function)(*args)
+        finally:
+            self._in_c = False
+        message = _lib.decam_errmsg(self._ctx).decode(errors="replace") if status else ""
+        return status, message
+
+    def _raise_pending(self):
+        """Raises the first exception of a callback of the run, if any: the
+        very object, with its traceback."""
+        pending, self._pending = self._pending, None
         if pending is not None:
-            raise pending  # the model's (or a callback's) own exception and traceback
+            raise pending
+
+    def _callback_run(self, function, image_ptr, w, h, c, *args, cancelled_map=None):
+        """Calls decam_evaluate (or another call that runs the model
+        callback) with the callbacks set."""
+        self._shape, self._chw = (h, w, c), self._get("layout") == "chw"
+        status, message = Status.CANCELLED, ""
+        with self._session(_MODEL_FN(self._on_model)):
+            if not self._closed:  # close() may have come from the target's probe
+                status, message = self._c(function, self._ctx, image_ptr, w, h, c, *args)
+        self._raise_pending()  # the model's (or a callback's) own exception
         if self._closed:
             raise Cancelled("the Explainer was closed during the run", function, cancelled_map)
         if status == Status.CANCELLED:
@@ -1051,3 +1220,8 @@ def save_image(path, pixels):
         h, w, c = pixels.shape
         _check(_lib.decam_image_save(ctx, encoded, 2 if jpeg else 1, pixels.ctypes.data, w, h,
                                      c), ctx, "decam_image_save")
+
+
+# The parts built on the above (they import from this module).
+from . import _run, aio  # noqa: E402
+from .adapters import overlay, quantus_explain  # noqa: E402
