@@ -644,7 +644,7 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_set_prior_map(decam_ctx *ctx, con
 typedef struct decam_progress {
     size_t size;         /* sizeof(decam_progress) in the library */
     uint64_t queries;    /* queries spent so far */
-    uint64_t budget;     /* DECAM_PARAM_BUDGET */
+    uint64_t budget;     /* DECAM_PARAM_BUDGET (times the items of the run) */
     uint32_t generation; /* generations completed (1 after the first) */
     double best_fitness; /* best fitness found so far */
     double mean_fitness; /* mean fitness of the current population */
@@ -873,7 +873,7 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_begin(decam_ctx *ctx, const decam
 /* The next batch of images to score, into *request (whose `size` the
  * caller sets; only the fields that fit are written). request->n is 0
  * when nothing is left to score, or after the run stopped (a
- * cancellation, a bad score). Asking again before decam_tell() gives the
+ * cancellation, a decam_force_stop() since the last tell, a bad score). Asking again before decam_tell() gives the
  * same request. At most DECAM_PARAM_BATCH_SIZE images (0 = as
  * decam_explain()). Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL
  * request, a size too small, no run: call decam_begin() first),
@@ -891,6 +891,16 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_ask(decam_ctx *ctx, decam_request
  * DECAM_ERR_OUT_OF_MEMORY; or DECAM_ERR_BUSY from inside a callback.
  * After a failure, decam_ask() gives no more images: call decam_finish(). */
 DECAM_API DECAM_WARN_UNUSED decam_status decam_tell(decam_ctx *ctx, const float *scores, size_t n);
+
+/* The model could not score the last request: ends the run as a model
+ * callback returning `code` would (DECAM_ERR_MODEL_FAILED, with the code
+ * in the message; the request's images count as spent; statistics record
+ * DECAM_TERMINATION_ERROR). Call decam_finish() next, which returns the
+ * same status. Returns DECAM_ERR_MODEL_FAILED when recorded (or the
+ * failure that had already stopped the run), DECAM_ERR_INVALID_ARGUMENT
+ * with no run or no request asked, or DECAM_ERR_BUSY from inside a
+ * callback. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_tell_failed(decam_ctx *ctx, int code);
 
 /* Ends the run: writes every item's maps and statistics, fills
  * decam_get_stats() and makes the context idle. Called before the run

@@ -124,6 +124,16 @@ decam_status decam_tell(decam_ctx *ctx, const float *scores, size_t n) {
     GUARDED(ctx, "decam_tell", 0, tell(ctx, scores, n));
 }
 
+static decam_status tell_failed(decam_ctx *ctx, int code) {
+    session *s = NULL;
+    FORWARD_IF_ERROR(session_of(ctx, "decam_tell_failed", &s));
+    return decam__session_model_failed(s, code);
+}
+
+decam_status decam_tell_failed(decam_ctx *ctx, int code) {
+    GUARDED(ctx, "decam_tell_failed", 0, tell_failed(ctx, code));
+}
+
 static decam_status finish(decam_ctx *ctx) {
     session *s = NULL;
     FORWARD_IF_ERROR(session_of(ctx, "decam_finish", &s));

@@ -390,6 +390,10 @@ static size_t gather(session *s) {
 
 decam_status decam__session_ask(session *s, decam_request *out) {
     decam_request rq = {.size = sizeof rq, .n_outputs = s->n_outputs};
+    if (s->status == DECAM_OK && atomic_load(&s->ctx->stop_requested))
+        /* decam_force_stop() between a tell and this ask: no more images. */
+        (void)decam__session_stop(
+            s, decam__ctx_fail(s->ctx, DECAM_ERR_CANCELLED, "stopped by decam_force_stop()"));
     if (s->status == DECAM_OK && !s->complete && s->asked == 0) {
         decam_status status = start_items(s);
         if (status != DECAM_OK) return status;
@@ -435,6 +439,9 @@ static void count_request(session *s) {
 }
 
 decam_status decam__session_model_failed(session *s, int rc) {
+    if (s->status != DECAM_OK) return s->status;
+    FAIL_IF(s->asked == 0, s->ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "decam_tell_failed: no request to answer; call decam_ask() first");
     count_request(s);
     const size_t n = s->asked;
     s->asked = 0;

@@ -185,6 +185,20 @@ CALL(decam_ask) { return ask_tell(0); }
 CALL(decam_tell) { return ask_tell(0); }
 CALL(decam_finish) { return ask_tell(0); }
 CALL(decam_cancel) { return ask_tell(1); }
+CALL(decam_tell_failed) {
+    make_items();
+    decam_status st = decam_begin(E.ctx, ITEMS, 2);
+    if (st != DECAM_OK) return st;
+    decam_request rq = {.size = sizeof rq};
+    st = decam_ask(E.ctx, &rq);
+    if (st == DECAM_OK) {
+        decam_status failed = decam_tell_failed(E.ctx, 3);
+        if (failed != DECAM_ERR_MODEL_FAILED) st = DECAM_ERR_INVALID_ARGUMENT;
+    }
+    decam_status fin = decam_finish(E.ctx);
+    if (st != DECAM_OK) return st;
+    return fin == DECAM_ERR_MODEL_FAILED ? DECAM_OK : fin;
+}
 CALL(decam_get_param) {
     double v;
     return decam_get_param(E.ctx, DECAM_PARAM_SEED, &v);
@@ -395,6 +409,7 @@ static const entry ENTRIES[] = {
     ROW(decam_tell),
     ROW(decam_finish),
     ROW(decam_cancel),
+    ROW(decam_tell_failed),
     ROW(decam_set_param),
     ROW(decam_get_param),
     ROW(decam_param_bounds),

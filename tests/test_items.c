@@ -440,6 +440,42 @@ static void test_a_bad_score_stops_the_run(void **state) {
     decam_free(ctx);
 }
 
+static void test_a_failed_model_and_a_stop_end_the_caller_driven_run(void **state) {
+    (void)state;
+    model_state m = {0};
+    decam_ctx *ctx = make(&m, DECAM_METHOD_DECAM);
+    static float map[W * H];
+    decam_item it = item_of(0, map);
+    /* The caller's model failed: as a callback returning the code. */
+    assert_int_equal(decam_begin(ctx, &it, 1), DECAM_OK);
+    assert_int_equal(decam_tell_failed(ctx, 5), DECAM_ERR_INVALID_ARGUMENT); /* nothing asked */
+    decam_request rq = {.size = sizeof rq};
+    assert_int_equal(decam_ask(ctx, &rq), DECAM_OK);
+    assert_int_equal(decam_tell_failed(ctx, 5), DECAM_ERR_MODEL_FAILED);
+    assert_int_equal(decam_ask(ctx, &rq), DECAM_OK);
+    assert_int_equal(rq.n, 0);
+    assert_int_equal(decam_finish(ctx), DECAM_ERR_MODEL_FAILED);
+    assert_non_null(strstr(decam_errmsg(ctx), "returned 5"));
+    decam_stats stats = {.size = sizeof stats};
+    assert_int_equal(decam_get_stats(ctx, &stats), DECAM_OK);
+    assert_int_equal(stats.termination, DECAM_TERMINATION_ERROR);
+    assert_int_equal(stats.queries, 1);
+    /* decam_force_stop() between a tell and the next ask: nothing more. */
+    assert_int_equal(decam_begin(ctx, &it, 1), DECAM_OK);
+    static float scores[4096 * OUTPUTS];
+    assert_int_equal(decam_ask(ctx, &rq), DECAM_OK);
+    score_image(rq.images, W, H, scores);
+    assert_int_equal(decam_tell(ctx, scores, rq.n), DECAM_OK);
+    decam_force_stop(ctx);
+    assert_int_equal(decam_ask(ctx, &rq), DECAM_OK);
+    assert_int_equal(rq.n, 0);
+    assert_int_equal(decam_finish(ctx), DECAM_ERR_CANCELLED);
+    assert_int_equal(decam_get_stats(ctx, &stats), DECAM_OK);
+    assert_int_equal(stats.termination, DECAM_TERMINATION_FORCED);
+    assert_int_equal(stats.queries, 1);
+    decam_free(ctx);
+}
+
 static void test_items_are_checked_before_anything_is_queried(void **state) {
     (void)state;
     model_state m = {0};
@@ -495,6 +531,7 @@ int main(void) {
         cmocka_unit_test(test_the_run_is_guarded_and_reports_progress),
         cmocka_unit_test(test_an_early_finish_cancels_with_the_maps_so_far),
         cmocka_unit_test(test_a_bad_score_stops_the_run),
+        cmocka_unit_test(test_a_failed_model_and_a_stop_end_the_caller_driven_run),
         cmocka_unit_test(test_items_are_checked_before_anything_is_queried),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
