@@ -390,7 +390,7 @@ static size_t gather(session *s) {
 
 decam_status decam__session_ask(session *s, decam_request *out) {
     decam_request rq = {.size = sizeof rq, .n_outputs = s->n_outputs};
-    if (s->status == DECAM_OK && atomic_load(&s->ctx->stop_requested))
+    if (s->status == DECAM_OK && !s->complete && atomic_load(&s->ctx->stop_requested))
         /* decam_force_stop() between a tell and this ask: no more images. */
         (void)decam__session_stop(
             s, decam__ctx_fail(s->ctx, DECAM_ERR_CANCELLED, "stopped by decam_force_stop()"));
