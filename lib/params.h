@@ -60,7 +60,7 @@
     X(EVAL_INSERTION_SIGMA, "eval_insertion_sigma", 0.1, 1000, 5, 0, NULL)                         \
     X(RIDGE, "ridge", 0, 1000, 0.1, 0, NULL)                                                       \
     X(BINARY_MASKS, "binary_masks", 0, 1, 1, 1, NULL)                                              \
-    X(MASK_SHIFT, "mask_shift", 0, 1, 1, 1, NULL)                                                 \
+    X(MASK_SHIFT, "mask_shift", 0, 1, 1, 1, NULL)                                                  \
     X(REFINE_COARSE_GRID, "refine_coarse_grid", 0, 64, 0, 1, NULL)                                 \
     X(REFINE_COARSE_SHARE, "refine_coarse_share", 0, 1, 0.25, 0, NULL)                             \
     X(REFINE_MIDDLE_GRID, "refine_middle_grid", 0, 64, 0, 1, NULL)                                 \

@@ -63,16 +63,16 @@ typedef struct search {
     upsampler canvas;  /* the grid over the canvas, for shifted masks */
     float *scratch;    /* threads * worker_scratch() */
     const double *trials;
-    double *cells;   /* np * dim: with binary masks, each candidate's mask grid */
-    int *shifts;     /* np * 2: each candidate's shift */
-    size_t count;    /* candidates of the generation scored (the leading ones) */
-    double *scores;  /* np * per_candidate * targets: the generation's, as the run stores them */
-    double *fitness; /* per candidate */
-    double *weight;  /* targets * np: each mask's weight in each target's pixel sums */
-    double *grid;    /* dim: the assembled grid map */
-    cam_accum *drops;    /* DECAM_PARAM_FUSE_GAMES: per target, the removed-region game's sums */
-    double *weight_drop; /* targets * np: the masks' weights in them */
-    float *black;        /* DECAM_PARAM_DROP_BLACK: the removed-region images' baseline */
+    double *cells;    /* np * dim: with binary masks, each candidate's mask grid */
+    int *shifts;      /* np * 2: each candidate's shift */
+    size_t count;     /* candidates of the generation scored (the leading ones) */
+    double *scores;   /* np * per_candidate * targets: the generation's, as the run stores them */
+    double *fitness;  /* per candidate */
+    double *weight;   /* targets * np: each mask's weight in each target's pixel sums */
+    double *grid;     /* dim: the assembled grid map */
+    cam_accum *drops; /* DECAM_PARAM_FUSE_GAMES: per target, the removed-region game's sums */
+    double *weight_drop;     /* targets * np: the masks' weights in them */
+    float *black;            /* DECAM_PARAM_DROP_BLACK: the removed-region images' baseline */
     double *pool, *pool_fit; /* STAGE_EXPLORE: the best np candidates so far */
     size_t pooled;
 } search;
@@ -105,9 +105,10 @@ static decam_status allocate_grid_parts(search *s, int gw, int gh) {
     cfg.np = s->np;
     s->de = decam__de_create(&cfg, a);
     const decam_upsample method = s->cfg.upsample;
-    int failed = !s->de || decam__upsampler_init(&s->up, a, gw, gh, w, h, method) != 0 ||
-                 (s->shifted && decam__upsampler_init_canvas(&s->canvas, a, gw, gh, w, h,
-                                                             s->canvas_w, s->canvas_h, method) != 0);
+    int failed =
+        !s->de || decam__upsampler_init(&s->up, a, gw, gh, w, h, method) != 0 ||
+        (s->shifted && decam__upsampler_init_canvas(&s->canvas, a, gw, gh, w, h, s->canvas_w,
+                                                    s->canvas_h, method) != 0);
     if (!failed) {
         s->scratch = mem_alloc(a, (size_t)threads, worker_scratch(s) * sizeof *s->scratch);
         s->cells = mem_alloc(a, s->np * s->dim, sizeof *s->cells);
@@ -308,8 +309,8 @@ static void sum_pixels(void *job, size_t first, size_t last, int worker) {
         for (size_t y = first; y < last; y++) {
             const float *row = decam__mask_group_row(&g, (int)y);
             for (size_t t = 0; t < s->targets; t++) {
-                decam__cam_accum_masks(&s->pixels[t], y * w, w, row, w,
-                                       s->weight + t * s->np + i0, g.n);
+                decam__cam_accum_masks(&s->pixels[t], y * w, w, row, w, s->weight + t * s->np + i0,
+                                       g.n);
                 if (s->drops)
                     decam__cam_accum_masks(&s->drops[t], y * w, w, row, w,
                                            s->weight_drop + t * s->np + i0, g.n);
@@ -545,7 +546,9 @@ static decam_status next_stage(search *s, int *ready) {
     FORWARD_IF_ERROR(status);
     decam__run_log(r, DECAM_LOG_DEBUG, "decam: stage %d of %d (%s, grid %d x %d) from query %llu",
                    s->at + 1, s->n_stages,
-                   to->kind == STAGE_DE ? "DE" : to->kind == STAGE_RANDOM ? "prior pass" : "exploring",
+                   to->kind == STAGE_DE       ? "DE"
+                   : to->kind == STAGE_RANDOM ? "prior pass"
+                                              : "exploring",
                    to->gw, to->gh, (unsigned long long)r->queries);
     return DECAM_OK;
 }
@@ -682,13 +685,13 @@ static void plan_stages(search *s) {
     if (c->prior_pass_queries > 0)
         st[n++] = (stage){STAGE_RANDOM, c->prior_pass_grid, c->prior_pass_grid,
                           (uint64_t)c->prior_pass_queries};
-    const int first_grid = c->coarse_grid > 0 ? c->coarse_grid
+    const int first_grid = c->coarse_grid > 0   ? c->coarse_grid
                            : c->middle_grid > 0 ? c->middle_grid
                                                 : 0;
     if (c->explore_share > 0)
-        st[n++] = (stage){STAGE_EXPLORE, first_grid ? first_grid : c->gw,
-                          first_grid ? first_grid : c->gh,
-                          (uint64_t)llround(c->explore_share * queries)};
+        st[n++] =
+            (stage){STAGE_EXPLORE, first_grid ? first_grid : c->gw, first_grid ? first_grid : c->gh,
+                    (uint64_t)llround(c->explore_share * queries)};
     if (c->coarse_grid > 0)
         st[n++] = (stage){STAGE_DE, c->coarse_grid, c->coarse_grid,
                           (uint64_t)llround(c->coarse_share * queries)};

@@ -297,14 +297,18 @@ static void test_drop_black_renders_removed_regions_against_black(void **state) 
         int keep_black = 0, drop_black = 0;
         for (size_t i = 1; i + 2 < s.images; i++) { /* keep, drop, keep, ... from image 1 */
             int dark = s.min[i] < 0.05;
-            if ((i - 1) % 2 == 0) keep_black += dark;
-            else drop_black += dark;
+            if ((i - 1) % 2 == 0)
+                keep_black += dark;
+            else
+                drop_black += dark;
         }
         printf("# drop_black %d: dark kept-region images %d, dark removed-region images %d\n",
                black, keep_black, drop_black);
         assert_int_equal(keep_black, 0);
-        if (black) assert_true(drop_black > 50);
-        else assert_int_equal(drop_black, 0);
+        if (black)
+            assert_true(drop_black > 50);
+        else
+            assert_int_equal(drop_black, 0);
         decam_free(ctx);
     }
 }
@@ -319,11 +323,16 @@ static void test_staged_map_does_not_depend_on_threads_or_batching(void **state)
     decam_ctx *ctx = decam_create();
     assert_non_null(ctx);
     assert_int_equal(decam_set_model(ctx, planted_model, &p), DECAM_OK);
-    const double keys[] = {DECAM_PARAM_OBJECTIVE,         DECAM_PARAM_FUSE_GAMES,
-                           DECAM_PARAM_DROP_BLACK,        DECAM_PARAM_PRIOR_PASS_QUERIES,
-                           DECAM_PARAM_EXPLORE_SHARE,     DECAM_PARAM_REFINE_COARSE_GRID,
-                           DECAM_PARAM_REFINE_MIDDLE_GRID, DECAM_PARAM_REFINE_MIDDLE_SHARE,
-                           DECAM_PARAM_GRID_WIDTH,        DECAM_PARAM_GRID_HEIGHT,
+    const double keys[] = {DECAM_PARAM_OBJECTIVE,
+                           DECAM_PARAM_FUSE_GAMES,
+                           DECAM_PARAM_DROP_BLACK,
+                           DECAM_PARAM_PRIOR_PASS_QUERIES,
+                           DECAM_PARAM_EXPLORE_SHARE,
+                           DECAM_PARAM_REFINE_COARSE_GRID,
+                           DECAM_PARAM_REFINE_MIDDLE_GRID,
+                           DECAM_PARAM_REFINE_MIDDLE_SHARE,
+                           DECAM_PARAM_GRID_WIDTH,
+                           DECAM_PARAM_GRID_HEIGHT,
                            DECAM_PARAM_SEED};
     const double values[] = {DECAM_OBJECTIVE_BOTH, 2, 1, 101, 0.4, 4, 7, 0.7, 10, 10, 9};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
