@@ -470,12 +470,52 @@ typedef enum decam_param {
      * on the shapes classifier (method.md section 9); on the real model
      * no shift tied it (+0.012 +- 0.026 on 5 images, section 10). */
     DECAM_PARAM_MASK_SHIFT = 1002,
+    /* The search in stages (issue #12). All off by default; each needs
+     * DECAM_ASSEMBLY_ALL_EVALUATED, whose per-pixel sums take masks of
+     * any grid. docs/method.md section 10 has their measurements. */
+    /* Coarse to fine: DE first on a REFINE_COARSE_GRID-sided square grid
+     * until REFINE_COARSE_SHARE of the method's queries (the budget less
+     * 3) are spent, then on a REFINE_MIDDLE_GRID-sided one until
+     * REFINE_MIDDLE_SHARE, then on GRID_WIDTH x GRID_HEIGHT; at each
+     * change the population is resampled bilinearly to the finer grid and
+     * scored again. A side of 0 leaves that grid out. Sides 0..64,
+     * default 0; shares 0..1, defaults 0.25 and 0.5. */
+    DECAM_PARAM_REFINE_COARSE_GRID = 1010,
+    DECAM_PARAM_REFINE_COARSE_SHARE = 1011,
+    DECAM_PARAM_REFINE_MIDDLE_GRID = 1012,
+    DECAM_PARAM_REFINE_MIDDLE_SHARE = 1013,
+    /* A prior inside the budget: the first PRIOR_PASS_QUERIES queries
+     * score random binary masks (PRIOR_PASS_GRID cells a side, each kept
+     * with probability PRIOR_PASS_KEEP, rendered as the search's), which
+     * enter the map like any mask; DE then starts around the map so far
+     * (as DECAM_INIT_PRIOR, with PRIOR_SPREAD). 0..1e9, default 0 (none);
+     * grid 2..64, default 7; keep 0.01..0.99, default 0.5. */
+    DECAM_PARAM_PRIOR_PASS_QUERIES = 1014,
+    DECAM_PARAM_PRIOR_PASS_GRID = 1015,
+    DECAM_PARAM_PRIOR_PASS_KEEP = 1016,
+    /* Exploring before refining: the first EXPLORE_SHARE of the method's
+     * queries score Latin hypercube candidates, population-sized batches,
+     * and DE starts from the best POPULATION of them (their scores are
+     * reused, not bought again). 0..1, default 0 (none). */
+    DECAM_PARAM_EXPLORE_SHARE = 1017,
+    /* With DECAM_OBJECTIVE_BOTH: 0 = one map of the summed score terms;
+     * 1 = the kept-region game's and the removed-region game's per-pixel
+     * contrasts, each scaled to [0,1], averaged; 2 = multiplied.
+     * 0..2, default 0. */
+    DECAM_PARAM_FUSE_GAMES = 1018,
+    /* 1: the removed-region images (DECAM_OBJECTIVE_DELETE and BOTH) use
+     * a black baseline (deletion is measured against black), the kept-region
+     * images still the configured one. 0..1, default 0. */
+    DECAM_PARAM_DROP_BLACK = 1019,
+    /* 0: the area term is AREA_WEIGHT times the mean gene; t > 0: AREA_WEIGHT
+     * times |mean gene - t|, a target share of cells kept. 0..1, default 0. */
+    DECAM_PARAM_KEEP_TARGET = 1020,
 #endif
 } decam_param;
 
 /* How many parameters there are (the keys are not contiguous: enumerate
  * them with decam_param_at()). */
-#define DECAM_PARAM_COUNT 39
+#define DECAM_PARAM_COUNT 50
 
 typedef enum decam_strategy {
     DECAM_STRATEGY_RAND1 = 0, /* rand/1/bin: v = x_r1 + F (x_r2 - x_r3) */

@@ -60,7 +60,18 @@
     X(EVAL_INSERTION_SIGMA, "eval_insertion_sigma", 0.1, 1000, 5, 0, NULL)                         \
     X(RIDGE, "ridge", 0, 1000, 0.1, 0, NULL)                                                       \
     X(BINARY_MASKS, "binary_masks", 0, 1, 1, 1, NULL)                                              \
-    X(MASK_SHIFT, "mask_shift", 0, 1, 1, 1, NULL)
+    X(MASK_SHIFT, "mask_shift", 0, 1, 1, 1, NULL)                                                  \
+    X(REFINE_COARSE_GRID, "refine_coarse_grid", 0, 64, 0, 1, NULL)                                 \
+    X(REFINE_COARSE_SHARE, "refine_coarse_share", 0, 1, 0.25, 0, NULL)                             \
+    X(REFINE_MIDDLE_GRID, "refine_middle_grid", 0, 64, 0, 1, NULL)                                 \
+    X(REFINE_MIDDLE_SHARE, "refine_middle_share", 0, 1, 0.5, 0, NULL)                              \
+    X(PRIOR_PASS_QUERIES, "prior_pass_queries", 0, 1e9, 0, 1, NULL)                                \
+    X(PRIOR_PASS_GRID, "prior_pass_grid", 2, 64, 7, 1, NULL)                                       \
+    X(PRIOR_PASS_KEEP, "prior_pass_keep", 0.01, 0.99, 0.5, 0, NULL)                                \
+    X(EXPLORE_SHARE, "explore_share", 0, 1, 0, 0, NULL)                                            \
+    X(FUSE_GAMES, "fuse_games", 0, 2, 0, 1, NULL)                                                  \
+    X(DROP_BLACK, "drop_black", 0, 1, 0, 1, NULL)                                                  \
+    X(KEEP_TARGET, "keep_target", 0, 1, 0, 0, NULL)
 
 /* The slot of each parameter in a context's value array: PS_BUDGET, ... */
 typedef enum param_slot {

@@ -9,18 +9,46 @@
  * shift of less than a cell (DECAM_PARAM_MASK_SHIFT), as RISE's masks are:
  * the map, assembled per pixel from every rendered mask, is then finer
  * than the grid and not tied to the cells' edges.
+ *
+ * The search runs in stages (experimental parameters, all off by
+ * default, when it is one stage: DE on the grid): a prior pass of random
+ * binary masks whose map seeds DE, an exploring phase of Latin hypercube
+ * candidates whose best start DE, and DE on grids that refine at fixed
+ * shares of the budget, each carrying the population over resampled. Every
+ * stage's masks enter the same per-pixel sums, whatever their grid.
  */
 #include <math.h>
+#include <stdint.h>
 
 #include "search.h"
 
 #include "cam.h"
 
+/* A stage of the search: what makes its candidates, on which grid, and
+ * the method's queries at which it ends (the last one ends with the
+ * budget). */
+typedef enum stage_kind {
+    STAGE_RANDOM,  /* the prior pass: random binary masks */
+    STAGE_EXPLORE, /* Latin hypercube candidates; the best become DE's population */
+    STAGE_DE
+} stage_kind;
+
+typedef struct stage {
+    stage_kind kind;
+    int gw, gh;
+    uint64_t until;
+} stage;
+
+enum { SEARCH_STAGES = 5 };
+
 /* DE-CAM's state for one run, allocated at its start. */
 typedef struct search {
     run *r;
     search_config cfg;
-    int gw, gh;
+    stage stages[SEARCH_STAGES];
+    int n_stages, at; /* the stages; the current one */
+    uint64_t q0;      /* the run's queries when the search started */
+    int gw, gh;       /* the current stage's grid */
     size_t dim, np;
     size_t targets; /* maps: the search follows the first */
     decam_objective objective;
@@ -35,13 +63,18 @@ typedef struct search {
     upsampler canvas;  /* the grid over the canvas, for shifted masks */
     float *scratch;    /* threads * worker_scratch() */
     const double *trials;
-    double *cells;   /* np * dim: with binary masks, each candidate's mask grid */
-    int *shifts;     /* np * 2: each candidate's shift */
-    size_t count;    /* candidates of the generation scored (the leading ones) */
-    double *scores;  /* np * per_candidate * targets: the generation's, as the run stores them */
-    double *fitness; /* per candidate */
-    double *weight;  /* targets * np: each mask's weight in each target's pixel sums */
-    double *grid;    /* dim: the assembled grid map */
+    double *cells;    /* np * dim: with binary masks, each candidate's mask grid */
+    int *shifts;      /* np * 2: each candidate's shift */
+    size_t count;     /* candidates of the generation scored (the leading ones) */
+    double *scores;   /* np * per_candidate * targets: the generation's, as the run stores them */
+    double *fitness;  /* per candidate */
+    double *weight;   /* targets * np: each mask's weight in each target's pixel sums */
+    double *grid;     /* dim: the assembled grid map */
+    cam_accum *drops; /* DECAM_PARAM_FUSE_GAMES: per target, the removed-region game's sums */
+    double *weight_drop;     /* targets * np: the masks' weights in them */
+    float *black;            /* DECAM_PARAM_DROP_BLACK: the removed-region images' baseline */
+    double *pool, *pool_fit; /* STAGE_EXPLORE: the best np candidates so far */
+    size_t pooled;
 } search;
 
 /* Masks are never stored whole: the fill makes each one a row at a time
@@ -54,21 +87,64 @@ uint64_t decam__search_min_queries(const search_config *cfg) {
     return (uint64_t)cfg->de.np * per + RUN_FIXED_QUERIES;
 }
 
-static decam_status search_allocate(search *s) {
+/* What depends on the grid: the engine, the upsamplers, the scratch and
+ * the per-candidate grids. Made for each stage's grid (after
+ * free_grid_parts()); the first stage's is the only one by default. */
+static decam_status allocate_grid_parts(search *s, int gw, int gh) {
     const decam_allocator *a = s->r->mem;
     const int w = s->r->shape.w, h = s->r->shape.h, threads = s->r->threads;
-    const size_t hw = s->r->hw, k = s->targets;
+    s->gw = gw;
+    s->gh = gh;
+    s->dim = (size_t)gw * gh;
+    s->cell_w = (w + gw - 1) / gw;
+    s->cell_h = (h + gh - 1) / gh;
+    s->canvas_w = (gw + 1) * s->cell_w;
+    s->canvas_h = (gh + 1) * s->cell_h;
     de_config cfg = s->cfg.de;
     cfg.dim = s->dim;
     cfg.np = s->np;
-    const decam_assembly assembly = s->cfg.assembly;
     s->de = decam__de_create(&cfg, a);
-    int failed = !s->de;
-    if (!failed && assembly == DECAM_ASSEMBLY_REGRESSION) {
+    const decam_upsample method = s->cfg.upsample;
+    int failed =
+        !s->de || decam__upsampler_init(&s->up, a, gw, gh, w, h, method) != 0 ||
+        (s->shifted && decam__upsampler_init_canvas(&s->canvas, a, gw, gh, w, h, s->canvas_w,
+                                                    s->canvas_h, method) != 0);
+    if (!failed) {
+        s->scratch = mem_alloc(a, (size_t)threads, worker_scratch(s) * sizeof *s->scratch);
+        s->cells = mem_alloc(a, s->np * s->dim, sizeof *s->cells);
+        s->grid = mem_alloc(a, s->dim, sizeof *s->grid);
+        failed = !s->scratch || !s->cells || !s->grid;
+    }
+    RUN_FAIL_IF(failed, s->r, DECAM_ERR_OUT_OF_MEMORY,
+                "decam_explain: out of memory for the search (grid %d x %d, population %zu)", gw,
+                gh, s->np);
+    return DECAM_OK;
+}
+
+static void free_grid_parts(search *s) {
+    const decam_allocator *a = s->r->mem;
+    decam__de_free(s->de, a);
+    decam__upsampler_free(&s->up, a);
+    decam__upsampler_free(&s->canvas, a);
+    mem_free(a, s->scratch);
+    mem_free(a, s->cells);
+    mem_free(a, s->grid);
+    s->de = NULL;
+    s->up = s->canvas = (upsampler){0};
+    s->scratch = NULL;
+    s->cells = s->grid = NULL;
+}
+
+static decam_status search_allocate(search *s) {
+    const decam_allocator *a = s->r->mem;
+    const size_t hw = s->r->hw, k = s->targets;
+    const decam_assembly assembly = s->cfg.assembly;
+    int failed = 0;
+    if (assembly == DECAM_ASSEMBLY_REGRESSION) {
         s->genes = mem_calloc(a, k, sizeof *s->genes);
         failed = !s->genes;
         for (size_t t = 0; !failed && t < k; t++)
-            failed = decam__cam_accum_init(&s->genes[t], a, s->dim, 1) != 0;
+            failed = decam__cam_accum_init(&s->genes[t], a, (size_t)s->cfg.gw * s->cfg.gh, 1) != 0;
     }
     if (!failed && assembly == DECAM_ASSEMBLY_ALL_EVALUATED) {
         s->pixels = mem_calloc(a, k, sizeof *s->pixels);
@@ -76,24 +152,31 @@ static decam_status search_allocate(search *s) {
         for (size_t t = 0; !failed && t < k; t++)
             failed = decam__cam_accum_init(&s->pixels[t], a, hw, 0) != 0;
     }
-    const decam_upsample method = s->cfg.upsample;
-    failed = failed || decam__upsampler_init(&s->up, a, s->gw, s->gh, w, h, method) != 0 ||
-             (s->shifted && decam__upsampler_init_canvas(&s->canvas, a, s->gw, s->gh, w, h,
-                                                         s->canvas_w, s->canvas_h, method) != 0);
+    if (!failed && assembly == DECAM_ASSEMBLY_ALL_EVALUATED && s->cfg.fuse) {
+        s->drops = mem_calloc(a, k, sizeof *s->drops);
+        s->weight_drop = mem_alloc(a, s->np * k, sizeof *s->weight_drop);
+        failed = !s->drops || !s->weight_drop;
+        for (size_t t = 0; !failed && t < k; t++)
+            failed = decam__cam_accum_init(&s->drops[t], a, hw, 0) != 0;
+    }
+    if (!failed && s->cfg.drop_black) {
+        s->black = mem_calloc(a, s->r->values, sizeof *s->black);
+        failed = !s->black;
+    }
+    if (!failed && s->cfg.explore_share > 0.0) {
+        s->pool = mem_alloc(a, s->np * (size_t)s->cfg.gw * s->cfg.gh, sizeof *s->pool);
+        s->pool_fit = mem_alloc(a, s->np, sizeof *s->pool_fit);
+        failed = !s->pool || !s->pool_fit;
+    }
     if (!failed) {
-        s->scratch = mem_alloc(a, (size_t)threads, worker_scratch(s) * sizeof *s->scratch);
-        s->cells = mem_alloc(a, s->np * s->dim, sizeof *s->cells);
         s->shifts = mem_calloc(a, s->np * 2, sizeof *s->shifts);
         s->scores = mem_alloc(a, s->np * (size_t)s->per_candidate * k, sizeof *s->scores);
         s->fitness = mem_alloc(a, s->np, sizeof *s->fitness);
         s->weight = mem_alloc(a, s->np * k, sizeof *s->weight);
-        s->grid = mem_alloc(a, s->dim, sizeof *s->grid);
-        failed = !s->scratch || !s->cells || !s->shifts || !s->scores || !s->fitness ||
-                 !s->weight || !s->grid;
+        failed = !s->shifts || !s->scores || !s->fitness || !s->weight;
     }
     RUN_FAIL_IF(failed, s->r, DECAM_ERR_OUT_OF_MEMORY,
-                "decam_explain: out of memory for the search (grid %d x %d, population %zu)", s->gw,
-                s->gh, s->np);
+                "decam_explain: out of memory for the search (population %zu)", s->np);
     return DECAM_OK;
 }
 
@@ -107,18 +190,18 @@ static void search_release(run *r) {
     search *s = r->state;
     if (!s) return;
     const decam_allocator *a = r->mem;
-    decam__de_free(s->de, a);
-    decam__upsampler_free(&s->up, a);
-    decam__upsampler_free(&s->canvas, a);
+    free_grid_parts(s);
     free_accums(s->genes, s->targets, a);
     free_accums(s->pixels, s->targets, a);
-    mem_free(a, s->scratch);
-    mem_free(a, s->cells);
+    free_accums(s->drops, s->targets, a);
+    mem_free(a, s->weight_drop);
+    mem_free(a, s->black);
+    mem_free(a, s->pool);
+    mem_free(a, s->pool_fit);
     mem_free(a, s->shifts);
     mem_free(a, s->scores);
     mem_free(a, s->fitness);
     mem_free(a, s->weight);
-    mem_free(a, s->grid);
     mem_free(a, s);
     r->state = NULL;
 }
@@ -167,9 +250,10 @@ static void fill_image(void *job, size_t g, float *slot, int worker) {
     const run *r = s->r;
     size_t cand = g / (size_t)s->per_candidate;
     const upsampler u = placed(s, cand);
-    decam__mask_compose_grid(&r->shape, r->image, r->base, &u, grid_of(s, cand),
-                             s->scratch + (size_t)worker * worker_scratch(s), image_drops(s, g),
-                             slot);
+    const int drops = image_drops(s, g);
+    const float *base = drops && s->black ? s->black : r->base;
+    decam__mask_compose_grid(&r->shape, r->image, base, &u, grid_of(s, cand),
+                             s->scratch + (size_t)worker * worker_scratch(s), drops, slot);
 }
 
 /* ---- fitness --------------------------------------------------------- */
@@ -224,9 +308,13 @@ static void sum_pixels(void *job, size_t first, size_t last, int worker) {
         decam__mask_group_begin(&g, s->scratch + (size_t)worker * worker_scratch(s));
         for (size_t y = first; y < last; y++) {
             const float *row = decam__mask_group_row(&g, (int)y);
-            for (size_t t = 0; t < s->targets; t++)
-                decam__cam_accum_masks(&s->pixels[t], y * w, w, row, w,
-                                       s->weight + t * s->np + i0, g.n);
+            for (size_t t = 0; t < s->targets; t++) {
+                decam__cam_accum_masks(&s->pixels[t], y * w, w, row, w, s->weight + t * s->np + i0,
+                                       g.n);
+                if (s->drops)
+                    decam__cam_accum_masks(&s->drops[t], y * w, w, row, w,
+                                           s->weight_drop + t * s->np + i0, g.n);
+            }
         }
     }
 }
@@ -244,9 +332,22 @@ static size_t assess(search *s, size_t n) {
         for (size_t t = 0; t < s->targets; t++) {
             double w = score_term(s, done, t);
             if (s->genes) decam__cam_accum_add(&s->genes[t], g, w);
-            if (s->pixels) s->weight[t * s->np + done] = decam__cam_accum_score(&s->pixels[t], w);
+            if (s->drops) {
+                /* The two games apart: the kept image's score, and the
+                 * removed region's effect, s(I) - s(drop). */
+                const size_t k = s->targets, i = done;
+                s->weight[t * s->np + i] =
+                    decam__cam_accum_score(&s->pixels[t], s->scores[2 * i * k + t]);
+                s->weight_drop[t * s->np + i] = decam__cam_accum_score(
+                    &s->drops[t], s->r->score_full[t] - s->scores[(2 * i + 1) * k + t]);
+            } else if (s->pixels) {
+                s->weight[t * s->np + done] = decam__cam_accum_score(&s->pixels[t], w);
+            }
         }
-        s->fitness[done] = score_term(s, done, 0) - area_w * mean_gene(g, s->dim) -
+        const double area = mean_gene(g, s->dim);
+        const double target = s->cfg.keep_target;
+        s->fitness[done] = score_term(s, done, 0) -
+                           area_w * (target > 0.0 ? fabs(area - target) : area) -
                            (tv_w > 0.0 ? tv_w * total_variation(g, s->gw, s->gh) : 0.0);
     }
     s->count = done;
@@ -277,40 +378,222 @@ static decam_termination stop_reason(const search *s) {
     if (run_queries_left(r) < (uint64_t)s->per_candidate) return DECAM_TERMINATION_BUDGET;
     if (c->max_generations > 0 && r->stats.generations >= c->max_generations)
         return DECAM_TERMINATION_GENERATIONS;
-    if (c->tolerance > 0 && decam__de_spread(s->de) <= c->tolerance)
+    if (c->tolerance > 0 && s->stages[s->at].kind == STAGE_DE &&
+        decam__de_spread(s->de) <= c->tolerance)
         return DECAM_TERMINATION_TOLERANCE;
     return DECAM_TERMINATION_NONE;
 }
 
+/* ---- stages -------------------------------------------------------------- */
+
+/* The method's queries so far. */
+static uint64_t spent(const search *s) { return s->r->queries - s->q0; }
+
+/* Candidates the current stage may still have scored in one step: a
+ * generation, or less when the budget, or the end of a prior pass or an
+ * exploring phase (which end exactly where they are told to), is nearer. */
+static size_t room(const search *s) {
+    const stage *st = &s->stages[s->at];
+    uint64_t q = run_queries_left(s->r);
+    if (st->kind != STAGE_DE && s->at + 1 < s->n_stages) {
+        uint64_t to_end = st->until > spent(s) ? st->until - spent(s) : 0;
+        q = to_end < q ? to_end : q;
+    }
+    q /= (uint64_t)s->per_candidate;
+    return q < s->np ? (size_t)q : s->np;
+}
+
+/* Wants candidates 0..n-1 of `trials` scored. */
+static void want_candidates(search *s, const double *trials, size_t n) {
+    prepare_masks(s, trials, n);
+    decam__run_want(s->r, n * (size_t)s->per_candidate, fill_image, s, s->scores);
+}
+
 /* Wants the next generation scored: all of it, or what the budget still
  * pays for, so the whole budget is used. */
-static void want_generation(search *s) {
+static void want_generation(search *s) { want_candidates(s, decam__de_trials(s->de), room(s)); }
+
+/* The prior pass's masks: each cell kept with probability PRIOR_PASS_KEEP,
+ * drawn in candidate order. */
+static void want_random_masks(search *s) {
+    const size_t n = room(s);
+    for (size_t i = 0; i < n * s->dim; i++)
+        s->cells[i] = decam__rng_uniform(&s->r->rng) < s->cfg.prior_pass_keep ? 1.0 : 0.0;
+    want_candidates(s, s->cells, n);
+}
+
+/* Exploring: a fresh Latin hypercube sample of the engine's first
+ * generation, which is never told. */
+static void want_exploring(search *s) {
+    decam__de_init_latin(s->de, &s->r->rng);
+    want_generation(s);
+}
+
+/* Keeps the best np of the explored candidates (their genes and fitness),
+ * from the `done` just scored. Ties keep the earlier. */
+static void pool_take(search *s, size_t done) {
+    for (size_t i = 0; i < done; i++) {
+        size_t slot = s->pooled;
+        if (s->pooled == s->np) {
+            slot = 0;
+            for (size_t j = 1; j < s->np; j++)
+                if (s->pool_fit[j] < s->pool_fit[slot]) slot = j;
+            if (!(s->fitness[i] > s->pool_fit[slot])) continue;
+        } else {
+            s->pooled++;
+        }
+        for (size_t j = 0; j < s->dim; j++)
+            s->pool[slot * s->dim + j] = s->trials[i * s->dim + j];
+        s->pool_fit[slot] = isnan(s->fitness[i]) ? -INFINITY : s->fitness[i];
+    }
+}
+
+/* de.h has no "first generation from these rows": it is written where the
+ * de_init_*() functions write it (the engine's trials, which the next tell
+ * takes as the population), after one of them has restarted the engine.
+ * lib/de.c is being changed on another branch; an init-from-rows there
+ * would replace this. */
+static void set_first_generation(search *s, const double *rows, size_t n) {
+    decam__de_init_around(s->de, &s->r->rng, rows, 0.0);
+    double *trials = (double *)decam__de_trials(s->de);
+    for (size_t i = 0; i < n * s->dim; i++)
+        trials[i] = rows[i];
+}
+
+/* Bilinear resampling of a gw x gh gene grid to dw x dh, cell centres
+ * aligned: a coarse mask carried to a finer grid keeps its shape. */
+static void resample_genes(const double *src, int sw, int sh, double *dst, int dw, int dh) {
+    for (int y = 0; y < dh; y++) {
+        double fy = ((double)y + 0.5) * sh / dh - 0.5;
+        fy = fy < 0 ? 0 : fy > sh - 1 ? sh - 1 : fy;
+        int y0 = (int)fy, y1 = y0 + 1 < sh ? y0 + 1 : y0;
+        double ty = fy - y0;
+        for (int x = 0; x < dw; x++) {
+            double fx = ((double)x + 0.5) * sw / dw - 0.5;
+            fx = fx < 0 ? 0 : fx > sw - 1 ? sw - 1 : fx;
+            int x0 = (int)fx, x1 = x0 + 1 < sw ? x0 + 1 : x0;
+            double tx = fx - x0;
+            double top = src[y0 * sw + x0] * (1 - tx) + src[y0 * sw + x1] * tx;
+            double bottom = src[y1 * sw + x0] * (1 - tx) + src[y1 * sw + x1] * tx;
+            dst[y * dw + x] = top * (1 - ty) + bottom * ty;
+        }
+    }
+}
+
+/* The grid prior of the map so far (target 0's per-pixel contrast,
+ * area-averaged onto the grid and scaled to [0,1]) into s->grid. */
+static decam_status grid_from_pixels(search *s) {
     run *r = s->r;
-    uint64_t affordable = run_queries_left(r) / (uint64_t)s->per_candidate;
-    size_t n = affordable < s->np ? (size_t)affordable : s->np;
-    prepare_masks(s, decam__de_trials(s->de), n);
-    decam__run_want(r, n * (size_t)s->per_candidate, fill_image, s, s->scores);
+    double *contrast = mem_alloc(r->mem, r->hw, sizeof *contrast);
+    float *map = mem_alloc(r->mem, r->hw, sizeof *map);
+    if (contrast && map) {
+        decam__cam_contrast(&s->pixels[0], contrast);
+        decam__cam_fit_float(contrast, r->hw);
+        for (size_t i = 0; i < r->hw; i++)
+            map[i] = (float)contrast[i];
+        decam__cam_grid_from_map(map, r->shape.w, r->shape.h, s->gw, s->gh, s->grid);
+    }
+    mem_free(r->mem, contrast);
+    mem_free(r->mem, map);
+    RUN_FAIL_IF(!contrast || !map, r, DECAM_ERR_OUT_OF_MEMORY,
+                "decam_explain: out of memory for the prior pass's map");
+    return DECAM_OK;
+}
+
+/* Moves to stage s->at + 1: its grid, and for DE its first generation
+ * (the population carried from a coarser grid, the explored best, or
+ * the prior pass's map). Sets *ready when the engine's trials are the
+ * next candidates; otherwise they come from an ask. */
+static decam_status next_stage(search *s, int *ready) {
+    run *r = s->r;
+    const stage *from = &s->stages[s->at], *to = &s->stages[s->at + 1];
+    const size_t np = s->np, old_dim = s->dim;
+    double *carry = NULL;
+    *ready = 1;
+    if (from->kind == STAGE_DE && to->kind == STAGE_DE) {
+        carry = mem_alloc(r->mem, np * (size_t)to->gw * to->gh, sizeof *carry);
+        RUN_FAIL_IF(!carry, r, DECAM_ERR_OUT_OF_MEMORY,
+                    "decam_explain: out of memory refining the grid");
+        const double *pop = decam__de_population(s->de);
+        for (size_t i = 0; i < np; i++)
+            resample_genes(pop + i * old_dim, s->gw, s->gh, carry + i * (size_t)to->gw * to->gh,
+                           to->gw, to->gh);
+    }
+    s->at++;
+    decam_status status = DECAM_OK;
+    if (to->gw != s->gw || to->gh != s->gh) {
+        free_grid_parts(s);
+        status = allocate_grid_parts(s, to->gw, to->gh);
+    }
+    if (status == DECAM_OK && to->kind == STAGE_DE) {
+        if (carry) {
+            set_first_generation(s, carry, np);
+        } else if (from->kind == STAGE_EXPLORE && s->pooled > 0) {
+            /* The explored best are the population, with the fitness they
+             * were scored with: no query is spent again on them. */
+            set_first_generation(s, s->pool, s->pooled);
+            decam__de_tell(s->de, s->pooled, s->pool_fit);
+            *ready = 0;
+        } else if (from->kind == STAGE_RANDOM && s->pixels) {
+            status = grid_from_pixels(s);
+            if (status == DECAM_OK)
+                decam__de_init_around(s->de, &r->rng, s->grid, s->cfg.prior_spread);
+        } else {
+            init_population(s);
+        }
+    }
+    mem_free(r->mem, carry);
+    FORWARD_IF_ERROR(status);
+    decam__run_log(r, DECAM_LOG_DEBUG, "decam: stage %d of %d (%s, grid %d x %d) from query %llu",
+                   s->at + 1, s->n_stages,
+                   to->kind == STAGE_DE       ? "DE"
+                   : to->kind == STAGE_RANDOM ? "prior pass"
+                                              : "exploring",
+                   to->gw, to->gh, (unsigned long long)r->queries);
+    return DECAM_OK;
+}
+
+/* Wants the next candidates: from the next stage when this one is over,
+ * else of this one. `ready`: the engine's trials are the next generation
+ * already (the first, made by an init). */
+static decam_status want_next(search *s, int ready) {
+    for (;;) {
+        const stage *st = &s->stages[s->at];
+        int over = s->at + 1 < s->n_stages && (spent(s) >= st->until || room(s) == 0);
+        if (!over) break;
+        FORWARD_IF_ERROR(next_stage(s, &ready));
+    }
+    switch (s->stages[s->at].kind) {
+    case STAGE_RANDOM: want_random_masks(s); break;
+    case STAGE_EXPLORE: want_exploring(s); break;
+    case STAGE_DE:
+        if (!ready) decam__de_ask(s->de, &s->r->rng);
+        want_generation(s);
+        break;
+    }
+    return DECAM_OK;
 }
 
 static decam_status row_advance(run *r, size_t scored, int stopping) {
     search *s = r->state;
+    const stage_kind kind = s->stages[s->at].kind;
     size_t done = assess(s, scored / (size_t)s->per_candidate);
-    double best = NAN;
-    if (done > 0) {
+    double best = NAN, mean = NAN;
+    if (done > 0 && kind == STAGE_DE) {
         decam__de_tell(s->de, done, s->fitness);
         decam__de_best(s->de, &best);
+        mean = decam__de_mean_fitness(s->de);
         r->stats.best_fitness = best;
     }
+    if (kind == STAGE_EXPLORE) pool_take(s, done);
     if (stopping) {
         r->stats.generations += done > 0; /* a partial generation counts */
         return DECAM_OK;
     }
-    FORWARD_IF_ERROR(decam__run_progress(r, best, decam__de_mean_fitness(s->de)));
+    FORWARD_IF_ERROR(decam__run_progress(r, best, mean));
     r->stats.termination = stop_reason(s);
     if (r->stats.termination != DECAM_TERMINATION_NONE) return DECAM_OK;
-    decam__de_ask(s->de, &r->rng);
-    want_generation(s);
-    return DECAM_OK;
+    return want_next(s, 0);
 }
 
 /* Target t's grid map from the search, per DECAM_PARAM_ASSEMBLY (not
@@ -339,6 +622,31 @@ static decam_status assemble_grid(search *s, size_t t) {
     return DECAM_OK;
 }
 
+/* Scales n values to [0,1] by their min and max (all 0 when constant). */
+static void unit_range(double *v, size_t n) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+    }
+    const double span = hi - lo;
+    for (size_t i = 0; i < n; i++)
+        v[i] = span > 0.0 && isfinite(span) ? (v[i] - lo) / span : 0.0;
+}
+
+/* DECAM_PARAM_FUSE_GAMES: the kept-region game's contrast (in `keep`) and
+ * the removed-region game's, each scaled to [0,1], averaged (1) or
+ * multiplied (2) into `keep`. */
+static void fuse_games(search *s, size_t t, double *keep) {
+    const size_t hw = s->r->hw;
+    double *drop = s->drops[t].sum_wg;
+    decam__cam_contrast(&s->drops[t], drop);
+    unit_range(keep, hw);
+    unit_range(drop, hw);
+    for (size_t i = 0; i < hw; i++)
+        keep[i] = s->cfg.fuse == 2 ? keep[i] * drop[i] : 0.5 * (keep[i] + drop[i]);
+}
+
 /* The maps of the queries made: r->map and the raw maps. */
 static decam_status row_finish(run *r) {
     search *s = r->state;
@@ -348,6 +656,7 @@ static decam_status row_finish(run *r) {
             /* The contrast per pixel, computed in place of the sums' first. */
             double *contrast = s->pixels[t].sum_wg;
             decam__cam_contrast(&s->pixels[t], contrast);
+            if (s->drops) fuse_games(s, t, contrast);
             decam__run_fit_float(r, contrast, r->hw);
             for (size_t i = 0; i < r->hw; i++)
                 map[i] = (float)contrast[i];
@@ -364,28 +673,53 @@ static decam_status row_finish(run *r) {
     return DECAM_OK;
 }
 
+/* The stages the config asks for, in order: the prior pass, exploring,
+ * then DE on each grid of the refining schedule, the configured grid
+ * last. The shares are of the method's queries (the budget less the
+ * fixed three), counted from the search's start. */
+static void plan_stages(search *s) {
+    const search_config *c = &s->cfg;
+    const double queries = (double)(s->r->budget - RUN_FIXED_QUERIES);
+    stage *st = s->stages;
+    int n = 0;
+    if (c->prior_pass_queries > 0)
+        st[n++] = (stage){STAGE_RANDOM, c->prior_pass_grid, c->prior_pass_grid,
+                          (uint64_t)c->prior_pass_queries};
+    const int first_grid = c->coarse_grid > 0   ? c->coarse_grid
+                           : c->middle_grid > 0 ? c->middle_grid
+                                                : 0;
+    if (c->explore_share > 0)
+        st[n++] =
+            (stage){STAGE_EXPLORE, first_grid ? first_grid : c->gw, first_grid ? first_grid : c->gh,
+                    (uint64_t)llround(c->explore_share * queries)};
+    if (c->coarse_grid > 0)
+        st[n++] = (stage){STAGE_DE, c->coarse_grid, c->coarse_grid,
+                          (uint64_t)llround(c->coarse_share * queries)};
+    if (c->middle_grid > 0)
+        st[n++] = (stage){STAGE_DE, c->middle_grid, c->middle_grid,
+                          (uint64_t)llround(c->middle_share * queries)};
+    st[n++] = (stage){STAGE_DE, c->gw, c->gh, UINT64_MAX};
+    s->n_stages = n;
+}
+
 static decam_status search_start(run *r, const search_config *cfg) {
     search *s = mem_calloc(r->mem, 1, sizeof *s);
     RUN_FAIL_IF(!s, r, DECAM_ERR_OUT_OF_MEMORY, "decam_explain: out of memory for the search");
     r->state = s;
     *s = (search){.r = r, .cfg = *cfg};
-    s->gw = cfg->gw;
-    s->gh = cfg->gh;
-    s->dim = (size_t)s->gw * s->gh;
     s->np = cfg->de.np;
     s->targets = r->targets;
     s->objective = cfg->objective;
     s->per_candidate = s->objective == DECAM_OBJECTIVE_BOTH ? 2 : 1;
     s->binary = cfg->binary;
     s->shifted = cfg->shifted;
-    s->cell_w = (r->shape.w + s->gw - 1) / s->gw;
-    s->cell_h = (r->shape.h + s->gh - 1) / s->gh;
-    s->canvas_w = (s->gw + 1) * s->cell_w;
-    s->canvas_h = (s->gh + 1) * s->cell_h;
+    s->q0 = r->queries;
+    plan_stages(s);
+    const stage *first = &s->stages[0];
     FORWARD_IF_ERROR(search_allocate(s));
-    init_population(s);
-    want_generation(s);
-    return DECAM_OK;
+    FORWARD_IF_ERROR(allocate_grid_parts(s, first->gw, first->gh));
+    if (first->kind == STAGE_DE) init_population(s);
+    return want_next(s, 1);
 }
 
 /* ---- the table row --------------------------------------------------- */
@@ -419,6 +753,17 @@ void decam__search_configure(const double *p, const method_inputs *in, search_co
         .max_generations = p[PS_MAX_GENERATIONS],
         .tolerance = p[PS_TOLERANCE],
         .ridge = p[PS_RIDGE],
+        .coarse_grid = (int)p[PS_REFINE_COARSE_GRID],
+        .coarse_share = p[PS_REFINE_COARSE_SHARE],
+        .middle_grid = (int)p[PS_REFINE_MIDDLE_GRID],
+        .middle_share = p[PS_REFINE_MIDDLE_SHARE],
+        .prior_pass_queries = p[PS_PRIOR_PASS_QUERIES],
+        .prior_pass_grid = (int)p[PS_PRIOR_PASS_GRID],
+        .prior_pass_keep = p[PS_PRIOR_PASS_KEEP],
+        .explore_share = p[PS_EXPLORE_SHARE],
+        .fuse = (int)p[PS_FUSE_GAMES],
+        .drop_black = p[PS_DROP_BLACK] != 0,
+        .keep_target = p[PS_KEEP_TARGET],
     };
 }
 
@@ -446,6 +791,13 @@ static int row_several_targets(const double *p) {
 static const char *row_check(const double *p, const method_inputs *in) {
     if (p[PS_INIT] == DECAM_INIT_PRIOR && !in->prior)
         return "init = prior, but no prior map is set (decam_set_prior_map)";
+    const int staged = p[PS_REFINE_COARSE_GRID] > 0 || p[PS_REFINE_MIDDLE_GRID] > 0 ||
+                       p[PS_PRIOR_PASS_QUERIES] > 0 || p[PS_EXPLORE_SHARE] > 0;
+    if ((staged || p[PS_FUSE_GAMES] > 0) && p[PS_ASSEMBLY] != DECAM_ASSEMBLY_ALL_EVALUATED)
+        return "refine_*, prior_pass_queries, explore_share and fuse_games need assembly = "
+               "all_evaluated (the per-pixel map of every mask)";
+    if (p[PS_FUSE_GAMES] > 0 && p[PS_OBJECTIVE] != DECAM_OBJECTIVE_BOTH)
+        return "fuse_games needs objective = both (it fuses the two games' maps)";
     return NULL;
 }
 

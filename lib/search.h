@@ -24,6 +24,16 @@ typedef struct search_config {
     double max_generations; /* 0: no limit */
     double tolerance;       /* 0: never */
     double ridge;           /* DECAM_ASSEMBLY_REGRESSION */
+    /* Experimental (decam.h, keys 1010 ..), all off by default. */
+    int coarse_grid, middle_grid;      /* refining grids' sides before gw x gh; 0: none */
+    double coarse_share, middle_share; /* of the method's queries, where each ends */
+    double prior_pass_queries;         /* the prior pass's queries; 0: none */
+    int prior_pass_grid;
+    double prior_pass_keep;
+    double explore_share; /* of the method's queries: the exploring phase; 0: none */
+    int fuse;             /* 0: one map of the summed games; 1: mean, 2: product of the two */
+    int drop_black;       /* the removed-region images against black */
+    double keep_target;   /* 0: the area term is the mean gene; else |mean - target| */
 } search_config;
 
 /* The config the parameters describe. */
@@ -32,6 +42,5 @@ void decam__search_configure(const double *params, const method_inputs *in, sear
 /* Queries the search needs at the least: one generation and the fixed
  * three. */
 uint64_t decam__search_min_queries(const search_config *cfg);
-
 
 #endif /* DECAM_SEARCH_H */

@@ -26,7 +26,12 @@ static int is_whole(decam_param p) {
     case DECAM_PARAM_EVAL_DELETION_VALUE:
     case DECAM_PARAM_EVAL_INSERTION_SIGMA:
     case DECAM_PARAM_RISE_KEEP:
-    case DECAM_PARAM_RIDGE: return 0;
+    case DECAM_PARAM_RIDGE:
+    case DECAM_PARAM_REFINE_COARSE_SHARE:
+    case DECAM_PARAM_REFINE_MIDDLE_SHARE:
+    case DECAM_PARAM_PRIOR_PASS_KEEP:
+    case DECAM_PARAM_EXPLORE_SHARE:
+    case DECAM_PARAM_KEEP_TARGET: return 0;
     default: return 1;
     }
 }

@@ -1,0 +1,378 @@
+/* test_search.c - DE-CAM's search in stages (the experimental keys 1010 ..
+ * 1020): coarse-to-fine grids render finer masks later, the prior pass and
+ * the exploring phase spend exactly their queries before DE starts, fused
+ * maps and black removed regions change what they should, every variant is
+ * deterministic by seed and independent of threads and batching, and the
+ * combinations they cannot serve are refused. */
+#define DECAM_EXPERIMENTAL
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "decam.h"
+#include "planted.h"
+
+/* ---- a model that sees masks: the image is all ones, the baseline black,
+ * so a kept-region image is its mask. It scores the top-left quarter's
+ * mean and records, per image, its total variation along rows (about
+ * half the grid's side per row for a random binary grid: finer grids, more
+ * edges) and its mean and minimum. */
+enum { SEEN = 4096 };
+
+typedef struct seeing {
+    size_t images;
+    double tv[SEEN], mean[SEEN], min[SEEN];
+} seeing;
+
+static int seeing_model(void *user, const float *images, size_t n, float *scores) {
+    seeing *s = user;
+    for (size_t i = 0; i < n; i++) {
+        const float *im = images + i * PW * PH * PC;
+        double tv = 0.0, sum = 0.0, lo = INFINITY, quarter = 0.0;
+        for (int y = 0; y < PH; y++)
+            for (int x = 0; x < PW; x++) {
+                float v = im[planted_at(DECAM_LAYOUT_HWC, x, y, 0)];
+                if (x + 1 < PW) tv += fabs(im[planted_at(DECAM_LAYOUT_HWC, x + 1, y, 0)] - v);
+                sum += v;
+                lo = v < lo ? v : lo;
+                if (x < PW / 2 && y < PH / 2) quarter += v;
+            }
+        if (s->images < SEEN) {
+            s->tv[s->images] = tv / PH;
+            s->mean[s->images] = sum / (PW * PH);
+            s->min[s->images] = lo;
+        }
+        s->images++;
+        scores[i] = (float)(quarter / (PW / 2 * PH / 2));
+    }
+    return 0;
+}
+
+static float ONES[PW * PH * PC];
+
+static decam_ctx *seeing_ctx(seeing *s, double budget) {
+    for (size_t i = 0; i < PW * PH * PC; i++)
+        ONES[i] = 1.0f;
+    decam_ctx *ctx = decam_create();
+    assert_non_null(ctx);
+    assert_int_equal(decam_set_model(ctx, seeing_model, s), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BASELINE, DECAM_BASELINE_CONSTANT), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, budget), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_POPULATION, 16), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_SEED, 5), DECAM_OK);
+    return ctx;
+}
+
+static double mean_of(const double *v, size_t first, size_t last) {
+    double sum = 0.0;
+    for (size_t i = first; i < last; i++)
+        sum += v[i];
+    return sum / (double)(last - first);
+}
+
+/* ---- the stage log: "decam: stage K of N (KIND, grid W x H) from query Q" */
+
+typedef struct stage_log {
+    int stages;
+    char kind[4][16];
+    int grid[4];
+    unsigned long long from[4];
+    size_t images_then[4]; /* images the model had scored when it was logged */
+    const seeing *model;
+} stage_log;
+
+static void log_stages(void *user, decam_log_level level, const char *message) {
+    stage_log *l = user;
+    int k, n, gw, gh;
+    unsigned long long q;
+    char kind[16];
+    (void)level;
+    if (sscanf(message, "decam: stage %d of %d (%15[^,], grid %d x %d) from query %llu", &k, &n,
+               kind, &gw, &gh, &q) == 6 &&
+        l->stages < 4) {
+        strcpy(l->kind[l->stages], kind);
+        l->grid[l->stages] = gw;
+        l->from[l->stages] = q;
+        l->images_then[l->stages] = l->model ? l->model->images : 0;
+        l->stages++;
+    }
+}
+
+static void explain_seeing(decam_ctx *ctx, stage_log *l, float *map) {
+    if (l) assert_int_equal(decam_set_log(ctx, log_stages, l, DECAM_LOG_DEBUG), DECAM_OK);
+    assert_int_equal(decam_explain(ctx, ONES, PW, PH, PC, map), DECAM_OK);
+}
+
+/* Grid 4 for the first half of the queries, then 16: the masks the model
+ * sees at the end have about four times the edges of the first ones; with
+ * grid 16 throughout (refining off) they do not change. */
+static void test_coarse_to_fine_renders_finer_masks_later(void **state) {
+    (void)state;
+    float map[PW * PH];
+    for (int refine = 0; refine <= 1; refine++) {
+        seeing s = {0};
+        stage_log l = {.model = &s};
+        decam_ctx *ctx = seeing_ctx(&s, 403);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_WIDTH, 16), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_HEIGHT, 16), DECAM_OK);
+        if (refine) {
+            assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REFINE_COARSE_GRID, 4), DECAM_OK);
+            assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REFINE_COARSE_SHARE, 0.5), DECAM_OK);
+        }
+        explain_seeing(ctx, &l, map);
+        assert_int_equal(s.images, 403);
+        /* image 0 is the full image, the last two the map as a soft mask */
+        double early = mean_of(s.tv, 1, 65), late = mean_of(s.tv, 401 - 64, 401);
+        printf("# refine %d: edges per row, first 64 masks %.2f, last 64 %.2f\n", refine, early,
+               late);
+        if (refine) {
+            assert_true(late > 2.5 * early);
+            assert_int_equal(l.stages, 1);
+            assert_string_equal(l.kind[0], "DE");
+            assert_int_equal(l.grid[0], 16);
+            /* the coarse grid ends once half the method's 400 queries are
+             * spent, at a generation's end (16 candidates) */
+            assert_true(l.from[0] >= 1 + 200 && l.from[0] < 1 + 200 + 16);
+        } else {
+            assert_true(late < 1.5 * early && early < 1.5 * late);
+            assert_int_equal(l.stages, 0);
+        }
+        decam_free(ctx);
+    }
+}
+
+/* With a prior pass of 100 queries: the model has scored the full image
+ * and exactly 100 masks when DE starts, and those are random masks that
+ * keep about half of the image each. */
+static void test_prior_pass_spends_exactly_its_queries_before_the_first_generation(void **state) {
+    (void)state;
+    float map[PW * PH], plain[PW * PH];
+    seeing s = {0};
+    stage_log l = {.model = &s};
+    decam_ctx *ctx = seeing_ctx(&s, 500);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_PRIOR_PASS_QUERIES, 100), DECAM_OK);
+    explain_seeing(ctx, &l, map);
+    assert_int_equal(s.images, 500);
+    assert_int_equal(l.stages, 1);
+    assert_string_equal(l.kind[0], "DE");
+    assert_int_equal(l.from[0], 1 + 100);
+    assert_int_equal(l.images_then[0], 1 + 100);
+    double kept = mean_of(s.mean, 1, 101);
+    printf("# prior pass: its masks keep %.3f of the image on average\n", kept);
+    assert_true(kept > 0.4 && kept < 0.6);
+    decam_free(ctx);
+
+    seeing s2 = {0};
+    ctx = seeing_ctx(&s2, 500);
+    explain_seeing(ctx, NULL, plain);
+    assert_true(memcmp(map, plain, sizeof map) != 0);
+    decam_free(ctx);
+}
+
+/* An exploring phase of 30% of the method's 300 queries: DE starts at
+ * query 1 + 90, and none of the explored scores is bought again (the
+ * whole budget is still spent, and the map differs from the defaults'). */
+static void test_exploring_phase_ends_at_its_share(void **state) {
+    (void)state;
+    float map[PW * PH], plain[PW * PH];
+    seeing s = {0};
+    stage_log l = {.model = &s};
+    decam_ctx *ctx = seeing_ctx(&s, 303);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_EXPLORE_SHARE, 0.3), DECAM_OK);
+    explain_seeing(ctx, &l, map);
+    assert_int_equal(s.images, 303);
+    assert_int_equal(l.stages, 1);
+    assert_int_equal(l.from[0], 1 + 90);
+    decam_free(ctx);
+    seeing s2 = {0};
+    ctx = seeing_ctx(&s2, 303);
+    explain_seeing(ctx, NULL, plain);
+    assert_true(memcmp(map, plain, sizeof map) != 0);
+    decam_free(ctx);
+}
+
+/* ---- on the planted models ------------------------------------------------ */
+
+static int explain_planted(const planted *p0, const float *image, const double *keys,
+                           const double *values, int n, uint64_t seed, float *map) {
+    planted p = *p0;
+    decam_ctx *ctx = decam_create();
+    assert_non_null(ctx);
+    assert_int_equal(decam_set_model(ctx, planted_model, &p), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_SEED, (double)seed), DECAM_OK);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(decam_set_param(ctx, (decam_param)keys[i], values[i]), DECAM_OK);
+    decam_status st = decam_explain(ctx, image, PW, PH, PC, map);
+    decam_free(ctx);
+    return st;
+}
+
+/* Each variant: the same seed gives the same map bit for bit, another
+ * seed another map, the defaults' map differs, and the planted region is
+ * still found (pointing game on 4 of 5 rectangles). */
+static void test_every_variant_is_deterministic_differs_and_finds_the_region(void **state) {
+    (void)state;
+    static const struct {
+        const char *name;
+        int n;
+        double keys[6], values[6];
+    } V[] = {
+        {"coarse to fine 4-7-14",
+         5,
+         {DECAM_PARAM_REFINE_COARSE_GRID, DECAM_PARAM_REFINE_MIDDLE_GRID, DECAM_PARAM_GRID_WIDTH,
+          DECAM_PARAM_GRID_HEIGHT, DECAM_PARAM_REFINE_MIDDLE_SHARE},
+         {4, 7, 14, 14, 0.6}},
+        {"prior pass 150", 1, {DECAM_PARAM_PRIOR_PASS_QUERIES}, {150}},
+        {"explore 0.3", 1, {DECAM_PARAM_EXPLORE_SHARE}, {0.3}},
+        {"both, fused mean", 2, {DECAM_PARAM_OBJECTIVE, DECAM_PARAM_FUSE_GAMES}, {2, 1}},
+        {"both, fused product", 2, {DECAM_PARAM_OBJECTIVE, DECAM_PARAM_FUSE_GAMES}, {2, 2}},
+        {"both, drop black",
+         2,
+         {DECAM_PARAM_OBJECTIVE, DECAM_PARAM_DROP_BLACK},
+         {DECAM_OBJECTIVE_BOTH, 1}},
+        {"keep target 0.9", 1, {DECAM_PARAM_KEEP_TARGET}, {0.9}},
+    };
+    float image[PW * PH * PC], a[PW * PH], b[PW * PH], ref[PW * PH];
+    for (size_t v = 0; v < sizeof V / sizeof V[0]; v++) {
+        int hits = 0;
+        for (uint64_t seed = 1; seed <= 5; seed++) {
+            planted p = {0};
+            planted_make(&p, image, seed, DECAM_LAYOUT_HWC);
+            assert_int_equal(explain_planted(&p, image, V[v].keys, V[v].values, V[v].n, seed, a),
+                             DECAM_OK);
+            hits += planted_pointing_hit(&p, a);
+            if (seed > 1) continue;
+            assert_int_equal(explain_planted(&p, image, V[v].keys, V[v].values, V[v].n, seed, b),
+                             DECAM_OK);
+            assert_memory_equal(a, b, sizeof a);
+            assert_int_equal(
+                explain_planted(&p, image, V[v].keys, V[v].values, V[v].n, seed + 1, b), DECAM_OK);
+            assert_true(memcmp(a, b, sizeof a) != 0);
+            /* the defaults, with the variant's objective when it has one */
+            int n_ref = V[v].keys[0] == DECAM_PARAM_OBJECTIVE ? 1 : 0;
+            assert_int_equal(explain_planted(&p, image, V[v].keys, V[v].values, n_ref, seed, ref),
+                             DECAM_OK);
+            assert_true(memcmp(a, ref, sizeof a) != 0);
+        }
+        printf("# %-22s: pointing game %d/5\n", V[v].name, hits);
+        assert_true(hits >= 4);
+    }
+}
+
+/* The fused maps differ from each other, not only from the summed game. */
+static void test_fused_mean_and_product_differ(void **state) {
+    (void)state;
+    float image[PW * PH * PC], mean[PW * PH], product[PW * PH];
+    planted p = {0};
+    planted_make(&p, image, 2, DECAM_LAYOUT_HWC);
+    const double keys[] = {DECAM_PARAM_OBJECTIVE, DECAM_PARAM_FUSE_GAMES};
+    const double m[] = {DECAM_OBJECTIVE_BOTH, 1}, x[] = {DECAM_OBJECTIVE_BOTH, 2};
+    assert_int_equal(explain_planted(&p, image, keys, m, 2, 3, mean), DECAM_OK);
+    assert_int_equal(explain_planted(&p, image, keys, x, 2, 3, product), DECAM_OK);
+    assert_true(memcmp(mean, product, sizeof mean) != 0);
+}
+
+/* A grey image against its blur (grey too): removed regions are black only
+ * with drop_black, and only in the removed-region images. */
+static void test_drop_black_renders_removed_regions_against_black(void **state) {
+    (void)state;
+    float map[PW * PH];
+    for (int black = 0; black <= 1; black++) {
+        seeing s = {0};
+        decam_ctx *ctx = seeing_ctx(&s, 203);
+        for (size_t i = 0; i < PW * PH * PC; i++)
+            ONES[i] = 0.5f;
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BASELINE, DECAM_BASELINE_BLUR), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_OBJECTIVE, DECAM_OBJECTIVE_BOTH),
+                         DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_DROP_BLACK, black), DECAM_OK);
+        assert_int_equal(decam_explain(ctx, ONES, PW, PH, PC, map), DECAM_OK);
+        int keep_black = 0, drop_black = 0;
+        for (size_t i = 1; i + 2 < s.images; i++) { /* keep, drop, keep, ... from image 1 */
+            int dark = s.min[i] < 0.05;
+            if ((i - 1) % 2 == 0)
+                keep_black += dark;
+            else
+                drop_black += dark;
+        }
+        printf("# drop_black %d: dark kept-region images %d, dark removed-region images %d\n",
+               black, keep_black, drop_black);
+        assert_int_equal(keep_black, 0);
+        if (black)
+            assert_true(drop_black > 50);
+        else
+            assert_int_equal(drop_black, 0);
+        decam_free(ctx);
+    }
+}
+
+/* The staged and fused variants, all at once, give the same map whatever
+ * the thread count and batch size. */
+static void test_staged_map_does_not_depend_on_threads_or_batching(void **state) {
+    (void)state;
+    float image[PW * PH * PC], ref[PW * PH];
+    planted p = {0};
+    planted_make(&p, image, 6, DECAM_LAYOUT_HWC);
+    decam_ctx *ctx = decam_create();
+    assert_non_null(ctx);
+    assert_int_equal(decam_set_model(ctx, planted_model, &p), DECAM_OK);
+    const double keys[] = {DECAM_PARAM_OBJECTIVE,
+                           DECAM_PARAM_FUSE_GAMES,
+                           DECAM_PARAM_DROP_BLACK,
+                           DECAM_PARAM_PRIOR_PASS_QUERIES,
+                           DECAM_PARAM_EXPLORE_SHARE,
+                           DECAM_PARAM_REFINE_COARSE_GRID,
+                           DECAM_PARAM_REFINE_MIDDLE_GRID,
+                           DECAM_PARAM_REFINE_MIDDLE_SHARE,
+                           DECAM_PARAM_GRID_WIDTH,
+                           DECAM_PARAM_GRID_HEIGHT,
+                           DECAM_PARAM_SEED};
+    const double values[] = {DECAM_OBJECTIVE_BOTH, 2, 1, 101, 0.4, 4, 7, 0.7, 10, 10, 9};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        assert_int_equal(decam_set_param(ctx, (decam_param)keys[i], values[i]), DECAM_OK);
+    assert_int_equal(decam_explain(ctx, image, PW, PH, PC, ref), DECAM_OK);
+    const double threads[] = {1, 3}, batches[] = {0, 1, 7, 1000};
+    assert_int_equal(planted_maps_differing(ctx, image, ref, threads, 2, batches, 4), 0);
+    decam_free(ctx);
+}
+
+/* What the stages cannot serve is refused with a message that says why. */
+static void test_variants_refuse_what_they_cannot_serve(void **state) {
+    (void)state;
+    float image[PW * PH * PC], map[PW * PH];
+    planted p = {0};
+    planted_make(&p, image, 1, DECAM_LAYOUT_HWC);
+    decam_ctx *ctx = decam_create();
+    assert_non_null(ctx);
+    assert_int_equal(decam_set_model(ctx, planted_model, &p), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_PRIOR_PASS_QUERIES, 50), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_ASSEMBLY, DECAM_ASSEMBLY_BEST), DECAM_OK);
+    assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_ERR_MISSING_INPUT);
+    assert_non_null(strstr(decam_errmsg(ctx), "all_evaluated"));
+    assert_int_equal(decam_reset_params(ctx), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_FUSE_GAMES, 1), DECAM_OK);
+    assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_ERR_MISSING_INPUT);
+    assert_non_null(strstr(decam_errmsg(ctx), "objective = both"));
+    decam_free(ctx);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_coarse_to_fine_renders_finer_masks_later),
+        cmocka_unit_test(test_prior_pass_spends_exactly_its_queries_before_the_first_generation),
+        cmocka_unit_test(test_exploring_phase_ends_at_its_share),
+        cmocka_unit_test(test_every_variant_is_deterministic_differs_and_finds_the_region),
+        cmocka_unit_test(test_fused_mean_and_product_differ),
+        cmocka_unit_test(test_drop_black_renders_removed_regions_against_black),
+        cmocka_unit_test(test_staged_map_does_not_depend_on_threads_or_batching),
+        cmocka_unit_test(test_variants_refuse_what_they_cannot_serve),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
