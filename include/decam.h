@@ -843,8 +843,9 @@ typedef struct decam_item {
 /* Explains n_items images in one run, through the model callback. A model
  * call carries images of several items (all of one size: items of
  * different sizes go in separate calls), up to DECAM_PARAM_BATCH_SIZE
- * images (0 = as decam_explain()), so a large batch size keeps a GPU's
- * batch full. Each item has its own generator, seeded with
+ * images, so a large batch size keeps a GPU's batch full. With the
+ * default 0 a call holds one step of one item, as decam_explain()'s do:
+ * set the batch size (say 256) for calls shared between items. Each item has its own generator, seeded with
  * DECAM_PARAM_SEED, and its own budget (DECAM_PARAM_BUDGET queries), and
  * its maps are bit for bit those of decam_explain() on that image alone,
  * for a model whose score of an image does not depend on the other images
