@@ -332,7 +332,10 @@ typedef enum decam_param {
      * it: 165 against 168 of 180 hits). */
     DECAM_PARAM_F_DITHER = 207,
     /* Share of the population that current-to-pbest draws its "pbest" from.
-     * 0..1, default 0.2 (at least one candidate is always eligible). */
+     * 0..1, default 0.2 (at least one candidate is always eligible;
+     * DECAM_STRATEGY_LSHADE: at least two). DECAM_STRATEGY_SHADE draws each
+     * trial's share uniformly from [2 / NP, PBEST], as its paper does from
+     * [2 / NP, 0.2]. */
     DECAM_PARAM_PBEST = 208,
     /* What the search maximises, a decam_objective.
      * Default DECAM_OBJECTIVE_PRESERVE. */
@@ -411,19 +414,31 @@ typedef enum decam_param {
      * a cell, so cell edges fall everywhere and the per-pixel map is finer
      * than the grid; 0: no shift. 0..1, default 1. */
     DECAM_PARAM_MASK_SHIFT = 1002,
+    /* DECAM_STRATEGY_SHADE and _LSHADE: H, the slots of the success-history
+     * memories of F and CR. 1..4096, default 6 (L-SHADE's H; SHADE's paper
+     * used H = NP, but at about 10 to 20 generations per explanation and one
+     * slot updated per generation most of NP slots would never move). */
+    DECAM_PARAM_SHADE_MEMORY = 1003,
 #endif
 } decam_param;
 
 /* How many parameters there are (the keys are not contiguous: enumerate
  * them with decam_param_at()). */
-#define DECAM_PARAM_COUNT 39
+#define DECAM_PARAM_COUNT 40
 
 typedef enum decam_strategy {
     DECAM_STRATEGY_RAND1 = 0, /* rand/1/bin: v = x_r1 + F (x_r2 - x_r3) */
     DECAM_STRATEGY_BEST1 = 1, /* best/1/bin: v = x_best + F (x_r1 - x_r2) */
     DECAM_STRATEGY_PBEST = 2, /* current-to-pbest/1/bin with archive (JADE):
                                 v = x_i + F (x_pbest - x_i) + F (x_r1 - x~_r2) */
-    DECAM_STRATEGY_COUNT = 3  /* how many; not a value */
+    DECAM_STRATEGY_SHADE = 3, /* current-to-pbest/1/bin with archive, F and CR
+                                drawn per trial from success-history memories
+                                (SHADE, Tanabe & Fukunaga 2013); F and CR are
+                                the memories' first values */
+    DECAM_STRATEGY_LSHADE = 4, /* SHADE with the population shrinking linearly
+                                 from POPULATION to 4 over the budget, the worst
+                                 dropped (L-SHADE, Tanabe & Fukunaga 2014) */
+    DECAM_STRATEGY_COUNT = 5   /* how many; not a value */
 } decam_strategy;
 
 typedef enum decam_objective {

@@ -60,7 +60,8 @@
     X(EVAL_INSERTION_SIGMA, "eval_insertion_sigma", 0.1, 1000, 5, 0, NULL)                         \
     X(RIDGE, "ridge", 0, 1000, 0.1, 0, NULL)                                                       \
     X(BINARY_MASKS, "binary_masks", 0, 1, 1, 1, NULL)                                              \
-    X(MASK_SHIFT, "mask_shift", 0, 1, 1, 1, NULL)
+    X(MASK_SHIFT, "mask_shift", 0, 1, 1, 1, NULL)                                                  \
+    X(SHADE_MEMORY, "shade_memory", 1, 4096, 6, 1, NULL)
 
 /* The slot of each parameter in a context's value array: PS_BUDGET, ... */
 typedef enum param_slot {

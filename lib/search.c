@@ -60,6 +60,7 @@ static decam_status search_allocate(search *s) {
     de_config cfg = s->cfg->de;
     cfg.dim = s->dim;
     cfg.np = s->np;
+    cfg.max_evals = run_queries_left(s->r) / (uint64_t)s->per_candidate; /* L-SHADE's schedule */
     const decam_assembly assembly = s->cfg->assembly;
     s->de = decam__de_create(&cfg, a);
     int failed = !s->de ||
@@ -285,7 +286,8 @@ static decam_status generations(search *s) {
     init_population(s);
     for (;;) {
         uint64_t affordable = run_queries_left(r) / (uint64_t)s->per_candidate;
-        size_t n = affordable < s->np ? (size_t)affordable : s->np;
+        const size_t size = decam__de_size(s->de); /* L-SHADE shrinks it; s->np is the most */
+        size_t n = affordable < size ? (size_t)affordable : size;
         prepare_masks(s, decam__de_trials(s->de), n);
         decam_status status = evaluate(s, n);
         size_t done = assess(s, n);
@@ -318,7 +320,7 @@ static decam_status assemble_grid(search *s) {
     }
     case DECAM_ASSEMBLY_POPULATION:
         decam__cam_grid_from_population(decam__de_population(s->de), decam__de_fitness(s->de),
-                                        s->np, s->dim, s->grid);
+                                        decam__de_size(s->de), s->dim, s->grid);
         break;
     case DECAM_ASSEMBLY_ALL_EVALUATED: break;
     case DECAM_ASSEMBLY_REGRESSION:
@@ -392,6 +394,7 @@ void decam__search_configure(const double *p, const method_inputs *in, search_co
                 .f_dither = p[PS_F_DITHER],
                 .cr = p[PS_CR],
                 .pbest = p[PS_PBEST],
+                .memory = (size_t)p[PS_SHADE_MEMORY],
             },
         .objective = (decam_objective)p[PS_OBJECTIVE],
         .binary = p[PS_BINARY_MASKS] != 0,
