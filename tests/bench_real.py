@@ -222,12 +222,22 @@ def table(rows, order, reference=REFERENCE):
                                (b[i]["insertion"] - b[i]["deletion"]) for i in common])
             paired = f"{d:+.4f} +- {dse_:.4f}"
         stab = [r["stability"] for r in rs if "stability" in r]
+        stab_cell = "- |"
+        if stab:
+            sm, sse = mean_se(stab)
+            stab_cell = f"{sm:.3f} +- {sse:.3f}"
+            both = [i for i in by[k] if ref is not None and k != reference and i in ref
+                    and "stability" in by[k][i] and "stability" in ref[i]]
+            if both:
+                d, dse_ = mean_se([by[k][i]["stability"] - ref[i]["stability"] for i in both])
+                stab_cell += f" (paired {d:+.3f} +- {dse_:.3f})"
+            stab_cell += " |"
         family, setting, _ = k.split("|")
         q = np.mean([r["queries"] for r in rs])
         secs = np.mean([r["seconds"] for r in rs])
         out.append(f"| {family} | {setting} | {q:.0f} | {dl:.4f} +- {dse:.4f} | "
                    f"{il:.4f} +- {ise:.4f} | {gap:.4f} +- {gse:.4f} | {wins} | {paired} | {secs:.2f} | "
-                   + (f"{np.mean(stab):.3f} |" if stab else "- |"))
+                   + stab_cell)
         summary.append((family, setting, q, dl, il, len(rs)))
     images = sorted({r["image"] for r in rows})
     return "\n".join(out), summary, images
