@@ -318,7 +318,12 @@ typedef enum decam_param {
     DECAM_PARAM_MAX_GENERATIONS = 203,
     /* DE strategy, a decam_strategy. Default DECAM_STRATEGY_PBEST: it tied
      * rand/1 on the planted models (172 of 180 hits; best/1 153) and
-     * converges faster on the textbook functions of tests/test_de.c. */
+     * converges faster on the textbook functions of tests/test_de.c. On
+     * the real model's 20 choosing images (docs/method.md section 10)
+     * SHADE and L-SHADE found fitter masks but not better maps: insertion
+     * minus deletion -0.017 +- 0.014 and -0.025 +- 0.014 against pbest's
+     * at 500 queries, -0.003 +- 0.012 and +0.002 +- 0.010 at 1000, and
+     * L-SHADE's maps were less stable between seeds. */
     DECAM_PARAM_STRATEGY = 204,
     /* Mutation factor F. 0..2, default 0.5 (the classic robust choice). */
     DECAM_PARAM_F = 205,
