@@ -432,14 +432,14 @@ typedef enum decam_param {
 #define DECAM_PARAM_COUNT 40
 
 typedef enum decam_strategy {
-    DECAM_STRATEGY_RAND1 = 0, /* rand/1/bin: v = x_r1 + F (x_r2 - x_r3) */
-    DECAM_STRATEGY_BEST1 = 1, /* best/1/bin: v = x_best + F (x_r1 - x_r2) */
-    DECAM_STRATEGY_PBEST = 2, /* current-to-pbest/1/bin with archive (JADE):
-                                v = x_i + F (x_pbest - x_i) + F (x_r1 - x~_r2) */
-    DECAM_STRATEGY_SHADE = 3, /* current-to-pbest/1/bin with archive, F and CR
-                                drawn per trial from success-history memories
-                                (SHADE, Tanabe & Fukunaga 2013); F and CR are
-                                the memories' first values */
+    DECAM_STRATEGY_RAND1 = 0,  /* rand/1/bin: v = x_r1 + F (x_r2 - x_r3) */
+    DECAM_STRATEGY_BEST1 = 1,  /* best/1/bin: v = x_best + F (x_r1 - x_r2) */
+    DECAM_STRATEGY_PBEST = 2,  /* current-to-pbest/1/bin with archive (JADE):
+                                 v = x_i + F (x_pbest - x_i) + F (x_r1 - x~_r2) */
+    DECAM_STRATEGY_SHADE = 3,  /* current-to-pbest/1/bin with archive, F and CR
+                                 drawn per trial from success-history memories
+                                 (SHADE, Tanabe & Fukunaga 2013); F and CR are
+                                 the memories' first values */
     DECAM_STRATEGY_LSHADE = 4, /* SHADE with the population shrinking linearly
                                  from POPULATION to 4 over the budget, the worst
                                  dropped (L-SHADE, Tanabe & Fukunaga 2014) */

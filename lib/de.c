@@ -59,8 +59,7 @@ static size_t archive_limit(const de *d, size_t size) {
 }
 
 de *decam__de_create(const de_config *cfg, const decam_allocator *a) {
-    if (cfg->dim < 1 || cfg->np < 4 || (unsigned)cfg->strategy >= DECAM_STRATEGY_COUNT)
-        return NULL;
+    if (cfg->dim < 1 || cfg->np < 4 || (unsigned)cfg->strategy >= DECAM_STRATEGY_COUNT) return NULL;
     de *d = mem_calloc(a, 1, sizeof *d);
     if (!d) return NULL;
     d->cfg = *cfg;
@@ -87,8 +86,7 @@ de *decam__de_create(const de_config *cfg, const decam_allocator *a) {
         d->trial_cr = mem_calloc(a, np, sizeof *d->trial_cr);
         d->gain = mem_calloc(a, np, sizeof *d->gain);
         d->archive_slot = mem_calloc(a, np, sizeof *d->archive_slot);
-        failed = !d->m_f || !d->m_cr || !d->trial_f || !d->trial_cr || !d->gain ||
-                 !d->archive_slot;
+        failed = !d->m_f || !d->m_cr || !d->trial_f || !d->trial_cr || !d->gain || !d->archive_slot;
     }
     if (failed) {
         decam__de_free(d, a);

@@ -54,11 +54,11 @@ typedef struct de_case {
     long schedule;   /* L-SHADE: the evaluations its population shrinks over */
 } de_case;
 
-#define MAX_NP    256
-#define SHADE_H   6   /* L-SHADE's memory size */
-#define SHADE_P   0.2 /* SHADE's largest pbest share */
-#define LSHADE_P  0.11
-#define P_OF(c)   ((c)->strategy == DECAM_STRATEGY_LSHADE ? LSHADE_P : SHADE_P)
+#define MAX_NP   256
+#define SHADE_H  6   /* L-SHADE's memory size */
+#define SHADE_P  0.2 /* SHADE's largest pbest share */
+#define LSHADE_P 0.11
+#define P_OF(c)  ((c)->strategy == DECAM_STRATEGY_LSHADE ? LSHADE_P : SHADE_P)
 
 static de_config config_of(const de_case *c) {
     return (de_config){.dim = DIM,
