@@ -353,7 +353,12 @@ typedef enum decam_param {
     DECAM_PARAM_MAX_GENERATIONS = 203,
     /* DE strategy, a decam_strategy. Default DECAM_STRATEGY_PBEST: it tied
      * rand/1 on the planted models (172 of 180 hits; best/1 153) and
-     * converges faster on the textbook functions of tests/test_de.c. */
+     * converges faster on the textbook functions of tests/test_de.c. On
+     * the real model's 20 choosing images (docs/method.md section 10)
+     * SHADE and L-SHADE found fitter masks but not better maps: insertion
+     * minus deletion -0.017 +- 0.014 and -0.025 +- 0.014 against pbest's
+     * at 500 queries, -0.003 +- 0.012 and +0.002 +- 0.010 at 1000, and
+     * L-SHADE's maps were less stable between seeds. */
     DECAM_PARAM_STRATEGY = 204,
     /* Mutation factor F. 0..2, default 0.5 (the classic robust choice; 0.8
      * tied it on the planted models, 172 of 180 hits each, and on the
@@ -371,7 +376,9 @@ typedef enum decam_param {
     /* Share of the population that current-to-pbest draws its "pbest" from.
      * 0..1, default 0.2 (JADE's range is 0.05..0.2; 0.5 tied it on the
      * shapes classifier, method.md section 9). At least one candidate is
-     * always eligible. */
+     * always eligible (DECAM_STRATEGY_LSHADE: at least two).
+     * DECAM_STRATEGY_SHADE draws each trial's share uniformly from
+     * [2 / NP, PBEST], as its paper does from [2 / NP, 0.2]. */
     DECAM_PARAM_PBEST = 208,
     /* What the search maximises, a decam_objective.
      * Default DECAM_OBJECTIVE_PRESERVE: delete and both lost to it on the
@@ -470,6 +477,11 @@ typedef enum decam_param {
      * on the shapes classifier (method.md section 9); on the real model
      * no shift tied it (+0.012 +- 0.026 on 5 images, section 10). */
     DECAM_PARAM_MASK_SHIFT = 1002,
+    /* DECAM_STRATEGY_SHADE and _LSHADE: H, the slots of the success-history
+     * memories of F and CR. 1..4096, default 6 (L-SHADE's H; SHADE's paper
+     * used H = NP, but at about 10 to 20 generations per explanation and one
+     * slot updated per generation most of NP slots would never move). */
+    DECAM_PARAM_SHADE_MEMORY = 1003,
     /* The search in stages (issue #12). All off by default; each needs
      * DECAM_ASSEMBLY_ALL_EVALUATED, whose per-pixel sums take masks of
      * any grid. docs/method.md section 10 has their measurements. */
@@ -515,14 +527,21 @@ typedef enum decam_param {
 
 /* How many parameters there are (the keys are not contiguous: enumerate
  * them with decam_param_at()). */
-#define DECAM_PARAM_COUNT 50
+#define DECAM_PARAM_COUNT 51
 
 typedef enum decam_strategy {
-    DECAM_STRATEGY_RAND1 = 0, /* rand/1/bin: v = x_r1 + F (x_r2 - x_r3) */
-    DECAM_STRATEGY_BEST1 = 1, /* best/1/bin: v = x_best + F (x_r1 - x_r2) */
-    DECAM_STRATEGY_PBEST = 2, /* current-to-pbest/1/bin with archive (JADE):
-                                v = x_i + F (x_pbest - x_i) + F (x_r1 - x~_r2) */
-    DECAM_STRATEGY_COUNT = 3  /* how many; not a value */
+    DECAM_STRATEGY_RAND1 = 0,  /* rand/1/bin: v = x_r1 + F (x_r2 - x_r3) */
+    DECAM_STRATEGY_BEST1 = 1,  /* best/1/bin: v = x_best + F (x_r1 - x_r2) */
+    DECAM_STRATEGY_PBEST = 2,  /* current-to-pbest/1/bin with archive (JADE):
+                                 v = x_i + F (x_pbest - x_i) + F (x_r1 - x~_r2) */
+    DECAM_STRATEGY_SHADE = 3,  /* current-to-pbest/1/bin with archive, F and CR
+                                 drawn per trial from success-history memories
+                                 (SHADE, Tanabe & Fukunaga 2013); F and CR are
+                                 the memories' first values */
+    DECAM_STRATEGY_LSHADE = 4, /* SHADE with the population shrinking linearly
+                                 from POPULATION to 4 over the budget, the worst
+                                 dropped (L-SHADE, Tanabe & Fukunaga 2014) */
+    DECAM_STRATEGY_COUNT = 5   /* how many; not a value */
 } decam_strategy;
 
 typedef enum decam_objective {

@@ -16,7 +16,8 @@ static const char *const LAYOUT_NAMES[DECAM_LAYOUT_COUNT] = {"hwc", "chw"};
 static const char *const BASELINE_NAMES[DECAM_BASELINE_COUNT] = {"constant", "mean", "blur",
                                                                  "noise", "image"};
 static const char *const UPSAMPLE_NAMES[DECAM_UPSAMPLE_COUNT] = {"nearest", "bilinear", "bicubic"};
-static const char *const STRATEGY_NAMES[DECAM_STRATEGY_COUNT] = {"rand1", "best1", "pbest"};
+static const char *const STRATEGY_NAMES[DECAM_STRATEGY_COUNT] = {"rand1", "best1", "pbest", "shade",
+                                                                 "lshade"};
 static const char *const OBJECTIVE_NAMES[DECAM_OBJECTIVE_COUNT] = {"preserve", "delete", "both"};
 static const char *const ASSEMBLY_NAMES[DECAM_ASSEMBLY_COUNT] = {"best", "population",
                                                                  "all_evaluated", "regression"};

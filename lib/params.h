@@ -61,6 +61,7 @@
     X(RIDGE, "ridge", 0, 1000, 0.1, 0, NULL)                                                       \
     X(BINARY_MASKS, "binary_masks", 0, 1, 1, 1, NULL)                                              \
     X(MASK_SHIFT, "mask_shift", 0, 1, 1, 1, NULL)                                                  \
+    X(SHADE_MEMORY, "shade_memory", 1, 4096, 6, 1, NULL)                                           \
     X(REFINE_COARSE_GRID, "refine_coarse_grid", 0, 64, 0, 1, NULL)                                 \
     X(REFINE_COARSE_SHARE, "refine_coarse_share", 0, 1, 0.25, 0, NULL)                             \
     X(REFINE_MIDDLE_GRID, "refine_middle_grid", 0, 64, 0, 1, NULL)                                 \

@@ -103,6 +103,7 @@ static decam_status allocate_grid_parts(search *s, int gw, int gh) {
     de_config cfg = s->cfg.de;
     cfg.dim = s->dim;
     cfg.np = s->np;
+    cfg.max_evals = run_queries_left(s->r) / (uint64_t)s->per_candidate; /* L-SHADE's schedule */
     s->de = decam__de_create(&cfg, a);
     const decam_upsample method = s->cfg.upsample;
     int failed =
@@ -400,7 +401,9 @@ static size_t room(const search *s) {
         q = to_end < q ? to_end : q;
     }
     q /= (uint64_t)s->per_candidate;
-    return q < s->np ? (size_t)q : s->np;
+    /* L-SHADE shrinks DE's population; s->np is the most. */
+    const size_t most = st->kind == STAGE_DE ? decam__de_size(s->de) : s->np;
+    return q < most ? (size_t)q : most;
 }
 
 /* Wants candidates 0..n-1 of `trials` scored. */
@@ -609,7 +612,7 @@ static decam_status assemble_grid(search *s, size_t t) {
     }
     case DECAM_ASSEMBLY_POPULATION:
         decam__cam_grid_from_population(decam__de_population(s->de), decam__de_fitness(s->de),
-                                        s->np, s->dim, s->grid);
+                                        decam__de_size(s->de), s->dim, s->grid);
         break;
     case DECAM_ASSEMBLY_ALL_EVALUATED: break;
     case DECAM_ASSEMBLY_REGRESSION:
@@ -737,6 +740,7 @@ void decam__search_configure(const double *p, const method_inputs *in, search_co
                 .f_dither = p[PS_F_DITHER],
                 .cr = p[PS_CR],
                 .pbest = p[PS_PBEST],
+                .memory = (size_t)p[PS_SHADE_MEMORY],
             },
         .objective = (decam_objective)p[PS_OBJECTIVE],
         .binary = p[PS_BINARY_MASKS] != 0,

@@ -11,7 +11,7 @@
 
 typedef struct search_config {
     int gw, gh;   /* the gene grid */
-    de_config de; /* strategy, F, CR, dithering, pbest; dim and np too */
+    de_config de; /* strategy, F, CR, dithering, pbest, SHADE memory; dim, np, max_evals too */
     decam_objective objective;
     int binary, shifted; /* DECAM_PARAM_BINARY_MASKS, DECAM_PARAM_MASK_SHIFT */
     decam_upsample upsample;

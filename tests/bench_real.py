@@ -51,7 +51,7 @@ except ImportError:
 SRC = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("DECAM_REALDATA", SRC.parent / "shared" / "realdata"))
 SECOND_SEED = 7919
-REFERENCE = "DE-CAM|defaults|500"  # the paired wins are counted against it
+REFERENCE = "DE-CAM|defaults|500"  # the paired wins are counted against it (--reference)
 SIDE = 224
 
 
@@ -155,21 +155,25 @@ def explainer(model, label, s, seed, args):
 
 
 def explain(model, image, label, s, seed, args):
+    """The map and the run's statistics (None for the random map)."""
     if s[0] == "random":
-        return random_map(seed), 0
+        return random_map(seed), None
     with explainer(model, label, s, seed, args) as ex:
         saliency = ex.explain(image, target=label)
-        return saliency, ex.stats.queries
+        return saliency, ex.stats
 
 
 def measure(model, image, label, s, seed, args):
     t0 = time.perf_counter()
-    saliency, queries = explain(model, image, label, s, seed, args)
+    saliency, stats = explain(model, image, label, s, seed, args)
     seconds = time.perf_counter() - t0
     with explainer(model, label, s, seed, args) as ex:
         m = ex.evaluate(image, saliency, target=label)
     row = {"setting": key(s), "deletion": m.deletion_auc, "insertion": m.insertion_auc,
-           "queries": queries, "seconds": seconds, "score": m.score_full}
+           "queries": stats.queries if stats else 0, "seconds": seconds, "score": m.score_full}
+    if s[0] == "DE-CAM":  # what the search reached, beside what the map is worth
+        row["best_fitness"] = stats.best_fitness
+        row["generations"] = stats.generations
     if s[4] and s[2] in args.stability_budgets:
         other, _ = explain(model, image, label, s, seed + SECOND_SEED, args)
         row["stability"] = decam.rank_correlation(saliency, other)
@@ -185,14 +189,16 @@ def mean_se(values):
     return v.mean(), se
 
 
-def table(rows, order):
+def table(rows, order, reference=REFERENCE):
     by = {}
     for r in rows:
         by.setdefault(r["setting"], {})[r["image"]] = r
-    ref = by.get(REFERENCE)
+    ref = by.get(reference)
+    family, setting, budget = reference.split("|")
+    name = f"{family}@{budget}" + ("" if setting == "defaults" else f" ({setting})")
     out = ["| method | setting | queries per image | deletion AUC (lower is better) | "
-           "insertion AUC | insertion - deletion | wins vs DE-CAM@500: deletion / insertion / "
-           "ins - del | ins - del minus DE-CAM@500's (paired) | seconds per image | "
+           f"insertion AUC | insertion - deletion | wins vs {name}: deletion / insertion / "
+           f"ins - del | ins - del minus {name}'s (paired) | seconds per image | "
            "stability (rho, two seeds) |",
            "|---|---|---|---|---|---|---|---|---|---|"]
     summary = []
@@ -204,7 +210,7 @@ def table(rows, order):
         il, ise = mean_se([r["insertion"] for r in rs])
         gap, gse = mean_se([r["insertion"] - r["deletion"] for r in rs])
         wins, paired = "-", "-"
-        if ref is not None and k != REFERENCE:
+        if ref is not None and k != reference:
             common = [i for i in by[k] if i in ref]
             a, b = by[k], ref
             wins = "%d / %d / %d of %d" % (
@@ -216,15 +222,57 @@ def table(rows, order):
                                (b[i]["insertion"] - b[i]["deletion"]) for i in common])
             paired = f"{d:+.4f} +- {dse_:.4f}"
         stab = [r["stability"] for r in rs if "stability" in r]
+        stab_cell = "- |"
+        if stab:
+            sm, sse = mean_se(stab)
+            stab_cell = f"{sm:.3f} +- {sse:.3f}"
+            both = [i for i in by[k] if ref is not None and k != reference and i in ref
+                    and "stability" in by[k][i] and "stability" in ref[i]]
+            if both:
+                d, dse_ = mean_se([by[k][i]["stability"] - ref[i]["stability"] for i in both])
+                stab_cell += f" (paired {d:+.3f} +- {dse_:.3f})"
+            stab_cell += " |"
         family, setting, _ = k.split("|")
         q = np.mean([r["queries"] for r in rs])
         secs = np.mean([r["seconds"] for r in rs])
         out.append(f"| {family} | {setting} | {q:.0f} | {dl:.4f} +- {dse:.4f} | "
                    f"{il:.4f} +- {ise:.4f} | {gap:.4f} +- {gse:.4f} | {wins} | {paired} | {secs:.2f} | "
-                   + (f"{np.mean(stab):.3f} |" if stab else "- |"))
+                   + stab_cell)
         summary.append((family, setting, q, dl, il, len(rs)))
     images = sorted({r["image"] for r in rows})
     return "\n".join(out), summary, images
+
+
+def search_table(rows, order, reference=REFERENCE):
+    """What DE-CAM's search itself reached: generations and best fitness (the
+    score term minus the area term), paired against the reference; "" when
+    the rows do not hold them."""
+    by = {}
+    for r in rows:
+        if "best_fitness" in r:
+            by.setdefault(r["setting"], {})[r["image"]] = r
+    if not by:
+        return ""
+    ref = by.get(reference)
+    out = ["| setting | queries | generations | best fitness | higher than the reference's on | "
+           "best fitness minus the reference's (paired) |", "|---|---|---|---|---|---|"]
+    for k in order + sorted(set(by) - set(order)):
+        if k not in by:
+            continue
+        a = by[k]
+        fit, fse = mean_se([r["best_fitness"] for r in a.values()])
+        gens = np.mean([r["generations"] for r in a.values()])
+        wins, paired = "-", "-"
+        if ref is not None and k != reference:
+            common = [i for i in a if i in ref]
+            wins = "%d of %d" % (sum(a[i]["best_fitness"] > ref[i]["best_fitness"]
+                                     for i in common), len(common))
+            d, dse = mean_se([a[i]["best_fitness"] - ref[i]["best_fitness"] for i in common])
+            paired = f"{d:+.4f} +- {dse:.4f}"
+        _, setting, budget = k.split("|")
+        out.append(f"| {setting} | {budget} | {gens:.1f} | {fit:.4f} +- {fse:.4f} | {wins} | "
+                   f"{paired} |")
+    return "\n".join(out)
 
 
 def plot(summary, path, title):
@@ -312,6 +360,9 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="OpenCV threads (0: its default)")
     ap.add_argument("--jsonl", help="append per-image results here")
     ap.add_argument("--summary", nargs="+", help="print the table of --jsonl files and stop")
+    ap.add_argument("--reference", default=REFERENCE,
+                    help="the setting the wins and the paired column are counted against, "
+                    "as FAMILY|SETTING|BUDGET (default %(default)s)")
     ap.add_argument("--plot", help="write the AUC-against-queries plot here (PNG)")
     ap.add_argument("--only", type=ints, default=None,
                     help="these images only (1-based positions in images.json, in the half)")
@@ -341,9 +392,12 @@ def main():
             return (families.index(family), variant, label if family == "RISE" else "",
                     np.mean(queries[k]))
         order = sorted(first, key=rank)
-        text, summary, images = table(rows, order)
+        text, summary, images = table(rows, order, args.reference)
         print(text)
         print(f"\n{len(images)} images ({describe(images)}).")
+        search = search_table(rows, order, args.reference)
+        if search:
+            print("\nDE-CAM's search:\n\n" + search)
         if args.plot:
             plot(summary, args.plot, f"MobileNet v1 0.25 (OpenCV DNN), RISE protocol, "
                  f"{len(images)} images ({describe(images)})")
@@ -400,7 +454,7 @@ def main():
               f"{time.time() - t_start:.0f} s", file=sys.stderr)
     if args.panels_only:
         return
-    text, summary, images = table(rows, [key(s) for s in todo])
+    text, summary, images = table(rows, [key(s) for s in todo], args.reference)
     print(text)
     print(f"\n{len(images)} images of the {args.half} half ({describe(images)}), "
           f"MobileNet v1 0.25 through OpenCV {cv2.__version__}; "
@@ -409,6 +463,9 @@ def main():
           f"true-class probability as images.json gives it to {worst:.1e}.")
     if args.params:
         print(f"Parameters set on every setting: {args.params}.")
+    search = search_table(rows, [key(s) for s in todo], args.reference)
+    if search:
+        print("\nDE-CAM's search:\n\n" + search)
     if args.plot:
         plot(summary, args.plot, f"MobileNet v1 0.25 (OpenCV DNN), {len(images)} images of "
              f"the {args.half} half, RISE protocol")

@@ -200,6 +200,62 @@ static void test_generation_limit_and_tolerance_stop_the_search(void **state) {
     decam_free(ctx);
 }
 
+/* SHADE and L-SHADE find the planted rectangle as the default strategy
+ * does (1000 queries, 10 seeds, preserve); L-SHADE's shrinking population
+ * spends the budget exactly, in more generations, and its map depends
+ * neither on the batch size nor on the thread count. */
+static void test_shade_and_lshade_find_the_planted_region_and_spend_the_budget(void **state) {
+    (void)state;
+    float image[PW * PH * PC], map[PW * PH], other[PW * PH];
+    const decam_strategy strategies[] = {DECAM_STRATEGY_SHADE, DECAM_STRATEGY_LSHADE};
+    for (int s = 0; s < 2; s++) {
+        int hits = 0;
+        double iou_sum = 0.0;
+        for (uint64_t seed = 1; seed <= 10; seed++) {
+            planted p = {0};
+            planted_make(&p, image, seed, DECAM_LAYOUT_HWC);
+            decam_ctx *ctx = new_ctx(&p);
+            assert_int_equal(decam_set_param(ctx, DECAM_PARAM_STRATEGY, strategies[s]), DECAM_OK);
+            assert_int_equal(decam_set_param(ctx, DECAM_PARAM_SEED, (double)seed), DECAM_OK);
+            assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+            decam_stats st = {.size = sizeof st};
+            assert_int_equal(decam_get_stats(ctx, &st), DECAM_OK);
+            assert_true(st.queries == 1000);
+            hits += planted_pointing_hit(&p, map);
+            iou_sum += planted_top_k_iou(&p, map);
+            decam_free(ctx);
+        }
+        printf("# %s, linear model, preserve: pointing game %d/10, top-k IoU mean %.3f\n",
+               decam_value_name(DECAM_PARAM_STRATEGY, strategies[s]), hits, iou_sum / 10);
+        assert_true(hits >= 9);
+        assert_true(iou_sum / 10 >= 0.5);
+    }
+    planted p = {0};
+    planted_make(&p, image, 4, DECAM_LAYOUT_HWC);
+    for (int obj = 0; obj < 3; obj += 2) { /* both: a candidate's two images may be split */
+        decam_ctx *ctx = new_ctx(&p);
+        decam_set_param(ctx, DECAM_PARAM_STRATEGY, DECAM_STRATEGY_LSHADE);
+        decam_set_param(ctx, DECAM_PARAM_OBJECTIVE, obj);
+        decam_set_param(ctx, DECAM_PARAM_BUDGET, 500);
+        decam_set_param(ctx, DECAM_PARAM_SEED, 6);
+        assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+        decam_stats st = {.size = sizeof st};
+        decam_get_stats(ctx, &st);
+        printf("# lshade, %s, budget 500: %llu queries in %u generations\n", OBJECTIVE[obj],
+               (unsigned long long)st.queries, (unsigned)st.generations);
+        assert_true(st.queries == (obj ? 499u : 500u)); /* both: 497 = 248 pairs + 1 */
+        assert_true(st.generations > (obj ? 6u : 11u)); /* the default strategy's 6 and 11 */
+        decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, 7);
+        assert_int_equal(decam_explain(ctx, image, PW, PH, PC, other), DECAM_OK);
+        assert_memory_equal(map, other, sizeof map);
+        decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, 0);
+        decam_set_param(ctx, DECAM_PARAM_THREADS, 3);
+        assert_int_equal(decam_explain(ctx, image, PW, PH, PC, other), DECAM_OK);
+        assert_memory_equal(map, other, sizeof map);
+        decam_free(ctx);
+    }
+}
+
 /* Every value of every enum parameter runs to completion. */
 static void test_every_value_of_every_enum_parameter_runs(void **state) {
     (void)state;
@@ -488,6 +544,7 @@ int main(void) {
         cmocka_unit_test(test_planted_linear_model_is_found_by_every_objective),
         cmocka_unit_test(test_planted_nonlinear_model_is_found_by_every_objective),
         cmocka_unit_test(test_same_seed_gives_the_golden_bit_identical_map),
+        cmocka_unit_test(test_shade_and_lshade_find_the_planted_region_and_spend_the_budget),
         cmocka_unit_test(test_batch_size_and_layout_do_not_change_the_map),
         cmocka_unit_test(test_stats_report_queries_scores_and_times),
         cmocka_unit_test(test_generation_limit_and_tolerance_stop_the_search),

@@ -94,7 +94,7 @@ class Parameters(unittest.TestCase):
     def test_table_comes_from_the_library_with_its_defaults(self):
         self.assertEqual(len(decam.PARAMS), decam._lib.decam_param_count())
         self.assertEqual(decam.PARAMS["budget"].key, 2)
-        self.assertEqual(decam.ENUMS["strategy"], ("rand1", "best1", "pbest"))
+        self.assertEqual(decam.ENUMS["strategy"], ("rand1", "best1", "pbest", "shade", "lshade"))
         self.assertEqual(decam.PARAMS["budget"].default, 1000)
         for name, value in self.ex.params.items():
             default = decam.PARAMS[name].default
