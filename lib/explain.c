@@ -32,36 +32,12 @@ size_t decam__method_batch_size(const double *params, size_t fallback, size_t mo
 
 /* ---- the model callback's loop ---------------------------------------- */
 
-/* The session on ctx, answered by the model callback until it needs no
- * more images or stops; then its end. */
-static decam_status drive(decam_ctx *ctx) {
-    session *s = ctx->session;
-    for (;;) {
-        decam_request rq = {.size = sizeof rq};
-        if (decam__session_ask(s, &rq) != DECAM_OK || rq.n == 0) break;
-        if (ctx->free_pending) {
-            /* decam_free() was called from a callback: none runs again. */
-            decam__session_stop(s, decam__ctx_fail(ctx, DECAM_ERR_CANCELLED,
-                                                   "stopped: the context is being freed"));
-            break;
-        }
-        float *scores = decam__session_scores(s);
-        int rc = ctx->model(ctx->model_user, rq.images, rq.n, scores);
-        if (rc != 0) {
-            (void)decam__session_model_failed(s, rc);
-            break;
-        }
-        if (decam__session_tell(s, scores, rq.n) != DECAM_OK) break;
-    }
-    return decam__session_finish(s);
-}
-
 /* decam_explain() and decam_explain_items(): checks, a session, the loop. */
 static decam_status explain_items(decam_ctx *ctx, const char *who, const decam_item *items,
                                   size_t n_items, int single) {
     FORWARD_IF_ERROR(
         decam__session_begin(ctx, who, items, n_items, single ? SESSION_SINGLE : SESSION_CALLBACK));
-    return drive(ctx);
+    return decam__session_drive(ctx->session);
 }
 
 decam_status decam_explain(decam_ctx *ctx, const float *image, int width, int height, int channels,
@@ -92,8 +68,7 @@ static decam_status session_of(decam_ctx *ctx, const char *who, session **s) {
 
 static decam_status begin(decam_ctx *ctx, const decam_item *items, size_t n_items) {
     /* A run begun from a callback would outlive the call that invoked it. */
-    FAIL_IF(ctx->depth > 1, ctx, DECAM_ERR_BUSY,
-            "decam_begin: not allowed from inside a callback");
+    FAIL_IF(ctx->depth > 1, ctx, DECAM_ERR_BUSY, "decam_begin: not allowed from inside a callback");
     return decam__session_begin(ctx, "decam_begin", items, n_items, SESSION_CALLER);
 }
 

@@ -207,8 +207,7 @@ static decam_status evaluate_call(decam_ctx *ctx, const float *image, int width,
                                   decam_metrics *metrics) {
     FORWARD_IF_ERROR(decam__ctx_check_idle(ctx, "decam_evaluate"));
     size_t values = 0;
-    FORWARD_IF_ERROR(
-        check_call(ctx, image, width, height, channels, saliency, metrics, &values));
+    FORWARD_IF_ERROR(check_call(ctx, image, width, height, channels, saliency, metrics, &values));
     const size_t hw = (size_t)width * height;
     const double *p = ctx->params;
     evaluation e = {.ctx = ctx, .values = values, .hw = hw};

@@ -21,16 +21,16 @@ typedef struct rise {
     double keep;        /* p */
     int virt_w, virt_h; /* the canvas: (s + 1) cells */
     int cell_w, cell_h;
-    size_t cap;      /* masks per chunk */
-    upsampler up;    /* over the canvas; each mask uses a copy, shifted */
-    float *scratch;  /* threads * worker_scratch() */
-    double *grids;   /* cap * s * s: the chunk's binary grids */
-    int *shifts;     /* cap * 2 */
-    double *scores;  /* cap * targets: the chunk's, as the run stores them */
-    double *weights; /* cap: one target's scores, for the sums */
-    double *sum;     /* targets * hw: sum of score * mask */
+    size_t cap;         /* masks per chunk */
+    upsampler up;       /* over the canvas; each mask uses a copy, shifted */
+    float *scratch;     /* threads * worker_scratch() */
+    double *grids;      /* cap * s * s: the chunk's binary grids */
+    int *shifts;        /* cap * 2 */
+    double *scores;     /* cap * targets: the chunk's, as the run stores them */
+    double *weights;    /* cap: one target's scores, for the sums */
+    double *sum;        /* targets * hw: sum of score * mask */
     double *target_sum; /* the sums accumulate_range() adds to */
-    size_t chunk;    /* masks in the current chunk */
+    size_t chunk;       /* masks in the current chunk */
     size_t total, done; /* masks to score; masks taken in */
 } rise;
 

@@ -85,7 +85,7 @@ typedef struct run {
     want want;
     uint64_t queries, calls;
     double model_seconds, started_at;
-    uint32_t item;                 /* its place among the session's items */
+    uint32_t item;                   /* its place among the session's items */
     const struct run_totals *totals; /* the session's, for progress reports */
     decam_stats stats;
     decam_status status; /* the run's failure, DECAM_OK while it goes on */

@@ -20,23 +20,23 @@ struct session {
     decam_item *items; /* the caller's, copied */
     uint32_t *targets; /* every item's targets, copied, one after the other */
     size_t n_items;
-    run *runs;         /* one per item */
-    size_t first;      /* the oldest item not finished */
-    size_t next;       /* the first item not started */
-    size_t done;       /* items finished */
-    size_t active;     /* runs started and not finished */
-    size_t load;       /* images their wants may hold at once, at the most */
-    size_t cap, room;  /* images per request; images the buffers hold */
-    size_t values;     /* floats of the largest item */
+    run *runs;        /* one per item */
+    size_t first;     /* the oldest item not finished */
+    size_t next;      /* the first item not started */
+    size_t done;      /* items finished */
+    size_t active;    /* runs started and not finished */
+    size_t load;      /* images their wants may hold at once, at the most */
+    size_t cap, room; /* images per request; images the buffers hold */
+    size_t values;    /* floats of the largest item */
     size_t n_outputs;
-    float *images;  /* room * values: the request */
-    float *scores;  /* room * n_outputs: the model callback's */
-    slot *slots;    /* room: the request's images */
-    size_t asked;   /* images of the request handed out; 0: none */
+    float *images;     /* room * values: the request */
+    float *scores;     /* room * n_outputs: the model callback's */
+    slot *slots;       /* room: the request's images */
+    size_t asked;      /* images of the request handed out; 0: none */
     image_shape shape; /* of the request */
     uint64_t queries, calls;
     double model_seconds, asked_at, started_at;
-    run_totals totals; /* what progress reports tell of all items */
+    run_totals totals;   /* what progress reports tell of all items */
     decam_status status; /* the first failure, or a cancellation */
     char why[256];       /* its message */
     int complete;        /* every item done */
@@ -65,8 +65,7 @@ static decam_status check_targets(decam_ctx *ctx, const char *who, const decam_i
     FAIL_IF(it->n_targets == 0, ctx, DECAM_ERR_INVALID_ARGUMENT,
             "%s: %sn_targets is 0 but %stargets is set", who, name, name);
     FAIL_IF(it->n_targets > 65536, ctx, DECAM_ERR_INVALID_ARGUMENT,
-            "%s: %sn_targets = %zu is more than %d", who, name, it->n_targets,
-            65536);
+            "%s: %sn_targets = %zu is more than %d", who, name, it->n_targets, 65536);
     FAIL_IF(it->n_targets > 1 && !several_ok, ctx, DECAM_ERR_INVALID_ARGUMENT,
             "%s: %sn_targets = %zu, but assembly = %s gives one map (use all_evaluated or "
             "regression)",
@@ -95,8 +94,8 @@ static decam_status check_item(decam_ctx *ctx, const char *who, const method_inf
     char name[40];
     item_name(name, sizeof name, mode == SESSION_SINGLE, i);
     FAIL_IF(!it->image, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: %simage is NULL", who, name);
-    FAIL_IF(!it->saliency_out, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: %ssaliency_out is NULL",
-            who, name);
+    FAIL_IF(!it->saliency_out, ctx, DECAM_ERR_INVALID_ARGUMENT, "%s: %ssaliency_out is NULL", who,
+            name);
     FORWARD_IF_ERROR(
         decam__params_check_image_size(ctx, who, it->width, it->height, it->channels, values));
     FAIL_IF(mode != SESSION_CALLER && !ctx->model, ctx, DECAM_ERR_NO_MODEL,
@@ -112,9 +111,8 @@ static decam_status check_item(decam_ctx *ctx, const char *who, const method_inf
     FAIL_IF(budget < need, ctx, DECAM_ERR_BUDGET_TOO_SMALL,
             "budget = %llu queries is less than %llu, %s", (unsigned long long)budget,
             (unsigned long long)need, m->min_queries_what);
-    FAIL_IF(it->stats && it->stats->size < sizeof it->stats->size, ctx,
-            DECAM_ERR_INVALID_ARGUMENT, "%s: set %sstats->size to sizeof(decam_stats) first", who,
-            name);
+    FAIL_IF(it->stats && it->stats->size < sizeof it->stats->size, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "%s: set %sstats->size to sizeof(decam_stats) first", who, name);
     return DECAM_OK;
 }
 
@@ -208,8 +206,8 @@ static decam_status allocate_buffers(session *s) {
 }
 
 static decam_status check_items(decam_ctx *ctx, const char *who, const method_info *m,
-                                const decam_item *items, size_t n_items, int mode,
-                                size_t *values, size_t *n_targets) {
+                                const decam_item *items, size_t n_items, int mode, size_t *values,
+                                size_t *n_targets) {
     for (size_t i = 0; i < n_items; i++) {
         size_t v = 0;
         FORWARD_IF_ERROR(check_item(ctx, who, m, &items[i], i, mode, &v));
@@ -259,7 +257,8 @@ decam_status decam__session_begin_method(decam_ctx *ctx, const char *who, const 
                    .values = values,
                    .n_outputs = (size_t)p[PS_N_OUTPUTS],
                    .started_at = decam__batch_now()};
-    s->totals = (run_totals){.budget = (uint64_t)p[PS_BUDGET] * n_items, .items = (uint32_t)n_items};
+    s->totals =
+        (run_totals){.budget = (uint64_t)p[PS_BUDGET] * n_items, .items = (uint32_t)n_items};
     decam_status status = copy_items(s, items, n_targets);
     if (status == DECAM_OK) status = allocate_buffers(s);
     if (status != DECAM_OK) {
@@ -401,8 +400,8 @@ decam_status decam__session_ask(session *s, decam_request *out) {
         if (n > 0) {
             const size_t values = (size_t)s->shape.w * s->shape.h * s->shape.c;
             render_job job = {s, values};
-            decam__pool_run(s->ctx->params[PS_THREADS] >= 2 ? s->ctx->pool : NULL, n,
-                            render_range, &job);
+            decam__pool_run(s->ctx->params[PS_THREADS] >= 2 ? s->ctx->pool : NULL, n, render_range,
+                            &job);
             s->asked = n;
         }
     }
@@ -417,8 +416,6 @@ decam_status decam__session_ask(session *s, decam_request *out) {
     s->asked_at = decam__batch_now();
     return DECAM_OK;
 }
-
-float *decam__session_scores(session *s) { return s->scores; }
 
 /* Counts the request's images and call, per run too, and its time. */
 static void count_request(session *s) {
@@ -445,10 +442,11 @@ decam_status decam__session_model_failed(session *s, int rc) {
     count_request(s);
     const size_t n = s->asked;
     s->asked = 0;
-    return decam__session_stop(s, decam__ctx_fail(s->ctx, DECAM_ERR_MODEL_FAILED,
-                                   "the model callback returned %d on call %llu (a batch of %zu "
-                                   "images)",
-                                   rc, (unsigned long long)s->calls, n));
+    return decam__session_stop(
+        s, decam__ctx_fail(s->ctx, DECAM_ERR_MODEL_FAILED,
+                           "the model callback returned %d on call %llu (a batch of %zu "
+                           "images)",
+                           rc, (unsigned long long)s->calls, n));
 }
 
 /* Stores the request's target scores in the wants; refuses non-finite. */
@@ -484,10 +482,11 @@ decam_status decam__session_tell(session *s, const float *scores, size_t n) {
     s->asked = 0;
     if (status != DECAM_OK) return decam__session_stop(s, status);
     if (ctx->free_pending)
-        return decam__session_stop(s, decam__ctx_fail(ctx, DECAM_ERR_CANCELLED,
-                                       "stopped: the context is being freed"));
+        return decam__session_stop(
+            s, decam__ctx_fail(ctx, DECAM_ERR_CANCELLED, "stopped: the context is being freed"));
     if (atomic_load(&ctx->stop_requested))
-        return decam__session_stop(s, decam__ctx_fail(ctx, DECAM_ERR_CANCELLED, "stopped by decam_force_stop()"));
+        return decam__session_stop(
+            s, decam__ctx_fail(ctx, DECAM_ERR_CANCELLED, "stopped by decam_force_stop()"));
     /* Every run whose want is complete moves on, oldest first. */
     for (size_t i = s->first; i < s->next; i++) {
         run *r = &s->runs[i];
@@ -529,8 +528,9 @@ decam_status decam__session_finish(session *s) {
     decam_ctx *ctx = s->ctx;
     decam_status status = s->status;
     if (status == DECAM_OK && !s->complete)
-        status = decam__session_stop(s, decam__ctx_fail(ctx, DECAM_ERR_CANCELLED,
-                                         "decam_finish: the run was ended before it was complete"));
+        status = decam__session_stop(
+            s, decam__ctx_fail(ctx, DECAM_ERR_CANCELLED,
+                               "decam_finish: the run was ended before it was complete"));
     for (size_t i = 0; i < s->n_items; i++) {
         run *r = &s->runs[i];
         const decam_item *it = &s->items[i];
@@ -564,4 +564,27 @@ void decam__session_cancel(session *s) {
         if (i == 0) s->ctx->stats = r->stats;
     }
     end(s, DECAM_ERR_CANCELLED);
+}
+
+/* ---- the model callback's loop ---------------------------------------- */
+
+decam_status decam__session_drive(session *s) {
+    decam_ctx *ctx = s->ctx;
+    for (;;) {
+        decam_request rq = {.size = sizeof rq};
+        if (decam__session_ask(s, &rq) != DECAM_OK || rq.n == 0) break;
+        if (ctx->free_pending) {
+            /* decam_free() was called from a callback: none runs again. */
+            decam__session_stop(s, decam__ctx_fail(ctx, DECAM_ERR_CANCELLED,
+                                                   "stopped: the context is being freed"));
+            break;
+        }
+        int rc = ctx->model(ctx->model_user, rq.images, rq.n, s->scores);
+        if (rc != 0) {
+            (void)decam__session_model_failed(s, rc);
+            break;
+        }
+        if (decam__session_tell(s, s->scores, rq.n) != DECAM_OK) break;
+    }
+    return decam__session_finish(s);
 }

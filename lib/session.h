@@ -38,8 +38,8 @@ decam_status decam__session_begin(decam_ctx *ctx, const char *who, const decam_i
 
 /* The same with method m rather than DECAM_PARAM_METHOD's (tests give
  * methods of their own); NULL m: DECAM_ERR_UNSUPPORTED. */
-decam_status decam__session_begin_method(decam_ctx *ctx, const char *who, const method_info *m, const decam_item *items,
-                                         size_t n_items, int mode);
+decam_status decam__session_begin_method(decam_ctx *ctx, const char *who, const method_info *m,
+                                         const decam_item *items, size_t n_items, int mode);
 
 /* Stops the session with `status` (its message is the context's now);
  * returns status. */
@@ -52,13 +52,14 @@ decam_status decam__session_ask(session *s, decam_request *out);
 /* Scores for the request's n images (n * n_outputs floats). */
 decam_status decam__session_tell(session *s, const float *scores, size_t n);
 
-/* Scratch for n_outputs scores of every image a request can hold: where
- * the model callback writes. */
-float *decam__session_scores(session *s);
-
 /* Records that the model failed on the request (the model callback's
  * nonzero return `rc`): the images count as spent. */
 decam_status decam__session_model_failed(session *s, int rc);
+
+/* Answers the session's requests with the model callback until it needs
+ * no more images or stops, then ends it (decam__session_finish()): what
+ * decam_explain() and decam_explain_items() do. */
+decam_status decam__session_drive(session *s);
 
 /* Ends the session: maps and statistics, the context idle, the session
  * freed. Returns the session's outcome. */

@@ -280,14 +280,14 @@ static void test_ask_tell_takes_items_of_different_sizes(void **state) {
     static float big_alone[W * H], small_alone[W2 * H2], big[W * H], small[W2 * H2];
     single(ctx, 0, 0, big_alone);
     /* The model callback knows one size: the small image alone is asked for. */
-    decam_item one = {.image = SMALL, .width = W2, .height = H2, .channels = C,
-                      .saliency_out = small_alone};
+    decam_item one = {
+        .image = SMALL, .width = W2, .height = H2, .channels = C, .saliency_out = small_alone};
     assert_int_equal(decam_begin(ctx, &one, 1), DECAM_OK);
     assert_int_equal(drive(ctx, NULL), DECAM_OK);
     assert_int_equal(decam_finish(ctx), DECAM_OK);
-    decam_item items[2] = {item_of(0, big),
-                           {.image = SMALL, .width = W2, .height = H2, .channels = C,
-                            .saliency_out = small}};
+    decam_item items[2] = {
+        item_of(0, big),
+        {.image = SMALL, .width = W2, .height = H2, .channels = C, .saliency_out = small}};
     /* The callback cannot tell the sizes apart. */
     assert_int_equal(decam_explain_items(ctx, items, 2), DECAM_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(decam_errmsg(ctx), "decam_begin"));

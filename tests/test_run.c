@@ -155,26 +155,14 @@ static const method_info FAKE = {
 static decam_status fake_session(decam_ctx *ctx, decam_item *items, size_t n) {
     decam_status st = decam__session_begin_method(ctx, "test", &FAKE, items, n, SESSION_CALLBACK);
     if (st != DECAM_OK) return st;
-    session *s = ctx->session;
-    for (;;) {
-        decam_request rq = {.size = sizeof rq};
-        if (decam__session_ask(s, &rq) != DECAM_OK || rq.n == 0) break;
-        float *scores = decam__session_scores(s);
-        int rc = ctx->model(ctx->model_user, rq.images, rq.n, scores);
-        if (rc != 0) {
-            (void)decam__session_model_failed(s, rc);
-            break;
-        }
-        if (decam__session_tell(s, scores, rq.n) != DECAM_OK) break;
-    }
-    return decam__session_finish(s);
+    return decam__session_drive(ctx->session);
 }
 
 static float MAPS[8][W * H];
 
 static decam_item item_of(size_t i) {
-    return (decam_item){.image = IMAGE, .width = W, .height = H, .channels = C,
-                        .saliency_out = MAPS[i]};
+    return (decam_item){
+        .image = IMAGE, .width = W, .height = H, .channels = C, .saliency_out = MAPS[i]};
 }
 
 static void test_requests_are_cut_at_the_batch_size_and_counted(void **state) {
