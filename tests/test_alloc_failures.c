@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "counting.h"
+
 #include "decam.h"
 #include "decam_image.h"
 #include "rank.h"
@@ -33,31 +35,6 @@
 #ifndef DECAM_INCLUDE_DIR
 #error "DECAM_INCLUDE_DIR must name the include/ directory"
 #endif
-
-/* ---------------------------------------------------------------------
- * Counting allocator
- * --------------------------------------------------------------------- */
-
-typedef struct counter {
-    long live;    /* allocations not yet freed */
-    long calls;   /* allocations attempted */
-    long fail_at; /* fail the allocation with this index; -1: never */
-} counter;
-
-static void *count_alloc(void *opaque, size_t size) {
-    counter *c = opaque;
-    long call = c->calls++;
-    if (call == c->fail_at) return NULL;
-    void *p = malloc(size);
-    if (p) c->live++;
-    return p;
-}
-
-static void count_free(void *opaque, void *p) {
-    counter *c = opaque;
-    if (p) c->live--;
-    free(p);
-}
 
 /* ---------------------------------------------------------------------
  * What the calls work on

@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "counting.h"
+
 #include "alloc_sys.h"
 #include "de.h"
 
@@ -534,25 +536,6 @@ static void test_shade_and_lshade_same_seed_same_trials_golden(void **state) {
     }
 }
 
-/* Counting allocator that fails one chosen allocation. */
-typedef struct counter {
-    long live, calls, fail_at;
-} counter;
-
-static void *count_alloc(void *opaque, size_t n) {
-    counter *c = opaque;
-    if (c->calls++ == c->fail_at) return NULL;
-    void *p = malloc(n);
-    if (p) c->live++;
-    return p;
-}
-
-static void count_free(void *opaque, void *p) {
-    counter *c = opaque;
-    if (p) c->live--;
-    free(p);
-}
-
 /* Every allocation of an engine may fail: create returns NULL and leaks
  * nothing. SHADE and L-SHADE also refuse an empty memory and an F or CR
  * the memories cannot start from. */
@@ -562,7 +545,7 @@ static void test_shade_create_survives_every_allocation_failure(void **state) {
                                          DECAM_STRATEGY_LSHADE};
     for (int s = 0; s < 3; s++) {
         de_config cfg = shade_config(strategies[s], 7, 30, 6);
-        counter c = {0, 0, -1};
+        counter c = {.fail_at = -1};
         decam_allocator a = {count_alloc, count_free, &c};
         de *d = decam__de_create(&cfg, &a);
         assert_non_null(d);
@@ -570,7 +553,7 @@ static void test_shade_create_survives_every_allocation_failure(void **state) {
         const long total = c.calls;
         assert_true(total >= (strategies[s] == DECAM_STRATEGY_PBEST ? 6 : 12));
         for (long k = 0; k < total; k++) {
-            c = (counter){0, 0, k};
+            c = (counter){.fail_at = k};
             assert_null(decam__de_create(&cfg, &a));
             assert_int_equal(c.live, 0);
         }

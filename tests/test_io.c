@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "counting.h"
 #include <jpeglib.h>
 #include <png.h>
 
@@ -31,31 +33,8 @@
 #include "jpeg_write.h"
 
 /* ---------------------------------------------------------------------
- * Counting allocator, log capture
+ * Log capture
  * --------------------------------------------------------------------- */
-
-typedef struct counter {
-    long live;      /* allocations not yet freed */
-    long calls;     /* allocations attempted */
-    long fail_at;   /* fail the allocation with this index; -1: never */
-    size_t largest; /* largest single request */
-} counter;
-
-static void *count_alloc(void *opaque, size_t size) {
-    counter *c = opaque;
-    long call = c->calls++;
-    if (size > c->largest) c->largest = size;
-    if (call == c->fail_at) return NULL;
-    void *p = malloc(size);
-    if (p) c->live++;
-    return p;
-}
-
-static void count_free(void *opaque, void *p) {
-    counter *c = opaque;
-    if (p) c->live--;
-    free(p);
-}
 
 typedef struct logbook {
     int warnings, errors;
