@@ -790,8 +790,10 @@ typedef struct decam_stats {
                                map*I + (1-map)*B */
     double score_drop;      /* of the image with the map's region removed:
                                (1-map)*I + map*B */
-    double model_seconds;   /* wall time inside the model callback */
-    double library_seconds; /* wall time in decam_explain() outside it */
+    double model_seconds;   /* wall time inside the model callback (in a
+                               caller-driven run: from each decam_ask() to
+                               its decam_tell()) */
+    double library_seconds; /* wall time of the run outside it */
 } decam_stats;
 
 /* Copies the statistics of the last run into *stats, whose `size` field the

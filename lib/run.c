@@ -100,7 +100,6 @@ decam_status decam__run_fail(run *r, decam_status status, const char *fmt, ...) 
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (r->status == DECAM_OK) r->status = status;
     return decam__ctx_fail(r->ctx, status, "%s", line);
 }
 
@@ -247,11 +246,7 @@ static decam_status advance(run *r, int stopping) {
     return DECAM_OK;
 }
 
-decam_status decam__run_advance(run *r, int stopping) {
-    decam_status status = advance(r, stopping);
-    if (status != DECAM_OK && r->status == DECAM_OK) r->status = status;
-    return status;
-}
+decam_status decam__run_advance(run *r, int stopping) { return advance(r, stopping); }
 
 decam_status decam__run_stop(run *r) {
     decam_status status = DECAM_OK;

@@ -88,7 +88,6 @@ typedef struct run {
     uint32_t item;                   /* its place among the session's items */
     const struct run_totals *totals; /* the session's, for progress reports */
     decam_stats stats;
-    decam_status status; /* the run's failure, DECAM_OK while it goes on */
 } run;
 
 /* What the session tells progress reports about all its items. */
@@ -159,26 +158,25 @@ typedef struct run_spec {
 /* Starts a run: allocates the baseline, the maps and the target scores,
  * makes the baseline, and wants the full image scored (phase FULL).
  * Allocates nothing of the method's yet. On failure everything is
- * released and r->status holds the failure. */
+ * released. */
 decam_status decam__run_start(run *r, decam_ctx *ctx, const run_spec *spec);
 
 /* The run's current want has been scored (or, with `stopping`, as much of
  * it as will ever be): moves the run on to its next want or phase. With
  * `stopping`, the scored images are taken in but nothing more is wanted
- * and no progress is reported. Returns DECAM_OK or the failure, which is
- * also kept in r->status. */
+ * and no progress is reported. Returns DECAM_OK or the failure (the
+ * session keeps it). */
 decam_status decam__run_advance(run *r, int stopping);
 
-/* Ends a stopped run (a cancellation: r->status DECAM_ERR_CANCELLED or
- * DECAM_OK) so that its maps hold what its queries told, without the final
- * scoring. Returns DECAM_OK or a failure of its own (out of memory). */
+/* Ends a run its session stopped (a cancellation) so that its maps hold
+ * what its queries told, without the final scoring. Returns DECAM_OK or a failure of its own (out of memory). */
 decam_status decam__run_stop(run *r);
 
 /* Releases whatever the run still holds; idempotent. */
 void decam__run_release(run *r);
 
 /* Records a failure of the run (message and log, as the public functions
- * do), keeps it in r->status and returns status. */
+ * do) and returns status. */
 decam_status decam__run_fail(run *r, decam_status status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

@@ -29,6 +29,7 @@ struct session {
     size_t cap, room; /* images per request; images the buffers hold */
     size_t values;    /* floats of the largest item */
     size_t n_outputs;
+    pool *pool;        /* the context's workers, or NULL with one thread */
     float *images;     /* room * values: the request */
     float *scores;     /* room * n_outputs: the model callback's */
     slot *slots;       /* room: the request's images */
@@ -321,7 +322,7 @@ static decam_status start_item(session *s) {
         .shape = {it->width, it->height, it->channels, (decam_layout)p[PS_LAYOUT]},
         .budget = (uint64_t)p[PS_BUDGET],
         .threads = (int)p[PS_THREADS],
-        .pool = p[PS_THREADS] >= 2 ? ctx->pool : NULL,
+        .pool = s->pool,
         .seed = (uint64_t)p[PS_SEED],
         .method = s->method,
         .targets = it->n_targets,
@@ -400,8 +401,7 @@ decam_status decam__session_ask(session *s, decam_request *out) {
         if (n > 0) {
             const size_t values = (size_t)s->shape.w * s->shape.h * s->shape.c;
             render_job job = {s, values};
-            decam__pool_run(s->ctx->params[PS_THREADS] >= 2 ? s->ctx->pool : NULL, n, render_range,
-                            &job);
+            decam__pool_run(s->pool, n, render_range, &job);
             s->asked = n;
         }
     }
