@@ -975,9 +975,11 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_finish(decam_ctx *ctx);
 
 /* Abandons the run without writing any map; the context is idle again.
  * Statistics record DECAM_TERMINATION_CANCELLED. Accepts NULL and a
- * context with no run (then does nothing). decam_free() of a context in a
- * run abandons it as well. Refused (nothing happens) from inside a
- * callback of the run: use decam_force_stop() there. */
+ * context with no run (then does nothing). Like any call that succeeds,
+ * it leaves decam_errmsg() "", also after a refused decam_tell().
+ * decam_free() of a context in a run abandons it as well. Refused
+ * (nothing happens) from inside a callback of the run: use
+ * decam_force_stop() there. */
 DECAM_API void decam_cancel(decam_ctx *ctx);
 
 /* ======================================================================

@@ -351,7 +351,9 @@ static void test_the_run_is_guarded_and_reports_progress(void **state) {
     progress_ctx = ctx;
     progress_seen = 0;
     assert_int_equal(decam_set_progress(ctx, check_progress, NULL), DECAM_ERR_BUSY);
-    decam_cancel(ctx);
+    assert_non_null(strstr(decam_errmsg(ctx), "decam_set_progress"));
+    decam_cancel(ctx); /* a call that succeeds: it clears the last failure */
+    assert_string_equal(decam_errmsg(ctx), "");
     assert_int_equal(decam_set_progress(ctx, check_progress, NULL), DECAM_OK);
     assert_int_equal(decam_begin(ctx, items, 2), DECAM_OK);
     assert_int_equal(drive(ctx, NULL), DECAM_OK);
