@@ -118,7 +118,7 @@ static decam_status finish(decam_ctx *ctx) {
 decam_status decam_finish(decam_ctx *ctx) { GUARDED(ctx, "decam_finish", 0, finish(ctx)); }
 
 void decam_cancel(decam_ctx *ctx) {
-    if (!ctx || ctx->depth > 0) return; /* refused from a callback: nothing happens */
+    if (!ctx || ctx->depth > 0) return;             /* refused from a callback: nothing happens */
     (void)decam__ctx_enter(ctx, "decam_cancel", 0); /* a call that succeeds: "" */
     if (ctx->session) decam__session_cancel(ctx->session);
     (void)decam__ctx_leave(ctx, DECAM_OK);
