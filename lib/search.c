@@ -453,9 +453,10 @@ static void pool_take(search *s, size_t done) {
 
 /* de.h has no "first generation from these rows": it is written where the
  * de_init_*() functions write it (the engine's trials, which the next tell
- * takes as the population), after one of them has restarted the engine.
- * lib/de.c is being changed on another branch; an init-from-rows there
- * would replace this. */
+ * takes as the population), after decam__de_init_around() has restarted
+ * the engine. That call also draws the random numbers the staged
+ * variants' figures in docs/method.md section 10 were measured with, so
+ * an init-from-rows in de.c that draws none would change those maps. */
 static void set_first_generation(search *s, const double *rows, size_t n) {
     decam__de_init_around(s->de, &s->r->rng, rows, 0.0);
     double *trials = (double *)decam__de_trials(s->de);
