@@ -518,10 +518,13 @@ static decam_status next_stage(search *s, int *ready) {
         carry = mem_alloc(r->mem, np * (size_t)to->gw * to->gh, sizeof *carry);
         RUN_FAIL_IF(!carry, r, DECAM_ERR_OUT_OF_MEMORY,
                     "decam_explain: out of memory refining the grid");
+        /* L-SHADE may have shrunk the population below np: its rows are
+         * carried in turn until the next grid's np rows are filled. */
         const double *pop = decam__de_population(s->de);
+        const size_t rows = decam__de_size(s->de);
         for (size_t i = 0; i < np; i++)
-            resample_genes(pop + i * old_dim, s->gw, s->gh, carry + i * (size_t)to->gw * to->gh,
-                           to->gw, to->gh);
+            resample_genes(pop + (i % rows) * old_dim, s->gw, s->gh,
+                           carry + i * (size_t)to->gw * to->gh, to->gw, to->gh);
     }
     s->at++;
     decam_status status = DECAM_OK;

@@ -148,6 +148,35 @@ static void test_coarse_to_fine_renders_finer_masks_later(void **state) {
     }
 }
 
+/* L-SHADE shrinks its population during the coarse stage; the finer grid
+ * still starts from a full population made of the survivors, spends the
+ * budget exactly and gives a map in [0, 1] with the scored quarter on top. */
+static void test_lshade_refines_from_its_shrunk_population(void **state) {
+    (void)state;
+    float map[PW * PH];
+    seeing s = {0};
+    stage_log l = {.model = &s};
+    decam_ctx *ctx = seeing_ctx(&s, 603);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_STRATEGY, DECAM_STRATEGY_LSHADE), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_WIDTH, 8), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_HEIGHT, 8), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REFINE_COARSE_GRID, 4), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REFINE_COARSE_SHARE, 0.7), DECAM_OK);
+    explain_seeing(ctx, &l, map);
+    assert_int_equal(s.images, 603);
+    assert_int_equal(l.stages, 1);
+    assert_int_equal(l.grid[0], 8);
+    double inside = 0.0, outside = 0.0;
+    for (int y = 0; y < PH; y++)
+        for (int x = 0; x < PW; x++) {
+            float v = map[y * PW + x];
+            assert_true(v >= 0.0f && v <= 1.0f);
+            *(x < PW / 2 && y < PH / 2 ? &inside : &outside) += v;
+        }
+    assert_true(inside / (PW * PH / 4) > outside / (PW * PH * 3 / 4));
+    decam_free(ctx);
+}
+
 /* With a prior pass of 100 queries: the model has scored the full image
  * and exactly 100 masks when DE starts, and those are random masks that
  * keep about half of the image each. */
@@ -366,6 +395,7 @@ static void test_variants_refuse_what_they_cannot_serve(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_coarse_to_fine_renders_finer_masks_later),
+        cmocka_unit_test(test_lshade_refines_from_its_shrunk_population),
         cmocka_unit_test(test_prior_pass_spends_exactly_its_queries_before_the_first_generation),
         cmocka_unit_test(test_exploring_phase_ends_at_its_share),
         cmocka_unit_test(test_every_variant_is_deterministic_differs_and_finds_the_region),
