@@ -128,8 +128,10 @@ typedef enum decam_status {
     /* The context is inside decam_explain(): it cannot be reconfigured or
      * re-entered from a callback. */
     DECAM_ERR_BUSY = 11,
-    /* An input the current settings need is missing or does not match the
-     * image (for example DECAM_BASELINE_IMAGE with no baseline image set). */
+    /* An input or a setting the current settings need is missing or does
+     * not match the image (for example DECAM_BASELINE_IMAGE with no
+     * baseline image set, or an experimental search stage without
+     * DECAM_ASSEMBLY_ALL_EVALUATED). */
     DECAM_ERR_MISSING_INPUT = 12,
     /* Image I/O (decam_io.h): a file could not be opened, read or written. */
     DECAM_ERR_IO = 13,
