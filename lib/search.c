@@ -164,8 +164,12 @@ static decam_status search_allocate(search *s) {
         s->black = mem_calloc(a, s->r->values, sizeof *s->black);
         failed = !s->black;
     }
-    if (!failed && s->cfg.explore_share > 0.0) {
-        s->pool = mem_alloc(a, s->np * (size_t)s->cfg.gw * s->cfg.gh, sizeof *s->pool);
+    size_t explored_dim = 0; /* genes of the exploring stage's grid, not always the last's */
+    for (int i = 0; i < s->n_stages; i++)
+        if (s->stages[i].kind == STAGE_EXPLORE)
+            explored_dim = (size_t)s->stages[i].gw * s->stages[i].gh;
+    if (!failed && explored_dim > 0) {
+        s->pool = mem_alloc(a, s->np * explored_dim, sizeof *s->pool);
         s->pool_fit = mem_alloc(a, s->np, sizeof *s->pool_fit);
         failed = !s->pool || !s->pool_fit;
     }

@@ -227,6 +227,30 @@ static void test_exploring_phase_ends_at_its_share(void **state) {
     decam_free(ctx);
 }
 
+/* The exploring phase runs at the first DE stage's grid, which may be
+ * finer than the last one: it keeps its best candidates at that grid
+ * (a pool sized for the last grid overflowed; ASan and valgrind see it). */
+static void test_exploring_at_a_first_grid_finer_than_the_last(void **state) {
+    (void)state;
+    float map[PW * PH];
+    seeing s = {0};
+    stage_log l = {.model = &s};
+    decam_ctx *ctx = seeing_ctx(&s, 403);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_WIDTH, 4), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_HEIGHT, 4), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REFINE_COARSE_GRID, 12), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REFINE_COARSE_SHARE, 0.6), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_EXPLORE_SHARE, 0.3), DECAM_OK);
+    explain_seeing(ctx, &l, map);
+    assert_int_equal(s.images, 403);
+    assert_int_equal(l.stages, 2);
+    assert_int_equal(l.grid[0], 12);
+    assert_int_equal(l.grid[1], 4);
+    for (int i = 0; i < PW * PH; i++)
+        assert_true(map[i] >= 0.0f && map[i] <= 1.0f);
+    decam_free(ctx);
+}
+
 /* ---- on the planted models ------------------------------------------------ */
 
 static int explain_planted(const planted *p0, const float *image, const double *keys,
@@ -398,6 +422,7 @@ int main(void) {
         cmocka_unit_test(test_lshade_refines_from_its_shrunk_population),
         cmocka_unit_test(test_prior_pass_spends_exactly_its_queries_before_the_first_generation),
         cmocka_unit_test(test_exploring_phase_ends_at_its_share),
+        cmocka_unit_test(test_exploring_at_a_first_grid_finer_than_the_last),
         cmocka_unit_test(test_every_variant_is_deterministic_differs_and_finds_the_region),
         cmocka_unit_test(test_fused_mean_and_product_differ),
         cmocka_unit_test(test_drop_black_renders_removed_regions_against_black),
