@@ -108,10 +108,11 @@ static int misuse(state *s, int in_log) {
         decam_item it = {.image = s->image, .width = s->w, .height = s->h, .channels = s->c,
                          .saliency_out = s->map};
         st = byte(&s->in) & 1 ? decam_begin(ctx, &it, 1) : decam_explain_items(ctx, &it, 1);
-        if (st == DECAM_OK && !s->running) {
+        /* The log handler may have freed the context during the call. */
+        if (st == DECAM_OK && !s->running && !s->freed) {
             decam_cancel(ctx); /* a run begun here is abandoned here */
+            CHECK(decam_set_param(ctx, DECAM_PARAM_SEED, 1) == 0);
         }
-        if (!s->running && st == DECAM_OK) CHECK(decam_set_param(ctx, DECAM_PARAM_SEED, 1) == 0);
         break;
     }
     default: refused_expected = 0; break; /* behave */

@@ -10,7 +10,8 @@
 # writes the seed corpora with make_corpus.c, runs each target for
 # FUZZ_SECONDS seconds (default 60) and prints the executions per target.
 # Exits nonzero if a target finds a crash, leak, timeout or sanitizer
-# report; the input that caused it is left in BUILD_DIR/fuzz/.
+# report; the input that caused it is left in BUILD_DIR/fuzz/. Inputs
+# that found bugs before (tests/fuzz/regressions/TARGET/) are run first.
 # Without clang it prints "fuzz: skipped (no clang)" and succeeds.
 set -eu
 
@@ -82,9 +83,12 @@ mkdir -p "$out/seeds-png" "$out/seeds-jpeg" "$out/seeds-api" "$out/seeds-prepare
 status=0
 for t in $targets; do
     log="$out/fuzz_$t.log"
+    # Inputs that once found a bug (tests/fuzz/regressions/TARGET) run first,
+    # with the seeds; what the fuzzer finds goes to corpus-TARGET only.
+    set -- "$out/corpus-$t" "$out/seeds-$t"
+    [ ! -d "$src/tests/fuzz/regressions/$t" ] || set -- "$@" "$src/tests/fuzz/regressions/$t"
     if "$out/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$out/crash-$t-" \
-        "$out/corpus-$t" "$out/seeds-$t" >"$log" 2>&1; then
+        -print_final_stats=1 -artifact_prefix="$out/crash-$t-" "$@" >"$log" 2>&1; then
         result=ok
     else
         result=FAILED
