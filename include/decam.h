@@ -342,7 +342,10 @@ typedef enum decam_param {
      * regions, coarse enough for DE to search within ~1000 queries). 6
      * and 8 tied it on the shapes classifier (method.md section 9); on the
      * real model 10 and 12 tied it at 500 queries (+0.011 +- 0.018 and
-     * -0.001 +- 0.020 on 20 choosing images, section 10). */
+     * -0.001 +- 0.020 on 20 choosing images, section 10). Grid 12 with a
+     * sigma-5 blur gained there (+0.044 +- 0.022) but its maps agree across
+     * seeds far less at 1000 queries (rho 0.48 against 0.75) and, as the
+     * defaults, they fail the shapes pointing test (39 of 50). */
     DECAM_PARAM_GRID_WIDTH = 200,
     DECAM_PARAM_GRID_HEIGHT = 201,
     /* Candidates per generation (NP). 4..4096, default 48: on the planted
