@@ -148,6 +148,15 @@ static void test_coarse_to_fine_renders_finer_masks_later(void **state) {
     }
 }
 
+/* The last grid (grid x grid) after a coarse stage at `coarse` that lasts
+ * `share` of the method's queries. */
+static void set_refining(decam_ctx *ctx, int grid, int coarse, double share) {
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_WIDTH, grid), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_HEIGHT, grid), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REFINE_COARSE_GRID, coarse), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REFINE_COARSE_SHARE, share), DECAM_OK);
+}
+
 /* L-SHADE shrinks its population during the coarse stage; the finer grid
  * still starts from a full population made of the survivors, spends the
  * budget exactly and gives a map in [0, 1] with the scored quarter on top. */
@@ -158,10 +167,7 @@ static void test_lshade_refines_from_its_shrunk_population(void **state) {
     stage_log l = {.model = &s};
     decam_ctx *ctx = seeing_ctx(&s, 603);
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_STRATEGY, DECAM_STRATEGY_LSHADE), DECAM_OK);
-    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_WIDTH, 8), DECAM_OK);
-    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_HEIGHT, 8), DECAM_OK);
-    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REFINE_COARSE_GRID, 4), DECAM_OK);
-    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REFINE_COARSE_SHARE, 0.7), DECAM_OK);
+    set_refining(ctx, 8, 4, 0.7);
     explain_seeing(ctx, &l, map);
     assert_int_equal(s.images, 603);
     assert_int_equal(l.stages, 1);
@@ -236,10 +242,7 @@ static void test_exploring_at_a_first_grid_finer_than_the_last(void **state) {
     seeing s = {0};
     stage_log l = {.model = &s};
     decam_ctx *ctx = seeing_ctx(&s, 403);
-    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_WIDTH, 4), DECAM_OK);
-    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_HEIGHT, 4), DECAM_OK);
-    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REFINE_COARSE_GRID, 12), DECAM_OK);
-    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REFINE_COARSE_SHARE, 0.6), DECAM_OK);
+    set_refining(ctx, 4, 12, 0.6);
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_EXPLORE_SHARE, 0.3), DECAM_OK);
     explain_seeing(ctx, &l, map);
     assert_int_equal(s.images, 403);
