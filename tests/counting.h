@@ -1,7 +1,7 @@
 /* counting.h - an allocator for decam_create_advanced() and the private
  * parts' decam_allocator that counts what is live, remembers the largest
  * request and fails one chosen allocation: the tests of allocation
- * failures and of memory bounds share it. */
+ * failures and of memory bounds, and fuzz_prepare, share it. */
 #ifndef TESTS_COUNTING_H
 #define TESTS_COUNTING_H
 

@@ -24,6 +24,7 @@
 
 #include "decam_io.h"
 #include "reader.h"
+#include "../counting.h" /* the tests' counting allocator */
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -55,25 +56,6 @@ static int any_side(reader *r) {
     if (k == 1) return -1;
     if (k == 2) return 1 << 20;
     return 1 + k % 24;
-}
-
-/* The counting allocator that fails the allocation the input names. */
-typedef struct memory {
-    long calls, fail_at, live;
-} memory;
-
-static void *fuzz_alloc(void *opaque, size_t size) {
-    memory *m = opaque;
-    if (m->calls++ == m->fail_at) return NULL;
-    void *p = malloc(size);
-    if (p) m->live++;
-    return p;
-}
-
-static void fuzz_free(void *opaque, void *p) {
-    memory *m = opaque;
-    if (p) m->live--;
-    free(p);
 }
 
 #define MAX_SIDE 24
@@ -221,8 +203,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
      * call. */
     const size_t head = size < 32 ? size : 32;
     reader r = {data, head}, values = {data + head, size - head};
-    memory mem = {0, -1, 0};
-    decam_ctx *ctx = decam_create_advanced(fuzz_alloc, fuzz_free, &mem);
+    counter mem = {.fail_at = -1}; /* fails the allocation the input names */
+    decam_ctx *ctx = decam_create_advanced(count_alloc, count_free, &mem);
     if (!ctx) return 0;
     buffers *b = calloc(1, sizeof *b);
     const int chw = byte(&r) & 1;
