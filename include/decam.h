@@ -871,8 +871,9 @@ typedef struct decam_item {
  * different sizes go in separate calls), up to DECAM_PARAM_BATCH_SIZE
  * images, so a large batch size keeps a GPU's batch full. With the
  * default 0 a call holds one step of one item, as decam_explain()'s do:
- * set the batch size (say 256) for calls shared between items. Each item has its own generator, seeded with
- * DECAM_PARAM_SEED, and its own budget (DECAM_PARAM_BUDGET queries), and
+ * set the batch size (say 256) for calls shared between items. Each item
+ * has its own generator, seeded with DECAM_PARAM_SEED, and its own budget
+ * (DECAM_PARAM_BUDGET queries), and
  * its maps are bit for bit those of decam_explain() on that image alone,
  * for a model whose score of an image does not depend on the other images
  * of its batch. Items are started as the batch needs them, so memory
@@ -940,12 +941,13 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_begin(decam_ctx *ctx, const decam
 /* The next batch of images to score, into *request (whose `size` the
  * caller sets; only the fields that fit are written). request->n is 0
  * when nothing is left to score, or after the run stopped (a
- * cancellation, a decam_force_stop() since the last tell, a bad score). Asking again before decam_tell() gives the
- * same request. At most DECAM_PARAM_BATCH_SIZE images (0 = as
- * decam_explain()). Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL
- * request, a size too small, no run: call decam_begin() first),
- * DECAM_ERR_OUT_OF_MEMORY (starting an item; the run has failed: call
- * decam_finish()) or DECAM_ERR_BUSY from inside a callback. */
+ * cancellation, a decam_force_stop() since the last tell, a bad score).
+ * Asking again before decam_tell() gives the same request. At most
+ * DECAM_PARAM_BATCH_SIZE images (0 = as decam_explain()). Returns
+ * DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL request, a size too small,
+ * no run: call decam_begin() first), DECAM_ERR_OUT_OF_MEMORY (starting
+ * an item; the run has failed: call decam_finish()) or DECAM_ERR_BUSY
+ * from inside a callback. */
 DECAM_API DECAM_WARN_UNUSED decam_status decam_ask(decam_ctx *ctx, decam_request *request);
 
 /* The scores of the last request: n * n_outputs floats, image-major, as

@@ -169,7 +169,8 @@ decam_status decam__run_start(run *r, decam_ctx *ctx, const run_spec *spec);
 decam_status decam__run_advance(run *r, int stopping);
 
 /* Ends a run its session stopped (a cancellation) so that its maps hold
- * what its queries told, without the final scoring. Returns DECAM_OK or a failure of its own (out of memory). */
+ * what its queries told, without the final scoring. Returns DECAM_OK or
+ * a failure of its own (out of memory). */
 decam_status decam__run_stop(run *r);
 
 /* Releases whatever the run still holds; idempotent. */
