@@ -26,9 +26,10 @@ BUDGET = 250
 EVAL_STEP = 896
 # Insertion minus deletion, DE-CAM's mean over IMAGES less the random map's.
 # A map that knows nothing about the model scores the random map's value; on
-# the README's reporting-half figures the gap from a random smooth map to
-# occlusion 32/8 (626 queries) is 0.25 and to RISE at 4000 masks 0.29.
-# 0.10 demands that DE-CAM at 250 queries closes at least 40% of that gap:
+# the reporting half's figures (docs/benchmarks.md, 100 images) the gap
+# from a random smooth map to occlusion 32/8 (628 queries) is 0.24 and to
+# RISE at 4000 masks 0.30. 0.10 demands that DE-CAM at 250 queries closes
+# about 40% of the smaller gap:
 # a broken encoding, assembly or score sign falls far below it, while the
 # margin measured on these images is 0.26 (DE-CAM 0.355, random 0.094;
 # DE-CAM higher on 7 of the 8). 3824 queries: about 15 s at the README's
