@@ -20,7 +20,8 @@
  *   7. Results and statistics
  *   8. Many images, several targets, and the caller-driven run (ask/tell)
  *   9. Measuring faithfulness
- *  10. Constants as functions (for FFI)
+ *  10. Scorers: detectors, embedders, segmenters and the caller's own
+ *  11. Constants as functions (for FFI)
  *
  * Conventions that hold everywhere:
  *
@@ -195,7 +196,9 @@ DECAM_API void decam_free(decam_ctx *ctx);
  * `images` holds n images back to back, each width*height*channels floats in
  * the context's layout, with the width, height and channels given to
  * decam_explain(). The callback writes n * n_outputs floats to `scores`
- * (image-major: scores[i * n_outputs + k]); only output `target` is used.
+ * (image-major: scores[i * n_outputs + k]); by default only output
+ * `target` is used (a detector's proposals, an embedding or a dense map
+ * are read by a scorer instead, section 10).
  * Scores are used as returned: probabilities, logits or any other number
  * that is larger when the model is more sure of the target.
  *
@@ -292,12 +295,14 @@ typedef enum decam_param {
      * what the machine can spare; docs/benchmarks.md section 2 measures
      * the speed-up). */
     DECAM_PARAM_THREADS = 5,
-    /* Which model output is explained. 0..n_outputs-1, checked at
-     * decam_explain(). 0..65535, default 0 (a convention; decam_item
+    /* Which model output is explained (with a scorer other than the
+     * outputs: which of its targets, section 10). 0..n_outputs-1, checked
+     * at decam_explain(). 0..65535, default 0 (a convention; decam_item
      * explains several). */
     DECAM_PARAM_TARGET = 6,
-    /* Floats the model writes per image. 1..65536, default 1 (a
-     * convention). */
+    /* Floats the model writes per image. 1..2^24 (a detector's 1500
+     * proposals of 85 floats are 127,500), default 1 (a convention). A
+     * model call's buffer holds n_outputs floats per image. */
     DECAM_PARAM_N_OUTPUTS = 7,
     /* Layout of every image crossing the API, a decam_layout.
      * Default DECAM_LAYOUT_HWC. See also decam_set_image_layout(). */
@@ -423,6 +428,11 @@ typedef enum decam_param {
      * this; 0 = never. 0..1e9, default 0 (a convention: every query feeds
      * the map, so stopping early only loses evidence). */
     DECAM_PARAM_TOLERANCE = 215,
+    /* With several targets (decam_item), what the search maximises, a
+     * decam_follow. Default DECAM_FOLLOW_FIRST: targets[0]'s score, and
+     * the first map is bit for bit the single-target run's (a convention;
+     * docs/benchmarks.md measures ALL against it on detections). */
+    DECAM_PARAM_FOLLOW = 216,
 
     /* ---- RISE and occlusion. Keys 300 .. 399. ---- */
 
@@ -532,7 +542,7 @@ typedef enum decam_param {
 
 /* How many parameters there are (the keys are not contiguous: enumerate
  * them with decam_param_at()). */
-#define DECAM_PARAM_COUNT 51
+#define DECAM_PARAM_COUNT 52
 
 typedef enum decam_strategy {
     DECAM_STRATEGY_RAND1 = 0,  /* rand/1/bin: v = x_r1 + F (x_r2 - x_r3) */
@@ -591,6 +601,13 @@ typedef enum decam_init {
     DECAM_INIT_PRIOR = 2, /* around decam_set_prior_map(); see PRIOR_SPREAD */
     DECAM_INIT_COUNT = 3  /* how many; not a value */
 } decam_init;
+
+typedef enum decam_follow {
+    DECAM_FOLLOW_FIRST = 0, /* the first target's score */
+    DECAM_FOLLOW_ALL = 1,   /* the mean over targets of score / full-image score,
+                               so that every target is kept (several boxes) */
+    DECAM_FOLLOW_COUNT = 2  /* how many; not a value */
+} decam_follow;
 
 /* The black-box methods decam_explain() can run; all share the model
  * callback, batching, baselines, budget, statistics and progress. */
@@ -652,7 +669,7 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_param_from_name(const char *name,
                                                                decam_param *param);
 
 /* The name of value `value` of an enum parameter (METHOD, STRATEGY,
- * OBJECTIVE, BASELINE, UPSAMPLE, ASSEMBLY, INIT, LAYOUT), lower case as in
+ * OBJECTIVE, BASELINE, UPSAMPLE, ASSEMBLY, INIT, FOLLOW, LAYOUT), lower case as in
  * this header without the prefix: "pbest", "all_evaluated", "rise". NULL
  * for a parameter that is not an enum or a value outside its range.
  * Static; thread-safe. */
@@ -832,8 +849,10 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_get_raw_map(const decam_ctx *ctx,
  * maps go. A plain struct of fixed layout (arrays of it cross the API).
  *
  * image         width*height*channels floats in the context's layout.
- * targets       n_targets model outputs, each below DECAM_PARAM_N_OUTPUTS;
- *               NULL (with n_targets 0 or 1) explains DECAM_PARAM_TARGET.
+ * targets       n_targets model outputs, each below DECAM_PARAM_N_OUTPUTS
+ *               (with a scorer other than the outputs, section 10: each
+ *               one of the scorer's targets); NULL (with n_targets 0 or
+ *               1) explains DECAM_PARAM_TARGET.
  * saliency_out  n_targets maps of width*height floats, one after the
  *               other in the order of `targets`, each as decam_explain()
  *               writes it.
@@ -849,7 +868,9 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_get_raw_map(const decam_ctx *ctx,
  *     target's map is bit for bit the map of a run for that target alone
  *     with the same seed.
  *   - DE-CAM: the search follows targets[0] (its fitness is that target's
- *     score); the first map is bit for bit the single-target run's, and
+ *     score; DECAM_FOLLOW_ALL makes it every target's, relative to its
+ *     full-image score); with DECAM_FOLLOW_FIRST the first map is bit for
+ *     bit the single-target run's, and
  *     every other target's map is assembled from all the masks the search
  *     evaluated, scored for that target (DECAM_ASSEMBLY_ALL_EVALUATED or
  *     DECAM_ASSEMBLY_REGRESSION; the assemblies that read the search's
@@ -1080,7 +1101,170 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_rank_correlation(const float *a, 
                                                                 size_t n, double *rho);
 
 /* ======================================================================
- * 10. Constants as functions, for FFI callers that cannot see macros
+ * 10. Scorers: detectors, embedders, segmenters and the caller's own
+ * ====================================================================== */
+
+/* A method needs one number per image and target: how much of the decision
+ * being explained the image keeps. A classifier gives it directly (output
+ * k, the default). Other models give proposals, a vector or a map: a
+ * scorer turns the n_outputs floats the model wrote for one image into
+ * one score per target. Every method, several targets per run, many
+ * items, ask/tell and decam_evaluate() work with every scorer; no method
+ * knows which one is in use.
+ *
+ * A scorer is set with one of the functions below, which copy what they
+ * are given, and holds until another is set (decam_reset_params() keeps
+ * it). With a scorer other than DECAM_SCORER_OUTPUT, a target (an item's
+ * targets[t], or DECAM_PARAM_TARGET) is an index into the scorer's own
+ * targets: the detections, references or regions it was given. Whether
+ * the model's outputs suit the scorer (DECAM_PARAM_N_OUTPUTS against its
+ * layout) is checked when a run begins: DECAM_ERR_MISSING_INPUT, naming
+ * both. A score that is NaN or infinite stops the run with
+ * DECAM_ERR_BAD_SCORE, as a model's does.
+ *
+ * Cost: the scorer runs once per image and target on the calling thread;
+ * the detection scorer reads every proposal (P x (4 + 1 + classes)
+ * floats), which is small beside a detector's own cost. Memory: what the
+ * setter copied, plus DECAM_PARAM_N_OUTPUTS floats per image of a model
+ * call (the callback's score buffer); none of it grows with the budget. */
+typedef enum decam_scorer {
+    DECAM_SCORER_OUTPUT = 0,     /* target k: output k (a classifier); the default */
+    DECAM_SCORER_DETECTION = 1,  /* D-RISE's score of a detection (decam_score_detections) */
+    DECAM_SCORER_SIMILARITY = 2, /* similarity to a reference embedding */
+    DECAM_SCORER_REGION = 3,     /* a class's mean over a region of a dense output */
+    DECAM_SCORER_CALLBACK = 4,   /* the caller's function (decam_score_with) */
+    DECAM_SCORER_COUNT = 5       /* how many; not a value */
+} decam_scorer;
+
+/* The scorer in use on ctx (DECAM_SCORER_OUTPUT for a NULL ctx). */
+DECAM_API decam_scorer decam_get_scorer(const decam_ctx *ctx);
+
+/* How many targets the scorer in use has (0 for DECAM_SCORER_OUTPUT, whose
+ * targets are the model's outputs). 0 for a NULL ctx. */
+DECAM_API size_t decam_scorer_targets(const decam_ctx *ctx);
+
+/* Back to the default: target k is the model's output k. Frees what the
+ * previous scorer held. Returns DECAM_OK, DECAM_ERR_INVALID_ARGUMENT for a
+ * NULL ctx or DECAM_ERR_BUSY inside a run. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_score_outputs(decam_ctx *ctx);
+
+/* How a box is written: corners, or centre and size. */
+typedef enum decam_box {
+    DECAM_BOX_XYXY = 0,   /* x0, y0, x1, y1 */
+    DECAM_BOX_CXCYWH = 1, /* centre x, centre y, width, height (YOLO, DETR) */
+    DECAM_BOX_XYWH = 2,   /* x0, y0, width, height (COCO) */
+    DECAM_BOX_COUNT = 3   /* how many; not a value */
+} decam_box;
+
+/* What a detector writes for one image: `proposals` rows of `stride`
+ * floats, one after the other from output 0, each holding a box (four
+ * floats from `box_offset`, in `box_format`, in pixels of the image or,
+ * with `normalised`, as fractions of its width and height), an
+ * objectness (at `objectness`, or -1 when the model has none: it counts
+ * as 1) and `classes` class scores from `class_offset`. A darknet or
+ * YOLOv5 head is {P, 85, DECAM_BOX_CXCYWH, 1, 0, 4, 5, 80}. The rows
+ * must fit in DECAM_PARAM_N_OUTPUTS. Begins with its size, so it can grow. */
+typedef struct decam_detection_layout {
+    size_t size;         /* sizeof(decam_detection_layout) */
+    uint32_t proposals;  /* P, 1 .. 2^24 */
+    uint32_t stride;     /* floats per proposal */
+    int32_t box_format;  /* a decam_box */
+    int32_t normalised;  /* 1: boxes in [0,1] of width and height; 0: pixels */
+    uint32_t box_offset; /* where the box's four floats start in a row */
+    int32_t objectness;  /* where the objectness is, or -1: none */
+    uint32_t class_offset;
+    uint32_t classes; /* 1 .. 65536 class scores from class_offset */
+} decam_detection_layout;
+
+/* Explains detections (D-RISE, Petsiuk et al. 2021). Target t is the
+ * detection with box boxes[4t .. 4t+3] (x0, y0, x1, y1 in pixels of the
+ * image explained, whatever the layout's format) and class vector either
+ * the one-hot vector of labels[t] or class_scores[t * classes ..] (one of
+ * labels and class_scores is NULL). An image's score for target t is the
+ * best over its proposals of
+ *
+ *     IoU(box, proposal's box) x cos(class vector, proposal's classes)
+ *                              x proposal's objectness
+ *
+ * which is high while the image still holds a proposal like the detection
+ * and falls when it goes. Several detections of one image are several
+ * targets of one run: one set of queries explains every box (for DE-CAM
+ * see DECAM_PARAM_FOLLOW). D-RISE itself is DECAM_METHOD_RISE with this
+ * scorer, RISE_GRID 16 and RISE_KEEP 0.5.
+ *
+ * Copies layout, boxes, labels and class_scores. Returns DECAM_OK;
+ * DECAM_ERR_INVALID_ARGUMENT (NULL ctx, layout or boxes, both or neither
+ * of labels and class_scores, n of 0 or above 65536, a layout size too
+ * small, a box that is not finite or has no area, a label at or beyond
+ * `classes`, a class vector that is all zero or not finite);
+ * DECAM_ERR_OUT_OF_RANGE (a layout field out of range: the message names
+ * it); DECAM_ERR_OUT_OF_MEMORY; DECAM_ERR_BUSY. */
+DECAM_API DECAM_WARN_UNUSED decam_status
+decam_score_detections(decam_ctx *ctx, const decam_detection_layout *layout, const float *boxes,
+                       const int32_t *labels, const float *class_scores, size_t n);
+
+typedef enum decam_similarity {
+    DECAM_SIMILARITY_COSINE = 0,   /* cos(output, reference), in [-1, 1] */
+    DECAM_SIMILARITY_DISTANCE = 1, /* -||output - reference||, at most 0 */
+    DECAM_SIMILARITY_COUNT = 2     /* how many; not a value */
+} decam_similarity;
+
+/* Explains an embedding model: target t is the reference embedding
+ * references[t * dim .. t * dim + dim - 1] (from another image, say, to
+ * ask why two faces match, or the unperturbed image's own), and an image's
+ * score is the similarity of its embedding (the model's n_outputs floats,
+ * which must be `dim`) to it. Copies the references. Returns DECAM_OK,
+ * DECAM_ERR_INVALID_ARGUMENT (NULL ctx or references, n of 0 or above
+ * 65536, dim of 0 or above 2^24, a value that is not finite, an all-zero
+ * reference with DECAM_SIMILARITY_COSINE), DECAM_ERR_OUT_OF_RANGE (kind),
+ * DECAM_ERR_OUT_OF_MEMORY or DECAM_ERR_BUSY. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_score_similarity(decam_ctx *ctx,
+                                                                decam_similarity kind,
+                                                                const float *references,
+                                                                size_t dim, size_t n);
+
+/* What a dense model (a segmenter) writes for one image: `classes` maps of
+ * width x height, planar (DECAM_LAYOUT_CHW: class-major) or interleaved
+ * (DECAM_LAYOUT_HWC: class fastest). width * height * classes must be
+ * DECAM_PARAM_N_OUTPUTS. The output's size need not be the image's. */
+typedef struct decam_dense_layout {
+    size_t size; /* sizeof(decam_dense_layout) */
+    int32_t width, height;
+    int32_t classes; /* 1 .. 65536 */
+    int32_t layout;  /* a decam_layout */
+} decam_dense_layout;
+
+/* Explains a dense output, as pytorch-grad-cam's SemanticSegmentationTarget
+ * does: target t is class classes[t] over the region masks[t * width *
+ * height ..] (width x height bytes of the output's grid, row-major,
+ * nonzero inside), and an image's score is the mean of that class's
+ * output over the region. Copies the masks. Returns DECAM_OK,
+ * DECAM_ERR_INVALID_ARGUMENT (NULL ctx, layout, classes or masks, n of 0
+ * or above 65536, an empty region, a class at or beyond layout->classes),
+ * DECAM_ERR_OUT_OF_RANGE (a layout field), DECAM_ERR_OUT_OF_MEMORY or
+ * DECAM_ERR_BUSY. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_score_regions(decam_ctx *ctx,
+                                                             const decam_dense_layout *layout,
+                                                             const uint32_t *classes,
+                                                             const uint8_t *masks, size_t n);
+
+/* The caller's own scorer: writes to *score the score of target `target`
+ * (0 .. n_targets - 1) from one image's n_outputs floats. Return 0 on
+ * success; nonzero stops the run with DECAM_ERR_MODEL_FAILED (the value
+ * in the message). Called on the thread of the model callback, once per
+ * image and target, with the context busy; `outputs` is valid only during
+ * the call. */
+typedef int (*decam_score_fn)(void *user, const float *outputs, size_t n_outputs,
+                              uint32_t target, double *score);
+
+/* Sets the caller's scorer with `n_targets` targets (1 .. 65536). Returns
+ * DECAM_OK, DECAM_ERR_INVALID_ARGUMENT (NULL ctx or fn, n_targets out of
+ * range) or DECAM_ERR_BUSY. */
+DECAM_API DECAM_WARN_UNUSED decam_status decam_score_with(decam_ctx *ctx, decam_score_fn fn,
+                                                          void *user, size_t n_targets);
+
+/* ======================================================================
+ * 11. Constants as functions, for FFI callers that cannot see macros
  * ====================================================================== */
 
 DECAM_API int decam_max_image_side(void);      /* 65536 */

@@ -5,14 +5,17 @@
 #include <math.h>
 #include <time.h>
 
+#include "scoring.h"
+
 double decam__batch_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-decam_status decam__batcher_init(batcher *b, decam_ctx *ctx, size_t values, size_t cap) {
-    *b = (batcher){.ctx = ctx, .values = values, .cap = cap};
+decam_status decam__batcher_init(batcher *b, decam_ctx *ctx, int width, int height, size_t values,
+                                 size_t cap) {
+    *b = (batcher){.ctx = ctx, .width = width, .height = height, .values = values, .cap = cap};
     b->n_outputs = (size_t)ctx->params[PS_N_OUTPUTS];
     b->target = (size_t)ctx->params[PS_TARGET];
     b->images = decam__ctx_alloc(ctx, cap, values * sizeof(float));
@@ -61,13 +64,10 @@ decam_status decam__batcher_flush(batcher *b) {
     FAIL_IF(rc != 0, ctx, DECAM_ERR_MODEL_FAILED,
             "the model callback returned %d on call %llu (a batch of %zu images)", rc,
             (unsigned long long)b->calls, n);
-    for (size_t k = 0; k < n; k++) {
-        float s = b->scores[k * b->n_outputs + b->target];
-        FAIL_IF(!isfinite(s), ctx, DECAM_ERR_BAD_SCORE,
-                "the model returned %s for output %zu of image %zu in call %llu",
-                isnan(s) ? "NaN" : "an infinite score", b->target, k, (unsigned long long)b->calls);
-        *b->dest[k] = s;
-    }
+    for (size_t k = 0; k < n; k++)
+        FORWARD_IF_ERROR(decam__scorer_apply(ctx, &ctx->scorer, b->scores + k * b->n_outputs,
+                                             b->n_outputs, (uint32_t)b->target, b->width,
+                                             b->height, k, b->calls, b->dest[k]));
     FAIL_IF(atomic_load(&ctx->stop_requested), ctx, DECAM_ERR_CANCELLED,
             "stopped by decam_force_stop()");
     return DECAM_OK;

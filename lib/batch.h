@@ -16,7 +16,8 @@
 
 typedef struct batcher {
     decam_ctx *ctx;
-    size_t values;    /* floats per image */
+    int width, height; /* of every image, for the scorer */
+    size_t values;     /* floats per image */
     size_t cap, fill; /* images per call, images waiting */
     float *images;    /* cap * values */
     double **dest;    /* cap: where each waiting image's score goes */
@@ -28,10 +29,12 @@ typedef struct batcher {
     pool *pool; /* workers for decam__batcher_fill(); NULL = this thread */
 } batcher;
 
-/* Allocates a batcher for images of `values` floats, at most `cap` per
- * call; reads n_outputs and target from the context. Returns DECAM_OK or
- * DECAM_ERR_OUT_OF_MEMORY (with a message; nothing to free). */
-decam_status decam__batcher_init(batcher *b, decam_ctx *ctx, size_t values, size_t cap);
+/* Allocates a batcher for width x height images of `values` floats, at
+ * most `cap` per call; reads n_outputs and target from the context, and
+ * scores with its scorer. Returns DECAM_OK or DECAM_ERR_OUT_OF_MEMORY
+ * (with a message; nothing to free). */
+decam_status decam__batcher_init(batcher *b, decam_ctx *ctx, int width, int height, size_t values,
+                                 size_t cap);
 void decam__batcher_free(batcher *b);
 
 /* The next free image slot; fill it, then commit it with decam__batcher_submit(). */

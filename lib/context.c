@@ -42,6 +42,7 @@ static void free_now(decam_ctx *ctx) {
     decam__ctx_dealloc(ctx, ctx->prior);
     decam__ctx_dealloc(ctx, ctx->raw);
     decam__ctx_dealloc(ctx, ctx->io);
+    decam__ctx_dealloc(ctx, ctx->scorer.data);
     decam_allocator mem = ctx->mem;
     mem_free(&mem, ctx);
 }

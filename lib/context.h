@@ -15,6 +15,7 @@
 #include "decam.h"
 #include "params.h"
 #include "pool.h"
+#include "scorer.h"
 
 struct decam_ctx {
     decam_allocator mem;
@@ -42,6 +43,8 @@ struct decam_ctx {
     float *baseline; /* decam_set_baseline_image(), in baseline_layout */
     int baseline_w, baseline_h, baseline_c;
     decam_layout baseline_layout;
+
+    scorer scorer; /* decam_score_*(): what a target's score is (scorer.h) */
 
     float *prior; /* decam_set_prior_map() */
     int prior_w, prior_h;

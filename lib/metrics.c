@@ -13,6 +13,7 @@
 #include "mask.h"
 #include "params.h"
 #include "batch.h"
+#include "scoring.h"
 
 typedef struct ranked_px {
     float saliency;
@@ -193,8 +194,8 @@ static decam_status check_call(decam_ctx *ctx, const float *image, int width, in
     FAIL_IF(!ctx->model, ctx, DECAM_ERR_NO_MODEL,
             "decam_evaluate: no model callback; call decam_set_model() first");
     const double *p = ctx->params;
-    FAIL_IF(p[PS_TARGET] >= p[PS_N_OUTPUTS], ctx, DECAM_ERR_OUT_OF_RANGE,
-            "target = %g must be below n_outputs = %g", p[PS_TARGET], p[PS_N_OUTPUTS]);
+    FORWARD_IF_ERROR(decam__scorer_check_outputs(ctx, "decam_evaluate"));
+    FORWARD_IF_ERROR(decam__scorer_check_target(ctx, "", "target", p[PS_TARGET]));
     const size_t hw = (size_t)width * height;
     for (size_t i = 0; i < hw; i++)
         FAIL_IF(!isfinite(saliency[i]), ctx, DECAM_ERR_INVALID_ARGUMENT,
@@ -223,7 +224,7 @@ static decam_status evaluate_call(decam_ctx *ctx, const float *image, int width,
     ctx->busy = 1;
     atomic_store(&ctx->stop_requested, ctx->free_pending);
     const size_t cap = p[PS_BATCH_SIZE] > 0 ? (size_t)p[PS_BATCH_SIZE] : 64;
-    decam_status status = decam__batcher_init(&batch, ctx, values, cap);
+    decam_status status = decam__batcher_init(&batch, ctx, width, height, values, cap);
     if (status == DECAM_OK) status = allocate(&e);
     if (status == DECAM_OK) status = evaluate(&e, image, saliency, &m);
     pointing_games(saliency, truth, hw, &m);

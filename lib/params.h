@@ -25,7 +25,7 @@
     X(BATCH_SIZE, "batch_size", 0, 65536, 0, 1, NULL)                                              \
     X(THREADS, "threads", 1, 64, 1, 1, NULL)                                                       \
     X(TARGET, "target", 0, 65535, 0, 1, NULL)                                                      \
-    X(N_OUTPUTS, "n_outputs", 1, 65536, 1, 1, NULL)                                                \
+    X(N_OUTPUTS, "n_outputs", 1, 16777216, 1, 1, NULL)                                             \
     X(LAYOUT, "layout", 0, DECAM_LAYOUT_COUNT - 1, DECAM_LAYOUT_HWC, 1, LAYOUT_NAMES)              \
     X(BASELINE, "baseline", 0, DECAM_BASELINE_COUNT - 1, DECAM_BASELINE_BLUR, 1, BASELINE_NAMES)   \
     X(BASELINE_VALUE, "baseline_value", -1e9, 1e9, 0, 0, NULL)                                     \
@@ -51,6 +51,7 @@
     X(INIT, "init", 0, DECAM_INIT_COUNT - 1, DECAM_INIT_LATIN_HYPERCUBE, 1, INIT_NAMES)            \
     X(PRIOR_SPREAD, "prior_spread", 0, 1, 0.25, 0, NULL)                                           \
     X(TOLERANCE, "tolerance", 0, 1e9, 0, 0, NULL)                                                  \
+    X(FOLLOW, "follow", 0, DECAM_FOLLOW_COUNT - 1, DECAM_FOLLOW_FIRST, 1, FOLLOW_NAMES)             \
     X(RISE_GRID, "rise_grid", 2, 64, 7, 1, NULL)                                                   \
     X(RISE_KEEP, "rise_keep", 0.01, 0.99, 0.5, 0, NULL)                                            \
     X(OCCLUSION_WINDOW, "occlusion_window", 0, 65536, 0, 1, NULL)                                  \

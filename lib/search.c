@@ -299,6 +299,19 @@ static double score_term(const search *s, size_t i, size_t t) {
     return NAN;
 }
 
+/* The score part of candidate i's fitness: the first target's, or with
+ * DECAM_FOLLOW_ALL the mean over targets of each one's term relative to
+ * its full-image score, so that a mask that loses any target pays. */
+static double followed_term(const search *s, size_t i) {
+    if (s->cfg.follow == DECAM_FOLLOW_FIRST || s->targets == 1) return score_term(s, i, 0);
+    double sum = 0.0;
+    for (size_t t = 0; t < s->targets; t++) {
+        const double full = fabs(s->r->score_full[t]);
+        sum += score_term(s, i, t) / (full > 0.0 ? full : 1.0);
+    }
+    return sum / (double)s->targets;
+}
+
 /* Adds the masks of candidates 0..count-1 to the pixel sums of image rows
  * first..last-1, in candidate order per pixel. */
 static void sum_pixels(void *job, size_t first, size_t last, int worker) {
@@ -351,7 +364,7 @@ static size_t assess(search *s, size_t n) {
         }
         const double area = mean_gene(g, s->dim);
         const double target = s->cfg.keep_target;
-        s->fitness[done] = score_term(s, done, 0) -
+        s->fitness[done] = followed_term(s, done) -
                            area_w * (target > 0.0 ? fabs(area - target) : area) -
                            (tv_w > 0.0 ? tv_w * total_variation(g, s->gw, s->gh) : 0.0);
     }
@@ -758,6 +771,7 @@ void decam__search_configure(const double *p, const method_inputs *in, search_co
         .init = (decam_init)p[PS_INIT],
         .area_weight = p[PS_AREA_WEIGHT],
         .tv_weight = p[PS_TV_WEIGHT],
+        .follow = (decam_follow)p[PS_FOLLOW],
         .prior_spread = p[PS_PRIOR_SPREAD],
         .prior = in ? in->prior : NULL,
         .prior_w = in ? in->prior_w : 0,

@@ -23,6 +23,7 @@ typedef struct search_config {
     int prior_w, prior_h;
     double max_generations; /* 0: no limit */
     double tolerance;       /* 0: never */
+    decam_follow follow;    /* with several targets: what the fitness reads */
     double ridge;           /* DECAM_ASSEMBLY_REGRESSION */
     /* Experimental (decam.h, keys 1010 ..), all off by default. */
     int coarse_grid, middle_grid;      /* refining grids' sides before gw x gh; 0: none */

@@ -7,6 +7,7 @@
 #include "batch.h"
 #include "method.h"
 #include "params.h"
+#include "scoring.h"
 
 /* An image of the request: image k of run r's want. */
 typedef struct slot {
@@ -59,9 +60,7 @@ static decam_status check_targets(decam_ctx *ctx, const char *who, const decam_i
     if (!it->targets) {
         FAIL_IF(it->n_targets > 1, ctx, DECAM_ERR_INVALID_ARGUMENT,
                 "%s: %stargets is NULL but %sn_targets = %zu", who, name, name, it->n_targets);
-        FAIL_IF(p[PS_TARGET] >= p[PS_N_OUTPUTS], ctx, DECAM_ERR_OUT_OF_RANGE,
-                "target = %g must be below n_outputs = %g", p[PS_TARGET], p[PS_N_OUTPUTS]);
-        return DECAM_OK;
+        return decam__scorer_check_target(ctx, "", "target", p[PS_TARGET]);
     }
     FAIL_IF(it->n_targets == 0, ctx, DECAM_ERR_INVALID_ARGUMENT,
             "%s: %sn_targets is 0 but %stargets is set", who, name, name);
@@ -71,10 +70,12 @@ static decam_status check_targets(decam_ctx *ctx, const char *who, const decam_i
             "%s: %sn_targets = %zu, but assembly = %s gives one map (use all_evaluated or "
             "regression)",
             who, name, it->n_targets, decam_value_name(DECAM_PARAM_ASSEMBLY, (int)p[PS_ASSEMBLY]));
-    for (size_t t = 0; t < it->n_targets; t++)
-        FAIL_IF(it->targets[t] >= p[PS_N_OUTPUTS], ctx, DECAM_ERR_OUT_OF_RANGE,
-                "%s: %stargets[%zu] = %u must be below n_outputs = %g", who, name, t,
-                (unsigned)it->targets[t], p[PS_N_OUTPUTS]);
+    char prefix[80], what[64];
+    snprintf(prefix, sizeof prefix, "%s: ", who);
+    for (size_t t = 0; t < it->n_targets; t++) {
+        snprintf(what, sizeof what, "%stargets[%zu]", name, t);
+        FORWARD_IF_ERROR(decam__scorer_check_target(ctx, prefix, what, it->targets[t]));
+    }
     return DECAM_OK;
 }
 
@@ -247,6 +248,7 @@ decam_status decam__session_begin_method(decam_ctx *ctx, const char *who, const 
     const double *p = ctx->params;
     FAIL_IF(!m, ctx, DECAM_ERR_UNSUPPORTED, "%s: method %g is not built in", who, p[PS_METHOD]);
     size_t values = 0, n_targets = 0;
+    FORWARD_IF_ERROR(decam__scorer_check_outputs(ctx, who));
     FORWARD_IF_ERROR(check_items(ctx, who, m, items, n_items, mode, &values, &n_targets));
     FORWARD_IF_ERROR(ensure_pool(ctx, (int)p[PS_THREADS]));
 
@@ -449,18 +451,18 @@ decam_status decam__session_model_failed(session *s, int rc) {
                            rc, (unsigned long long)s->calls, n));
 }
 
-/* Stores the request's target scores in the wants; refuses non-finite. */
+/* Stores the request's target scores, as the scorer makes them from the
+ * model's outputs, in the wants; refuses non-finite ones. */
 static decam_status store_scores(session *s, const float *scores) {
+    const scorer *sc = &s->ctx->scorer;
     for (size_t j = 0; j < s->asked; j++) {
         run *r = s->slots[j].r;
         want *w = &r->want;
         const float *row = scores + j * s->n_outputs;
         for (size_t t = 0; t < r->targets; t++) {
-            float v = row[r->target[t]];
-            FAIL_IF(!isfinite(v), s->ctx, DECAM_ERR_BAD_SCORE,
-                    "the model returned %s for output %u of image %zu in call %llu",
-                    isnan(v) ? "NaN" : "an infinite score", (unsigned)r->target[t], j,
-                    (unsigned long long)s->calls);
+            double v = 0.0;
+            FORWARD_IF_ERROR(decam__scorer_apply(s->ctx, sc, row, s->n_outputs, r->target[t],
+                                                 r->shape.w, r->shape.h, j, s->calls, &v));
             w->scores[s->slots[j].k * r->targets + t] = v;
         }
         w->scored++;

@@ -226,6 +226,34 @@ CALL(decam_rank_correlation) {
     if (st != DECAM_OK) return st;
     return decam_rank_correlation(E.map, E.image, W * H, &rho);
 }
+/* The scorers: each copies its inputs (one allocation), then the context
+ * goes back to the output scorer the other rows use. */
+static decam_status scored_then_reset(decam_status st) {
+    return st != DECAM_OK ? st : decam_score_outputs(E.ctx);
+}
+CALL(decam_get_scorer) { return ok_if(decam_get_scorer(E.ctx) == DECAM_SCORER_OUTPUT); }
+CALL(decam_scorer_targets) { return ok_if(decam_scorer_targets(E.ctx) == 0); }
+CALL(decam_score_outputs) { return decam_score_outputs(E.ctx); }
+CALL(decam_score_detections) {
+    const decam_detection_layout l = {sizeof l, 2, 6, DECAM_BOX_XYXY, 0, 0, 4, 5, 1};
+    const float box[4] = {1, 1, 5, 5};
+    const int32_t label = 0;
+    return scored_then_reset(decam_score_detections(E.ctx, &l, box, &label, NULL, 1));
+}
+CALL(decam_score_similarity) {
+    return scored_then_reset(
+        decam_score_similarity(E.ctx, DECAM_SIMILARITY_COSINE, E.image, 4, 2));
+}
+CALL(decam_score_regions) {
+    const decam_dense_layout l = {sizeof l, W, H, 1, DECAM_LAYOUT_HWC};
+    const uint32_t cls = 0;
+    return scored_then_reset(decam_score_regions(E.ctx, &l, &cls, E.truth, 1));
+}
+static int score_first(void *user, const float *out, size_t n, uint32_t t, double *s) {
+    *s = out[0];
+    return 0;
+}
+CALL(decam_score_with) { return scored_then_reset(decam_score_with(E.ctx, score_first, NULL, 1)); }
 CALL(decam_max_image_side) { return ok_if(decam_max_image_side() > 0); }
 CALL(decam_max_image_values) { return ok_if(decam_max_image_values() > 0); }
 CALL(decam_max_channels) { return ok_if(decam_max_channels() > 0); }
@@ -403,6 +431,13 @@ static const entry ENTRIES[] = {
     ROW(decam_evaluate),
     ROW(decam_pointing),
     ROW(decam_rank_correlation),
+    ROW(decam_get_scorer),
+    ROW(decam_scorer_targets),
+    ROW(decam_score_outputs),
+    ROW(decam_score_detections),
+    ROW(decam_score_similarity),
+    ROW(decam_score_regions),
+    ROW(decam_score_with),
     ROW(decam_max_image_side),
     ROW(decam_max_image_values),
     ROW(decam_max_channels),
