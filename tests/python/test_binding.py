@@ -213,6 +213,22 @@ class ModelAndCallbacks(unittest.TestCase):
         self.assertEqual(cm.exception.status, decam.Status.OUT_OF_RANGE)
         self.assertIn("target", str(cm.exception))
 
+    def test_error_messages_name_the_function_once(self):
+        # The library's message starts with its function; the binding's
+        # prefix must not say it a second time.
+        two = decam.Explainer(lambda b: np.stack([self.planted(b)] * 2, axis=1))
+        with self.assertRaises(decam.DecamError) as cm:
+            two.explain(self.image, target=5)
+        text = str(cm.exception)
+        self.assertEqual(text.count("decam_begin"), 1, text)
+        self.assertTrue(text.startswith("decam_begin: parameter value out of range: "), text)
+        self.assertIn("targets[0] = 5", text)
+        self.assertTrue(cm.exception.message.startswith("decam_begin: "))  # as the library says
+        with self.assertRaises(decam.DecamError) as cm:
+            decam.Explainer(self.planted, budget=-5)
+        text = str(cm.exception)
+        self.assertEqual(text.count("decam_set_param"), 1, text)
+
     def test_baseline_image_is_needed_by_the_image_baseline(self):
         ex = decam.Explainer(self.planted, baseline="image", n_outputs=1)
         with self.assertRaises(decam.DecamError) as cm:

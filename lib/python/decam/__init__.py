@@ -30,6 +30,7 @@ import enum
 import numbers
 import operator
 import os
+import re
 import signal
 import sys
 import sysconfig
@@ -231,6 +232,11 @@ class DecamError(Exception):
         self.status = Status(status)
         self.message = message
         name = _lib.decam_status_string(int(status)).decode()
+        # The library's messages start with the function that failed
+        # ("decam_begin: items[0]..."): that name leads, said once.
+        own = re.match(r"(decam_\w+): ", message)
+        if own:
+            function, message = own.group(1), message[own.end():]
         super().__init__(f"{function + ': ' if function else ''}{name}: {message}")
 
 
