@@ -203,6 +203,18 @@ class ModelAndCallbacks(unittest.TestCase):
             ex.explain(self.image, target=0)
         self.assertEqual(cm.exception.status, decam.Status.BAD_SCORE)
 
+    def test_finite_scores_beyond_float32_are_refused_as_such(self):
+        # float64 scores are cast to float32 for C: 1e39 must not be
+        # reported as an infinite score.
+        ex = decam.Explainer(lambda b: np.full(len(b), 1e39, np.float64))
+        with self.assertRaises(ValueError) as cm:
+            ex.explain(self.image, target=0)
+        text = str(cm.exception)
+        self.assertIn("1e+39", text)
+        self.assertIn("finite, but beyond float32's range", text)
+        self.assertIn("probabilities", text)
+        self.assertNotIn("infinite", text)
+
     def test_library_errors_raise_with_status_and_message(self):
         with self.assertRaises(decam.DecamError) as cm:
             decam.Explainer(self.planted, budget=10).explain(self.image, target=0)

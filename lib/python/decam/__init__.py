@@ -413,7 +413,16 @@ def _as_numpy(scores):
     scores = np.asarray(scores)
     if scores.dtype.kind not in "biuf":
         raise TypeError(f"the model returned {scores.dtype} scores; expected real numbers")
-    return scores.astype(np.float32, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = scores.astype(np.float32, copy=False)
+    beyond = np.isfinite(scores) & ~np.isfinite(out)
+    if beyond.any():  # the C ABI takes float32: this would reach it as infinity
+        value = scores[beyond].flat[0]
+        raise ValueError(f"the model returned the score {value!r}: finite, but beyond "
+                         f"float32's range (+-{float(np.finfo(np.float32).max):.4g}), which "
+                         "the library's scores have; return probabilities, or rescale the "
+                         "scores")
+    return out
 
 
 class _TextBar:
