@@ -469,7 +469,11 @@ class Explainer:
               The batch is a read-only view of the library's buffer, valid
               only during the call: copy what you keep. When the images
               explained are torch tensors, the batch is a torch tensor on
-              their device and the model runs under torch.no_grad().
+              their device and the model runs under torch.no_grad(); a
+              tensor cannot be read-only, so the first call (the probe,
+              which scores the caller's image) gets a private copy, and
+              the others the library's buffer: the caller's image never
+              changes.
     grid      sets grid_width and grid_height together.
     progress  None; True for a bar (tqdm when installed, else text on
               stderr); or a callable(Progress) returning True to cancel.
@@ -828,18 +832,19 @@ class Explainer:
         if target is not None:
             target = _index(target, "target")
         if target is None or self._k is None:
-            probe = self._scores(image[None], 1)  # one query outside the budget
+            probe = self._scores(image[None], 1, copy=True)  # outside the budget
             self._k = probe.size
             if target is None:
                 target = int(np.argmax(probe))
         self._set("n_outputs", self._k)
         self._set("target", target)
 
-    def _scores(self, batch, n):
+    def _scores(self, batch, n, copy=False):
         """The model's scores for a NumPy batch, checked: (n,) or (n, k).
         For torch images (self._device set) the model gets a tensor on
-        their device, under torch.no_grad(), as explain() gives it."""
-        batch = _run.for_model(batch, self._device)
+        their device, under torch.no_grad(), as explain() gives it; `copy`
+        when the batch may be the caller's own memory (see _run.for_model)."""
+        batch = _run.for_model(batch, self._device, copy)
         return self._checked(_run.call(self.model, batch, self._device), n)
 
     def _checked(self, scores, n):

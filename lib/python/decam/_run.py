@@ -86,21 +86,29 @@ class Images:
                              f"({', '.join(sorted(map(str, devices)))}): move them to one")
         return devices.pop()
 
-    def for_model(self, batch):
-        return for_model(batch, self.device)
+    def for_model(self, batch, copy=False):
+        return for_model(batch, self.device, copy)
 
     def call(self, model, batch):
         return call(model, batch, self.device)
 
 
-def for_model(batch, device):
-    """What the model receives for a NumPy batch: the batch itself, or for
-    torch input (device set) a tensor on that device (on the CPU a view of
-    the same memory, no copy; read-only like the NumPy view)."""
+def for_model(batch, device, copy=False):
+    """What the model receives for a NumPy batch: a read-only view of it,
+    or for torch input (device set) a tensor on that device. A tensor
+    cannot be read-only, so the caller's image must never be in one: with
+    `copy` (the probe, whose batch is the caller's own image) the tensor
+    holds a private copy; otherwise (the queries) it is a view of the
+    library's buffer on the CPU, no copy, which a model writing in place
+    changes for itself alone."""
     if device is None:
-        return batch
+        view = batch.view()
+        view.flags.writeable = False  # the probe's batch may be the caller's own array
+        return view
     import torch
-    with warnings.catch_warnings():  # the view is read-only, as documented
+    if copy and device.type == "cpu":
+        return torch.from_numpy(np.array(batch, copy=True))
+    with warnings.catch_warnings():  # a view of the library's read-only buffer
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         tensor = torch.from_numpy(batch)
     return tensor if device.type == "cpu" else tensor.to(device)
@@ -205,7 +213,8 @@ def steps(ex, images, targets):
     resolved = []
     for i, spec in enumerate(specs):
         if spec is None or isinstance(spec, tuple) or ex._k is None:
-            raw = yield images.for_model(images.arrays[i][None])  # outside the budget
+            # outside the budget; arrays[i] may be the caller's own memory
+            raw = yield images.for_model(images.arrays[i][None], copy=True)
             probe = ex._checked(raw, 1)
             ex._k = probe.size
             resolved.append(_resolve(spec, probe, ex._k))
