@@ -384,6 +384,38 @@ def _real_array(value, what, ndims):
     return out
 
 
+def _is_uint8(value):
+    """A uint8 array or tensor (bytes: 0..255 stands for [0, 1])."""
+    return str(getattr(value, "dtype", "")) in ("uint8", "torch.uint8")
+
+
+def _no_bytes(value, what):
+    """The one rule for uint8 images: bytes, 0..255 standing for [0, 1].
+    The model's pixel values are the caller's to choose, so explain() and
+    evaluate() refuse them rather than guess (render_panel() and overlay(),
+    which only draw, convert them: v / 255)."""
+    if _is_uint8(value):
+        raise TypeError(f"{what} is uint8 (bytes): the model's pixel values are yours to "
+                        "choose, so give floats: image.astype(np.float32) / 255 for [0, 1] "
+                        "(as load_image() gives), or image.astype(np.float32) for 0..255")
+
+
+def _not_chw(shape, what, chw):
+    """ValueError for an image (or batch) given in (C, H, W) to an explainer
+    that reads (H, W, C): C in 1, 3, 4 first and both sides above 4."""
+    image = tuple(shape[-3:])
+    if chw or len(image) != 3 or image[0] not in (1, 3, 4) or min(image[1:]) <= 4:
+        return
+    batch = len(shape) == 4
+    raise ValueError(f"{what} has shape {tuple(shape)}, which looks like "
+                     f"({'N, ' if batch else ''}C, H, W), but this Explainer reads "
+                     f"({'N, ' if batch else ''}H, W, C): make it with layout='chw' "
+                     "(decam.Explainer(model, layout='chw')), or transpose the image"
+                     f"{'s' if batch else ''} (a NumPy array: .transpose("
+                     f"{'0, 2, 3, 1' if batch else '1, 2, 0'}); a tensor: .permute("
+                     f"{'0, 2, 3, 1' if batch else '1, 2, 0'}))")
+
+
 def _truth_mask(truth):
     """A ground-truth mask: any 2-D array of real numbers (or bools), nonzero
     on the object, as C-contiguous bytes 0/1."""
@@ -805,8 +837,10 @@ class Explainer:
     # -- internals
     def _image(self, image, what="image"):
         """A C-contiguous float32 image and its height, width, channels."""
+        _no_bytes(image, what)
         image = _real_array(image, what, (2, 3))
         chw = self._get("layout") == "chw"
+        _not_chw(image.shape, what, chw)
         if image.ndim == 2:
             image = image[None] if chw else image[..., None]
         c, h, w = image.shape if chw else (image.shape[2], image.shape[0], image.shape[1])
@@ -1172,7 +1206,12 @@ _COLORMAPS = ("jet", "turbo", "viridis", "inferno", "gray")
 
 def render_panel(image, saliency, colormap="jet", alpha=0.5, top_fraction=0.15):
     """image | coloured map | overlay, side by side: (H, 3W, 3) uint8.
-    top_fraction > 0 outlines that share of the most salient pixels."""
+    The image is (H, W, C) floats in [0, 1], or uint8 bytes (v / 255, as
+    overlay() reads them). top_fraction > 0 outlines that share of the most
+    salient pixels."""
+    if _is_uint8(image):  # bytes, as overlay() and save_image() read them
+        image = np.asarray(image.detach().cpu() if hasattr(image, "detach") else image)
+        image = image.astype(np.float32) / 255
     image = _image_hwc(image)
     saliency = _real_array(saliency, "saliency", (2,))
     h, w, c = image.shape

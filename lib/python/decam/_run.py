@@ -18,7 +18,8 @@ import warnings
 import numpy as np
 
 from . import (LIBRARY_PATH, _HAS_ASK_TELL, _TERMINATIONS, Cancelled, DecamError, Stats, Status,
-               _CItem, _CRequest, _CStats, _floats, _lib, _real_array, _show_images)
+               _CItem, _CRequest, _CStats, _floats, _lib, _no_bytes, _not_chw, _real_array,
+               _show_images)
 
 _TOP = re.compile(r"top-([0-9]+)")
 
@@ -50,7 +51,9 @@ class Images:
             ndim = images.dim() if _is_tensor(images) else np.ndim(images)
             if ndim == 4:
                 self.kind = "batch"
+                _no_bytes(images, "the batch of images")
                 batch = _real_array(images, "the batch of images", (4,))
+                _not_chw(batch.shape, "the batch of images", chw)
                 parts = list(batch)  # views of one C-contiguous array
                 names = [f"images[{i}]" for i in range(len(parts))]
                 self.device = self._device([images])
@@ -65,7 +68,9 @@ class Images:
             self.device = self._device(parts)
         self.arrays, self.sizes = [], []
         for part, name in zip(parts, names):
+            _no_bytes(part, name)
             array = _real_array(part, name, (2, 3))
+            _not_chw(array.shape, name, chw)
             if array.ndim == 2:
                 array = array[None] if chw else array[..., None]
             c, h, w = array.shape if chw else (array.shape[2], array.shape[0], array.shape[1])
