@@ -137,6 +137,36 @@ class Serial(unittest.TestCase):
                 explain_paths(paths, dataset_models.square_model, params={"seed": 1})
 
 
+@unittest.skipIf(NO_IO, NO_IO)
+class Threads(unittest.TestCase):
+    def test_threads_of_one_process_each_get_their_own_model(self):
+        # A Dask worker runs its tasks on several threads of one process; a
+        # model with per-call state (set_input, then forward) shared by them
+        # scores another thread's batch. Four threads, as such a worker.
+        import threading
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = write_images(Path(tmp), 3)
+            alone = explain_paths(paths, dataset_models.stateful_model, params=PARAMS)
+            results, errors = [None] * 4, []
+
+            def run(i):
+                try:
+                    results[i] = explain_paths(paths, dataset_models.stateful_model,
+                                               params=PARAMS)
+                except BaseException as e:
+                    errors.append(e)
+
+            threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertEqual(errors, [])
+            for records in results:
+                for r, a in zip(records, alone):
+                    self.assertEqual(r["saliency"].tobytes(), a["saliency"].tobytes())
+
+
 @unittest.skipIf(NO_DASK, NO_DASK)
 class OnACluster(unittest.TestCase):
     def test_two_workers_write_what_the_serial_run_writes(self):

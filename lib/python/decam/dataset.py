@@ -2,7 +2,7 @@
 
     from decam.dataset import explain_paths
 
-    def make_model():                  # runs once per worker process
+    def make_model():                  # runs once per worker thread
         net = cv2.dnn.readNetFromONNX("net.onnx")
         def model(batch):              # (n, H, W, 3) float32 -> (n, k)
             net.setInput(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
@@ -33,9 +33,10 @@ import numpy as np
 
 __all__ = ["explain_paths", "image_seed", "output_name"]
 
-# Models built by a factory, per process: a worker builds each model once.
-_MODELS = {}
-_MODELS_LOCK = threading.Lock()
+# Models built by a factory, per thread: a Dask worker running several
+# threads gives each its own model, since models may keep per-call state
+# (OpenCV's setInput()/forward()); a thread builds each model once.
+_MODELS = threading.local()
 
 
 def image_seed(identity, seed=0):
@@ -53,18 +54,20 @@ def output_name(identity):
 
 
 def _model(factory):
-    """The model of `factory` in this process, built on first use. A task
-    receives its own unpickled copy of the factory, so the cache is keyed
-    by the factory's pickled bytes, not by the object."""
+    """The model of `factory` in this thread, built on its first use there.
+    A task receives its own unpickled copy of the factory, so the cache is
+    keyed by the factory's pickled bytes, not by the object."""
     try:
         import cloudpickle
         key = hashlib.sha256(cloudpickle.dumps(factory)).hexdigest()
     except Exception:  # not picklable: only the serial path can have it
         key = id(factory)
-    with _MODELS_LOCK:
-        if key not in _MODELS:
-            _MODELS[key] = factory()
-        return _MODELS[key]
+    models = getattr(_MODELS, "models", None)
+    if models is None:
+        models = _MODELS.models = {}
+    if key not in models:
+        models[key] = factory()
+    return models[key]
 
 
 def _target_of(target, identity):
@@ -152,7 +155,9 @@ def explain_paths(paths, model_factory, out_dir=None, *, client=None, prepare=No
     paths          image paths (or any identities `prepare` understands);
                    each one's seed comes from it (image_seed).
     model_factory  a picklable callable with no arguments returning the model
-                   (as decam.Explainer takes it); each process calls it once.
+                   (as decam.Explainer takes it); each thread that explains
+                   images calls it once, so that no two threads share a
+                   model (a model may keep state between calls).
     out_dir        where the maps, panels, records and summary.jsonl go
                    (created); None returns each map in its record instead
                    ("saliency", (H, W) float32) and writes nothing.
