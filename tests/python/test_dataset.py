@@ -24,7 +24,7 @@ if not NO_IO:
 
     import dataset_models
     import decam
-    from decam.dataset import explain_paths, image_seed, output_name
+    from decam.dataset import explain_paths, image_seed, output_name, output_names
 NO_REAL = NO_DASK
 if not NO_REAL:
     if not (dataset_models.REALDATA / "images.json").exists():
@@ -55,16 +55,19 @@ def write_images(folder, n):
 def outputs(folder):
     """Every output file's bytes, records without their timings."""
     found = {}
-    for p in sorted(Path(folder).iterdir()):
+    for p in sorted(Path(folder).rglob("*")):
+        name = str(p.relative_to(folder))
+        if p.is_dir():
+            continue
         if p.suffix == ".json":
             record = json.loads(p.read_text())
             record.pop("seconds")
-            found[p.name] = record
+            found[name] = record
         elif p.suffix == ".jsonl":
-            found[p.name] = [{k: v for k, v in json.loads(line).items() if k != "seconds"}
-                             for line in p.read_text().splitlines()]
+            found[name] = [{k: v for k, v in json.loads(line).items() if k != "seconds"}
+                           for line in p.read_text().splitlines()]
         else:
-            found[p.name] = p.read_bytes()
+            found[name] = p.read_bytes()
     return found
 
 
@@ -95,7 +98,9 @@ class Serial(unittest.TestCase):
         self.assertNotEqual(image_seed("a/b.png"), image_seed("a/c.png"))
         self.assertNotEqual(image_seed("a/b.png", 0), image_seed("a/b.png", 1))
         self.assertLess(image_seed("x" * 100), 2 ** 53)
-        self.assertEqual(output_name("/data/sub/cat 1.JPEG"), "data_sub_cat_1")
+        self.assertEqual(output_name("/data/sub/cat 1.JPEG"), "cat 1.JPEG")
+        self.assertEqual(output_name("/data/sub/cat 1.JPEG", "/data"), "sub/cat 1.JPEG")
+        self.assertEqual(output_names(["/d/in/a.png", "/d/in/sub/a.png"]), ["a.png", "sub/a.png"])
 
     def test_folder_outputs_summary_and_resume(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -121,11 +126,44 @@ class Serial(unittest.TestCase):
                                   params=PARAMS, metrics=True)
             self.assertEqual([r["image"] for r in again], paths)
             # One record gone: that image alone is explained again, identically.
-            (tmp / "out" / f"{output_name(paths[2])}.json").unlink()
+            (tmp / "out" / f"{output_names(paths)[2]}.json").unlink()
             dataset_models.BUILT.clear()
             explain_paths(paths, dataset_models.square_model, tmp / "out", params=PARAMS,
                           metrics=True)
             self.assertEqual(outputs(tmp / "out"), before)
+
+    def test_every_image_has_outputs_of_its_own(self):
+        # Names keep the extension and the folders below the inputs' common
+        # parent: cat.png and cat.jpg, a/b.png and a_b.png are four images.
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            rng = np.random.default_rng(1)
+            paths = []
+            for rel in ("cat.png", "cat.jpg", "a/b.png", "a_b.png"):
+                image = (0.3 * rng.random((32, 36, 3))).astype(np.float32)
+                image[8:20, 12:24, 0] += rng.uniform(0.2, 0.7)
+                (tmp / "in" / rel).parent.mkdir(parents=True, exist_ok=True)
+                decam.save_image(tmp / "in" / rel, image)
+                paths.append(str(tmp / "in" / rel))
+            records = explain_paths(paths, dataset_models.square_model, tmp / "out",
+                                    params=PARAMS)
+            self.assertEqual([r["image"] for r in records], paths)
+            self.assertEqual([r["map"] for r in records],
+                             ["cat.png.npy", "cat.jpg.npy", "a/b.png.npy", "a_b.png.npy"])
+            self.assertEqual(len({r["score"] for r in records}), 4)
+            for r in records:  # not the absolute path: relative to the inputs' folder
+                self.assertNotIn(str(tmp), r["map"])
+                self.assertEqual(json.loads((tmp / "out" / r["map"].replace(".npy", ".json"))
+                                            .read_text())["image"], r["image"])
+            # resumed: each image gets its own record back
+            again = explain_paths(paths, dataset_models.failing_factory, tmp / "out",
+                                  params=PARAMS)
+            self.assertEqual([r["image"] for r in again], paths)
+            # what would still share outputs is refused before any work
+            with self.assertRaisesRegex(ValueError, "would both write"):
+                explain_paths([paths[0], paths[1], paths[0]], dataset_models.failing_factory,
+                              tmp / "other", params=PARAMS)
+            self.assertFalse((tmp / "other" / "summary.jsonl").exists())
 
     def test_without_a_folder_maps_are_returned(self):
         with tempfile.TemporaryDirectory() as tmp:

@@ -17,10 +17,15 @@ Every image is seeded by its own identity (its path as given, mixed with
 `seed`), so its map does not depend on which worker explains it, in which
 order or in which partition: the Dask run and the serial run write the same
 bytes. Each image's outputs are `<name>.npy` (the map, float32 (H, W)),
-`<name>.png` (image | map | overlay) and `<name>.json` (its record), where
-<name> is the path with separators replaced; the record is written last,
-by rename, so an image counts as done only when all three exist.
-`resume=True` skips those. `summary.jsonl` lists every record in input order.
+`<name>.png` (image | map | overlay) and `<name>.json` (its record). <name>
+is the image's path relative to the folder that holds all the inputs (their
+common parent), extension kept, as decam-explain names its outputs:
+`in/cat.png` and `in/cat.jpg` give `cat.png.npy` and `cat.jpg.npy`,
+`in/a/b.png` gives `a/b.png.npy` (in a subfolder of out_dir). Inputs that
+would still share a name (one path given twice) are refused with ValueError
+before anything is explained. The record is written last, by rename, so an
+image counts as done only when all three exist. `resume=True` skips those.
+`summary.jsonl` lists every record in input order.
 """
 import hashlib
 import json
@@ -31,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["explain_paths", "image_seed", "output_name"]
+__all__ = ["explain_paths", "image_seed", "output_name", "output_names"]
 
 # Models built by a factory, per thread: a Dask worker running several
 # threads gives each its own model, since models may keep per-call state
@@ -46,11 +51,40 @@ def image_seed(identity, seed=0):
     return int.from_bytes(digest[:8], "little") >> 11
 
 
-def output_name(identity):
-    """The file stem of an image's outputs: its path with separators and
-    characters that are awkward in names replaced, and its suffix dropped."""
-    stem = os.path.splitext(str(identity))[0].lstrip("./" + os.sep)
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem) or "image"
+def _absolute(identity):
+    return os.path.abspath(str(identity))
+
+
+def output_name(identity, root=None):
+    """The file stem of an image's outputs: its path relative to `root`
+    (default: its own folder, leaving the file name), extension kept,
+    folders separated by "/", control characters replaced by "_"."""
+    path = _absolute(identity)
+    rel = os.path.relpath(path, _absolute(root) if root is not None else os.path.dirname(path))
+    parts = [p for p in rel.split(os.sep) if p not in ("", ".")]
+    if ".." in parts:
+        raise ValueError(f"{identity!r} does not lie below {root!r}")
+    name = "/".join(parts)
+    return "".join("_" if ord(c) < 32 or ord(c) == 127 else c for c in name) or "image"
+
+
+def output_names(identities):
+    """The output name of each identity (output_name()), relative to their
+    common parent folder. Raises ValueError when two would share a name,
+    naming both."""
+    identities = [str(i) for i in identities]
+    if not identities:
+        return []
+    root = os.path.commonpath([os.path.dirname(_absolute(i)) for i in identities])
+    names, seen = [], {}
+    for identity in identities:
+        name = output_name(identity, root)
+        if name in seen:
+            raise ValueError(f"{seen[name]!r} and {identity!r} would both write the outputs "
+                             f"named {name!r} ({name}.npy, .png, .json): give each image once")
+        seen[name] = identity
+        names.append(name)
+    return names
 
 
 def _model(factory):
@@ -95,7 +129,7 @@ def _write_atomic(path, write):
             tmp.unlink()
 
 
-def _explain_one(explainer, identity, image, target, seed, metrics, out):
+def _explain_one(explainer, identity, name, image, target, seed, metrics, out):
     import decam
     explainer.set_param("seed", image_seed(identity, seed))
     start = time.monotonic()
@@ -112,8 +146,8 @@ def _explain_one(explainer, identity, image, target, seed, metrics, out):
     if out is None:
         record["saliency"] = saliency
         return record
-    name = output_name(identity)
     record["map"], record["panel"] = f"{name}.npy", f"{name}.png"
+    (out / name).parent.mkdir(parents=True, exist_ok=True)
     with open(out / record["map"], "wb") as f:
         np.save(f, saliency)
     panel = decam.render_panel(image, saliency)
@@ -124,23 +158,27 @@ def _explain_one(explainer, identity, image, target, seed, metrics, out):
     return record
 
 
-def _explain_partition(identities, factory, out_dir, prepare, target, params, seed, metrics,
+def _explain_partition(items, factory, out_dir, prepare, target, params, seed, metrics,
                        resume):
-    """Explains a list of images in this process, with one model and one
-    explainer for all of them. Returns their records in the same order."""
+    """Explains a list of (identity, name) images in this thread, with one
+    model and one explainer for all of them. Returns their records in the
+    same order."""
     import decam
     out = Path(out_dir) if out_dir is not None else None
     records, explainer = [], None
     try:
-        for identity in identities:
-            done = out / f"{output_name(identity)}.json" if out is not None else None
+        for identity, name in items:
+            done = out / f"{name}.json" if out is not None else None
             if resume and done is not None and done.exists():
-                records.append(json.loads(done.read_text()))
-                continue
+                record = json.loads(done.read_text())
+                if record.get("image") == identity:  # not another run's image of that name
+                    records.append(record)
+                    continue
             if explainer is None:
                 explainer = decam.Explainer(_model(factory), **params)
             image = (prepare or _default_prepare)(identity)
-            records.append(_explain_one(explainer, identity, image, target, seed, metrics, out))
+            records.append(_explain_one(explainer, identity, name, image, target, seed,
+                                        metrics, out))
     finally:
         if explainer is not None:
             explainer.close()
@@ -176,6 +214,7 @@ def explain_paths(paths, model_factory, out_dir=None, *, client=None, prepare=No
                    per worker); the results do not depend on it.
     """
     paths = [str(p) for p in paths]
+    names = output_names(paths)  # ValueError for two images of one name, before any work
     params = dict(params or {})
     if "seed" in params:
         raise ValueError("give the run's seed as seed=, not in params: each image's seed "
@@ -185,11 +224,12 @@ def explain_paths(paths, model_factory, out_dir=None, *, client=None, prepare=No
         out_dir = str(Path(out_dir).resolve())
     args = (model_factory, out_dir, prepare, target, params, seed, metrics, resume)
     if client is None:
-        records = _explain_partition(paths, *args)
+        records = _explain_partition(list(zip(paths, names)), *args)
     else:
         workers = max(len(client.scheduler_info().get("workers", {})), 1)
         n = partitions or min(len(paths), 4 * workers) or 1
-        chunks = [paths[i::n] for i in range(n)]  # interleaved: even work per task
+        items = list(zip(paths, names))
+        chunks = [items[i::n] for i in range(n)]  # interleaved: even work per task
         futures = client.map(_explain_partition, chunks, *[[a] * n for a in args],
                              pure=False)
         done = client.gather(futures)
