@@ -107,7 +107,7 @@ class Serial(unittest.TestCase):
             tmp = Path(tmp)
             paths = write_images(tmp / "in", 4)
             records = explain_paths(paths, dataset_models.square_model, tmp / "out",
-                                    params=PARAMS, metrics=True)
+                                    params=PARAMS, size="any", metrics=True)
             self.assertEqual([r["image"] for r in records], paths)
             for r in records:
                 saliency = np.load(tmp / "out" / r["map"])
@@ -123,12 +123,13 @@ class Serial(unittest.TestCase):
 
             # Everything done: the model is not even built.
             again = explain_paths(paths, dataset_models.failing_factory, tmp / "out",
-                                  params=PARAMS, metrics=True)
+                                  params=PARAMS, size="any", metrics=True)
             self.assertEqual([r["image"] for r in again], paths)
             # One record gone: that image alone is explained again, identically.
             (tmp / "out" / f"{output_names(paths)[2]}.json").unlink()
             dataset_models.BUILT.clear()
             explain_paths(paths, dataset_models.square_model, tmp / "out", params=PARAMS,
+                          size="any",
                           metrics=True)
             self.assertEqual(outputs(tmp / "out"), before)
 
@@ -146,7 +147,7 @@ class Serial(unittest.TestCase):
                 decam.save_image(tmp / "in" / rel, image)
                 paths.append(str(tmp / "in" / rel))
             records = explain_paths(paths, dataset_models.square_model, tmp / "out",
-                                    params=PARAMS)
+                                    params=PARAMS, size="any")
             self.assertEqual([r["image"] for r in records], paths)
             self.assertEqual([r["map"] for r in records],
                              ["cat.png.npy", "cat.jpg.npy", "a/b.png.npy", "a_b.png.npy"])
@@ -157,22 +158,55 @@ class Serial(unittest.TestCase):
                                             .read_text())["image"], r["image"])
             # resumed: each image gets its own record back
             again = explain_paths(paths, dataset_models.failing_factory, tmp / "out",
-                                  params=PARAMS)
+                                  params=PARAMS, size="any")
             self.assertEqual([r["image"] for r in again], paths)
             # what would still share outputs is refused before any work
             with self.assertRaisesRegex(ValueError, "would both write"):
                 explain_paths([paths[0], paths[1], paths[0]], dataset_models.failing_factory,
-                              tmp / "other", params=PARAMS)
+                              tmp / "other", params=PARAMS, size="any")
             self.assertFalse((tmp / "other" / "summary.jsonl").exists())
+
+    def test_a_failing_image_is_recorded_and_the_others_go_on(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            paths = write_images(tmp / "in", 3)
+            corrupt = tmp / "in" / "corrupt.png"
+            corrupt.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+            paths.insert(1, str(corrupt))
+            with self.assertWarnsRegex(RuntimeWarning, "1 of 4 images failed"):
+                records = explain_paths(paths, dataset_models.square_model, tmp / "out",
+                                        params=PARAMS, size="any")
+            self.assertEqual([r["image"] for r in records], paths)
+            self.assertIn("error", records[1])
+            self.assertIn("decam_image_load", records[1]["error"])
+            self.assertTrue(all("error" not in r and r["queries"] == 240
+                                for i, r in enumerate(records) if i != 1))
+            summary = [json.loads(line) for line in
+                       (tmp / "out" / "summary.jsonl").read_text().splitlines()]
+            self.assertEqual([r["image"] for r in summary], paths)
+            self.assertEqual(summary[1], records[1])
+            self.assertFalse((tmp / "out" / "corrupt.png.json").exists())
+
+    def test_the_models_input_size_is_stated(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = write_images(Path(tmp), 2)  # 36 x 32
+            # no prepare and no size: the model would get whatever size the files have
+            with self.assertRaisesRegex(ValueError, r"size=\(W, H\)"):
+                explain_paths(paths, dataset_models.failing_factory, params=PARAMS)
+            records = explain_paths(paths, dataset_models.square_model, params=PARAMS,
+                                    size=(40, 30))
+            self.assertEqual([r["saliency"].shape for r in records], [(30, 40)] * 2)
 
     def test_without_a_folder_maps_are_returned(self):
         with tempfile.TemporaryDirectory() as tmp:
             paths = write_images(Path(tmp), 2)
-            records = explain_paths(paths, dataset_models.square_model, params=PARAMS)
+            records = explain_paths(paths, dataset_models.square_model, params=PARAMS,
+                                    size="any")
             self.assertEqual(records[0]["saliency"].shape, (32, 36))
             self.assertEqual(os.listdir(tmp), ["scene0.png", "sub"])
             with self.assertRaises(ValueError):
-                explain_paths(paths, dataset_models.square_model, params={"seed": 1})
+                explain_paths(paths, dataset_models.square_model, params={"seed": 1},
+                              size="any")
 
 
 @unittest.skipIf(NO_IO, NO_IO)
@@ -184,13 +218,14 @@ class Threads(unittest.TestCase):
         import threading
         with tempfile.TemporaryDirectory() as tmp:
             paths = write_images(Path(tmp), 3)
-            alone = explain_paths(paths, dataset_models.stateful_model, params=PARAMS)
+            alone = explain_paths(paths, dataset_models.stateful_model, params=PARAMS,
+                                  size="any")
             results, errors = [None] * 4, []
 
             def run(i):
                 try:
                     results[i] = explain_paths(paths, dataset_models.stateful_model,
-                                               params=PARAMS)
+                                               params=PARAMS, size="any")
                 except BaseException as e:
                     errors.append(e)
 
@@ -211,13 +246,14 @@ class OnACluster(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             paths = write_images(tmp / "in", 6)
-            explain_paths(paths, dataset_models.square_model, tmp / "serial", params=PARAMS)
+            explain_paths(paths, dataset_models.square_model, tmp / "serial", params=PARAMS,
+                          size="any")
             with Cluster() as client:
                 explain_paths(paths, dataset_models.square_model, tmp / "dask", client=client,
-                              params=PARAMS, partitions=3)
+                              params=PARAMS, size="any", partitions=3)
                 # another partitioning, into a third folder
                 explain_paths(paths, dataset_models.square_model, tmp / "dask5", client=client,
-                              params=PARAMS, partitions=5)
+                              params=PARAMS, size="any", partitions=5)
             serial = outputs(tmp / "serial")
             self.assertEqual(len(serial), 6 * 3 + 1)
             self.assertEqual(outputs(tmp / "dask"), serial)

@@ -11,7 +11,8 @@
 
     records = explain_paths(paths, make_model, "out/", prepare=my_prepare,
                             params={"budget": 500})                # serial
-    records = explain_paths(paths, make_model, "out/", client=Client(...))
+    records = explain_paths(paths, make_model, "out/", size=(224, 224),
+                            client=Client(...))
 
 Every image is seeded by its own identity (its path as given, mixed with
 `seed`), so its map does not depend on which worker explains it, in which
@@ -25,13 +26,19 @@ common parent), extension kept, as decam-explain names its outputs:
 would still share a name (one path given twice) are refused with ValueError
 before anything is explained. The record is written last, by rename, so an
 image counts as done only when all three exist. `resume=True` skips those.
-`summary.jsonl` lists every record in input order.
+`summary.jsonl` lists every record in input order, with the record
+{"image", "error"} of each image that failed (the others go on).
+
+The model's input size is the caller's to state: `size=(W, H)` resizes each
+image to it, `size="any"` keeps each image's own size, or `prepare=` makes
+the image; without one of them explain_paths() raises ValueError.
 """
 import hashlib
 import json
 import os
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +126,19 @@ def _default_prepare(path):
     return load_image(path, 3)
 
 
+def _prepared(identity, prepare, size):
+    """The image the model takes: prepare's (default load_image(path, 3)),
+    resized to size = (W, H) unless size is "any"."""
+    import decam
+    image = (prepare or _default_prepare)(identity)
+    if size != "any":
+        width, height = size
+        image = np.asarray(image)
+        if image.shape[:2] != (height, width):
+            image = decam.resize(image, width, height)
+    return image
+
+
 def _write_atomic(path, write):
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -158,7 +178,7 @@ def _explain_one(explainer, identity, name, image, target, seed, metrics, out):
     return record
 
 
-def _explain_partition(items, factory, out_dir, prepare, target, params, seed, metrics,
+def _explain_partition(items, factory, out_dir, prepare, size, target, params, seed, metrics,
                        resume):
     """Explains a list of (identity, name) images in this thread, with one
     model and one explainer for all of them. Returns their records in the
@@ -176,9 +196,12 @@ def _explain_partition(items, factory, out_dir, prepare, target, params, seed, m
                     continue
             if explainer is None:
                 explainer = decam.Explainer(_model(factory), **params)
-            image = (prepare or _default_prepare)(identity)
-            records.append(_explain_one(explainer, identity, name, image, target, seed,
-                                        metrics, out))
+            try:
+                image = _prepared(identity, prepare, size)
+                records.append(_explain_one(explainer, identity, name, image, target, seed,
+                                            metrics, out))
+            except Exception as e:  # this image alone: recorded, and the others go on
+                records.append({"image": identity, "error": f"{type(e).__name__}: {e}"})
     finally:
         if explainer is not None:
             explainer.close()
@@ -186,7 +209,7 @@ def _explain_partition(items, factory, out_dir, prepare, target, params, seed, m
 
 
 def explain_paths(paths, model_factory, out_dir=None, *, client=None, prepare=None,
-                  target="top", params=None, seed=0, metrics=False, resume=True,
+                  size=None, target="top", params=None, seed=0, metrics=False, resume=True,
                   partitions=None):
     """Explains every image of `paths` and returns their records, in order.
 
@@ -204,25 +227,47 @@ def explain_paths(paths, model_factory, out_dir=None, *, client=None, prepare=No
                    scheduler); None explains them in this process.
     prepare        path -> float32 image (H, W, C) the model takes; default
                    decam.load_image(path, 3).
+    size           (W, H), the input size the model takes: each image
+                   (prepare's, or the default's) of another size is resized
+                   to it (decam.resize); "any" explains each at its own size,
+                   for a model that takes any size. Without prepare, size is
+                   required, so that no model is fed a size it was not made
+                   for without being told.
     target         "top" (the model's top output), an int, a dict
                    {path: int}, or a callable path -> int.
     params         parameters of the explainer by name (budget, method, ...).
     seed           mixed into every image's seed.
     metrics        True adds deletion and insertion AUC (decam_evaluate).
     resume         True skips images whose record exists in out_dir.
+
+    An image that fails (unreadable, corrupt, the model raises) gets the
+    record {"image": path, "error": "Type: message"} (no files; a resumed
+    run tries it again) and the others go on; a warning counts the
+    failures. KeyboardInterrupt and the model factory's errors stop the run.
     partitions     how many tasks the paths are split into (default: four
                    per worker); the results do not depend on it.
     """
     paths = [str(p) for p in paths]
     names = output_names(paths)  # ValueError for two images of one name, before any work
     params = dict(params or {})
+    if size is None and prepare is None:
+        raise ValueError("give the input size the model takes, size=(W, H) (each image is "
+                         "resized to it), or size='any' for a model that takes any size, or "
+                         "prepare= (path -> the image the model takes)")
+    if size is not None and size != "any":
+        if (isinstance(size, str) or len(size) != 2 or
+                not all(isinstance(v, (int, np.integer)) and v > 0 for v in size)):
+            raise ValueError(f"size must be (width, height) in pixels or 'any', not {size!r}")
+        size = (int(size[0]), int(size[1]))
+    elif size is None:
+        size = "any"  # prepare= makes the image the model takes
     if "seed" in params:
         raise ValueError("give the run's seed as seed=, not in params: each image's seed "
                          "is derived from it")
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         out_dir = str(Path(out_dir).resolve())
-    args = (model_factory, out_dir, prepare, target, params, seed, metrics, resume)
+    args = (model_factory, out_dir, prepare, size, target, params, seed, metrics, resume)
     if client is None:
         records = _explain_partition(list(zip(paths, names)), *args)
     else:
@@ -235,6 +280,11 @@ def explain_paths(paths, model_factory, out_dir=None, *, client=None, prepare=No
         done = client.gather(futures)
         by_identity = {r["image"]: r for part in done for r in part}
         records = [by_identity[p] for p in paths]
+    failed = [r for r in records if "error" in r]
+    if failed:
+        warnings.warn(f"{len(failed)} of {len(records)} images failed (their records hold "
+                      f"the error), the first: {failed[0]['image']}: {failed[0]['error']}",
+                      RuntimeWarning, stacklevel=2)
     if out_dir is not None:
         summary = Path(out_dir) / "summary.jsonl"
         lines = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
