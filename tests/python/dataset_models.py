@@ -46,3 +46,34 @@ def imagenet_prepare(path):
     image = decam.resize(image, nw, nh, area=False)
     y, x = (nh - 224) // 2, (nw - 224) // 2
     return np.ascontiguousarray(image[y:y + 224, x:x + 224])
+
+
+class _Stateful:
+    """A model with per-call state, as OpenCV's net.setInput() then
+    net.forward(): two threads sharing one score each other's batch."""
+
+    def __init__(self):
+        self.batch, self.owner = None, None
+
+    def set_input(self, batch):
+        import threading
+        self.owner = threading.get_ident()
+        self.batch = np.array(batch)
+
+    def forward(self):
+        import threading
+        import time
+        time.sleep(0.0005)  # room for another thread's set_input()
+        if self.owner != threading.get_ident():
+            raise RuntimeError("another thread's set_input() came in between: the model "
+                               "is shared by threads")
+        return self.batch[:, 8:20, 12:24, 0].mean(axis=(1, 2))
+
+
+def stateful_model():
+    net = _Stateful()
+
+    def model(batch):
+        net.set_input(batch)
+        return net.forward()
+    return model

@@ -143,3 +143,17 @@ def test_quantus_explain_refuses_wrong_arguments():
         decam.quantus_explain(net, x[0], [1])
     with pytest.raises(decam.DecamError, match="did you mean budget"):
         decam.quantus_explain(net, x, [1, 2], budgt=100)
+
+
+@needs_io
+def test_a_uint8_image_means_the_same_in_render_panel_and_overlay():
+    # One rule: uint8 pixels are bytes, 0..255 standing for [0, 1], in
+    # every function that draws an image.
+    image = scene(1)
+    as_bytes = np.rint(image * 255).astype(np.uint8)
+    saliency = np.linspace(0, 1, 48 * 48, dtype=np.float32).reshape(48, 48)
+    floats = decam.render_panel(as_bytes.astype(np.float32) / 255, saliency)
+    assert decam.render_panel(as_bytes, saliency).tobytes() == floats.tobytes()
+    assert np.abs(decam.render_panel(image, saliency).astype(int) - floats).max() <= 1
+    assert decam.overlay(as_bytes, saliency).tobytes() == \
+        decam.overlay(as_bytes.astype(np.float32) / 255, saliency).tobytes()

@@ -203,6 +203,18 @@ class ModelAndCallbacks(unittest.TestCase):
             ex.explain(self.image, target=0)
         self.assertEqual(cm.exception.status, decam.Status.BAD_SCORE)
 
+    def test_finite_scores_beyond_float32_are_refused_as_such(self):
+        # float64 scores are cast to float32 for C: 1e39 must not be
+        # reported as an infinite score.
+        ex = decam.Explainer(lambda b: np.full(len(b), 1e39, np.float64))
+        with self.assertRaises(ValueError) as cm:
+            ex.explain(self.image, target=0)
+        text = str(cm.exception)
+        self.assertIn("1e+39", text)
+        self.assertIn("finite, but beyond float32's range", text)
+        self.assertIn("probabilities", text)
+        self.assertNotIn("infinite", text)
+
     def test_library_errors_raise_with_status_and_message(self):
         with self.assertRaises(decam.DecamError) as cm:
             decam.Explainer(self.planted, budget=10).explain(self.image, target=0)
@@ -212,6 +224,22 @@ class ModelAndCallbacks(unittest.TestCase):
             two.explain(self.image, target=5)
         self.assertEqual(cm.exception.status, decam.Status.OUT_OF_RANGE)
         self.assertIn("target", str(cm.exception))
+
+    def test_error_messages_name_the_function_once(self):
+        # The library's message starts with its function; the binding's
+        # prefix must not say it a second time.
+        two = decam.Explainer(lambda b: np.stack([self.planted(b)] * 2, axis=1))
+        with self.assertRaises(decam.DecamError) as cm:
+            two.explain(self.image, target=5)
+        text = str(cm.exception)
+        self.assertEqual(text.count("decam_begin"), 1, text)
+        self.assertTrue(text.startswith("decam_begin: parameter value out of range: "), text)
+        self.assertIn("targets[0] = 5", text)
+        self.assertTrue(cm.exception.message.startswith("decam_begin: "))  # as the library says
+        with self.assertRaises(decam.DecamError) as cm:
+            decam.Explainer(self.planted, budget=-5)
+        text = str(cm.exception)
+        self.assertEqual(text.count("decam_set_param"), 1, text)
 
     def test_baseline_image_is_needed_by_the_image_baseline(self):
         ex = decam.Explainer(self.planted, baseline="image", n_outputs=1)

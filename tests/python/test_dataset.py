@@ -24,7 +24,7 @@ if not NO_IO:
 
     import dataset_models
     import decam
-    from decam.dataset import explain_paths, image_seed, output_name
+    from decam.dataset import explain_paths, image_seed, output_name, output_names
 NO_REAL = NO_DASK
 if not NO_REAL:
     if not (dataset_models.REALDATA / "images.json").exists():
@@ -55,16 +55,19 @@ def write_images(folder, n):
 def outputs(folder):
     """Every output file's bytes, records without their timings."""
     found = {}
-    for p in sorted(Path(folder).iterdir()):
+    for p in sorted(Path(folder).rglob("*")):
+        name = str(p.relative_to(folder))
+        if p.is_dir():
+            continue
         if p.suffix == ".json":
             record = json.loads(p.read_text())
             record.pop("seconds")
-            found[p.name] = record
+            found[name] = record
         elif p.suffix == ".jsonl":
-            found[p.name] = [{k: v for k, v in json.loads(line).items() if k != "seconds"}
-                             for line in p.read_text().splitlines()]
+            found[name] = [{k: v for k, v in json.loads(line).items() if k != "seconds"}
+                           for line in p.read_text().splitlines()]
         else:
-            found[p.name] = p.read_bytes()
+            found[name] = p.read_bytes()
     return found
 
 
@@ -95,14 +98,16 @@ class Serial(unittest.TestCase):
         self.assertNotEqual(image_seed("a/b.png"), image_seed("a/c.png"))
         self.assertNotEqual(image_seed("a/b.png", 0), image_seed("a/b.png", 1))
         self.assertLess(image_seed("x" * 100), 2 ** 53)
-        self.assertEqual(output_name("/data/sub/cat 1.JPEG"), "data_sub_cat_1")
+        self.assertEqual(output_name("/data/sub/cat 1.JPEG"), "cat 1.JPEG")
+        self.assertEqual(output_name("/data/sub/cat 1.JPEG", "/data"), "sub/cat 1.JPEG")
+        self.assertEqual(output_names(["/d/in/a.png", "/d/in/sub/a.png"]), ["a.png", "sub/a.png"])
 
     def test_folder_outputs_summary_and_resume(self):
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             paths = write_images(tmp / "in", 4)
             records = explain_paths(paths, dataset_models.square_model, tmp / "out",
-                                    params=PARAMS, metrics=True)
+                                    params=PARAMS, size="any", metrics=True)
             self.assertEqual([r["image"] for r in records], paths)
             for r in records:
                 saliency = np.load(tmp / "out" / r["map"])
@@ -118,23 +123,121 @@ class Serial(unittest.TestCase):
 
             # Everything done: the model is not even built.
             again = explain_paths(paths, dataset_models.failing_factory, tmp / "out",
-                                  params=PARAMS, metrics=True)
+                                  params=PARAMS, size="any", metrics=True)
             self.assertEqual([r["image"] for r in again], paths)
             # One record gone: that image alone is explained again, identically.
-            (tmp / "out" / f"{output_name(paths[2])}.json").unlink()
+            (tmp / "out" / f"{output_names(paths)[2]}.json").unlink()
             dataset_models.BUILT.clear()
             explain_paths(paths, dataset_models.square_model, tmp / "out", params=PARAMS,
+                          size="any",
                           metrics=True)
             self.assertEqual(outputs(tmp / "out"), before)
+
+    def test_every_image_has_outputs_of_its_own(self):
+        # Names keep the extension and the folders below the inputs' common
+        # parent: cat.png and cat.jpg, a/b.png and a_b.png are four images.
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            rng = np.random.default_rng(1)
+            paths = []
+            for rel in ("cat.png", "cat.jpg", "a/b.png", "a_b.png"):
+                image = (0.3 * rng.random((32, 36, 3))).astype(np.float32)
+                image[8:20, 12:24, 0] += rng.uniform(0.2, 0.7)
+                (tmp / "in" / rel).parent.mkdir(parents=True, exist_ok=True)
+                decam.save_image(tmp / "in" / rel, image)
+                paths.append(str(tmp / "in" / rel))
+            records = explain_paths(paths, dataset_models.square_model, tmp / "out",
+                                    params=PARAMS, size="any")
+            self.assertEqual([r["image"] for r in records], paths)
+            self.assertEqual([r["map"] for r in records],
+                             ["cat.png.npy", "cat.jpg.npy", "a/b.png.npy", "a_b.png.npy"])
+            self.assertEqual(len({r["score"] for r in records}), 4)
+            for r in records:  # not the absolute path: relative to the inputs' folder
+                self.assertNotIn(str(tmp), r["map"])
+                self.assertEqual(json.loads((tmp / "out" / r["map"].replace(".npy", ".json"))
+                                            .read_text())["image"], r["image"])
+            # resumed: each image gets its own record back
+            again = explain_paths(paths, dataset_models.failing_factory, tmp / "out",
+                                  params=PARAMS, size="any")
+            self.assertEqual([r["image"] for r in again], paths)
+            # what would still share outputs is refused before any work
+            with self.assertRaisesRegex(ValueError, "would both write"):
+                explain_paths([paths[0], paths[1], paths[0]], dataset_models.failing_factory,
+                              tmp / "other", params=PARAMS, size="any")
+            self.assertFalse((tmp / "other" / "summary.jsonl").exists())
+
+    def test_a_failing_image_is_recorded_and_the_others_go_on(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            paths = write_images(tmp / "in", 3)
+            corrupt = tmp / "in" / "corrupt.png"
+            corrupt.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+            paths.insert(1, str(corrupt))
+            with self.assertWarnsRegex(RuntimeWarning, "1 of 4 images failed"):
+                records = explain_paths(paths, dataset_models.square_model, tmp / "out",
+                                        params=PARAMS, size="any")
+            self.assertEqual([r["image"] for r in records], paths)
+            self.assertIn("error", records[1])
+            self.assertIn("decam_image_load", records[1]["error"])
+            self.assertTrue(all("error" not in r and r["queries"] == 240
+                                for i, r in enumerate(records) if i != 1))
+            summary = [json.loads(line) for line in
+                       (tmp / "out" / "summary.jsonl").read_text().splitlines()]
+            self.assertEqual([r["image"] for r in summary], paths)
+            self.assertEqual(summary[1], records[1])
+            self.assertFalse((tmp / "out" / "corrupt.png.json").exists())
+
+    def test_the_models_input_size_is_stated(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = write_images(Path(tmp), 2)  # 36 x 32
+            # no prepare and no size: the model would get whatever size the files have
+            with self.assertRaisesRegex(ValueError, r"size=\(W, H\)"):
+                explain_paths(paths, dataset_models.failing_factory, params=PARAMS)
+            records = explain_paths(paths, dataset_models.square_model, params=PARAMS,
+                                    size=(40, 30))
+            self.assertEqual([r["saliency"].shape for r in records], [(30, 40)] * 2)
 
     def test_without_a_folder_maps_are_returned(self):
         with tempfile.TemporaryDirectory() as tmp:
             paths = write_images(Path(tmp), 2)
-            records = explain_paths(paths, dataset_models.square_model, params=PARAMS)
+            records = explain_paths(paths, dataset_models.square_model, params=PARAMS,
+                                    size="any")
             self.assertEqual(records[0]["saliency"].shape, (32, 36))
             self.assertEqual(os.listdir(tmp), ["scene0.png", "sub"])
             with self.assertRaises(ValueError):
-                explain_paths(paths, dataset_models.square_model, params={"seed": 1})
+                explain_paths(paths, dataset_models.square_model, params={"seed": 1},
+                              size="any")
+
+
+@unittest.skipIf(NO_IO, NO_IO)
+class Threads(unittest.TestCase):
+    def test_threads_of_one_process_each_get_their_own_model(self):
+        # A Dask worker runs its tasks on several threads of one process; a
+        # model with per-call state (set_input, then forward) shared by them
+        # scores another thread's batch. Four threads, as such a worker.
+        import threading
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = write_images(Path(tmp), 3)
+            alone = explain_paths(paths, dataset_models.stateful_model, params=PARAMS,
+                                  size="any")
+            results, errors = [None] * 4, []
+
+            def run(i):
+                try:
+                    results[i] = explain_paths(paths, dataset_models.stateful_model,
+                                               params=PARAMS, size="any")
+                except BaseException as e:
+                    errors.append(e)
+
+            threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertEqual(errors, [])
+            for records in results:
+                for r, a in zip(records, alone):
+                    self.assertEqual(r["saliency"].tobytes(), a["saliency"].tobytes())
 
 
 @unittest.skipIf(NO_DASK, NO_DASK)
@@ -143,13 +246,14 @@ class OnACluster(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             paths = write_images(tmp / "in", 6)
-            explain_paths(paths, dataset_models.square_model, tmp / "serial", params=PARAMS)
+            explain_paths(paths, dataset_models.square_model, tmp / "serial", params=PARAMS,
+                          size="any")
             with Cluster() as client:
                 explain_paths(paths, dataset_models.square_model, tmp / "dask", client=client,
-                              params=PARAMS, partitions=3)
+                              params=PARAMS, size="any", partitions=3)
                 # another partitioning, into a third folder
                 explain_paths(paths, dataset_models.square_model, tmp / "dask5", client=client,
-                              params=PARAMS, partitions=5)
+                              params=PARAMS, size="any", partitions=5)
             serial = outputs(tmp / "serial")
             self.assertEqual(len(serial), 6 * 3 + 1)
             self.assertEqual(outputs(tmp / "dask"), serial)

@@ -339,3 +339,79 @@ def test_progress_bar_spans_the_queries_of_every_image():
             sys.modules["tqdm"] = saved
     assert err.getvalue().endswith(f"{2 * SMALL['budget']}/{2 * SMALL['budget']} queries, "
                                    "2/2 images\n")
+
+
+def _normalising_in_place(batch):
+    """A model that normalises its batch in place, as preprocessing code
+    often does, then scores it."""
+    batch -= 0.25
+    batch *= 2
+    return Regions()(batch)
+
+
+def _normalising(batch):
+    """The same scores, without writing into the batch."""
+    return Regions()((batch - 0.25) * 2)
+
+
+def test_a_model_writing_into_its_batch_cannot_change_the_numpy_image():
+    # Every batch is read-only, the probe (the caller's own image) included.
+    image = scene(7)
+    before = image.copy()
+    with decam.Explainer(_normalising_in_place, **SMALL) as ex:
+        with pytest.raises(ValueError, match="read-only"):
+            ex.explain(image)  # the probe that finds the top target
+        with pytest.raises(ValueError, match="read-only"):
+            ex.explain(image, 0)  # the queries
+        saliency = np.zeros((48, 48), np.float32)
+        with pytest.raises(ValueError, match="read-only"):
+            ex.evaluate(image, saliency)  # evaluate's probe
+    assert image.tobytes() == before.tobytes()
+
+
+@pytest.mark.skipif(torch is None, reason="python3-torch is not installed")
+def test_a_model_writing_into_its_tensor_cannot_change_the_callers_tensor():
+    image = scene(7)
+    tensor = torch.from_numpy(image.copy())
+    with decam.Explainer(_normalising_in_place, **SMALL) as ex:
+        maps = ex.explain(tensor)  # a probe finds the target, then the queries
+        assert ex.get_param("target") == 1
+        m = ex.evaluate(tensor, maps)  # evaluate's own probe
+    assert tensor.numpy().tobytes() == image.tobytes(), "the caller's image was rewritten"
+    with decam.Explainer(_normalising, **SMALL) as ex:
+        assert maps.tobytes() == ex.explain(torch.from_numpy(image)).tobytes()
+        other = ex.evaluate(torch.from_numpy(image), maps)
+    assert (m.deletion_auc, m.insertion_auc) == (other.deletion_auc, other.insertion_auc)
+
+
+def test_uint8_images_are_refused_with_the_conversion_to_make():
+    # overlay() and render_panel() read uint8 as 0..255 bytes; the model
+    # would get 0..255 floats: explain() and evaluate() refuse to guess.
+    image = np.rint(scene(2) * 255).astype(np.uint8)
+    with decam.Explainer(Regions(), **SMALL) as ex:
+        for call in (lambda: ex.explain(image, 0), lambda: ex.explain(image[None], 0),
+                     lambda: ex.explain([image], [0]),
+                     lambda: ex.evaluate(image, np.zeros((48, 48), np.float32), 0),
+                     lambda: ex.set_baseline_image(image)):
+            with pytest.raises(TypeError, match=r"uint8.*astype\(np\.float32\) / 255"):
+                call()
+        if torch is not None:
+            with pytest.raises(TypeError, match="uint8"):
+                ex.explain(torch.from_numpy(image), 0)
+        # the conversion it names gives the map of the [0, 1] image
+        floats = image.astype(np.float32) / 255
+        assert ex.explain(floats, 0).shape == (48, 48)
+
+
+def test_an_image_that_looks_planar_needs_layout_chw():
+    planar = np.ascontiguousarray(scene(3).transpose(2, 0, 1))  # (3, 48, 48)
+    with decam.Explainer(Regions(), **SMALL) as ex:
+        with pytest.raises(ValueError, match=r"looks like \(C, H, W\).*layout='chw'.*"
+                                             r"transpose\(1, 2, 0\)"):
+            ex.explain(planar, 0)
+        with pytest.raises(ValueError, match=r"\(N, C, H, W\).*transpose\(0, 2, 3, 1\)"):
+            ex.explain(planar[None], 0)
+        with pytest.raises(ValueError, match="layout='chw'"):
+            ex.evaluate(planar, np.zeros((48, 48), np.float32), 0)
+    with decam.Explainer(Regions("chw"), layout="chw", **SMALL) as ex:
+        assert ex.explain(planar, 0).tobytes() == alone(scene(3), 0).tobytes()

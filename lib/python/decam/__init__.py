@@ -30,6 +30,7 @@ import enum
 import numbers
 import operator
 import os
+import re
 import signal
 import sys
 import sysconfig
@@ -231,6 +232,11 @@ class DecamError(Exception):
         self.status = Status(status)
         self.message = message
         name = _lib.decam_status_string(int(status)).decode()
+        # The library's messages start with the function that failed
+        # ("decam_begin: items[0]..."): that name leads, said once.
+        own = re.match(r"(decam_\w+): ", message)
+        if own:
+            function, message = own.group(1), message[own.end():]
         super().__init__(f"{function + ': ' if function else ''}{name}: {message}")
 
 
@@ -378,6 +384,38 @@ def _real_array(value, what, ndims):
     return out
 
 
+def _is_uint8(value):
+    """A uint8 array or tensor (bytes: 0..255 stands for [0, 1])."""
+    return str(getattr(value, "dtype", "")) in ("uint8", "torch.uint8")
+
+
+def _no_bytes(value, what):
+    """The one rule for uint8 images: bytes, 0..255 standing for [0, 1].
+    The model's pixel values are the caller's to choose, so explain() and
+    evaluate() refuse them rather than guess (render_panel() and overlay(),
+    which only draw, convert them: v / 255)."""
+    if _is_uint8(value):
+        raise TypeError(f"{what} is uint8 (bytes): the model's pixel values are yours to "
+                        "choose, so give floats: image.astype(np.float32) / 255 for [0, 1] "
+                        "(as load_image() gives), or image.astype(np.float32) for 0..255")
+
+
+def _not_chw(shape, what, chw):
+    """ValueError for an image (or batch) given in (C, H, W) to an explainer
+    that reads (H, W, C): C in 1, 3, 4 first and both sides above 4."""
+    image = tuple(shape[-3:])
+    if chw or len(image) != 3 or image[0] not in (1, 3, 4) or min(image[1:]) <= 4:
+        return
+    batch = len(shape) == 4
+    raise ValueError(f"{what} has shape {tuple(shape)}, which looks like "
+                     f"({'N, ' if batch else ''}C, H, W), but this Explainer reads "
+                     f"({'N, ' if batch else ''}H, W, C): make it with layout='chw' "
+                     "(decam.Explainer(model, layout='chw')), or transpose the image"
+                     f"{'s' if batch else ''} (a NumPy array: .transpose("
+                     f"{'0, 2, 3, 1' if batch else '1, 2, 0'}); a tensor: .permute("
+                     f"{'0, 2, 3, 1' if batch else '1, 2, 0'}))")
+
+
 def _truth_mask(truth):
     """A ground-truth mask: any 2-D array of real numbers (or bools), nonzero
     on the object, as C-contiguous bytes 0/1."""
@@ -407,7 +445,16 @@ def _as_numpy(scores):
     scores = np.asarray(scores)
     if scores.dtype.kind not in "biuf":
         raise TypeError(f"the model returned {scores.dtype} scores; expected real numbers")
-    return scores.astype(np.float32, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = scores.astype(np.float32, copy=False)
+    beyond = np.isfinite(scores) & ~np.isfinite(out)
+    if beyond.any():  # the C ABI takes float32: this would reach it as infinity
+        value = scores[beyond].flat[0]
+        raise ValueError(f"the model returned the score {value!r}: finite, but beyond "
+                         f"float32's range (+-{float(np.finfo(np.float32).max):.4g}), which "
+                         "the library's scores have; return probabilities, or rescale the "
+                         "scores")
+    return out
 
 
 class _TextBar:
@@ -454,7 +501,11 @@ class Explainer:
               The batch is a read-only view of the library's buffer, valid
               only during the call: copy what you keep. When the images
               explained are torch tensors, the batch is a torch tensor on
-              their device and the model runs under torch.no_grad().
+              their device and the model runs under torch.no_grad(); a
+              tensor cannot be read-only, so the first call (the probe,
+              which scores the caller's image) gets a private copy, and
+              the others the library's buffer: the caller's image never
+              changes.
     grid      sets grid_width and grid_height together.
     progress  None; True for a bar (tqdm when installed, else text on
               stderr); or a callable(Progress) returning True to cancel.
@@ -786,8 +837,10 @@ class Explainer:
     # -- internals
     def _image(self, image, what="image"):
         """A C-contiguous float32 image and its height, width, channels."""
+        _no_bytes(image, what)
         image = _real_array(image, what, (2, 3))
         chw = self._get("layout") == "chw"
+        _not_chw(image.shape, what, chw)
         if image.ndim == 2:
             image = image[None] if chw else image[..., None]
         c, h, w = image.shape if chw else (image.shape[2], image.shape[0], image.shape[1])
@@ -813,18 +866,19 @@ class Explainer:
         if target is not None:
             target = _index(target, "target")
         if target is None or self._k is None:
-            probe = self._scores(image[None], 1)  # one query outside the budget
+            probe = self._scores(image[None], 1, copy=True)  # outside the budget
             self._k = probe.size
             if target is None:
                 target = int(np.argmax(probe))
         self._set("n_outputs", self._k)
         self._set("target", target)
 
-    def _scores(self, batch, n):
+    def _scores(self, batch, n, copy=False):
         """The model's scores for a NumPy batch, checked: (n,) or (n, k).
         For torch images (self._device set) the model gets a tensor on
-        their device, under torch.no_grad(), as explain() gives it."""
-        batch = _run.for_model(batch, self._device)
+        their device, under torch.no_grad(), as explain() gives it; `copy`
+        when the batch may be the caller's own memory (see _run.for_model)."""
+        batch = _run.for_model(batch, self._device, copy)
         return self._checked(_run.call(self.model, batch, self._device), n)
 
     def _checked(self, scores, n):
@@ -1152,7 +1206,12 @@ _COLORMAPS = ("jet", "turbo", "viridis", "inferno", "gray")
 
 def render_panel(image, saliency, colormap="jet", alpha=0.5, top_fraction=0.15):
     """image | coloured map | overlay, side by side: (H, 3W, 3) uint8.
-    top_fraction > 0 outlines that share of the most salient pixels."""
+    The image is (H, W, C) floats in [0, 1], or uint8 bytes (v / 255, as
+    overlay() reads them). top_fraction > 0 outlines that share of the most
+    salient pixels."""
+    if _is_uint8(image):  # bytes, as overlay() and save_image() read them
+        image = np.asarray(image.detach().cpu() if hasattr(image, "detach") else image)
+        image = image.astype(np.float32) / 255
     image = _image_hwc(image)
     saliency = _real_array(saliency, "saliency", (2,))
     h, w, c = image.shape

@@ -18,7 +18,8 @@ import warnings
 import numpy as np
 
 from . import (LIBRARY_PATH, _HAS_ASK_TELL, _TERMINATIONS, Cancelled, DecamError, Stats, Status,
-               _CItem, _CRequest, _CStats, _floats, _lib, _real_array, _show_images)
+               _CItem, _CRequest, _CStats, _floats, _lib, _no_bytes, _not_chw, _real_array,
+               _show_images)
 
 _TOP = re.compile(r"top-([0-9]+)")
 
@@ -50,7 +51,9 @@ class Images:
             ndim = images.dim() if _is_tensor(images) else np.ndim(images)
             if ndim == 4:
                 self.kind = "batch"
+                _no_bytes(images, "the batch of images")
                 batch = _real_array(images, "the batch of images", (4,))
+                _not_chw(batch.shape, "the batch of images", chw)
                 parts = list(batch)  # views of one C-contiguous array
                 names = [f"images[{i}]" for i in range(len(parts))]
                 self.device = self._device([images])
@@ -65,7 +68,9 @@ class Images:
             self.device = self._device(parts)
         self.arrays, self.sizes = [], []
         for part, name in zip(parts, names):
+            _no_bytes(part, name)
             array = _real_array(part, name, (2, 3))
+            _not_chw(array.shape, name, chw)
             if array.ndim == 2:
                 array = array[None] if chw else array[..., None]
             c, h, w = array.shape if chw else (array.shape[2], array.shape[0], array.shape[1])
@@ -86,21 +91,29 @@ class Images:
                              f"({', '.join(sorted(map(str, devices)))}): move them to one")
         return devices.pop()
 
-    def for_model(self, batch):
-        return for_model(batch, self.device)
+    def for_model(self, batch, copy=False):
+        return for_model(batch, self.device, copy)
 
     def call(self, model, batch):
         return call(model, batch, self.device)
 
 
-def for_model(batch, device):
-    """What the model receives for a NumPy batch: the batch itself, or for
-    torch input (device set) a tensor on that device (on the CPU a view of
-    the same memory, no copy; read-only like the NumPy view)."""
+def for_model(batch, device, copy=False):
+    """What the model receives for a NumPy batch: a read-only view of it,
+    or for torch input (device set) a tensor on that device. A tensor
+    cannot be read-only, so the caller's image must never be in one: with
+    `copy` (the probe, whose batch is the caller's own image) the tensor
+    holds a private copy; otherwise (the queries) it is a view of the
+    library's buffer on the CPU, no copy, which a model writing in place
+    changes for itself alone."""
     if device is None:
-        return batch
+        view = batch.view()
+        view.flags.writeable = False  # the probe's batch may be the caller's own array
+        return view
     import torch
-    with warnings.catch_warnings():  # the view is read-only, as documented
+    if copy and device.type == "cpu":
+        return torch.from_numpy(np.array(batch, copy=True))
+    with warnings.catch_warnings():  # a view of the library's read-only buffer
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         tensor = torch.from_numpy(batch)
     return tensor if device.type == "cpu" else tensor.to(device)
@@ -205,7 +218,8 @@ def steps(ex, images, targets):
     resolved = []
     for i, spec in enumerate(specs):
         if spec is None or isinstance(spec, tuple) or ex._k is None:
-            raw = yield images.for_model(images.arrays[i][None])  # outside the budget
+            # outside the budget; arrays[i] may be the caller's own memory
+            raw = yield images.for_model(images.arrays[i][None], copy=True)
             probe = ex._checked(raw, 1)
             ex._k = probe.size
             resolved.append(_resolve(spec, probe, ex._k))
