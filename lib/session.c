@@ -257,6 +257,8 @@ decam_status decam__session_begin_method(decam_ctx *ctx, const char *who, const 
                    .n_items = n_items,
                    .values = values,
                    .n_outputs = (size_t)p[PS_N_OUTPUTS],
+                   /* The pool a smaller thread count left is not used. */
+                   .pool = p[PS_THREADS] >= 2 ? ctx->pool : NULL,
                    .started_at = decam__batch_now()};
     s->totals =
         (run_totals){.budget = (uint64_t)p[PS_BUDGET] * n_items, .items = (uint32_t)n_items};
