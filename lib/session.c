@@ -109,8 +109,12 @@ static decam_status check_item(decam_ctx *ctx, const char *who, const method_inf
     FAIL_IF(missing, ctx, DECAM_ERR_MISSING_INPUT, "%s", missing);
     uint64_t budget = (uint64_t)p[PS_BUDGET];
     uint64_t need = m->min_queries(p, it->width, it->height);
+    /* The budget is the context's; what it must pay for is the item's. */
+    char whose[80] = "";
+    if (mode != SESSION_SINGLE)
+        snprintf(whose, sizeof whose, "%s: items[%zu] (%d x %d): ", who, i, it->width, it->height);
     FAIL_IF(budget < need, ctx, DECAM_ERR_BUDGET_TOO_SMALL,
-            "budget = %llu queries is less than %llu, %s", (unsigned long long)budget,
+            "%sbudget = %llu queries is less than %llu, %s", whose, (unsigned long long)budget,
             (unsigned long long)need, m->min_queries_what);
     FAIL_IF(it->stats && it->stats->size < sizeof it->stats->size, ctx, DECAM_ERR_INVALID_ARGUMENT,
             "%s: set %sstats->size to sizeof(decam_stats) first", who, name);

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -521,6 +522,34 @@ static void test_items_are_checked_before_anything_is_queried(void **state) {
     decam_free(ctx);
 }
 
+/* ---- what the run keeps of the caller's items ------------------------- */
+
+/* The budget is the context's, but what it must pay for depends on the
+ * item: the message says which item it cannot pay for. */
+static void test_a_budget_too_small_names_its_item(void **state) {
+    (void)state;
+    model_state m = {0};
+    decam_ctx *ctx = make(&m, DECAM_METHOD_OCCLUSION);
+    static float maps[2][W * H];
+    static float small_map[W2 * H2];
+    decam_item items[2] = {
+        {.image = SMALL, .width = W2, .height = H2, .channels = C, .saliency_out = small_map},
+        item_of(1, maps[1])};
+    /* Windows of 6 in steps of 3: a 12 x 9 image has 3 x 2 positions (9
+     * queries with the fixed three), a 20 x 16 one 6 x 5 (33). */
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, 20), DECAM_OK);
+    assert_int_equal(decam_begin(ctx, items, 2), DECAM_ERR_BUDGET_TOO_SMALL);
+    assert_non_null(strstr(decam_errmsg(ctx), "items[1]"));
+    assert_non_null(strstr(decam_errmsg(ctx), "budget = 20"));
+    assert_int_equal(decam_explain_items(ctx, &items[1], 1), DECAM_ERR_BUDGET_TOO_SMALL);
+    assert_non_null(strstr(decam_errmsg(ctx), "items[0]"));
+    /* One image alone: no item to name. */
+    assert_int_equal(decam_explain(ctx, IMAGES[1], W, H, C, maps[1]), DECAM_ERR_BUDGET_TOO_SMALL);
+    assert_null(strstr(decam_errmsg(ctx), "items["));
+    assert_int_equal(m.calls, 0);
+    decam_free(ctx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_many_images_decam),
@@ -535,6 +564,7 @@ int main(void) {
         cmocka_unit_test(test_a_bad_score_stops_the_run),
         cmocka_unit_test(test_a_failed_model_and_a_stop_end_the_caller_driven_run),
         cmocka_unit_test(test_items_are_checked_before_anything_is_queried),
+        cmocka_unit_test(test_a_budget_too_small_names_its_item),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
