@@ -284,7 +284,9 @@ typedef enum decam_param {
      * (POPULATION images, twice that for DECAM_OBJECTIVE_BOTH), for RISE,
      * occlusion and decam_evaluate() 64. 0..65536, default 0. Maps do
      * not depend on it (tests/test_items.c); it only sets how full each
-     * model call is (docs/benchmarks.md measures images per second). */
+     * model call is (docs/benchmarks.md measures images per second).
+     * Memory follows the smaller of it and the images a run will send
+     * together: a large batch size costs nothing on a short run. */
     DECAM_PARAM_BATCH_SIZE = 4,
     /* Threads that build the perturbed images of a batch (the model is
      * still called only from the calling thread). Maps are bit-identical

@@ -213,8 +213,10 @@ static decam_status row_start(run *r, const double *p, const method_inputs *in) 
     x->cell_h = (r->shape.h + x->s - 1) / x->s;
     x->virt_w = (x->s + 1) * x->cell_w;
     x->virt_h = (x->s + 1) * x->cell_h;
-    x->cap = row_step_images(p);
     x->total = (size_t)run_queries_left(r);
+    /* Chunks hold the masks the run will score, not a batch it never fills. */
+    x->cap = row_step_images(p);
+    if (x->cap > x->total) x->cap = x->total > 0 ? x->total : 1;
     FORWARD_IF_ERROR(rise_allocate(x));
     if (x->total > 0) want_chunk(x);
     return DECAM_OK;

@@ -1502,7 +1502,7 @@ static void free_on_log(void *user, decam_log_level level, const char *message) 
 static void test_free_from_the_log_handler_during_an_io_call_is_deferred(void **state) {
     (void)state;
     for (int call = 0; call < 4; call++) {
-        counter mem = {0, 0, -1, 0};
+        counter mem = {.fail_at = -1};
         decam_ctx *ctx = decam_create_advanced(count_alloc, count_free, &mem);
         assert_non_null(ctx);
         assert_int_equal(decam_set_log(ctx, free_on_log, ctx, DECAM_LOG_DEBUG), DECAM_OK);
