@@ -601,7 +601,10 @@ typedef enum decam_method {
     DECAM_METHOD_DECAM = 0,
     /* RISE (Petsiuk et al. 2018): budget - 3 random binary masks on a
      * RISE_GRID grid, bilinearly upsampled with a random shift; the map is
-     * sum(score * mask) / (masks * RISE_KEEP). */
+     * sum(score * mask) / (masks * RISE_KEEP). When every mask scores
+     * the same (a constant model) that sum is only the masks' own
+     * coverage: the map is then the all-zero map, with the warning, and
+     * decam_get_raw_map() still gives the sum. */
     DECAM_METHOD_RISE = 1,
     /* Sliding-window occlusion (Zeiler & Fergus 2014): each window
      * position is replaced by the baseline; a pixel's map is the mean

@@ -127,6 +127,38 @@ static void test_grid_of_one_and_keep_of_one_are_refused(void **state) {
     decam_free(ctx);
 }
 
+/* The raw map of a constant model is the masks' own coverage, which says
+ * nothing of the model: the map is the all-zero map, with the warning
+ * decam.h promises for a constant map, as DE-CAM and occlusion give. */
+static int warnings;
+static void count_warnings(void *user, decam_log_level level, const char *message) {
+    (void)user;
+    if (level == DECAM_LOG_WARNING && strstr(message, "flat")) warnings++;
+}
+
+static void test_a_constant_model_gives_the_all_zero_map_and_a_warning(void **state) {
+    (void)state;
+    float image[PW * PH * PC], map[PW * PH];
+    planted p = {0};
+    planted_make(&p, image, 5, DECAM_LAYOUT_HWC);
+    decam_ctx *ctx = rise_ctx(constant_model, NULL, 503);
+    assert_int_equal(decam_set_log(ctx, count_warnings, NULL, DECAM_LOG_WARNING), DECAM_OK);
+    warnings = 0;
+    for (int i = 0; i < PW * PH; i++)
+        map[i] = -1.0f;
+    assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+    for (int i = 0; i < PW * PH; i++)
+        assert_true(map[i] == 0.0f);
+    assert_int_equal(warnings, 1);
+    /* A model that does depend on the image still gives its map. */
+    assert_int_equal(decam_set_model(ctx, planted_model, &p), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, 2003), DECAM_OK);
+    assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+    assert_int_equal(warnings, 1);
+    assert_int_equal(planted_pointing_hit(&p, map), 1);
+    decam_free(ctx);
+}
+
 /* Chunk buffers hold what the run will score, not a batch it will never
  * fill: 4 masks at a batch size of 65536 stay small. */
 static void test_memory_follows_the_masks_not_the_batch_size(void **state) {
@@ -158,6 +190,7 @@ int main(void) {
         cmocka_unit_test(test_same_seed_same_map_and_any_thread_count_or_batch),
         cmocka_unit_test(test_budget_must_pay_for_one_mask),
         cmocka_unit_test(test_grid_of_one_and_keep_of_one_are_refused),
+        cmocka_unit_test(test_a_constant_model_gives_the_all_zero_map_and_a_warning),
         cmocka_unit_test(test_memory_follows_the_masks_not_the_batch_size),
     };
     return cmocka_run_group_tests_name("rise", tests, NULL, NULL);
