@@ -149,10 +149,15 @@ DECAM_API const char *decam_status_string(decam_status status);
 typedef struct decam_ctx decam_ctx;
 
 /* The message of the last failure on this context: one line, no newline,
- * naming what was wrong. "" when the last call succeeded or none failed
- * yet; a call that succeeds leaves "" even when a call made from one of
- * its callbacks was refused. The string belongs to the context and is valid until the next call
- * on it. decam_errmsg(NULL) returns a static message. */
+ * naming what was wrong. The rule: a call that fails sets it; a call that
+ * changes state and succeeds clears it (to "", even when a call made from
+ * one of its callbacks was refused); getters, which only read
+ * (decam_get_stats(), decam_get_param(), decam_get_raw_map(),
+ * decam_io_get_*() and decam_errmsg() itself), leave it as it was when
+ * they succeed, so the statistics of a failed run can be read before its
+ * message. "" when none failed yet. The string belongs to the context
+ * and is valid until the next call on it that is not a getter.
+ * decam_errmsg(NULL) returns a static message. */
 DECAM_API const char *decam_errmsg(const decam_ctx *ctx);
 
 /* ======================================================================
