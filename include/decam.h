@@ -886,8 +886,12 @@ typedef struct decam_item {
  * (DECAM_PARAM_BUDGET queries), and
  * its maps are bit for bit those of decam_explain() on that image alone,
  * for a model whose score of an image does not depend on the other images
- * of its batch. Items are started as the batch needs them, so memory
- * grows with the batch size, not with n_items.
+ * of its batch. Items are started as the batch needs them and release
+ * their run's memory (baseline, maps, the method's state) as they end, so
+ * that memory grows with the batch size. What grows with n_items is the
+ * run's copy of the items: sizeof(decam_item) + sizeof(void *) bytes an
+ * item, and 4 bytes a target (68 bytes an item of one target on a
+ * 64-bit system; tests/test_items.c measures it).
  *
  * The model callback receives images of one size but is not told which;
  * when the items differ in size use decam_begin()/decam_ask()/decam_tell(),

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "counting.h"
+
 #include "decam.h"
 
 enum { W = 20, H = 16, C = 2, OUTPUTS = 3, N = 5 };
@@ -550,6 +552,37 @@ static void test_a_budget_too_small_names_its_item(void **state) {
     decam_free(ctx);
 }
 
+/* decam_begin() holds a copy of the items, not a run per item: the bytes
+ * it allocates per item stay small however many items there are. */
+static void test_begin_holds_few_bytes_per_item(void **state) {
+    (void)state;
+    enum { FEW = 10, MANY = 10000 };
+    static decam_item items[MANY];
+    static float map[W * H];
+    make_images();
+    for (int i = 0; i < MANY; i++)
+        items[i] = item_of(i % N, map);
+    size_t bytes[2];
+    const int counts[2] = {FEW, MANY};
+    for (int k = 0; k < 2; k++) {
+        counter c = {.fail_at = -1};
+        decam_ctx *ctx = decam_create_advanced(count_alloc, count_free, &c);
+        assert_non_null(ctx);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_METHOD, DECAM_METHOD_RISE), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, 100), DECAM_OK);
+        size_t at_start = c.bytes;
+        assert_int_equal(decam_begin(ctx, items, (size_t)counts[k]), DECAM_OK);
+        bytes[k] = c.bytes - at_start;
+        decam_cancel(ctx);
+        decam_free(ctx);
+        assert_int_equal(c.live, 0);
+    }
+    double per_item = (double)(bytes[1] - bytes[0]) / (MANY - FEW);
+    printf("# decam_begin: %zu bytes for %d items, %zu for %d: %.1f bytes per item\n", bytes[0],
+           FEW, bytes[1], MANY, per_item);
+    assert_true(per_item <= 80.0); /* decam.h says so */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_many_images_decam),
@@ -565,6 +598,7 @@ int main(void) {
         cmocka_unit_test(test_a_failed_model_and_a_stop_end_the_caller_driven_run),
         cmocka_unit_test(test_items_are_checked_before_anything_is_queried),
         cmocka_unit_test(test_a_budget_too_small_names_its_item),
+        cmocka_unit_test(test_begin_holds_few_bytes_per_item),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
