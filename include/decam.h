@@ -852,6 +852,14 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_get_raw_map(const decam_ctx *ctx,
  *               `size` first. queries and model_calls count this item's
  *               images and the calls that carried any of them;
  *               model_seconds is its share of those calls' time, by images.
+ *               An output, like saliency_out: the library keeps the
+ *               pointer and writes it when the item ends (in a
+ *               caller-driven run, inside the decam_tell() that ends it),
+ *               or, for an item still running or never started, in
+ *               decam_finish() or decam_cancel() (termination says how
+ *               the run ended; an item never started has 0 queries and
+ *               NaN scores). It must stay valid until then; nothing is
+ *               written through it after.
  *
  * Several targets from one set of queries. Every target's map is made
  * from the same queries, so k targets cost one budget, not k:
@@ -929,9 +937,11 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_explain_items(decam_ctx *ctx,
  * callback in the middle, and give bit-identical maps. No model callback
  * is needed. Between decam_begin() and decam_finish() or decam_cancel()
  * the context is busy: setters, decam_explain() and decam_evaluate()
- * return DECAM_ERR_BUSY. The library keeps the items' image, targets and
- * saliency_out pointers until then: they must stay valid (the items array
- * itself is copied). The progress and log callbacks are called from
+ * return DECAM_ERR_BUSY. The library keeps the items' image, targets,
+ * saliency_out and stats pointers until then: they must stay valid (the
+ * items array itself is copied). It writes saliency_out and stats when
+ * each item ends, and those of the items not yet ended in decam_finish()
+ * (decam_cancel() writes only the stats); never after. The progress and log callbacks are called from
  * decam_tell(), on the caller's thread. */
 typedef struct decam_request {
     size_t size;         /* set to sizeof(decam_request) before decam_ask() */
@@ -995,7 +1005,8 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_tell_failed(decam_ctx *ctx, int c
 DECAM_API DECAM_WARN_UNUSED decam_status decam_finish(decam_ctx *ctx);
 
 /* Abandons the run without writing any map; the context is idle again.
- * Statistics record DECAM_TERMINATION_CANCELLED. Accepts NULL and a
+ * Statistics record DECAM_TERMINATION_CANCELLED, those of every item
+ * not yet ended too (decam_item's stats). Accepts NULL and a
  * context with no run (then does nothing). Like any call that succeeds,
  * it leaves decam_errmsg() "", also after a refused decam_tell().
  * decam_free() of a context in a run abandons it as well. Refused

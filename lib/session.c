@@ -310,6 +310,17 @@ static void record_stats(session *s, run *r, decam_status status) {
                    st->generations, decam_status_string(status));
 }
 
+/* The statistics of an item that never started, when the run ends. */
+static void record_unstarted(session *s, size_t i, decam_status status) {
+    decam_stats st = {.size = sizeof st,
+                      .termination = termination_of(s->ctx, status),
+                      .score_full = NAN,
+                      .score_keep = NAN,
+                      .score_drop = NAN,
+                      .best_fitness = NAN};
+    if (s->items[i].stats) ctx_copy_sized(s->items[i].stats, &st, sizeof st);
+}
+
 /* A run reached RUN_DONE: its statistics, its memory back. */
 static void retire(session *s, run *r) {
     const size_t i = r->item;
@@ -555,10 +566,13 @@ decam_status decam__session_finish(session *s) {
         const decam_item *it = &s->items[i];
         if (i < s->next && !r) continue; /* done, its statistics written */
         if (!r) {
-            /* Never started: zeros for its maps after a cancellation. */
+            /* Never started: zeros for its maps after a cancellation
+             * (the queries so far told nothing of it); its statistics
+             * say how the run ended. */
             if (status == DECAM_ERR_CANCELLED)
                 for (size_t v = 0; v < it->n_targets * (size_t)it->width * it->height; v++)
                     it->saliency_out[v] = 0.0f;
+            record_unstarted(s, i, status);
             continue;
         }
         if (r->phase == RUN_DONE) continue;
@@ -579,6 +593,10 @@ decam_status decam__session_finish(session *s) {
 void decam__session_cancel(session *s) {
     for (size_t i = 0; i < s->n_items; i++) {
         run *r = s->runs[i];
+        if (i >= s->next) {
+            record_unstarted(s, i, DECAM_ERR_CANCELLED);
+            continue;
+        }
         if (!r || r->phase == RUN_DONE) continue;
         record_stats(s, r, DECAM_ERR_CANCELLED);
         if (i == 0) s->ctx->stats = r->stats;

@@ -526,6 +526,72 @@ static void test_items_are_checked_before_anything_is_queried(void **state) {
 
 /* ---- what the run keeps of the caller's items ------------------------- */
 
+/* item.stats is an output like saliency_out: written as its item ends
+ * (inside decam_tell()), for every item by decam_finish(), and never
+ * after the run is over. */
+static void test_item_stats_are_written_for_every_item_and_never_after(void **state) {
+    (void)state;
+    model_state m = {0};
+    decam_ctx *ctx = make(&m, DECAM_METHOD_RISE);
+    static float maps[3][W * H];
+    decam_stats stats[3];
+    decam_item items[3];
+    for (int i = 0; i < 3; i++) {
+        items[i] = item_of(i, maps[i]);
+        items[i].stats = &stats[i];
+        memset(&stats[i], 0xA5, sizeof stats[i]);
+        stats[i].size = sizeof stats[i];
+    }
+    /* Batches of 16 of RISE's 297 masks: item 2 never starts. */
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, 16), DECAM_OK);
+    assert_int_equal(decam_begin(ctx, items, 3), DECAM_OK);
+    static float scores[4096 * OUTPUTS];
+    for (int k = 0; k < 3; k++) {
+        decam_request rq = {.size = sizeof rq};
+        assert_int_equal(decam_ask(ctx, &rq), DECAM_OK);
+        for (size_t i = 0; i < rq.n; i++)
+            score_image(rq.images + i * W * H * C, W, H, scores + i * OUTPUTS);
+        assert_int_equal(decam_tell(ctx, scores, rq.n), DECAM_OK);
+    }
+    assert_int_equal(decam_finish(ctx), DECAM_ERR_CANCELLED);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(stats[i].size, sizeof stats[i]);
+        assert_int_equal(stats[i].termination, DECAM_TERMINATION_CANCELLED);
+        assert_true(stats[i].queries < 300);
+    }
+    assert_true(stats[0].queries > 0);
+    assert_int_equal(stats[2].queries, 0); /* never started, but told so */
+    assert_int_equal(stats[2].model_calls, 0);
+    assert_true(isnan(stats[2].score_full));
+    /* Once the run is over nothing is written through them any more. */
+    decam_stats before[3];
+    memcpy(before, stats, sizeof stats);
+    float map[W * H];
+    assert_int_equal(decam_explain(ctx, IMAGES[0], W, H, C, map), DECAM_OK);
+    assert_memory_equal(before, stats, sizeof stats);
+    /* decam_cancel() tells every item, started or not, and nothing after. */
+    assert_int_equal(decam_begin(ctx, items, 3), DECAM_OK);
+    decam_request rq = {.size = sizeof rq};
+    assert_int_equal(decam_ask(ctx, &rq), DECAM_OK);
+    decam_cancel(ctx);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(stats[i].termination, DECAM_TERMINATION_CANCELLED);
+    assert_int_equal(stats[2].queries, 0);
+    memcpy(before, stats, sizeof stats);
+    assert_int_equal(decam_explain(ctx, IMAGES[0], W, H, C, map), DECAM_OK);
+    assert_memory_equal(before, stats, sizeof stats);
+    /* A finished item's statistics are there before decam_finish(). */
+    for (int i = 0; i < 3; i++)
+        memset(&stats[i], 0xA5, sizeof stats[i]), stats[i].size = sizeof stats[i];
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, 0), DECAM_OK);
+    assert_int_equal(decam_begin(ctx, items, 1), DECAM_OK);
+    assert_int_equal(drive(ctx, NULL), DECAM_OK);
+    assert_int_equal(stats[0].termination, DECAM_TERMINATION_BUDGET);
+    assert_int_equal(stats[0].queries, 300);
+    assert_int_equal(decam_finish(ctx), DECAM_OK);
+    decam_free(ctx);
+}
+
 /* The budget is the context's, but what it must pay for depends on the
  * item: the message says which item it cannot pay for. */
 static void test_a_budget_too_small_names_its_item(void **state) {
@@ -597,6 +663,7 @@ int main(void) {
         cmocka_unit_test(test_a_bad_score_stops_the_run),
         cmocka_unit_test(test_a_failed_model_and_a_stop_end_the_caller_driven_run),
         cmocka_unit_test(test_items_are_checked_before_anything_is_queried),
+        cmocka_unit_test(test_item_stats_are_written_for_every_item_and_never_after),
         cmocka_unit_test(test_a_budget_too_small_names_its_item),
         cmocka_unit_test(test_begin_holds_few_bytes_per_item),
     };
