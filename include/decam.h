@@ -941,8 +941,8 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_explain_items(decam_ctx *ctx,
  * saliency_out and stats pointers until then: they must stay valid (the
  * items array itself is copied). It writes saliency_out and stats when
  * each item ends, and those of the items not yet ended in decam_finish()
- * (decam_cancel() writes only the stats); never after. The progress and log callbacks are called from
- * decam_tell(), on the caller's thread. */
+ * (decam_cancel() writes only the stats); never after. The progress and
+ * log callbacks are called from decam_tell(), on the caller's thread. */
 typedef struct decam_request {
     size_t size;         /* set to sizeof(decam_request) before decam_ask() */
     const float *images; /* n images back to back, in the context's layout;

@@ -130,8 +130,13 @@ static void test_memory_follows_the_positions_not_the_batch_size(void **state) {
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_OCCLUSION_STRIDE, 8), DECAM_OK);
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, 65536), DECAM_OK);
     const uint32_t targets[3] = {0, 1, 2};
-    decam_item it = {.image = image, .width = 16, .height = 16, .channels = 1,
-                     .targets = targets, .n_targets = 3, .saliency_out = maps};
+    decam_item it = {.image = image,
+                     .width = 16,
+                     .height = 16,
+                     .channels = 1,
+                     .targets = targets,
+                     .n_targets = 3,
+                     .saliency_out = maps};
     const size_t before = c.bytes;
     assert_int_equal(decam_explain_items(ctx, &it, 1), DECAM_OK);
     printf("# occlusion, 4 positions x 3 targets at batch 65536: %zu bytes allocated\n",

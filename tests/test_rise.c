@@ -174,8 +174,8 @@ static void test_memory_follows_the_masks_not_the_batch_size(void **state) {
     const size_t before = c.bytes;
     assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
     const size_t image_bytes = sizeof image;
-    printf("# RISE, 7 queries at batch 65536: %zu bytes allocated, largest %zu\n",
-           c.bytes - before, c.largest);
+    printf("# RISE, 7 queries at batch 65536: %zu bytes allocated, largest %zu\n", c.bytes - before,
+           c.largest);
     /* The request's 7 images, the baseline, the maps and sums: a few dozen
      * images' worth, not 65536 masks. */
     assert_true(c.bytes - before < 40 * image_bytes);
