@@ -150,10 +150,15 @@ DECAM_API const char *decam_status_string(decam_status status);
 typedef struct decam_ctx decam_ctx;
 
 /* The message of the last failure on this context: one line, no newline,
- * naming what was wrong. "" when the last call succeeded or none failed
- * yet; a call that succeeds leaves "" even when a call made from one of
- * its callbacks was refused. The string belongs to the context and is valid until the next call
- * on it. decam_errmsg(NULL) returns a static message. */
+ * naming what was wrong. The rule: a call that fails sets it; a call that
+ * changes state and succeeds clears it (to "", even when a call made from
+ * one of its callbacks was refused); getters, which only read
+ * (decam_get_stats(), decam_get_param(), decam_get_raw_map(),
+ * decam_io_get_*() and decam_errmsg() itself), leave it as it was when
+ * they succeed, so the statistics of a failed run can be read before its
+ * message. "" when none failed yet. The string belongs to the context
+ * and is valid until the next call on it that is not a getter.
+ * decam_errmsg(NULL) returns a static message. */
 DECAM_API const char *decam_errmsg(const decam_ctx *ctx);
 
 /* ======================================================================
@@ -287,7 +292,9 @@ typedef enum decam_param {
      * (POPULATION images, twice that for DECAM_OBJECTIVE_BOTH), for RISE,
      * occlusion and decam_evaluate() 64. 0..65536, default 0. Maps do
      * not depend on it (tests/test_items.c); it only sets how full each
-     * model call is (docs/benchmarks.md measures images per second). */
+     * model call is (docs/benchmarks.md measures images per second).
+     * Memory follows the smaller of it and the images a run will send
+     * together: a large batch size costs nothing on a short run. */
     DECAM_PARAM_BATCH_SIZE = 4,
     /* Threads that build the perturbed images of a batch (the model is
      * still called only from the calling thread). Maps are bit-identical
@@ -616,7 +623,10 @@ typedef enum decam_method {
     DECAM_METHOD_DECAM = 0,
     /* RISE (Petsiuk et al. 2018): budget - 3 random binary masks on a
      * RISE_GRID grid, bilinearly upsampled with a random shift; the map is
-     * sum(score * mask) / (masks * RISE_KEEP). */
+     * sum(score * mask) / (masks * RISE_KEEP). When every mask scores
+     * the same (a constant model) that sum is only the masks' own
+     * coverage: the map is then the all-zero map, with the warning, and
+     * decam_get_raw_map() still gives the sum. */
     DECAM_METHOD_RISE = 1,
     /* Sliding-window occlusion (Zeiler & Fergus 2014): each window
      * position is replaced by the baseline; a pixel's map is the mean
@@ -861,6 +871,14 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_get_raw_map(const decam_ctx *ctx,
  *               `size` first. queries and model_calls count this item's
  *               images and the calls that carried any of them;
  *               model_seconds is its share of those calls' time, by images.
+ *               An output, like saliency_out: the library keeps the
+ *               pointer and writes it when the item ends (in a
+ *               caller-driven run, inside the decam_tell() that ends it),
+ *               or, for an item still running or never started, in
+ *               decam_finish() or decam_cancel() (termination says how
+ *               the run ended; an item never started has 0 queries and
+ *               NaN scores). It must stay valid until then; nothing is
+ *               written through it after.
  *
  * Several targets from one set of queries. Every target's map is made
  * from the same queries, so k targets cost one budget, not k:
@@ -897,8 +915,12 @@ typedef struct decam_item {
  * (DECAM_PARAM_BUDGET queries), and
  * its maps are bit for bit those of decam_explain() on that image alone,
  * for a model whose score of an image does not depend on the other images
- * of its batch. Items are started as the batch needs them, so memory
- * grows with the batch size, not with n_items.
+ * of its batch. Items are started as the batch needs them and release
+ * their run's memory (baseline, maps, the method's state) as they end, so
+ * that memory grows with the batch size. What grows with n_items is the
+ * run's copy of the items: sizeof(decam_item) + sizeof(void *) bytes an
+ * item, and 4 bytes a target (68 bytes an item of one target on a
+ * 64-bit system; tests/test_items.c measures it).
  *
  * The model callback receives images of one size but is not told which;
  * when the items differ in size use decam_begin()/decam_ask()/decam_tell(),
@@ -936,10 +958,12 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_explain_items(decam_ctx *ctx,
  * callback in the middle, and give bit-identical maps. No model callback
  * is needed. Between decam_begin() and decam_finish() or decam_cancel()
  * the context is busy: setters, decam_explain() and decam_evaluate()
- * return DECAM_ERR_BUSY. The library keeps the items' image, targets and
- * saliency_out pointers until then: they must stay valid (the items array
- * itself is copied). The progress and log callbacks are called from
- * decam_tell(), on the caller's thread. */
+ * return DECAM_ERR_BUSY. The library keeps the items' image, targets,
+ * saliency_out and stats pointers until then: they must stay valid (the
+ * items array itself is copied). It writes saliency_out and stats when
+ * each item ends, and those of the items not yet ended in decam_finish()
+ * (decam_cancel() writes only the stats); never after. The progress and
+ * log callbacks are called from decam_tell(), on the caller's thread. */
 typedef struct decam_request {
     size_t size;         /* set to sizeof(decam_request) before decam_ask() */
     const float *images; /* n images back to back, in the context's layout;
@@ -1002,7 +1026,8 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_tell_failed(decam_ctx *ctx, int c
 DECAM_API DECAM_WARN_UNUSED decam_status decam_finish(decam_ctx *ctx);
 
 /* Abandons the run without writing any map; the context is idle again.
- * Statistics record DECAM_TERMINATION_CANCELLED. Accepts NULL and a
+ * Statistics record DECAM_TERMINATION_CANCELLED, those of every item
+ * not yet ended too (decam_item's stats). Accepts NULL and a
  * context with no run (then does nothing). Like any call that succeeds,
  * it leaves decam_errmsg() "", also after a refused decam_tell().
  * decam_free() of a context in a run abandons it as well. Refused

@@ -353,7 +353,9 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_render_panel(decam_ctx *ctx, cons
  * renamed over `path` once complete: on failure the old file is unchanged
  * and the temporary file removed. An existing file keeps its permission
  * bits (a hard link to it is not followed: the path gets a new file). A
- * symbolic link is followed and stays a link. A device or FIFO (such as
+ * symbolic link is followed and stays a link; a dangling one gets the new
+ * file fopen() would create where its chain ends. Every name the system
+ * allows works (the temporary file's name is shortened to fit). A device or FIFO (such as
  * /dev/stdout) is written in place and never removed. Where the directory
  * admits no new file but the file itself is writable, the file is written
  * in place, and a failure may leave it partly written. */

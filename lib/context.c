@@ -81,6 +81,17 @@ decam_status decam__ctx_leave(decam_ctx *ctx, decam_status status) {
     return status;
 }
 
+decam_status decam__ctx_enter_getter(decam_ctx *ctx) {
+    if (!ctx) return DECAM_ERR_INVALID_ARGUMENT;
+    ctx->depth++;
+    return DECAM_OK;
+}
+
+decam_status decam__ctx_leave_getter(decam_ctx *ctx, decam_status status) {
+    if (--ctx->depth == 0 && ctx->free_pending) free_now(ctx);
+    return status;
+}
+
 /* Hands a line to the log handler, unless the handler is running already:
  * a handler that calls the library (and fails, and is logged to) would
  * otherwise recurse without end. */
@@ -245,16 +256,18 @@ decam_status decam_set_prior_map(decam_ctx *ctx, const float *map, int width, in
     GUARDED(ctx, "decam_set_prior_map", 1, set_prior_map(ctx, map, width, height));
 }
 
-static decam_status get_stats(const decam_ctx *ctx, decam_stats *stats) {
-    if (!stats || stats->size < sizeof stats->size) return DECAM_ERR_INVALID_ARGUMENT;
+static decam_status get_stats(decam_ctx *ctx, decam_stats *stats) {
+    FAIL_IF(!stats, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_get_stats: stats is NULL");
+    FAIL_IF(stats->size < sizeof stats->size, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "decam_get_stats: set stats->size to sizeof(decam_stats) first");
     ctx_copy_sized(stats, &ctx->stats, sizeof ctx->stats);
     return DECAM_OK;
 }
 
-/* Getters take a const context but still leave "" as the message: the
- * context is never a const object, so the cast is defined. */
+/* Getters take a const context and leave the message as it was unless
+ * they fail: the context is never a const object, so the cast is defined. */
 decam_status decam_get_stats(const decam_ctx *ctx, decam_stats *stats) {
-    GUARDED((decam_ctx *)ctx, "decam_get_stats", 0, get_stats(ctx, stats));
+    GETTER((decam_ctx *)ctx, get_stats((decam_ctx *)ctx, stats));
 }
 
 /* ---- parameters: the API over params.c's table ---------------------------- */
@@ -321,16 +334,17 @@ decam_status decam_set_param(decam_ctx *ctx, decam_param param, double value) {
     GUARDED(ctx, "decam_set_param", 0, set_param(ctx, param, value));
 }
 
-static decam_status get_param(const decam_ctx *ctx, decam_param param, double *value) {
-    if (!value) return DECAM_ERR_INVALID_ARGUMENT;
+static decam_status get_param(decam_ctx *ctx, decam_param param, double *value) {
+    FAIL_IF(!value, ctx, DECAM_ERR_INVALID_ARGUMENT, "decam_get_param: value is NULL");
     const int slot = decam__params_slot(param);
-    if (slot < 0) return DECAM_ERR_UNKNOWN_PARAM;
+    FAIL_IF(slot < 0, ctx, DECAM_ERR_UNKNOWN_PARAM, "decam_get_param: no parameter has key %d",
+            (int)param);
     *value = ctx->params[slot];
     return DECAM_OK;
 }
 
 decam_status decam_get_param(const decam_ctx *ctx, decam_param param, double *value) {
-    GUARDED((decam_ctx *)ctx, "decam_get_param", 0, get_param(ctx, param, value));
+    GETTER((decam_ctx *)ctx, get_param((decam_ctx *)ctx, param, value));
 }
 
 decam_status decam_set_image_layout(decam_ctx *ctx, decam_layout layout) {

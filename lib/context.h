@@ -92,6 +92,25 @@ decam_status decam__ctx_enter(decam_ctx *ctx, const char *who, int configure);
  * now. Returns status. Do not touch ctx after it. */
 decam_status decam__ctx_leave(decam_ctx *ctx, decam_status status);
 
+/* The guard of a getter, a function that only reads: refuses a NULL ctx
+ * (DECAM_ERR_INVALID_ARGUMENT, no message) and enters the call, leaving
+ * the last message as it is; decam__ctx_leave_getter() must follow. */
+decam_status decam__ctx_enter_getter(decam_ctx *ctx);
+
+/* Leaves a getter's call: the message is the getter's own failure's, or
+ * the one before the call. Frees the context as decam__ctx_leave() does.
+ * Returns status. */
+decam_status decam__ctx_leave_getter(decam_ctx *ctx, decam_status status);
+
+/* A getter as its body between the two: a caller may read the statistics
+ * of a failed run before its message. */
+#define GETTER(ctx, call)                                                                          \
+    do {                                                                                           \
+        decam_status entered_ = decam__ctx_enter_getter(ctx);                                      \
+        if (entered_ != DECAM_OK) return entered_;                                                 \
+        return decam__ctx_leave_getter((ctx), (call));                                             \
+    } while (0)
+
 /* A public function as its body between decam__ctx_enter() and decam__ctx_leave(). A
  * NULL ctx is refused before anything else. */
 #define GUARDED(ctx, who, configure, call)                                                         \

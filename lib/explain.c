@@ -126,13 +126,16 @@ void decam_cancel(decam_ctx *ctx) {
 
 /* ---- results ------------------------------------------------------------- */
 
-static decam_status get_raw_map(const decam_ctx *ctx, float *map, size_t capacity, int *width,
+static decam_status get_raw_map(decam_ctx *ctx, float *map, size_t capacity, int *width,
                                 int *height) {
-    if (ctx->raw_w == 0) return DECAM_ERR_INVALID_ARGUMENT;
+    FAIL_IF(ctx->raw_w == 0, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "decam_get_raw_map: the last run left no map");
     if (width) *width = ctx->raw_w;
     if (height) *height = ctx->raw_h;
     if (!map) return DECAM_OK;
-    if (capacity < ctx->raw_len) return DECAM_ERR_INVALID_ARGUMENT;
+    FAIL_IF(capacity < ctx->raw_len, ctx, DECAM_ERR_INVALID_ARGUMENT,
+            "decam_get_raw_map: capacity = %zu is less than the map's %zu values", capacity,
+            ctx->raw_len);
     for (size_t i = 0; i < ctx->raw_len; i++)
         map[i] = ctx->raw[i];
     return DECAM_OK;
@@ -141,7 +144,5 @@ static decam_status get_raw_map(const decam_ctx *ctx, float *map, size_t capacit
 decam_status decam_get_raw_map(const decam_ctx *ctx, float *map, size_t capacity, int *width,
                                int *height) {
     decam_ctx *c = (decam_ctx *)ctx; /* never a const object: see decam_get_stats() */
-    decam_status entered = decam__ctx_enter(c, "decam_get_raw_map", 0);
-    if (!c) return entered;
-    return decam__ctx_leave(c, get_raw_map(ctx, map, capacity, width, height));
+    GETTER(c, get_raw_map(c, map, capacity, width, height));
 }

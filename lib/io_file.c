@@ -8,7 +8,8 @@
  * and the file is closed. A failed write therefore leaves the old file as it
  * was, and the only thing ever removed is the temporary file this code
  * created. A symbolic link is followed, so the link stays a link and its
- * target is replaced. Anything else (a device such as /dev/stdout, a FIFO)
+ * target is replaced, or created where a dangling link's chain ends, as
+ * fopen() would. Anything else (a device such as /dev/stdout, a FIFO)
  * is written in place and never removed: renaming over it would replace the
  * device node itself.
  */
@@ -27,6 +28,12 @@
 #ifndef PATH_MAX
 #define PATH_MAX 4096
 #endif
+#ifndef NAME_MAX
+#define NAME_MAX 255
+#endif
+
+/* ".<name>.<8 hex digits>.tmp" adds this much to the name it is made from. */
+#define TMP_EXTRA 14
 
 /* Writes all of data to fd, retrying after partial writes and signals.
  * Returns 0, or the errno of the failure. */
@@ -53,17 +60,30 @@ static int write_in_place(const char *path, const uint8_t *data, size_t size) {
     return err;
 }
 
-/* Creates a new file beside `target` (".<name>.<n>.tmp" in its directory),
- * opened for writing with mode 0666 less the umask. Returns the descriptor,
- * or -1 with errno set; *tmp receives the name. */
+/* Bytes of `base` that the temporary name keeps: all of it when the
+ * name fits in NAME_MAX, else as much as fits, cut before a character
+ * (never inside a UTF-8 sequence). */
+static int kept_of_name(const char *base) {
+    size_t len = strlen(base), most = NAME_MAX - TMP_EXTRA;
+    if (len <= most) return (int)len;
+    while (most > 0 && ((unsigned char)base[most] & 0xC0) == 0x80)
+        most--;
+    return (int)most;
+}
+
+/* Creates a new file beside `target` (".<name>.<n>.tmp" in its directory,
+ * the name shortened so that the whole fits in NAME_MAX), opened for
+ * writing with mode 0666 less the umask. Returns the descriptor, or -1
+ * with errno set; *tmp receives the name. */
 static int create_temporary(const char *target, char *tmp, size_t n) {
     const char *slash = strrchr(target, '/');
     int dir_len = slash ? (int)(slash - target + 1) : 0;
     const char *base = slash ? slash + 1 : target;
+    const int kept = kept_of_name(base);
     for (unsigned attempt = 0; attempt < 100; attempt++) {
         unsigned tag =
             ((unsigned)getpid() * 2654435761u) ^ (attempt * 40503u) ^ (unsigned)(size_t)tmp;
-        int len = snprintf(tmp, n, "%.*s.%s.%08x.tmp", dir_len, target, base, tag);
+        int len = snprintf(tmp, n, "%.*s.%.*s.%08x.tmp", dir_len, target, kept, base, tag);
         if (len < 0 || (size_t)len >= n) {
             errno = ENAMETOOLONG;
             return -1;
@@ -91,6 +111,30 @@ static int replace_file(const char *target, int mode, const uint8_t *data, size_
     return err;
 }
 
+/* The path at the end of the chain of links that starts at the link
+ * `path`, when that end does not exist: the file open(O_CREAT), and so
+ * fopen(), would create. Returns 0 with *end filled; ELOOP after 40
+ * links; EEXIST when the chain ends at something that exists; or the
+ * errno of a step. */
+static int dangling_end(const char *path, char *end, size_t n) {
+    char at[PATH_MAX], to[PATH_MAX];
+    if (snprintf(at, sizeof at, "%s", path) >= (int)sizeof at) return ENAMETOOLONG;
+    for (int links = 0; links < 40; links++) {
+        ssize_t len = readlink(at, to, sizeof to - 1);
+        if (len < 0) return errno;
+        to[len] = '\0';
+        /* A relative link is read from the directory that holds it. */
+        const char *slash = strrchr(at, '/');
+        int dir_len = to[0] == '/' || !slash ? 0 : (int)(slash - at + 1);
+        if (snprintf(end, n, "%.*s%s", dir_len, at, to) >= (int)n) return ENAMETOOLONG;
+        struct stat st;
+        if (lstat(end, &st) != 0) return errno == ENOENT ? 0 : errno;
+        if (!S_ISLNK(st.st_mode)) return EEXIST;
+        snprintf(at, sizeof at, "%s", end);
+    }
+    return ELOOP;
+}
+
 int decam__io_file_write(const char *path, const uint8_t *data, size_t size) {
     struct stat st;
     if (lstat(path, &st) != 0) {
@@ -100,10 +144,15 @@ int decam__io_file_write(const char *path, const uint8_t *data, size_t size) {
     char resolved[PATH_MAX];
     const char *target = path;
     if (S_ISLNK(st.st_mode)) {
-        /* Replace what the link points at, not the link. A dangling or
-         * looping link is opened as it is, as fopen() would. */
-        if (!realpath(path, resolved) || stat(resolved, &st) != 0)
-            return write_in_place(path, data, size);
+        /* Replace what the link points at, not the link. A dangling
+         * link gets the new file fopen() would create at the end of its
+         * chain (made as any new file is); a loop fails as in fopen(). */
+        if (!realpath(path, resolved) || stat(resolved, &st) != 0) {
+            char end[PATH_MAX];
+            int err = dangling_end(path, end, sizeof end);
+            if (err == EEXIST) return write_in_place(path, data, size);
+            return err ? err : replace_file(end, -1, data, size);
+        }
         target = resolved;
     }
     if (!S_ISREG(st.st_mode)) return write_in_place(target, data, size);

@@ -223,7 +223,11 @@ static decam_status evaluate_call(decam_ctx *ctx, const float *image, int width,
     decam_metrics m = {.size = sizeof m, .steps = e.steps};
     ctx->busy = 1;
     atomic_store(&ctx->stop_requested, ctx->free_pending);
-    const size_t cap = p[PS_BATCH_SIZE] > 0 ? (size_t)p[PS_BATCH_SIZE] : 64;
+    /* Images held at once: the batch size, but no more than the
+     * evaluation ever sends together (Y and O, then a curve's steps). */
+    size_t cap = p[PS_BATCH_SIZE] > 0 ? (size_t)p[PS_BATCH_SIZE] : 64;
+    const size_t most = e.steps > 2 ? e.steps : 2;
+    if (cap > most) cap = most;
     decam_status status = decam__batcher_init(&batch, ctx, width, height, values, cap);
     if (status == DECAM_OK) status = allocate(&e);
     if (status == DECAM_OK) status = evaluate(&e, image, saliency, &m);

@@ -171,6 +171,7 @@ static decam_status row_start(run *r, const double *p, const method_inputs *in) 
     o->nx = positions(r->shape.w, o->window, o->stride);
     o->ny = positions(r->shape.h, o->window, o->stride);
     o->total = (size_t)o->nx * o->ny;
+    if (o->cap > o->total) o->cap = o->total; /* not a batch it never fills */
     o->scores = mem_alloc(r->mem, o->cap * r->targets, sizeof *o->scores);
     o->sum = mem_calloc(r->mem, r->hw * r->targets, sizeof *o->sum);
     o->count = mem_calloc(r->mem, r->hw, sizeof *o->count);

@@ -30,6 +30,7 @@ typedef struct rise {
     double *weights;    /* cap: one target's scores, for the sums */
     double *sum;        /* targets * hw: sum of score * mask */
     double *target_sum; /* the sums accumulate_range() adds to */
+    double *range;      /* targets * 2: the lowest and highest score taken in */
     size_t chunk;       /* masks in the current chunk */
     size_t total, done; /* masks to score; masks taken in */
 } rise;
@@ -49,7 +50,9 @@ static decam_status rise_allocate(rise *x) {
         x->scores = mem_alloc(a, x->cap * k, sizeof *x->scores);
         x->weights = mem_alloc(a, x->cap, sizeof *x->weights);
         x->sum = mem_calloc(a, hw * k, sizeof *x->sum);
-        failed = !x->scratch || !x->grids || !x->shifts || !x->scores || !x->weights || !x->sum;
+        x->range = mem_alloc(a, 2 * k, sizeof *x->range);
+        failed = !x->scratch || !x->grids || !x->shifts || !x->scores || !x->weights || !x->sum ||
+                 !x->range;
     }
     RUN_FAIL_IF(failed, x->r, DECAM_ERR_OUT_OF_MEMORY,
                 "decam_explain: out of memory for RISE (chunks of %zu masks of %d x %d)", x->cap,
@@ -68,6 +71,7 @@ static void rise_release(run *r) {
     mem_free(a, x->scores);
     mem_free(a, x->weights);
     mem_free(a, x->sum);
+    mem_free(a, x->range);
     mem_free(a, x);
     r->state = NULL;
 }
@@ -155,8 +159,13 @@ static decam_status row_advance(run *r, size_t scored, int stopping) {
     const size_t k = r->targets;
     x->chunk = scored; /* the scored masks lead the chunk */
     for (size_t t = 0; t < k && scored > 0; t++) {
-        for (size_t j = 0; j < scored; j++)
+        double *lo = &x->range[2 * t], *hi = lo + 1;
+        if (x->done == 0) *lo = *hi = x->scores[t];
+        for (size_t j = 0; j < scored; j++) {
             x->weights[j] = x->scores[j * k + t];
+            *lo = fmin(*lo, x->weights[j]);
+            *hi = fmax(*hi, x->weights[j]);
+        }
         x->target_sum = x->sum + t * r->hw;
         decam__run_parallel(r, (size_t)r->shape.h, accumulate_range, x);
     }
@@ -179,8 +188,12 @@ static decam_status row_finish(run *r) {
         for (size_t i = 0; i < r->hw; i++)
             sum[i] *= norm;
         decam__run_fit_float(r, sum, r->hw);
+        /* Every mask scored alike: the sum is the masks' own coverage,
+         * which says nothing of the model. The map is the flat map (all
+         * zero, with the warning); the raw map keeps the estimator's value. */
+        const int told = x->range[2 * t] != x->range[2 * t + 1];
         for (size_t i = 0; i < r->hw; i++)
-            r->map[t * r->hw + i] = (float)sum[i];
+            r->map[t * r->hw + i] = told ? (float)sum[i] : 0.0f;
         FORWARD_IF_ERROR(decam__run_keep_raw(r, t, sum, r->shape.w, r->shape.h));
     }
     return DECAM_OK;
@@ -213,8 +226,10 @@ static decam_status row_start(run *r, const double *p, const method_inputs *in) 
     x->cell_h = (r->shape.h + x->s - 1) / x->s;
     x->virt_w = (x->s + 1) * x->cell_w;
     x->virt_h = (x->s + 1) * x->cell_h;
-    x->cap = row_step_images(p);
     x->total = (size_t)run_queries_left(r);
+    /* Chunks hold the masks the run will score, not a batch it never fills. */
+    x->cap = row_step_images(p);
+    if (x->cap > x->total) x->cap = x->total > 0 ? x->total : 1;
     FORWARD_IF_ERROR(rise_allocate(x));
     if (x->total > 0) want_chunk(x);
     return DECAM_OK;

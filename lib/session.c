@@ -21,7 +21,9 @@ struct session {
     decam_item *items; /* the caller's, copied */
     uint32_t *targets; /* every item's targets, copied, one after the other */
     size_t n_items;
-    run *runs;        /* one per item */
+    /* One per item: NULL before it starts (i >= next) and once it is
+     * done, so a run's memory is held only while it runs. */
+    run **runs;
     size_t first;     /* the oldest item not finished */
     size_t next;      /* the first item not started */
     size_t done;      /* items finished */
@@ -110,8 +112,12 @@ static decam_status check_item(decam_ctx *ctx, const char *who, const method_inf
     FAIL_IF(missing, ctx, DECAM_ERR_MISSING_INPUT, "%s", missing);
     uint64_t budget = (uint64_t)p[PS_BUDGET];
     uint64_t need = m->min_queries(p, it->width, it->height);
+    /* The budget is the context's; what it must pay for is the item's. */
+    char whose[80] = "";
+    if (mode != SESSION_SINGLE)
+        snprintf(whose, sizeof whose, "%s: items[%zu] (%d x %d): ", who, i, it->width, it->height);
     FAIL_IF(budget < need, ctx, DECAM_ERR_BUDGET_TOO_SMALL,
-            "budget = %llu queries is less than %llu, %s", (unsigned long long)budget,
+            "%sbudget = %llu queries is less than %llu, %s", whose, (unsigned long long)budget,
             (unsigned long long)need, m->min_queries_what);
     FAIL_IF(it->stats && it->stats->size < sizeof it->stats->size, ctx, DECAM_ERR_INVALID_ARGUMENT,
             "%s: set %sstats->size to sizeof(decam_stats) first", who, name);
@@ -141,7 +147,10 @@ static decam_status ensure_pool(decam_ctx *ctx, int threads) {
 static void session_free(session *s) {
     decam_ctx *ctx = s->ctx;
     for (size_t i = 0; s->runs && i < s->n_items; i++)
-        if (s->runs[i].phase != RUN_IDLE) decam__run_release(&s->runs[i]);
+        if (s->runs[i]) {
+            decam__run_release(s->runs[i]);
+            decam__ctx_dealloc(ctx, s->runs[i]);
+        }
     decam__ctx_dealloc(ctx, s->items);
     decam__ctx_dealloc(ctx, s->targets);
     decam__ctx_dealloc(ctx, s->runs);
@@ -151,7 +160,8 @@ static void session_free(session *s) {
     decam__ctx_dealloc(ctx, s);
 }
 
-/* Copies the items and their targets (NULL targets: the target parameter). */
+/* Copies the items and their targets (NULL targets: the target
+ * parameter): with the run pointers, all that grows with n_items. */
 static decam_status copy_items(session *s, const decam_item *items, size_t n_targets) {
     decam_ctx *ctx = s->ctx;
     s->items = decam__ctx_alloc(ctx, s->n_items, sizeof *s->items);
@@ -259,6 +269,8 @@ decam_status decam__session_begin_method(decam_ctx *ctx, const char *who, const 
                    .n_items = n_items,
                    .values = values,
                    .n_outputs = (size_t)p[PS_N_OUTPUTS],
+                   /* The pool a smaller thread count left is not used. */
+                   .pool = p[PS_THREADS] >= 2 ? ctx->pool : NULL,
                    .started_at = decam__batch_now()};
     s->totals =
         (run_totals){.budget = (uint64_t)p[PS_BUDGET] * n_items, .items = (uint32_t)n_items};
@@ -293,22 +305,36 @@ static void record_stats(session *s, run *r, decam_status status) {
     st->model_seconds = r->model_seconds;
     st->library_seconds = decam__batch_now() - r->started_at - r->model_seconds;
     if (st->library_seconds < 0) st->library_seconds = 0;
-    decam_item *it = &s->items[r - s->runs];
+    decam_item *it = &s->items[r->item];
     if (it->stats) ctx_copy_sized(it->stats, st, sizeof *st);
     decam__ctx_log(s->ctx, DECAM_LOG_INFO, "explained %d x %d x %d: %llu queries, %u steps, %s",
                    r->shape.w, r->shape.h, r->shape.c, (unsigned long long)r->queries,
                    st->generations, decam_status_string(status));
 }
 
+/* The statistics of an item that never started, when the run ends. */
+static void record_unstarted(session *s, size_t i, decam_status status) {
+    decam_stats st = {.size = sizeof st,
+                      .termination = termination_of(s->ctx, status),
+                      .score_full = NAN,
+                      .score_keep = NAN,
+                      .score_drop = NAN,
+                      .best_fitness = NAN};
+    if (s->items[i].stats) ctx_copy_sized(s->items[i].stats, &st, sizeof st);
+}
+
 /* A run reached RUN_DONE: its statistics, its memory back. */
 static void retire(session *s, run *r) {
+    const size_t i = r->item;
     record_stats(s, r, DECAM_OK);
-    if (r == s->runs) s->ctx->stats = r->stats;
+    if (i == 0) s->ctx->stats = r->stats;
     decam__run_release(r);
+    decam__ctx_dealloc(s->ctx, r);
+    s->runs[i] = NULL;
     s->active--;
-    s->load -= weight_of(s, (size_t)(r - s->runs));
+    s->load -= weight_of(s, i);
     s->done++;
-    while (s->first < s->next && s->runs[s->first].phase == RUN_DONE)
+    while (s->first < s->next && !s->runs[s->first])
         s->first++;
     s->totals.items_done = (uint32_t)s->done;
     s->complete = s->done == s->n_items;
@@ -334,10 +360,13 @@ static decam_status start_item(session *s) {
         .item = (uint32_t)i,
         .totals = &s->totals,
     };
+    run *r = decam__ctx_calloc(ctx, 1, sizeof *r);
+    FAIL_IF(!r, ctx, DECAM_ERR_OUT_OF_MEMORY, "out of memory starting items[%zu]", i);
+    s->runs[i] = r;
     s->next++;
     s->active++;
     s->load += weight_of(s, i);
-    return decam__run_start(&s->runs[i], ctx, &spec);
+    return decam__run_start(r, ctx, &spec);
 }
 
 decam_status decam__session_stop(session *s, decam_status status) {
@@ -379,7 +408,8 @@ static void render_range(void *job, size_t first, size_t last, int worker) {
 static size_t gather(session *s) {
     size_t n = 0;
     for (size_t i = s->first; i < s->next && n < s->room; i++) {
-        run *r = &s->runs[i];
+        run *r = s->runs[i];
+        if (!r) continue; /* done */
         want *w = &r->want;
         if (r->phase == RUN_DONE || w->sent == w->n) continue;
         if (n == 0) s->shape = r->shape;
@@ -491,8 +521,8 @@ decam_status decam__session_tell(session *s, const float *scores, size_t n) {
             s, decam__ctx_fail(ctx, DECAM_ERR_CANCELLED, "stopped by decam_force_stop()"));
     /* Every run whose want is complete moves on, oldest first. */
     for (size_t i = s->first; i < s->next; i++) {
-        run *r = &s->runs[i];
-        if (r->phase == RUN_DONE || r->want.n == 0 || r->want.scored < r->want.n) continue;
+        run *r = s->runs[i];
+        if (!r || r->want.n == 0 || r->want.scored < r->want.n) continue;
         status = decam__run_advance(r, 0);
         if (status != DECAM_OK) return decam__session_stop(s, status);
         if (r->phase == RUN_DONE) retire(s, r);
@@ -507,7 +537,7 @@ decam_status decam__session_tell(session *s, const float *scores, size_t n) {
 static void end(session *s, decam_status status) {
     decam_ctx *ctx = s->ctx;
     decam_stats total = ctx->stats;
-    if (s->runs[0].phase == RUN_IDLE) total.termination = termination_of(ctx, status);
+    if (s->next == 0) total.termination = termination_of(ctx, status);
     total.queries = s->queries;
     total.model_calls = s->calls;
     total.model_seconds = s->model_seconds;
@@ -534,22 +564,26 @@ decam_status decam__session_finish(session *s) {
             s, decam__ctx_fail(ctx, DECAM_ERR_CANCELLED,
                                "decam_finish: the run was ended before it was complete"));
     for (size_t i = 0; i < s->n_items; i++) {
-        run *r = &s->runs[i];
+        run *r = s->runs[i];
         const decam_item *it = &s->items[i];
-        if (r->phase == RUN_DONE) continue;
-        if (status == DECAM_ERR_CANCELLED) {
-            if (r->phase == RUN_IDLE) {
+        if (i < s->next && !r) continue; /* done, its statistics written */
+        if (!r) {
+            /* Never started: zeros for its maps after a cancellation
+             * (the queries so far told nothing of it); its statistics
+             * say how the run ended. */
+            if (status == DECAM_ERR_CANCELLED)
                 for (size_t v = 0; v < it->n_targets * (size_t)it->width * it->height; v++)
                     it->saliency_out[v] = 0.0f;
-                continue;
-            }
+            record_unstarted(s, i, status);
+            continue;
+        }
+        if (r->phase == RUN_DONE) continue;
+        if (status == DECAM_ERR_CANCELLED) {
             decam_status st = decam__run_stop(r);
             if (st != DECAM_OK && st != DECAM_ERR_CANCELLED) status = decam__session_stop(s, st);
         }
-        if (r->phase != RUN_IDLE) {
-            record_stats(s, r, status);
-            if (i == 0) ctx->stats = r->stats;
-        }
+        record_stats(s, r, status);
+        if (i == 0) ctx->stats = r->stats;
     }
     /* The message of what stopped the session, which a later public call
      * (decam_finish() itself) has cleared; logged once already. */
@@ -560,8 +594,12 @@ decam_status decam__session_finish(session *s) {
 
 void decam__session_cancel(session *s) {
     for (size_t i = 0; i < s->n_items; i++) {
-        run *r = &s->runs[i];
-        if (r->phase == RUN_IDLE || r->phase == RUN_DONE) continue;
+        run *r = s->runs[i];
+        if (i >= s->next) {
+            record_unstarted(s, i, DECAM_ERR_CANCELLED);
+            continue;
+        }
+        if (!r || r->phase == RUN_DONE) continue;
         record_stats(s, r, DECAM_ERR_CANCELLED);
         if (i == 0) s->ctx->stats = r->stats;
     }

@@ -6,8 +6,9 @@
  * decam_explain() and decam_explain_items() are a session with the model
  * callback answering its requests (explain.c).
  *
- * Items start in order as the requests need images (so memory follows
- * the batch size, not the item count) and are released as they finish.
+ * Items start in order as the requests need images (so the runs' memory
+ * follows the batch size) and are released as they finish; what grows
+ * with the item count is the copy of the items and a pointer each.
  * A request takes the waiting images of the oldest runs first, all of one
  * size. The runs never learn how their images were batched, so each
  * item's maps are those of a session of that item alone.

@@ -12,12 +12,14 @@ typedef struct counter {
     long calls;     /* allocations attempted */
     long fail_at;   /* fail the allocation with this index; -1: never */
     size_t largest; /* largest single request */
+    size_t bytes;   /* every request added up */
 } counter;
 
 static void *count_alloc(void *opaque, size_t size) {
     counter *c = opaque;
     long call = c->calls++;
     if (size > c->largest) c->largest = size;
+    c->bytes += size;
     if (call == c->fail_at) return NULL;
     void *p = malloc(size);
     if (p) c->live++;

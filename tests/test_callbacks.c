@@ -186,12 +186,16 @@ static void test_errmsg_is_empty_after_a_successful_run_with_a_refused_call(void
     assert_int_equal(m.set_status, DECAM_ERR_BUSY);
     assert_string_equal(decam_errmsg(ctx), "");
 
-    /* And after each kind of successful call, a failure's message goes. */
+    /* And after each kind of successful call that changes state, a
+     * failure's message goes; a getter leaves it. */
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, -1), DECAM_ERR_OUT_OF_RANGE);
     assert_string_not_equal(decam_errmsg(ctx), "");
     double v;
     assert_int_equal(decam_get_param(ctx, DECAM_PARAM_BUDGET, &v), DECAM_OK);
+    assert_string_not_equal(decam_errmsg(ctx), "");
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, v), DECAM_OK);
     assert_string_equal(decam_errmsg(ctx), "");
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, -1), DECAM_ERR_OUT_OF_RANGE);
     decam_metrics mt = {.size = sizeof mt};
     m.set_status = DECAM_OK;
     assert_int_equal(decam_evaluate(ctx, image, W, H, 3, map, NULL, &mt), DECAM_OK);

@@ -111,6 +111,38 @@ static void test_stats_copy_only_what_the_caller_has_room_for(void **state) {
     decam_free(ctx);
 }
 
+/* decam_errmsg(): a call that fails sets it, a call that changes state
+ * and succeeds clears it, and getters, which only read, leave it: a
+ * caller may read the statistics of a failed run before its message. */
+static void test_getters_leave_the_last_failure_in_place(void **state) {
+    (void)state;
+    decam_ctx *ctx = decam_create();
+    assert_non_null(ctx);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, -1), DECAM_ERR_OUT_OF_RANGE);
+    char failure[256];
+    snprintf(failure, sizeof failure, "%s", decam_errmsg(ctx));
+    assert_non_null(strstr(failure, "budget = -1"));
+    decam_stats st = {.size = sizeof st};
+    double v = 0;
+    assert_int_equal(decam_get_stats(ctx, &st), DECAM_OK);
+    assert_string_equal(decam_errmsg(ctx), failure);
+    assert_int_equal(decam_get_param(ctx, DECAM_PARAM_BUDGET, &v), DECAM_OK);
+    assert_string_equal(decam_errmsg(ctx), failure);
+    assert_string_equal(decam_errmsg(ctx), failure);
+    /* A getter that fails says why, like any call that fails. */
+    assert_int_equal(decam_get_param(ctx, (decam_param)9999, &v), DECAM_ERR_UNKNOWN_PARAM);
+    assert_non_null(strstr(decam_errmsg(ctx), "9999"));
+    float raw[4];
+    assert_int_equal(decam_get_raw_map(ctx, raw, 4, NULL, NULL), DECAM_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(decam_errmsg(ctx), "decam_get_raw_map"));
+    assert_int_equal(decam_get_stats(ctx, NULL), DECAM_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(decam_errmsg(ctx), "decam_get_stats"));
+    /* A setter that succeeds clears it. */
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, 100), DECAM_OK);
+    assert_string_equal(decam_errmsg(ctx), "");
+    decam_free(ctx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_free_accepts_null_and_errmsg_of_null_is_static),
@@ -120,6 +152,7 @@ int main(void) {
         cmocka_unit_test(test_setters_refuse_null_context_and_bad_log_level),
         cmocka_unit_test(test_baseline_and_prior_inputs_are_checked_and_clearable),
         cmocka_unit_test(test_stats_copy_only_what_the_caller_has_room_for),
+        cmocka_unit_test(test_getters_leave_the_last_failure_in_place),
     };
     return cmocka_run_group_tests_name("context", tests, NULL, NULL);
 }

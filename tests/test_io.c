@@ -1502,7 +1502,7 @@ static void free_on_log(void *user, decam_log_level level, const char *message) 
 static void test_free_from_the_log_handler_during_an_io_call_is_deferred(void **state) {
     (void)state;
     for (int call = 0; call < 4; call++) {
-        counter mem = {0, 0, -1, 0};
+        counter mem = {.fail_at = -1};
         decam_ctx *ctx = decam_create_advanced(count_alloc, count_free, &mem);
         assert_non_null(ctx);
         assert_int_equal(decam_set_log(ctx, free_on_log, ctx, DECAM_LOG_DEBUG), DECAM_OK);
@@ -1641,6 +1641,72 @@ static void test_save_replaces_a_file_and_keeps_its_mode(void **state) {
     assert_int_equal(st.st_mode & 07777, 0640);
     assert_true(st.st_size > 12);
     assert_int_equal(count_entries(dir), 1);
+}
+
+/* Names of 242 to 255 bytes are legal; the temporary file beside them
+ * must fit in a name too. Both a new file and a replaced one. */
+static void test_save_takes_the_longest_legal_names(void **state) {
+    fixture *f = *state;
+    char dir[160], path[512];
+    make_save_dir(dir, sizeof dir, "long-names");
+    const uint8_t px[3] = {9, 8, 7};
+    for (int len = 240; len <= 255; len++) {
+        int at = snprintf(path, sizeof path, "%s/", dir);
+        for (int i = 0; i < len; i++)
+            path[at + i] = (char)('a' + i % 26);
+        path[at + len] = '\0';
+        assert_int_equal(decam_image_save(f->ctx, path, DECAM_IMAGE_PNG, px, 1, 1, 3), DECAM_OK);
+        assert_int_equal(decam_image_save(f->ctx, path, DECAM_IMAGE_PNG, px, 1, 1, 3), DECAM_OK);
+        float *pixels;
+        int w, h;
+        assert_int_equal(decam_image_load(f->ctx, path, 3, &pixels, &w, &h), DECAM_OK);
+        decam_image_free(f->ctx, pixels);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(count_entries(dir), 0); /* no temporary file is left */
+    }
+}
+
+/* A link to a file that does not exist yet: fopen() creates the file it
+ * names, and so does the save; the link stays a link. */
+static void test_save_through_a_dangling_symlink_creates_its_target(void **state) {
+    fixture *f = *state;
+    char dir[160], link[200], target[200], sub[200], link2[200];
+    make_save_dir(dir, sizeof dir, "dangling");
+    snprintf(link, sizeof link, "%s/link.png", dir);
+    snprintf(target, sizeof target, "%s/target.png", dir);
+    assert_int_equal(symlink("target.png", link), 0);
+    const uint8_t px[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    assert_int_equal(decam_image_save(f->ctx, link, DECAM_IMAGE_PNG, px, 2, 2, 3), DECAM_OK);
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(lstat(target, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(count_entries(dir), 2);
+    /* A chain of links, one relative to a directory of its own. */
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    snprintf(link2, sizeof link2, "%s/sub/chain.png", dir);
+    assert_int_equal(symlink("../link2.png", link2), 0);
+    snprintf(link, sizeof link, "%s/link2.png", dir);
+    assert_int_equal(symlink("sub/end.png", link), 0);
+    assert_int_equal(decam_image_save(f->ctx, link2, DECAM_IMAGE_PNG, px, 2, 2, 3), DECAM_OK);
+    snprintf(target, sizeof target, "%s/sub/end.png", dir);
+    float *pixels;
+    int w, h;
+    assert_int_equal(decam_image_load(f->ctx, target, 3, &pixels, &w, &h), DECAM_OK);
+    assert_int_equal(w, 2);
+    decam_image_free(f->ctx, pixels);
+    assert_int_equal(lstat(link2, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    /* A link into a directory that does not exist fails as fopen() would. */
+    snprintf(link, sizeof link, "%s/nowhere.png", dir);
+    assert_int_equal(symlink("missing/x.png", link), 0);
+    assert_int_equal(decam_image_save(f->ctx, link, DECAM_IMAGE_PNG, px, 2, 2, 3), DECAM_ERR_IO);
+    /* A loop fails too. */
+    snprintf(link, sizeof link, "%s/loop.png", dir);
+    assert_int_equal(symlink("loop.png", link), 0);
+    assert_int_equal(decam_image_save(f->ctx, link, DECAM_IMAGE_PNG, px, 2, 2, 3), DECAM_ERR_IO);
 }
 
 /* A FIFO stands for every path that is not a regular file (devices such as
@@ -1904,6 +1970,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_save_replaces_a_file_and_keeps_its_mode, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_save_to_a_fifo_writes_into_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_takes_the_longest_legal_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_through_a_dangling_symlink_creates_its_target,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_resize_to_the_same_size_copies_exactly, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_resize_keeps_a_constant_image_constant, setup,

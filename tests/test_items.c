@@ -8,9 +8,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "counting.h"
 
 #include "decam.h"
 
@@ -521,6 +524,131 @@ static void test_items_are_checked_before_anything_is_queried(void **state) {
     decam_free(ctx);
 }
 
+/* ---- what the run keeps of the caller's items ------------------------- */
+
+/* item.stats is an output like saliency_out: written as its item ends
+ * (inside decam_tell()), for every item by decam_finish(), and never
+ * after the run is over. */
+static void test_item_stats_are_written_for_every_item_and_never_after(void **state) {
+    (void)state;
+    model_state m = {0};
+    decam_ctx *ctx = make(&m, DECAM_METHOD_RISE);
+    static float maps[3][W * H];
+    decam_stats stats[3];
+    decam_item items[3];
+    for (int i = 0; i < 3; i++) {
+        items[i] = item_of(i, maps[i]);
+        items[i].stats = &stats[i];
+        memset(&stats[i], 0xA5, sizeof stats[i]);
+        stats[i].size = sizeof stats[i];
+    }
+    /* Batches of 16 of RISE's 297 masks: item 2 never starts. */
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, 16), DECAM_OK);
+    assert_int_equal(decam_begin(ctx, items, 3), DECAM_OK);
+    static float scores[4096 * OUTPUTS];
+    for (int k = 0; k < 3; k++) {
+        decam_request rq = {.size = sizeof rq};
+        assert_int_equal(decam_ask(ctx, &rq), DECAM_OK);
+        for (size_t i = 0; i < rq.n; i++)
+            score_image(rq.images + i * W * H * C, W, H, scores + i * OUTPUTS);
+        assert_int_equal(decam_tell(ctx, scores, rq.n), DECAM_OK);
+    }
+    assert_int_equal(decam_finish(ctx), DECAM_ERR_CANCELLED);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(stats[i].size, sizeof stats[i]);
+        assert_int_equal(stats[i].termination, DECAM_TERMINATION_CANCELLED);
+        assert_true(stats[i].queries < 300);
+    }
+    assert_true(stats[0].queries > 0);
+    assert_int_equal(stats[2].queries, 0); /* never started, but told so */
+    assert_int_equal(stats[2].model_calls, 0);
+    assert_true(isnan(stats[2].score_full));
+    /* Once the run is over nothing is written through them any more. */
+    decam_stats before[3];
+    memcpy(before, stats, sizeof stats);
+    float map[W * H];
+    assert_int_equal(decam_explain(ctx, IMAGES[0], W, H, C, map), DECAM_OK);
+    assert_memory_equal(before, stats, sizeof stats);
+    /* decam_cancel() tells every item, started or not, and nothing after. */
+    assert_int_equal(decam_begin(ctx, items, 3), DECAM_OK);
+    decam_request rq = {.size = sizeof rq};
+    assert_int_equal(decam_ask(ctx, &rq), DECAM_OK);
+    decam_cancel(ctx);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(stats[i].termination, DECAM_TERMINATION_CANCELLED);
+    assert_int_equal(stats[2].queries, 0);
+    memcpy(before, stats, sizeof stats);
+    assert_int_equal(decam_explain(ctx, IMAGES[0], W, H, C, map), DECAM_OK);
+    assert_memory_equal(before, stats, sizeof stats);
+    /* A finished item's statistics are there before decam_finish(). */
+    for (int i = 0; i < 3; i++)
+        memset(&stats[i], 0xA5, sizeof stats[i]), stats[i].size = sizeof stats[i];
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, 0), DECAM_OK);
+    assert_int_equal(decam_begin(ctx, items, 1), DECAM_OK);
+    assert_int_equal(drive(ctx, NULL), DECAM_OK);
+    assert_int_equal(stats[0].termination, DECAM_TERMINATION_BUDGET);
+    assert_int_equal(stats[0].queries, 300);
+    assert_int_equal(decam_finish(ctx), DECAM_OK);
+    decam_free(ctx);
+}
+
+/* The budget is the context's, but what it must pay for depends on the
+ * item: the message says which item it cannot pay for. */
+static void test_a_budget_too_small_names_its_item(void **state) {
+    (void)state;
+    model_state m = {0};
+    decam_ctx *ctx = make(&m, DECAM_METHOD_OCCLUSION);
+    static float maps[2][W * H];
+    static float small_map[W2 * H2];
+    decam_item items[2] = {
+        {.image = SMALL, .width = W2, .height = H2, .channels = C, .saliency_out = small_map},
+        item_of(1, maps[1])};
+    /* Windows of 6 in steps of 3: a 12 x 9 image has 3 x 2 positions (9
+     * queries with the fixed three), a 20 x 16 one 6 x 5 (33). */
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, 20), DECAM_OK);
+    assert_int_equal(decam_begin(ctx, items, 2), DECAM_ERR_BUDGET_TOO_SMALL);
+    assert_non_null(strstr(decam_errmsg(ctx), "items[1]"));
+    assert_non_null(strstr(decam_errmsg(ctx), "budget = 20"));
+    assert_int_equal(decam_explain_items(ctx, &items[1], 1), DECAM_ERR_BUDGET_TOO_SMALL);
+    assert_non_null(strstr(decam_errmsg(ctx), "items[0]"));
+    /* One image alone: no item to name. */
+    assert_int_equal(decam_explain(ctx, IMAGES[1], W, H, C, maps[1]), DECAM_ERR_BUDGET_TOO_SMALL);
+    assert_null(strstr(decam_errmsg(ctx), "items["));
+    assert_int_equal(m.calls, 0);
+    decam_free(ctx);
+}
+
+/* decam_begin() holds a copy of the items, not a run per item: the bytes
+ * it allocates per item stay small however many items there are. */
+static void test_begin_holds_few_bytes_per_item(void **state) {
+    (void)state;
+    enum { FEW = 10, MANY = 10000 };
+    static decam_item items[MANY];
+    static float map[W * H];
+    make_images();
+    for (int i = 0; i < MANY; i++)
+        items[i] = item_of(i % N, map);
+    size_t bytes[2];
+    const int counts[2] = {FEW, MANY};
+    for (int k = 0; k < 2; k++) {
+        counter c = {.fail_at = -1};
+        decam_ctx *ctx = decam_create_advanced(count_alloc, count_free, &c);
+        assert_non_null(ctx);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_METHOD, DECAM_METHOD_RISE), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, 100), DECAM_OK);
+        size_t at_start = c.bytes;
+        assert_int_equal(decam_begin(ctx, items, (size_t)counts[k]), DECAM_OK);
+        bytes[k] = c.bytes - at_start;
+        decam_cancel(ctx);
+        decam_free(ctx);
+        assert_int_equal(c.live, 0);
+    }
+    double per_item = (double)(bytes[1] - bytes[0]) / (MANY - FEW);
+    printf("# decam_begin: %zu bytes for %d items, %zu for %d: %.1f bytes per item\n", bytes[0],
+           FEW, bytes[1], MANY, per_item);
+    assert_true(per_item <= 80.0); /* decam.h says so */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_many_images_decam),
@@ -535,6 +663,9 @@ int main(void) {
         cmocka_unit_test(test_a_bad_score_stops_the_run),
         cmocka_unit_test(test_a_failed_model_and_a_stop_end_the_caller_driven_run),
         cmocka_unit_test(test_items_are_checked_before_anything_is_queried),
+        cmocka_unit_test(test_item_stats_are_written_for_every_item_and_never_after),
+        cmocka_unit_test(test_a_budget_too_small_names_its_item),
+        cmocka_unit_test(test_begin_holds_few_bytes_per_item),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

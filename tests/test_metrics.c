@@ -6,10 +6,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "counting.h"
 #include "decam.h"
 
 enum { W = 32, H = 32, R0 = 4, R1 = 12 }; /* region: 8 x 8 pixels at (4..11, 4..11) */
@@ -293,10 +295,47 @@ static void test_evaluate_errors_are_reported(void **state) {
     decam_free(ctx);
 }
 
+/* Images held at once follow the queries the evaluation makes (2, then
+ * a curve of `steps` images at a time), not the batch size: an
+ * evaluation at batch 65536 does not ask for 65536 images' memory. */
+static int counting_calls(void *user, const float *images, size_t n, float *scores) {
+    (*(int *)user)++;
+    for (size_t i = 0; i < n; i++)
+        scores[i] = images[i * W * H];
+    return 0;
+}
+
+static void test_evaluate_memory_follows_the_queries_not_the_batch_size(void **state) {
+    (void)state;
+    float image[W * H], saliency[W * H];
+    for (int i = 0; i < W * H; i++) {
+        image[i] = (float)(i % 5) / 4.0f;
+        saliency[i] = (float)((i * 7) % 11);
+    }
+    counter c = {.fail_at = -1};
+    decam_ctx *ctx = decam_create_advanced(count_alloc, count_free, &c);
+    assert_non_null(ctx);
+    int calls = 0;
+    assert_int_equal(decam_set_model(ctx, counting_calls, &calls), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, 65536), DECAM_OK);
+    decam_metrics m = {.size = sizeof m};
+    const size_t before = c.bytes;
+    assert_int_equal(decam_evaluate(ctx, image, W, H, 1, saliency, NULL, &m), DECAM_OK);
+    const size_t bytes = c.bytes - before;
+    printf("# decam_evaluate, %llu queries at batch 65536: %zu bytes allocated\n",
+           (unsigned long long)m.queries, bytes);
+    assert_int_equal(m.queries, 2 + 2 * W); /* Y and O, two curves of W steps */
+    assert_int_equal(calls, 3);             /* as many calls as before */
+    assert_true(bytes <= (m.queries + 16) * sizeof image);
+    decam_free(ctx);
+    assert_int_equal(c.live, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deletion_and_insertion_auc_match_the_closed_form),
         cmocka_unit_test(test_inverted_map_gives_the_worst_curves),
+        cmocka_unit_test(test_evaluate_memory_follows_the_queries_not_the_batch_size),
         cmocka_unit_test(test_average_drop_and_energy_match_hand_computed_values),
         cmocka_unit_test(test_evaluate_errors_are_reported),
         cmocka_unit_test(test_maps_at_flt_max_and_denormal_score_as_the_plain_map),

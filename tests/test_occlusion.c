@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "decam.h"
+#include "counting.h"
 #include "planted.h"
 
 static decam_ctx *occlusion_ctx(decam_model_fn fn, void *user) {
@@ -105,12 +106,53 @@ static void test_any_thread_count_or_batch_gives_the_same_map(void **state) {
     decam_free(ctx);
 }
 
+/* Chunk buffers hold the positions the run has, not a batch it will
+ * never fill: 3 targets over 4 positions at a batch size of 65536. */
+static int three_outputs(void *user, const float *images, size_t n, float *scores) {
+    (void)user;
+    for (size_t i = 0; i < 3 * n; i++)
+        scores[i] = images[(i / 3) * 16 * 16] + (float)(i % 3);
+    return 0;
+}
+
+static void test_memory_follows_the_positions_not_the_batch_size(void **state) {
+    (void)state;
+    float image[16 * 16], maps[3 * 16 * 16];
+    for (int i = 0; i < 16 * 16; i++)
+        image[i] = (float)(i % 7);
+    counter c = {.fail_at = -1};
+    decam_ctx *ctx = decam_create_advanced(count_alloc, count_free, &c);
+    assert_non_null(ctx);
+    assert_int_equal(decam_set_model(ctx, three_outputs, NULL), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_METHOD, DECAM_METHOD_OCCLUSION), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_N_OUTPUTS, 3), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_OCCLUSION_WINDOW, 8), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_OCCLUSION_STRIDE, 8), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, 65536), DECAM_OK);
+    const uint32_t targets[3] = {0, 1, 2};
+    decam_item it = {.image = image,
+                     .width = 16,
+                     .height = 16,
+                     .channels = 1,
+                     .targets = targets,
+                     .n_targets = 3,
+                     .saliency_out = maps};
+    const size_t before = c.bytes;
+    assert_int_equal(decam_explain_items(ctx, &it, 1), DECAM_OK);
+    printf("# occlusion, 4 positions x 3 targets at batch 65536: %zu bytes allocated\n",
+           c.bytes - before);
+    assert_true(c.bytes - before < 40 * sizeof maps);
+    decam_free(ctx);
+    assert_int_equal(c.live, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_window_takes_625_positions_at_224),
         cmocka_unit_test(test_one_pixel_windows_give_exact_drops),
         cmocka_unit_test(test_occlusion_finds_planted_regions),
         cmocka_unit_test(test_any_thread_count_or_batch_gives_the_same_map),
+        cmocka_unit_test(test_memory_follows_the_positions_not_the_batch_size),
     };
     return cmocka_run_group_tests_name("occlusion", tests, NULL, NULL);
 }

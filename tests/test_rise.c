@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "decam.h"
+#include "counting.h"
 #include "planted.h"
 
 static decam_ctx *rise_ctx(decam_model_fn fn, void *user, double budget) {
@@ -126,6 +127,62 @@ static void test_grid_of_one_and_keep_of_one_are_refused(void **state) {
     decam_free(ctx);
 }
 
+/* The raw map of a constant model is the masks' own coverage, which says
+ * nothing of the model: the map is the all-zero map, with the warning
+ * decam.h promises for a constant map, as DE-CAM and occlusion give. */
+static int warnings;
+static void count_warnings(void *user, decam_log_level level, const char *message) {
+    (void)user;
+    if (level == DECAM_LOG_WARNING && strstr(message, "flat")) warnings++;
+}
+
+static void test_a_constant_model_gives_the_all_zero_map_and_a_warning(void **state) {
+    (void)state;
+    float image[PW * PH * PC], map[PW * PH];
+    planted p = {0};
+    planted_make(&p, image, 5, DECAM_LAYOUT_HWC);
+    decam_ctx *ctx = rise_ctx(constant_model, NULL, 503);
+    assert_int_equal(decam_set_log(ctx, count_warnings, NULL, DECAM_LOG_WARNING), DECAM_OK);
+    warnings = 0;
+    for (int i = 0; i < PW * PH; i++)
+        map[i] = -1.0f;
+    assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+    for (int i = 0; i < PW * PH; i++)
+        assert_true(map[i] == 0.0f);
+    assert_int_equal(warnings, 1);
+    /* A model that does depend on the image still gives its map. */
+    assert_int_equal(decam_set_model(ctx, planted_model, &p), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, 2003), DECAM_OK);
+    assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+    assert_int_equal(warnings, 1);
+    assert_int_equal(planted_pointing_hit(&p, map), 1);
+    decam_free(ctx);
+}
+
+/* Chunk buffers hold what the run will score, not a batch it will never
+ * fill: 4 masks at a batch size of 65536 stay small. */
+static void test_memory_follows_the_masks_not_the_batch_size(void **state) {
+    (void)state;
+    float image[PW * PH * PC] = {0}, map[PW * PH];
+    counter c = {.fail_at = -1};
+    decam_ctx *ctx = decam_create_advanced(count_alloc, count_free, &c);
+    assert_non_null(ctx);
+    assert_int_equal(decam_set_model(ctx, constant_model, NULL), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_METHOD, DECAM_METHOD_RISE), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, 7), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, 65536), DECAM_OK);
+    const size_t before = c.bytes;
+    assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_OK);
+    const size_t image_bytes = sizeof image;
+    printf("# RISE, 7 queries at batch 65536: %zu bytes allocated, largest %zu\n", c.bytes - before,
+           c.largest);
+    /* The request's 7 images, the baseline, the maps and sums: a few dozen
+     * images' worth, not 65536 masks. */
+    assert_true(c.bytes - before < 40 * image_bytes);
+    decam_free(ctx);
+    assert_int_equal(c.live, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_constant_model_gives_a_constant_raw_map),
@@ -133,6 +190,8 @@ int main(void) {
         cmocka_unit_test(test_same_seed_same_map_and_any_thread_count_or_batch),
         cmocka_unit_test(test_budget_must_pay_for_one_mask),
         cmocka_unit_test(test_grid_of_one_and_keep_of_one_are_refused),
+        cmocka_unit_test(test_a_constant_model_gives_the_all_zero_map_and_a_warning),
+        cmocka_unit_test(test_memory_follows_the_masks_not_the_batch_size),
     };
     return cmocka_run_group_tests_name("rise", tests, NULL, NULL);
 }

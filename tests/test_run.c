@@ -3,6 +3,7 @@
  * cancellation, statistics, the thread pool), with a fake method; and
  * the method table. */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,8 +68,14 @@ typedef struct fake_state {
     double sum; /* of the scores taken in */
 } fake_state;
 
+/* Work done per worker, as the fills and the run's parallel loops report
+ * it, and the thread each worker ran on. */
+static size_t images_by_worker[POOL_MAX_THREADS], ranges_by_worker[POOL_MAX_THREADS];
+static pthread_t thread_of_worker[POOL_MAX_THREADS];
+
 static void fake_fill(void *job, size_t k, float *slot, int worker) {
-    (void)worker;
+    images_by_worker[worker]++;
+    thread_of_worker[worker] = pthread_self();
     const run *r = job;
     for (size_t v = 0; v < r->values; v++)
         slot[v] = r->image[v] * (float)(k % 2);
@@ -109,8 +116,14 @@ static decam_status fake_start(run *r, const double *p, const method_inputs *in)
     return DECAM_OK;
 }
 
+static void fake_range(void *job, size_t first, size_t last, int worker) {
+    (void)job, (void)first, (void)last;
+    ranges_by_worker[worker]++;
+}
+
 static decam_status fake_advance(run *r, size_t scored, int stopping) {
     fake_state *st = r->state;
+    decam__run_parallel(r, 8, fake_range, NULL);
     for (size_t i = 0; i < scored * r->targets; i++)
         st->sum += st->scores[i];
     st->done += scored;
@@ -318,6 +331,39 @@ static void test_the_pool_is_made_once_and_kept(void **state) {
     decam_free(ctx);
 }
 
+/* DECAM_PARAM_THREADS has an effect: the workers build images and run the
+ * method's loops, each on a thread of its own. */
+static void test_the_workers_do_their_share_of_the_work(void **state) {
+    (void)state;
+    fake_model f = {0};
+    decam_ctx *ctx = make(&f);
+    FAKE_TOTAL = 40, FAKE_STEP = 8;
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_THREADS, 4), DECAM_OK);
+    memset(images_by_worker, 0, sizeof images_by_worker);
+    memset(ranges_by_worker, 0, sizeof ranges_by_worker);
+    decam_item it = item_of(0);
+    assert_int_equal(fake_session(ctx, &it, 1), DECAM_OK);
+    assert_int_equal(decam__pool_missing(ctx->pool), 0);
+    size_t images = 0;
+    for (int w = 0; w < 4; w++) {
+        /* 5 requests of 8 images in 4 ranges of 2; 5 steps of 4 ranges. */
+        assert_true(images_by_worker[w] >= 10);
+        assert_int_equal(ranges_by_worker[w], 5);
+        images += images_by_worker[w];
+        for (int v = 0; v < w; v++)
+            assert_false(pthread_equal(thread_of_worker[w], thread_of_worker[v]));
+    }
+    assert_int_equal(images, FAKE_TOTAL);
+    /* One thread: everything on the calling thread, as worker 0. */
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_THREADS, 1), DECAM_OK);
+    memset(images_by_worker, 0, sizeof images_by_worker);
+    assert_int_equal(fake_session(ctx, &it, 1), DECAM_OK);
+    assert_int_equal(images_by_worker[0], FAKE_TOTAL);
+    assert_int_equal(images_by_worker[1], 0);
+    assert_true(pthread_equal(thread_of_worker[0], pthread_self()));
+    decam_free(ctx);
+}
+
 static void test_every_method_has_a_row_named_as_its_value(void **state) {
     (void)state;
     for (int m = 0; m < DECAM_METHOD_COUNT; m++) {
@@ -344,6 +390,7 @@ int main(void) {
         cmocka_unit_test(test_a_failing_model_is_reported_with_its_value),
         cmocka_unit_test(test_items_start_as_requests_need_them),
         cmocka_unit_test(test_the_pool_is_made_once_and_kept),
+        cmocka_unit_test(test_the_workers_do_their_share_of_the_work),
         cmocka_unit_test(test_every_method_has_a_row_named_as_its_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
