@@ -6,7 +6,8 @@
 # (python3-numpy, python3-torch, python3-onnx, libopencv-dnn-dev,
 # python3-mesonpy and python3-venv for the package test, python3-dask,
 # python3-distributed and python3-opencv for the dataset tests,
-# python3-pil for the real-model test); tests
+# python3-pil for the real-model test, python3-opencv for the real-detector
+# test); tests
 # whose packages cannot be installed report themselves SKIPPED. Helpers are
 # built into BUILD_DIR/python-tests; what the tests write goes to a temporary
 # directory removed afterwards (conftest.py). The tests run with pytest
@@ -54,6 +55,12 @@ install python3-onnx libopencv-dnn-dev ||
 if [ -d "$src/../shared/realdata" ]; then
     install python3-opencv python3-pil ||
         export DECAM_TEST_NO_REALMODEL="python3-opencv could not be installed"
+fi
+
+# the pretrained-detector test (test_realdet.py), only where CI sees its set
+if [ -d "$src/../shared/realdet" ]; then
+    install python3-opencv ||
+        export DECAM_TEST_NO_REALDET="python3-opencv could not be installed"
 fi
 
 # ---- the library, and decam-explain with OpenCV DNN if this build has it ---

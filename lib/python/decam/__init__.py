@@ -41,7 +41,8 @@ import numpy as np
 
 __all__ = ["Explainer", "DecamError", "Cancelled", "Status", "Stats", "Metrics", "Progress",
            "PARAMS", "version", "pointing", "rank_correlation", "load_image", "resize",
-           "render_panel", "save_image", "overlay", "quantus_explain", "LIBRARY_PATH"]
+           "render_panel", "save_image", "overlay", "quantus_explain", "LIBRARY_PATH",
+           "Detection", "Similarity", "Region", "DetectionLayout", "DenseLayout"]
 
 # ---- finding and loading the library -----------------------------------------
 
@@ -87,6 +88,8 @@ _lib, LIBRARY_PATH = _load()
 _c = ctypes
 _MODEL_FN = _c.CFUNCTYPE(_c.c_int, _c.c_void_p, _c.c_void_p, _c.c_size_t, _c.c_void_p)
 _LOG_FN = _c.CFUNCTYPE(None, _c.c_void_p, _c.c_int, _c.c_char_p)
+_SCORE_FN = _c.CFUNCTYPE(_c.c_int, _c.c_void_p, _c.c_void_p, _c.c_size_t, _c.c_uint32,
+                         _c.POINTER(_c.c_double))
 
 
 class _CProgress(_c.Structure):
@@ -166,6 +169,14 @@ _PROTOTYPES = {  # name: (restype, argtypes); pointers to arrays are void *
     "decam_cancel": (None, [_P]),
     "decam_item_size": (_S, []),
     "decam_request_size": (_S, []),
+    # section 10: scorers (layouts are passed by address); targets.py uses them
+    "decam_score_outputs": (_I, [_P]),
+    "decam_score_detections": (_I, [_P, _P, _P, _P, _P, _S]),
+    "decam_score_similarity": (_I, [_P, _I, _P, _S, _S]),
+    "decam_score_regions": (_I, [_P, _P, _P, _P, _S]),
+    "decam_score_with": (_I, [_P, _SCORE_FN, _P, _S]),
+    "decam_get_scorer": (_I, [_P]),
+    "decam_scorer_targets": (_S, [_P]),
     # the optional I/O part (decam_io.h); absent from a -Dio=disabled build
     "decam_image_load": (_I, [_P, _c.c_char_p, _I, _c.POINTER(_c.POINTER(_c.c_float)),
                               _c.POINTER(_I), _c.POINTER(_I)]),
@@ -555,6 +566,9 @@ class Explainer:
         self._failed = False  # the last run ended by an exception of the model
         self._item_stats = []
         self._clones = set()  # the private explainers of explain_async() calls running
+        # the model's output layout for Detection and Region targets (targets.py)
+        self.detection_layout = params.pop("detection_layout", None)
+        self.dense_layout = params.pop("dense_layout", None)
         if grid is not None:
             params.setdefault("grid_width", grid)
             params.setdefault("grid_height", grid)
@@ -703,7 +717,8 @@ class Explainer:
         self._inputs["prior"] = None if prior is None else prior.copy()
 
     # -- the work
-    def explain(self, images, targets=None, *, target=None):
+    def explain(self, images, targets=None, *, target=None, detection_layout=None,
+                dense_layout=None):
         """Saliency maps, float32 in [0, 1], always NumPy arrays (also for
         torch input, as pytorch-grad-cam returns them).
 
@@ -726,6 +741,10 @@ class Explainer:
                  target= is the same argument under its old name; an
                  object with an int `category` (pytorch-grad-cam's
                  ClassifierOutputTarget) counts as that int.
+                 Detection, Similarity or Region objects (decam.targets,
+                 one kind per call) in place of ints: a flat list for one
+                 image gives its (K, H, W) maps; detection_layout= or
+                 dense_layout= (else the Explainer's) describe the output.
 
         Returns, for one image, (H, W) (None, an int or [t]) or (K, H, W)
         (a list of lists, or "top-k", also "top-1" and K = 1: its maps
@@ -747,6 +766,8 @@ class Explainer:
             if targets is not None:
                 raise TypeError("explain() got both targets= and target= (the same argument)")
             targets = target
+        if targets_.has_objects(targets):
+            return targets_.explain(self, images, targets, detection_layout, dense_layout)
         with self._call("explain"):
             images = _run.Images(images, self._get("layout") == "chw")
             self._device = images.device
@@ -767,11 +788,16 @@ class Explainer:
         a cancelled task abandons its run."""
         return await aio.explain_async(self, images, model, targets)
 
-    def evaluate(self, image, saliency, truth=None, target=None):
+    def evaluate(self, image, saliency, truth=None, target=None, *, detection_layout=None,
+                 dense_layout=None):
         """Faithfulness of any `saliency` map (H, W) on `image`, with this
         model: a Metrics (deletion/insertion AUC, average drop, ...; the
         pointing games when a ground-truth mask `truth` (H, W) is given).
-        `target` as in explain(); its queries are counted in Metrics.queries."""
+        `target` as in explain(); its queries are counted in Metrics.queries.
+        A Detection target with no `truth` is pointed at its box."""
+        if targets_.is_object(target):
+            return targets_.evaluate(self, image, saliency, truth, target, detection_layout,
+                                     dense_layout)
         with self._call("evaluate"):
             self._device = _run.Images._device([image])
             image, h, w, c = self._image(image)
@@ -1284,3 +1310,5 @@ def save_image(path, pixels):
 # The parts built on the above (they import from this module).
 from . import _run, aio  # noqa: E402
 from .adapters import overlay, quantus_explain  # noqa: E402
+from . import targets as targets_  # noqa: E402
+from .targets import Detection, DenseLayout, DetectionLayout, Region, Similarity  # noqa: E402

@@ -133,6 +133,9 @@ def _target(value, what):
     with such a `category` (pytorch-grad-cam's ClassifierOutputTarget). A
     target at or above the model's outputs is left to the library
     (OUT_OF_RANGE)."""
+    if type(value).__module__ == "decam.targets":  # a Detection, Similarity or Region
+        raise TypeError(f"{what}: a {type(value).__name__} is explained by Explainer.explain() "
+                        "and evaluate() only")
     if hasattr(value, "category") and not isinstance(value, (int, np.integer)):
         value = value.category
     if isinstance(value, (float, complex, str, bytes)) or value is None:

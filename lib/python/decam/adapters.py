@@ -12,7 +12,8 @@ from . import (_COLORMAPS, DecamError, Explainer, Status, _Ctx, _check, _lib, _r
 from ._run import _is_tensor
 
 
-def overlay(image, saliency, image_weight=0.5, colormap="jet"):
+def overlay(image, saliency, image_weight=0.5, colormap="jet", box=None, boxes=None,
+            box_color=(0, 255, 0)):
     """The map drawn over its image, as pytorch-grad-cam's
     show_cam_on_image(img, mask, use_rgb=True, image_weight=...) draws it:
     the map through the colormap, blended with the image,
@@ -27,6 +28,10 @@ def overlay(image, saliency, image_weight=0.5, colormap="jet"):
     colormap      one of "jet", "turbo", "viridis", "inferno", "gray": the
                   library's tables (matplotlib's jet, not OpenCV's, which
                   pytorch-grad-cam uses: the colours differ slightly)
+
+    box, boxes   a box (x0, y0, x1, y1 in pixels, or a Detection), or a
+                  list of them: each drawn as a 2-pixel outline in
+                  `box_color` (RGB bytes, default green) over the overlay
 
     Bytes are round(255 v), where pytorch-grad-cam truncates. Needs the
     library's I/O part (DecamError(UNSUPPORTED) without it). Raises
@@ -70,7 +75,29 @@ def overlay(image, saliency, image_weight=0.5, colormap="jet"):
     peak = cam.max()
     if peak > 0:
         cam = cam / peak
-    return np.rint(255 * cam).astype(np.uint8)
+    out = np.rint(255 * cam).astype(np.uint8)
+    listed = ([] if box is None else [box]) + ([] if boxes is None else list(boxes))
+    for b in listed:
+        _draw_box(out, getattr(b, "box", b), box_color)
+    return out
+
+
+def _draw_box(pixels, box, color, width=2):
+    """A `width`-pixel outline of box (x0, y0, x1, y1, pixels) drawn inside it
+    on (H, W, 3) uint8 pixels, clipped to them."""
+    b = np.asarray(box, np.float64).reshape(-1)
+    if b.size != 4 or not np.isfinite(b).all():
+        raise ValueError(f"a box is four finite numbers x0, y0, x1, y1, not {b.tolist()}")
+    h, w = pixels.shape[:2]
+    x0, y0 = (int(np.clip(np.floor(v), 0, n)) for v, n in ((b[0], w), (b[1], h)))
+    x1, y1 = (int(np.clip(np.ceil(v), 0, n)) for v, n in ((b[2], w), (b[3], h)))
+    if x1 <= x0 or y1 <= y0:
+        return
+    color = np.asarray(color, np.uint8)
+    pixels[y0:min(y0 + width, y1), x0:x1] = color
+    pixels[max(y1 - width, y0):y1, x0:x1] = color
+    pixels[y0:y1, x0:min(x0 + width, x1)] = color
+    pixels[y0:y1, max(x1 - width, x0):x1] = color
 
 
 def _torch_scorer(module, device, softmax):
