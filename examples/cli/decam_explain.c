@@ -664,7 +664,8 @@ typedef struct worker {
     decam_ctx *ctx;
     float *input, *map, *probs;
     uint8_t *truth;
-    int label; /* the scene's true class, or -1 */
+    int label;      /* the scene's true class, or -1 */
+    char why[768];  /* the library's message of the last failed call */
 } worker;
 
 static void worker_free(worker *w) {
@@ -713,12 +714,17 @@ static int worker_init(worker *w, const options *o, const classes *cls, char *er
     return 0;
 }
 
-/* The library's failure as one line. */
+/* Keeps the library's message of a call that failed, read at once: the
+ * next call on the context (even a getter) may clear it. Returns st. */
+static decam_status noted(worker *w, decam_status st) {
+    if (st != DECAM_OK) shown(decam_errmsg(w->ctx), w->why, sizeof w->why);
+    return st;
+}
+
+/* The library's failure as one line: the message noted() kept. */
 static void library_error(const worker *w, decam_status st, char *err, size_t errlen) {
-    char msg[768]; /* one line, whatever a path in it holds */
-    shown(decam_errmsg(w->ctx), msg, sizeof msg);
     snprintf(err, errlen, "%s: %.500s%s%.400s", decam_status_string(st),
-             msg[0] ? msg : "(no detail)",
+             w->why[0] ? w->why : "(no detail)",
              st == DECAM_ERR_MODEL_FAILED && w->m.error[0] ? ": " : "",
              st == DECAM_ERR_MODEL_FAILED ? w->m.error : "");
 }
@@ -733,18 +739,19 @@ static decam_status prepare_file(worker *w, const char *path) {
     const int W = w->m.width, H = w->m.height;
     float *pixels = NULL, *mid = NULL;
     int iw, ih;
-    decam_status st = decam_image_load(ctx, path, 3, &pixels, &iw, &ih);
+    decam_status st = noted(w, decam_image_load(ctx, path, 3, &pixels, &iw, &ih));
     if (st != DECAM_OK) return st;
     if (w->m.net) { /* the shapes classifier */
         int crop = iw < ih ? iw : ih;
         mid = malloc((size_t)crop * crop * 3 * sizeof *mid);
-        st = mid ? decam_image_center_crop(ctx, pixels, iw, ih, 3, mid, crop, crop)
-                 : DECAM_ERR_OUT_OF_MEMORY;
+        st = noted(w, mid ? decam_image_center_crop(ctx, pixels, iw, ih, 3, mid, crop, crop)
+                          : DECAM_ERR_OUT_OF_MEMORY);
         if (st == DECAM_OK)
-            st = decam_image_resize(ctx, mid, crop, crop, 3, w->input, W, H, DECAM_RESIZE_AREA);
+            st = noted(w, decam_image_resize(ctx, mid, crop, crop, 3, w->input, W, H,
+                                             DECAM_RESIZE_AREA));
     } else if (o->stretch) {
-        st = decam_image_resize(ctx, pixels, iw, ih, 3, w->input, W, H,
-                                o->area ? DECAM_RESIZE_AREA : DECAM_RESIZE_BILINEAR);
+        st = noted(w, decam_image_resize(ctx, pixels, iw, ih, 3, w->input, W, H,
+                                         o->area ? DECAM_RESIZE_AREA : DECAM_RESIZE_BILINEAR));
     } else {
         int side = W < H ? W : H;
         int shorter = o->shorter ? o->shorter : (side * 8 + 3) / 7; /* 224 -> 256 */
@@ -753,10 +760,12 @@ static decam_status prepare_file(worker *w, const char *path) {
         if (rw < W) rw = W;
         if (rh < H) rh = H;
         mid = malloc((size_t)rw * rh * 3 * sizeof *mid);
-        st = mid ? decam_image_resize(ctx, pixels, iw, ih, 3, mid, rw, rh,
-                                      o->area ? DECAM_RESIZE_AREA : DECAM_RESIZE_BILINEAR)
-                 : DECAM_ERR_OUT_OF_MEMORY;
-        if (st == DECAM_OK) st = decam_image_center_crop(ctx, mid, rw, rh, 3, w->input, W, H);
+        st = noted(w, mid ? decam_image_resize(ctx, pixels, iw, ih, 3, mid, rw, rh,
+                                               o->area ? DECAM_RESIZE_AREA
+                                                       : DECAM_RESIZE_BILINEAR)
+                          : DECAM_ERR_OUT_OF_MEMORY);
+        if (st == DECAM_OK)
+            st = noted(w, decam_image_center_crop(ctx, mid, rw, rh, 3, w->input, W, H));
     }
     decam_image_free(ctx, pixels);
     free(mid);
@@ -829,19 +838,23 @@ static int explain_target(worker *w, int target, unsigned long long seed, int ba
     r->metrics = (decam_metrics){.size = sizeof r->metrics};
     r->pointing = r->energy = NAN;
     double t0 = now();
-    decam_status st = decam_set_param(w->ctx, DECAM_PARAM_TARGET, target);
-    if (st == DECAM_OK) st = decam_set_param(w->ctx, DECAM_PARAM_SEED, (double)seed);
-    if (st == DECAM_OK) st = decam_set_progress(w->ctx, bar ? progress_bar : NULL, NULL);
+    decam_status st = noted(w, decam_set_param(w->ctx, DECAM_PARAM_TARGET, target));
+    if (st == DECAM_OK) st = noted(w, decam_set_param(w->ctx, DECAM_PARAM_SEED, (double)seed));
+    if (st == DECAM_OK)
+        st = noted(w, decam_set_progress(w->ctx, bar ? progress_bar : NULL, NULL));
     if (st == DECAM_OK) {
-        st = decam_explain(w->ctx, w->input, W, H, 3, w->map);
+        /* The message first: decam_get_stats() below may clear it. */
+        st = noted(w, decam_explain(w->ctx, w->input, W, H, 3, w->map));
         if (bar) fprintf(stderr, "\n");
         decam_get_stats(w->ctx, &r->stats);
     }
-    if (st == DECAM_OK && w->o->has_scene)
+    if (st == DECAM_OK && w->o->has_scene) {
         st = decam_pointing(w->map, w->truth, W, H, &r->pointing, &r->energy);
+        if (st != DECAM_OK) snprintf(w->why, sizeof w->why, "the pointing game failed");
+    }
     if (st == DECAM_OK && w->o->metrics) {
         decam_set_progress(w->ctx, NULL, NULL);
-        st = decam_evaluate(w->ctx, w->input, W, H, 3, w->map, NULL, &r->metrics);
+        st = noted(w, decam_evaluate(w->ctx, w->input, W, H, 3, w->map, NULL, &r->metrics));
     }
     if (st != DECAM_OK) {
         library_error(w, st, err, errlen);
@@ -869,15 +882,17 @@ static decam_status write_panel(worker *w, const char *path, decam_image_format 
     decam_ctx *ctx = w->ctx;
     decam_status st = image && bigmap && panel ? DECAM_OK : DECAM_ERR_OUT_OF_MEMORY;
     if (st == DECAM_OK)
-        st = decam_image_resize(ctx, w->input, W, H, 3, image, bw, bh, DECAM_RESIZE_BILINEAR);
+        st = noted(w, decam_image_resize(ctx, w->input, W, H, 3, image, bw, bh,
+                                         DECAM_RESIZE_BILINEAR));
     if (st == DECAM_OK) {
         /* The map is one channel: its layout does not matter. */
-        st = decam_image_resize(ctx, w->map, W, H, 1, bigmap, bw, bh, DECAM_RESIZE_BILINEAR);
+        st = noted(w, decam_image_resize(ctx, w->map, W, H, 1, bigmap, bw, bh,
+                                         DECAM_RESIZE_BILINEAR));
     }
     if (st == DECAM_OK)
-        st = decam_render_panel(ctx, image, bw, bh, 3, bigmap, DECAM_COLORMAP_JET, 0.5f, 0.15f,
-                                panel);
-    if (st == DECAM_OK) st = decam_image_save(ctx, path, format, panel, 3 * bw, bh, 3);
+        st = noted(w, decam_render_panel(ctx, image, bw, bh, 3, bigmap, DECAM_COLORMAP_JET, 0.5f,
+                                         0.15f, panel));
+    if (st == DECAM_OK) st = noted(w, decam_image_save(ctx, path, format, panel, 3 * bw, bh, 3));
     free(image);
     free(bigmap);
     free(panel);
