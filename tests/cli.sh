@@ -25,6 +25,8 @@ expect() {
 
 # The golden run: this seed, scene and budget give this map, bit for bit.
 expect 0 "checksum 5d3c645aee76f480" --scene 7 --seed 3 --budget 500 -q -o "$work/golden.png"
+# The report names the panel "panel:", and "map:" only the map.
+expect 0 "panel: *$work/golden.png" --scene 7 --seed 3 --budget 500 -q -o "$work/golden.png"
 expect 0 "pointing game" --scene 7 --seed 3 --budget 500 -q -o "$work/golden.png" --json "$work/r.json"
 grep -q '"map_checksum": "5d3c645aee76f480"' "$work/r.json" || { echo "FAIL: JSON report"; failed=$((failed + 1)); }
 [ -s "$work/golden.png" ] || { echo "FAIL: no panel written"; failed=$((failed + 1)); }
@@ -132,7 +134,7 @@ expect 2 "cannot tell the panel's format" --scene 1 --budget 60 -q -o "$work/pan
 [ ! -e "$work/panel.gif" ] && ok || fail "a refused -o was written"
 
 # --map writes the map NumPy reads: float32, 64 x 64.
-expect 0 "prediction" --scene 7 --seed 3 --budget 500 -q -o "$work/m.png" --map "$work/m.npy"
+expect 0 "map: *$work/m.npy (checksum 5d3c645aee76f480)" --scene 7 --seed 3 --budget 500 -q -o "$work/m.png" --map "$work/m.npy"
 if [ -n "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then
     "$py" -c 'import numpy as np, sys
 m = np.load(sys.argv[1])

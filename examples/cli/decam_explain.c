@@ -943,7 +943,11 @@ static void print_text_report(FILE *f, const worker *w, const result *r) {
                 r->metrics.deletion_auc, r->metrics.insertion_auc,
                 (unsigned long long)r->metrics.queries);
     fprintf(f, "peak:        x %d, y %d\n", r->peak_x, r->peak_y);
-    fprintf(f, "map:         %s (checksum %016llx)\n", o->output, r->checksum);
+    fprintf(f, "panel:       %s\n", o->output);
+    if (o->map)
+        fprintf(f, "map:         %s (checksum %016llx)\n", o->map, r->checksum);
+    else
+        fprintf(f, "map:         checksum %016llx (--map writes it)\n", r->checksum);
 }
 
 static void json_report(text *t, const worker *w, const result *r) {
