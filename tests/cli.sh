@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # cli.sh EXE WORKDIR - decam-explain end to end: a golden run (fixed seed,
 # checksum of the map) and every documented exit status.
 exe="$1"
@@ -162,6 +162,42 @@ done
 [ "$(wc -l < "$work/deep/er/one/summary.jsonl")" = 2 ] && ok || fail "the summary lacks lines"
 expect 0 "0 explained, 2 skipped" "$work/many" -o "$work/deep/er/one" --budget 100 -q --resume
 expect 2 "writes one panel" --scene 1 -o "$work/deep/er/one" -q
+
+# ---- Tiny ONNX models made here (OpenCV DNN and python3-onnx): a model
+# whose scores are constant logits, 2, -1 and 0.5 for any 8 x 8 image.
+onnx_ok=
+if "$exe" --version | grep -q "OpenCV DNN: yes" && [ -n "$py" ] && "$py" -c 'import onnx' 2>/dev/null; then
+    "$py" - "$work/const.onnx" <<'PY' && onnx_ok=1
+import sys
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper, save
+w = numpy_helper.from_array(np.zeros((192, 3), np.float32), "w")
+b = numpy_helper.from_array(np.array([2, -1, 0.5], np.float32), "b")
+g = helper.make_graph(
+    [helper.make_node("Flatten", ["x"], ["flat"]),
+     helper.make_node("MatMul", ["flat", "w"], ["xw"]),
+     helper.make_node("Add", ["xw", "b"], ["y"])],
+    "constant", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])], [w, b])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 11)]), sys.argv[1])
+PY
+else
+    echo "note: no OpenCV DNN or python3-onnx: the ONNX model cases are not run"
+fi
+const=(--model "$work/const.onnx" --size 8)
+if [ -n "$onnx_ok" ]; then
+    # A constant model gives a flat map: the library's warning is shown,
+    # with the image's name, and kept in the record; the run succeeds.
+    expect 0 "golden.png: warning: the map is flat" "${const[@]}" "$work/golden.png" --budget 100 -q \
+        -o "$work/c.png" --json "$work/c.json"
+    valid_json "$work/c.json" && grep -q '"warnings": \["the map is flat' "$work/c.json" && ok ||
+        fail "flat map: no warning in the JSON report"
+    mkdir -p "$work/const-in"
+    cp "$work/golden.png" "$work/const-in/a.png"
+    expect 0 "a.png: warning: the map is flat" "${const[@]}" "$work/const-in" -o "$work/const-out" --budget 100 -q
+    grep -q '"warnings": \["the map is flat' "$work/const-out/a.png.json" && ok ||
+        fail "flat map: no warning in the record"
+fi
 
 # A message is one line, whatever the path holds.
 nl_path="$work/new

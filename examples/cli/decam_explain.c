@@ -46,6 +46,7 @@
 
 #define MAX_SEED 9007199254740991ULL /* 2^53 - 1, DECAM_PARAM_SEED's upper bound */
 #define MAX_SETS 32
+#define MAX_WARNINGS 8 /* warnings kept per explanation for its record */
 
 static const char USAGE[] =
     "usage: decam-explain [options] IMAGE            explain one image\n"
@@ -666,6 +667,10 @@ typedef struct worker {
     uint8_t *truth;
     int label;      /* the scene's true class, or -1 */
     char why[768];  /* the library's message of the last failed call */
+    const char *name; /* the image's name, for the library's warnings */
+    int bar;          /* a progress bar is on standard error */
+    char warnings[MAX_WARNINGS][256]; /* the explanation's warnings, kept */
+    int n_warnings;                   /* how many (those kept and the rest) */
 } worker;
 
 static void worker_free(worker *w) {
@@ -693,6 +698,29 @@ static int apply_params(decam_ctx *ctx, const options *o, int outputs, char *err
     return 0;
 }
 
+/* The library's warnings (a flat map, say): one line each on standard
+ * error with the image's name, and kept for the image's record. Errors
+ * are not repeated: the failing call's status and message report them. */
+static void on_log(void *user, decam_log_level level, const char *message) {
+    worker *w = user;
+    char a[256], b[256];
+    if (level != DECAM_LOG_WARNING) return;
+    fprintf(stderr, "%sdecam-explain: %s: warning: %s\n", w->bar ? "\r\033[K" : "",
+            shown(w->name ? w->name : "", a, sizeof a), shown(message, b, sizeof b));
+    if (w->n_warnings < MAX_WARNINGS)
+        snprintf(w->warnings[w->n_warnings], sizeof w->warnings[0], "%s", message);
+    w->n_warnings++;
+}
+
+static void json_warnings(text *t, const worker *w) {
+    text_append(t, "[", 1);
+    for (int i = 0; i < w->n_warnings && i < MAX_WARNINGS; i++) {
+        if (i) text_append(t, ", ", 2);
+        text_json_string(t, w->warnings[i]);
+    }
+    text_append(t, "]", 1);
+}
+
 static int worker_init(worker *w, const options *o, const classes *cls, char *err, size_t errlen) {
     *w = (worker){.o = o, .cls = cls, .label = -1};
     if (model_open(o, &w->m, err, errlen)) return -1;
@@ -709,6 +737,7 @@ static int worker_init(worker *w, const options *o, const classes *cls, char *er
     }
     if (decam_set_image_layout(w->ctx, w->m.layout) != DECAM_OK ||
         decam_set_model(w->ctx, model_fn, &w->m) != DECAM_OK ||
+        decam_set_log(w->ctx, on_log, w, DECAM_LOG_WARNING) != DECAM_OK ||
         apply_params(w->ctx, o, cls->outputs, err, errlen))
         return -1;
     return 0;
@@ -1007,7 +1036,9 @@ static void json_report(text *t, const worker *w, const result *r) {
         text_json_number(t, "%.6f", r->metrics.insertion_auc);
         text_printf(t, ",\n");
     }
-    text_printf(t, "  \"peak\": [%d, %d],\n", r->peak_x, r->peak_y);
+    text_printf(t, "  \"warnings\": ");
+    json_warnings(t, w);
+    text_printf(t, ",\n  \"peak\": [%d, %d],\n", r->peak_x, r->peak_y);
     text_printf(t, "  \"map_checksum\": \"%016llx\",\n  \"output\": ", r->checksum);
     text_json_string(t, o->output);
     text_printf(t, "\n}\n");
@@ -1036,8 +1067,11 @@ static int print_scores(worker *w) {
  * --map. Returns the exit status. */
 static int explain_single(worker *w) {
     const options *o = w->o;
-    char err[1024], buf[256];
+    char err[1024], buf[256], scene[32];
     decam_status st = DECAM_OK;
+    snprintf(scene, sizeof scene, "scene %ld", o->scene);
+    w->name = o->has_scene ? scene : o->inputs[0];
+    w->bar = !o->quiet && isatty(fileno(stderr));
     if (o->has_scene)
         scene_generate((uint64_t)o->scene, w->m.width, w->input, w->truth, &w->label);
     else
@@ -1191,6 +1225,8 @@ static void json_record(text *t, const worker *w, const input *in, const result 
         text_json_number(t, "%.6g", r->metrics.insertion_auc);
         text_printf(t, ", \"metric_queries\": %llu", (unsigned long long)r->metrics.queries);
     }
+    text_printf(t, ", \"warnings\": ");
+    json_warnings(t, w);
     text_printf(t, ", \"peak\": [%d, %d], \"map_checksum\": \"%016llx\", \"map\": ", r->peak_x,
                 r->peak_y, r->checksum);
     text_json_string(t, leaf(npy));
@@ -1243,8 +1279,11 @@ done:
     return rc;
 }
 
-static int explain_image(worker *w, const input *in, char *err, size_t errlen) {
+static int explain_image(worker *w, const input *in, int bar, char *err, size_t errlen) {
     const options *o = w->o;
+    w->name = in->name;
+    w->bar = bar;
+    w->n_warnings = 0;
     decam_status st = prepare_file(w, in->path);
     if (st != DECAM_OK) {
         library_error(w, st, err, errlen);
@@ -1256,8 +1295,10 @@ static int explain_image(worker *w, const input *in, char *err, size_t errlen) {
     resolve_target(o, w->cls, &fixed); /* checked before any image */
     rc = rank_classes(w, order, (int)o->top_k, err, errlen);
     const unsigned long long seed = image_seed(o->seed, in->name);
+    const int loading = w->n_warnings; /* the image's own, in every record */
     for (int k = 0; rc == 0 && k < o->top_k; k++) {
         result r = {.rank = k + 1, .predicted = order[0]};
+        w->n_warnings = loading;
         rc = explain_target(w, fixed >= 0 ? fixed : order[k], seed, 0, &r, err, errlen);
         if (rc == 0) rc = write_outputs(w, in, &r, err, errlen);
     }
@@ -1293,7 +1334,7 @@ static void *job_main(void *arg) {
         const input *in = &s->in->v[i];
         int skipped = s->o->resume && outputs_exist(s->o, in->name);
         int failed = 0;
-        if (!skipped) failed = !ok || explain_image(&w, in, err, sizeof err);
+        if (!skipped) failed = !ok || explain_image(&w, in, s->bar, err, sizeof err);
         pthread_mutex_lock(&s->lock);
         if (failed) {
             char buf[256];
