@@ -28,6 +28,7 @@ expect 0 "checksum 5d3c645aee76f480" --scene 7 --seed 3 --budget 500 -q -o "$wor
 # The report names the panel "panel:", and "map:" only the map.
 expect 0 "panel: *$work/golden.png" --scene 7 --seed 3 --budget 500 -q -o "$work/golden.png"
 expect 0 "pointing game" --scene 7 --seed 3 --budget 500 -q -o "$work/golden.png" --json "$work/r.json"
+grep -q '"probabilities": \[' "$work/r.json" || { echo "FAIL: the shapes classifier's probabilities"; failed=$((failed + 1)); }
 grep -q '"map_checksum": "5d3c645aee76f480"' "$work/r.json" || { echo "FAIL: JSON report"; failed=$((failed + 1)); }
 [ -s "$work/golden.png" ] || { echo "FAIL: no panel written"; failed=$((failed + 1)); }
 
@@ -197,6 +198,15 @@ if [ -n "$onnx_ok" ]; then
     expect 0 "a.png: warning: the map is flat" "${const[@]}" "$work/const-in" -o "$work/const-out" --budget 100 -q
     grep -q '"warnings": \["the map is flat' "$work/const-out/a.png.json" && ok ||
         fail "flat map: no warning in the record"
+    # Logits are scores, not probabilities: "score =" in the report and
+    # "scores" in the JSON; with --softmax they are probabilities.
+    expect 0 "prediction:  class 0 (score = 2.0000)" "${const[@]}" "$work/golden.png" --budget 100 -q \
+        -o "$work/c.png" --json "$work/c.json"
+    grep -q '"scores": \[2.000000, -1.000000, 0.500000\]' "$work/c.json" &&
+        ! grep -q probabilities "$work/c.json" && ok || fail "logits reported as probabilities"
+    expect 0 "prediction:  class 0 (p = 0.7" "${const[@]}" "$work/golden.png" --budget 100 -q \
+        -o "$work/c.png" --json "$work/c.json" --softmax
+    grep -q '"probabilities": \[0.7' "$work/c.json" && ok || fail "--softmax: no probabilities"
 fi
 
 # A message is one line, whatever the path holds.

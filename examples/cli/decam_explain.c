@@ -947,6 +947,19 @@ static void json_label(text *t, const classes *c, int k) {
         text_append(t, "null", 4);
 }
 
+/* Whether the image's outputs are probabilities: the shapes classifier's
+ * and --softmax's are; any other model's only when they are, on this
+ * image, in [0, 1] and sum to 1. Logits are "scores", never "p". */
+static int are_probabilities(const worker *w) {
+    if (w->m.net || w->o->softmax) return 1;
+    double sum = 0;
+    for (int k = 0; k < w->cls->outputs; k++) {
+        if (!(w->probs[k] >= 0 && w->probs[k] <= 1)) return 0;
+        sum += w->probs[k];
+    }
+    return fabs(sum - 1) < 1e-3;
+}
+
 static void print_text_report(FILE *f, const worker *w, const result *r) {
     const options *o = w->o;
     const decam_stats *s = &r->stats;
@@ -956,7 +969,8 @@ static void print_text_report(FILE *f, const worker *w, const result *r) {
 #define NAME(buf, k)                                                                               \
     (class_name(c, k) ? class_name(c, k) : (snprintf(buf, sizeof buf, "class %d", k), buf))
     if (truth) fprintf(f, "true class:  %s\n", truth);
-    fprintf(f, "prediction:  %s (p = %.4f)\n", NAME(a, r->predicted), w->probs[r->predicted]);
+    fprintf(f, "prediction:  %s (%s = %.4f)\n", NAME(a, r->predicted),
+            are_probabilities(w) ? "p" : "score", w->probs[r->predicted]);
     fprintf(f, "explained:   %s, score %.4f, %s\n", NAME(b, r->target), s->score_full,
             METHODS[o->method]);
 #undef NAME
@@ -996,7 +1010,7 @@ static void json_report(text *t, const worker *w, const result *r) {
     json_label(t, c, r->predicted);
     text_printf(t, ",\n  \"prediction_index\": %d,\n", r->predicted);
     if (c->outputs <= 64) {
-        text_printf(t, "  \"probabilities\": [");
+        text_printf(t, "  \"%s\": [", are_probabilities(w) ? "probabilities" : "scores");
         for (int k = 0; k < c->outputs; k++) {
             if (k) text_append(t, ", ", 2);
             text_json_number(t, "%.6f", w->probs[k]);
