@@ -207,6 +207,14 @@ if [ -n "$onnx_ok" ]; then
     expect 0 "prediction:  class 0 (p = 0.7" "${const[@]}" "$work/golden.png" --budget 100 -q \
         -o "$work/c.png" --json "$work/c.json" --softmax
     grep -q '"probabilities": \[0.7' "$work/c.json" && ok || fail "--softmax: no probabilities"
+    # A name two labels share is refused with both indices; a number picks one.
+    printf 'cat\ndog\ncat\n' > "$work/dup-labels.txt"
+    expect 2 "target 'cat' names 2 classes: 0, 2 (give the number)" "${const[@]}" \
+        --labels "$work/dup-labels.txt" "$work/golden.png" -t cat --budget 100 -q -o "$work/c.png"
+    expect 0 "explained:   cat, score 0.5000" "${const[@]}" --labels "$work/dup-labels.txt" \
+        "$work/golden.png" -t 2 --budget 100 -q -o "$work/c.png"
+    expect 0 "explained:   dog" "${const[@]}" --labels "$work/dup-labels.txt" \
+        "$work/golden.png" -t dog --budget 100 -q -o "$work/c.png"
 fi
 
 # A message is one line, whatever the path holds.

@@ -643,17 +643,28 @@ static int resolve_target(const options *o, const classes *c, int *target) {
         *target = (int)k;
         return 0;
     }
+    /* A name two classes share names neither: ImageNet has two "crane"s. */
+    text shared = {0};
+    int found = 0;
     for (int i = 0; i < c->outputs; i++) {
         const char *name = class_name(c, i);
         if ((name && !strcmp(name, o->target_name)) ||
             (!c->shapes && i < c->names.n && c->names.id[i] &&
              !strcmp(c->names.id[i], o->target_name))) {
-            *target = i;
-            return 0;
+            text_printf(&shared, "%s%d", found ? ", " : "", i);
+            if (!found++) *target = i;
         }
     }
-    return usage_error("unknown target class '%s'%s", o->target_name,
-                       c->shapes || c->names.n ? "" : " (no --labels given)");
+    int rc = 0;
+    if (found > 1) {
+        *target = -1;
+        rc = usage_error("target '%s' names %d classes: %s (give the number)", o->target_name,
+                         found, shared.failed ? "..." : shared.s);
+    } else if (!found)
+        rc = usage_error("unknown target class '%s'%s", o->target_name,
+                         c->shapes || c->names.n ? "" : " (no --labels given)");
+    text_free(&shared);
+    return rc;
 }
 
 /* ---- one worker: a context, a model and the buffers of one image ------------ */
