@@ -163,6 +163,17 @@ done
 [ "$(wc -l < "$work/deep/er/one/summary.jsonl")" = 2 ] && ok || fail "the summary lacks lines"
 expect 0 "0 explained, 2 skipped" "$work/many" -o "$work/deep/er/one" --budget 100 -q --resume
 expect 2 "writes one panel" --scene 1 -o "$work/deep/er/one" -q
+# An output folder inside the input folder is not searched (so a rerun does
+# not explain the last run's panels), and says so; the input folder itself
+# as the output folder is refused.
+mkdir -p "$work/nest"
+cp "$work/golden.png" "$work/nest/a.png"
+expect 0 "1 image: 1 explained" "$work/nest" -o "$work/nest/out" --budget 60 -q
+expect 0 "not searching .*nest/out/* for images: it is the output folder" "$work/nest" \
+    -o "$work/nest/out/" --budget 60 -q
+expect 0 "1 image: 1 explained" "$work/nest" -o "$work/nest/./out" --budget 60 -q
+[ "$(wc -l < "$work/nest/out/summary.jsonl")" = 1 ] && ok || fail "the output folder was searched"
+expect 2 "the output folder is the input folder" "$work/nest" -o "$work/nest/" --budget 60 -q
 
 # ---- Tiny ONNX models made here (OpenCV DNN and python3-onnx): a model
 # whose scores are constant logits, 2, -1 and 0.5 for any 8 x 8 image.

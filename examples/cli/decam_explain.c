@@ -44,8 +44,8 @@
 #define SHAPES_WEIGHTS_INSTALLED SHAPES_WEIGHTS
 #endif
 
-#define MAX_SEED 9007199254740991ULL /* 2^53 - 1, DECAM_PARAM_SEED's upper bound */
-#define MAX_SETS 32
+#define MAX_SEED     9007199254740991ULL /* 2^53 - 1, DECAM_PARAM_SEED's upper bound */
+#define MAX_SETS     32
 #define MAX_WARNINGS 8 /* warnings kept per explanation for its record */
 
 static const char USAGE[] =
@@ -676,10 +676,10 @@ typedef struct worker {
     decam_ctx *ctx;
     float *input, *map, *probs;
     uint8_t *truth;
-    int label;      /* the scene's true class, or -1 */
-    char why[768];  /* the library's message of the last failed call */
-    const char *name; /* the image's name, for the library's warnings */
-    int bar;          /* a progress bar is on standard error */
+    int label;                        /* the scene's true class, or -1 */
+    char why[768];                    /* the library's message of the last failed call */
+    const char *name;                 /* the image's name, for the library's warnings */
+    int bar;                          /* a progress bar is on standard error */
     char warnings[MAX_WARNINGS][256]; /* the explanation's warnings, kept */
     int n_warnings;                   /* how many (those kept and the rest) */
 } worker;
@@ -787,8 +787,8 @@ static decam_status prepare_file(worker *w, const char *path) {
         st = noted(w, mid ? decam_image_center_crop(ctx, pixels, iw, ih, 3, mid, crop, crop)
                           : DECAM_ERR_OUT_OF_MEMORY);
         if (st == DECAM_OK)
-            st = noted(w, decam_image_resize(ctx, mid, crop, crop, 3, w->input, W, H,
-                                             DECAM_RESIZE_AREA));
+            st = noted(
+                w, decam_image_resize(ctx, mid, crop, crop, 3, w->input, W, H, DECAM_RESIZE_AREA));
     } else if (o->stretch) {
         st = noted(w, decam_image_resize(ctx, pixels, iw, ih, 3, w->input, W, H,
                                          o->area ? DECAM_RESIZE_AREA : DECAM_RESIZE_BILINEAR));
@@ -801,8 +801,7 @@ static decam_status prepare_file(worker *w, const char *path) {
         if (rh < H) rh = H;
         mid = malloc((size_t)rw * rh * 3 * sizeof *mid);
         st = noted(w, mid ? decam_image_resize(ctx, pixels, iw, ih, 3, mid, rw, rh,
-                                               o->area ? DECAM_RESIZE_AREA
-                                                       : DECAM_RESIZE_BILINEAR)
+                                               o->area ? DECAM_RESIZE_AREA : DECAM_RESIZE_BILINEAR)
                           : DECAM_ERR_OUT_OF_MEMORY);
         if (st == DECAM_OK)
             st = noted(w, decam_image_center_crop(ctx, mid, rw, rh, 3, w->input, W, H));
@@ -880,8 +879,7 @@ static int explain_target(worker *w, int target, unsigned long long seed, int ba
     double t0 = now();
     decam_status st = noted(w, decam_set_param(w->ctx, DECAM_PARAM_TARGET, target));
     if (st == DECAM_OK) st = noted(w, decam_set_param(w->ctx, DECAM_PARAM_SEED, (double)seed));
-    if (st == DECAM_OK)
-        st = noted(w, decam_set_progress(w->ctx, bar ? progress_bar : NULL, NULL));
+    if (st == DECAM_OK) st = noted(w, decam_set_progress(w->ctx, bar ? progress_bar : NULL, NULL));
     if (st == DECAM_OK) {
         /* The message first: decam_get_stats() below may clear it. */
         st = noted(w, decam_explain(w->ctx, w->input, W, H, 3, w->map));
@@ -922,12 +920,12 @@ static decam_status write_panel(worker *w, const char *path, decam_image_format 
     decam_ctx *ctx = w->ctx;
     decam_status st = image && bigmap && panel ? DECAM_OK : DECAM_ERR_OUT_OF_MEMORY;
     if (st == DECAM_OK)
-        st = noted(w, decam_image_resize(ctx, w->input, W, H, 3, image, bw, bh,
-                                         DECAM_RESIZE_BILINEAR));
+        st = noted(
+            w, decam_image_resize(ctx, w->input, W, H, 3, image, bw, bh, DECAM_RESIZE_BILINEAR));
     if (st == DECAM_OK) {
         /* The map is one channel: its layout does not matter. */
-        st = noted(w, decam_image_resize(ctx, w->map, W, H, 1, bigmap, bw, bh,
-                                         DECAM_RESIZE_BILINEAR));
+        st = noted(w,
+                   decam_image_resize(ctx, w->map, W, H, 1, bigmap, bw, bh, DECAM_RESIZE_BILINEAR));
     }
     if (st == DECAM_OK)
         st = noted(w, decam_render_panel(ctx, image, bw, bh, 3, bigmap, DECAM_COLORMAP_JET, 0.5f,
@@ -1500,9 +1498,19 @@ static int collect_inputs(const options *o, input_list *in) {
     char err[768];
     for (int i = 0; i < o->n_inputs; i++) {
         const char *p = o->inputs[i];
-        int rc = o->many && is_folder(p) ? inputs_add_folder(in, p, o->ext, err, sizeof err)
-                                         : inputs_add_file(in, p, err, sizeof err);
+        int skipped = 0, rc;
+        if (o->many && is_folder(p))
+            rc = inputs_add_folder(in, p, o->ext, o->output, &skipped, err, sizeof err);
+        else
+            rc = inputs_add_file(in, p, err, sizeof err);
+        if (rc == -2) return usage_error("%s", err);
         if (rc) return failure("%s", err);
+        if (skipped) {
+            /* Else each run would explain the last run's panels. */
+            char a[256];
+            fprintf(stderr, "decam-explain: not searching %s for images: it is the output folder\n",
+                    shown(o->output, a, sizeof a));
+        }
     }
     for (int i = 0; i < o->n_lists; i++)
         if (inputs_add_list(in, o->lists[i], err, sizeof err)) return failure("%s", err);
