@@ -162,6 +162,38 @@ for f in a.png.npy sub/b.jpg.npy; do
 done
 [ "$(wc -l < "$work/deep/er/one/summary.jsonl")" = 2 ] && ok || fail "the summary lacks lines"
 expect 0 "0 explained, 2 skipped" "$work/many" -o "$work/deep/er/one" --budget 100 -q --resume
+# valid_jsonl FILE N: N lines, each one JSON object with an "image".
+valid_jsonl() {
+    [ -n "$py" ] || return 0
+    "$py" -c 'import json, sys
+def bad(c): raise ValueError(c)
+lines = open(sys.argv[1]).read().split("\n")
+assert lines[-1] == "", "no newline at the end"
+recs = [json.loads(l, parse_constant=bad) for l in lines[:-1]]
+assert len(recs) == int(sys.argv[2]) and all("image" in r for r in recs), recs' "$1" "$2"
+}
+# --resume reuses a record only when it is whole and made with these
+# settings: a truncated or empty one (a crash) is redone, and so is one of
+# another budget or --set; each says why on standard error. The summary
+# holds one valid JSON line per image all along.
+one="$work/deep/er/one"
+head -c 40 "$one/a.png.json" > "$one/a.png.json.part" && mv "$one/a.png.json.part" "$one/a.png.json"
+expect 0 "a.png: explaining again: its record a.png.json: it is not one whole line of JSON" \
+    "$work/many" -o "$one" --budget 100 -q --resume
+head -c 40 "$one/a.png.json" > "$one/a.png.json.part" && mv "$one/a.png.json.part" "$one/a.png.json"
+expect 0 "1 explained, 1 skipped" "$work/many" -o "$one" --budget 100 -q --resume
+valid_jsonl "$one/summary.jsonl" 2 && ok || fail "a truncated record broke the summary"
+cmp -s "$one/a.png.npy" "$work/deep/er/two/a.png.npy" && ok || fail "the redone image got another map"
+: > "$one/sub/b.jpg.json"
+expect 0 "sub/b.jpg: explaining again: its record b.jpg.json: it is empty" \
+    "$work/many" -o "$one" --budget 100 -q --resume
+valid_jsonl "$one/summary.jsonl" 2 && ok || fail "an empty record broke the summary"
+expect 0 "explaining again: its record a.png.json was made with another budget (100, now 60)" \
+    "$work/many" -o "$one" --budget 60 -q --resume
+grep -q '"budget": 60' "$one/a.png.json" && ok || fail "a record of another budget was reused"
+expect 0 "2 explained, 0 skipped" "$work/many" -o "$one" --budget 60 -q --resume --set area_weight=0.3
+expect 0 "0 explained, 2 skipped" "$work/many" -o "$one" --budget 60 -q --resume --set area_weight=0.3
+valid_jsonl "$one/summary.jsonl" 2 && ok || fail "the resumed summary is not one JSON line per image"
 expect 2 "writes one panel" --scene 1 -o "$work/deep/er/one" -q
 # An output folder inside the input folder is not searched (so a rerun does
 # not explain the last run's panels), and says so; the input folder itself

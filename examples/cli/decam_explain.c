@@ -10,7 +10,7 @@
  * decam_model_fn. docs/cli.md is the manual. Exit status: 0 on success,
  * 1 when something fails (always with a message), 2 for wrong usage.
  */
-#define _POSIX_C_SOURCE 200809L /* fileno, isatty, clock_gettime */
+#define _XOPEN_SOURCE 700 /* fileno, isatty, clock_gettime; realpath */
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -30,6 +30,7 @@
 #include "decam.h"
 #include "decam_io.h"
 #include "inputs.h"
+#include "json.h"
 #include "out.h"
 #include "shapes/cnn.h"
 #include "shapes/scene.h"
@@ -682,6 +683,7 @@ typedef struct worker {
     int bar;                          /* a progress bar is on standard error */
     char warnings[MAX_WARNINGS][256]; /* the explanation's warnings, kept */
     int n_warnings;                   /* how many (those kept and the rest) */
+    const char *settings;             /* what the records were made with */
 } worker;
 
 static void worker_free(worker *w) {
@@ -909,8 +911,11 @@ static int explain_target(worker *w, int target, unsigned long long seed, int ba
 }
 
 /* The panel, scaled up by a whole factor so that a person can see it (4x
- * for the 64 x 64 shapes input, 1x from 256 up), encoded as `format`. */
-static decam_status write_panel(worker *w, const char *path, decam_image_format format) {
+ * for the 64 x 64 shapes input, 1x from 256 up), encoded as `format`;
+ * `synced`: through write_file_atomic(), on the disk before it is renamed
+ * into place (an output folder's panels, which a record vouches for). */
+static decam_status write_panel(worker *w, const char *path, decam_image_format format,
+                                int synced) {
     const int W = w->m.width, H = w->m.height, side = W > H ? W : H;
     const int k = side >= 256 ? 1 : 256 / side;
     const int bw = k * W, bh = k * H;
@@ -930,7 +935,20 @@ static decam_status write_panel(worker *w, const char *path, decam_image_format 
     if (st == DECAM_OK)
         st = noted(w, decam_render_panel(ctx, image, bw, bh, 3, bigmap, DECAM_COLORMAP_JET, 0.5f,
                                          0.15f, panel));
-    if (st == DECAM_OK) st = noted(w, decam_image_save(ctx, path, format, panel, 3 * bw, bh, 3));
+    if (st == DECAM_OK && !synced)
+        st = noted(w, decam_image_save(ctx, path, format, panel, 3 * bw, bh, 3));
+    if (st == DECAM_OK && synced) {
+        uint8_t *data = NULL;
+        size_t size = 0;
+        char why[256], buf[256];
+        st = noted(w, decam_image_save_memory(ctx, format, panel, 3 * bw, bh, 3, &data, &size));
+        if (st == DECAM_OK && write_file_atomic(path, data, size, why, sizeof why)) {
+            snprintf(w->why, sizeof w->why, "cannot write %s: %s", shown(path, buf, sizeof buf),
+                     why);
+            st = DECAM_ERR_IO;
+        }
+        decam_image_free(ctx, data);
+    }
     free(image);
     free(bigmap);
     free(panel);
@@ -1113,7 +1131,7 @@ static int explain_single(worker *w) {
     if (target < 0) target = r.predicted;
     const int bar = !o->quiet && isatty(fileno(stderr));
     if (explain_target(w, target, o->seed, bar, &r, err, sizeof err)) return failure("%s", err);
-    st = write_panel(w, o->output, format_of(o->output));
+    st = write_panel(w, o->output, format_of(o->output), 0);
     if (st != DECAM_OK) {
         library_error(w, st, err, sizeof err);
         return failure("%s", err);
@@ -1162,6 +1180,7 @@ static unsigned long long image_seed(unsigned long long seed, const char *name) 
 
 typedef struct job_state {
     const options *o;
+    const char *settings; /* settings_json(), in every record */
     const classes *cls;
     const input_list *in;
     char **errors; /* per image: why it failed, or NULL */
@@ -1189,19 +1208,6 @@ static char *output_path(const options *o, const char *name, int rank, const cha
 static int exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* Every output of an image is there (the record is written last). */
-static int outputs_exist(const options *o, const char *name) {
-    static const char *const exts[] = {".png", ".npy", ".json"};
-    for (int r = 1; r <= o->top_k; r++)
-        for (int e = 0; e < 3; e++) {
-            char *p = output_path(o, name, r, exts[e]);
-            int ok = p && exists(p);
-            free(p);
-            if (!ok) return 0;
-        }
-    return 1;
 }
 
 /* The base name of an output, as the record names it. */
@@ -1255,7 +1261,218 @@ static void json_record(text *t, const worker *w, const input *in, const result 
     text_json_string(t, leaf(npy));
     text_printf(t, ", \"panel\": ");
     text_json_string(t, leaf(panel));
-    text_printf(t, "}\n");
+    text_printf(t, ", \"settings\": %s}\n", w->settings);
+}
+
+/* ---- what a record was made with: --resume reuses only its own ------------- */
+
+/* A file's identity: its real path, size and modification time (ns), or
+ * null when none is given. */
+static void json_file_identity(text *t, const char *path) {
+    struct stat st;
+    if (!path || !path[0]) {
+        text_append(t, "null", 4);
+        return;
+    }
+    char *real = realpath(path, NULL);
+    text_printf(t, "{\"path\": ");
+    text_json_string(t, real ? real : path);
+    free(real);
+    if (stat(path, &st) == 0)
+        text_printf(t, ", \"size\": %lld, \"mtime\": %lld}", (long long)st.st_size,
+                    (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
+    else
+        text_printf(t, ", \"size\": null, \"mtime\": null}");
+}
+
+/* The members of a record's "settings", in the order written. */
+static const char *const SETTINGS_KEYS[] = {
+    "libdecam",  "model",  "config", "labels", "size",   "resize",  "shorter", "interp",
+    "scale",     "mean",   "std",    "bgr",    "nhwc",   "softmax", "batch",   "method",
+    "objective", "budget", "grid",   "seed",   "target", "top_k",   "metrics", "sets"};
+
+/* Everything that makes an output folder's files what they are, as one
+ * line of JSON: the library, the model's and its files' identities, the
+ * input preparation and every explanation setting, --set included. A
+ * record is reused only when its "settings" are these, byte for byte. */
+static void settings_json(text *t, const options *o, const classes *cls) {
+    static const char *const BOOL[] = {"false", "true"};
+    int target;
+    resolve_target(o, cls, &target); /* checked in setup() */
+    text_printf(t, "{\"libdecam\": ");
+    text_json_string(t, decam_version_string());
+    text_printf(t, ", \"model\": ");
+    json_file_identity(t, o->model ? o->model : o->weights);
+    text_printf(t, ", \"config\": ");
+    json_file_identity(t, o->config);
+    text_printf(t, ", \"labels\": ");
+    json_file_identity(t, o->labels);
+    text_printf(t, ", \"size\": [%d, %d], \"resize\": \"%s\", \"shorter\": %d, \"interp\": \"%s\"",
+                o->width, o->height, o->stretch ? "stretch" : "crop", o->shorter,
+                o->area ? "area" : "bilinear");
+    text_printf(t, ", \"scale\": %.9g, \"mean\": [%.9g, %.9g, %.9g], \"std\": [%.9g, %.9g, %.9g]",
+                o->scale, o->mean[0], o->mean[1], o->mean[2], o->std[0], o->std[1], o->std[2]);
+    text_printf(t, ", \"bgr\": %s, \"nhwc\": %s, \"softmax\": %s, \"batch\": %d", BOOL[o->bgr],
+                BOOL[o->nhwc], BOOL[o->softmax], o->batch);
+    text_printf(t, ", \"method\": \"%s\", \"objective\": \"%s\", \"budget\": %ld, \"grid\": %ld",
+                METHODS[o->method], OBJECTIVES[o->objective], o->budget, o->grid);
+    text_printf(t, ", \"seed\": %llu, \"target\": ", o->seed);
+    if (target < 0)
+        text_printf(t, "\"top\"");
+    else
+        text_printf(t, "%d", target);
+    text_printf(t, ", \"top_k\": %ld, \"metrics\": %s, \"sets\": [", o->top_k, BOOL[o->metrics]);
+    for (int i = 0; i < o->n_sets; i++)
+        text_printf(t, "%s[\"%s\", %.17g]", i ? ", " : "", decam_param_name(o->sets[i].key),
+                    o->sets[i].value);
+    text_printf(t, "]}");
+}
+
+/* The fields every record has, and those of --metrics. */
+static const char *const RECORD_KEYS[] = {"image",
+                                          "file",
+                                          "rank",
+                                          "class",
+                                          "label",
+                                          "score",
+                                          "predicted",
+                                          "predicted_label",
+                                          "predicted_score",
+                                          "method",
+                                          "objective",
+                                          "budget",
+                                          "seed",
+                                          "queries",
+                                          "score_keep",
+                                          "score_drop",
+                                          "seconds",
+                                          "model_seconds",
+                                          "warnings",
+                                          "peak",
+                                          "map_checksum",
+                                          "map",
+                                          "panel",
+                                          "settings"};
+static const char *const METRIC_KEYS[] = {"deletion_auc", "insertion_auc", "metric_queries"};
+
+static int span_is(json_span v, const char *s) { return v.n == strlen(s) && !memcmp(v.s, s, v.n); }
+
+/* Reads a record into *t: 0 when it is complete, one line ending in a
+ * newline that is one JSON object with every field the CLI writes; else
+ * -1 and why. (No newline inside: JSON strings escape theirs.) */
+static int read_record(const options *o, const char *path, text *t, char *why, size_t n) {
+    char buf[256];
+    FILE *f = fopen(path, "rb");
+    if (!f) return snprintf(why, n, "cannot read it: %s", strerror(errno)), -1;
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        text_append(t, chunk, got);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || t->failed) return snprintf(why, n, "cannot read it"), -1;
+    const char *nl = t->len ? memchr(t->s, '\n', t->len) : NULL;
+    if (!nl || nl != t->s + t->len - 1 || !json_is_object(t->s, t->len))
+        return snprintf(why, n, "it is %s", t->len ? "not one whole line of JSON" : "empty"), -1;
+    json_span rec = {t->s, t->len}, v;
+    for (int i = 0; i < COUNT(RECORD_KEYS) + (o->metrics ? COUNT(METRIC_KEYS) : 0); i++) {
+        const char *key =
+            i < COUNT(RECORD_KEYS) ? RECORD_KEYS[i] : METRIC_KEYS[i - COUNT(RECORD_KEYS)];
+        if (!json_member(rec, key, &v))
+            return snprintf(why, n, "it has no \"%s\"", shown(key, buf, sizeof buf)), -1;
+    }
+    return 0;
+}
+
+/* Whether rank's record of an image can stand: complete, for this image
+ * and rank, made with these settings, its panel and map there. 0, or -1
+ * and why. */
+static int record_reusable(const options *o, const char *settings, const input *in, int rank,
+                           char *why, size_t n) {
+    char *rec = output_path(o, in->name, rank, ".json");
+    char *png = output_path(o, in->name, rank, ".png");
+    char *npy = output_path(o, in->name, rank, ".npy");
+    text t = {0}, want = {0};
+    char num[32], a[96], b[96], part[512];
+    int rc = -1;
+    json_span v, old, now;
+    if (!rec || !png || !npy) {
+        snprintf(why, n, "out of memory");
+        goto done;
+    }
+    if (read_record(o, rec, &t, part, sizeof part)) {
+        snprintf(why, n, "its record %s: %s", leaf(rec), part);
+        goto done;
+    }
+    json_span r = {t.s, t.len}, cur = {settings, strlen(settings)};
+    text_json_string(&want, in->name);
+    snprintf(num, sizeof num, "%d", rank);
+    if (want.failed || !json_member(r, "image", &v) || !span_is(v, want.s) ||
+        !json_member(r, "rank", &v) || !span_is(v, num)) {
+        snprintf(why, n, "its record %s is another image's", leaf(rec));
+        goto done;
+    }
+    json_member(r, "settings", &v);
+    for (int i = 0; i < COUNT(SETTINGS_KEYS); i++) {
+        const char *key = SETTINGS_KEYS[i];
+        json_member(cur, key, &now);
+        if (!json_is_object(v.s, v.n) || !json_member(v, key, &old)) {
+            snprintf(why, n, "its record %s has no setting \"%s\"", leaf(rec), key);
+            goto done;
+        }
+        if (old.n != now.n || memcmp(old.s, now.s, old.n)) {
+            snprintf(a, sizeof a, "%.*s", (int)(old.n < 80 ? old.n : 80), old.s);
+            snprintf(b, sizeof b, "%.*s", (int)(now.n < 80 ? now.n : 80), now.s);
+            snprintf(why, n, "its record %s was made with another %s (%s, now %s)", leaf(rec), key,
+                     a, b);
+            goto done;
+        }
+    }
+    if (v.n != cur.n || memcmp(v.s, cur.s, v.n)) {
+        snprintf(why, n, "its record %s was made with other settings", leaf(rec));
+        goto done;
+    }
+    if (!exists(png) || !exists(npy)) {
+        snprintf(why, n, "%s is missing", leaf(exists(png) ? npy : png));
+        goto done;
+    }
+    rc = 0;
+done:
+    text_free(&t);
+    text_free(&want);
+    free(rec);
+    free(png);
+    free(npy);
+    return rc;
+}
+
+/* --resume: 1 when every record of the image can stand. Else 0; when a
+ * record is there but cannot stand, says why the image is explained again
+ * and removes the records, so that none outlives the outputs it vouched
+ * for if this run stops half way. */
+static int resumable(const options *o, const char *settings, const input *in, int bar,
+                     pthread_mutex_t *lock) {
+    char why[768], a[256];
+    int any = 0, good = 1;
+    for (int r = 1; r <= o->top_k; r++) {
+        char *rec = output_path(o, in->name, r, ".json");
+        any |= rec && exists(rec);
+        free(rec);
+    }
+    if (!any) return 0;
+    for (int r = 1; r <= o->top_k && good; r++)
+        good = record_reusable(o, settings, in, r, why, sizeof why) == 0;
+    if (good) return 1;
+    pthread_mutex_lock(lock);
+    fprintf(stderr, "%sdecam-explain: %s: explaining again: %s\n", bar ? "\r\033[K" : "",
+            shown(in->name, a, sizeof a), why);
+    pthread_mutex_unlock(lock);
+    for (int r = 1; r <= o->top_k; r++) {
+        char *rec = output_path(o, in->name, r, ".json");
+        if (rec) unlink(rec);
+        free(rec);
+    }
+    return 0;
 }
 
 /* One explanation's three files, the record last. */
@@ -1275,7 +1492,7 @@ static int write_outputs(worker *w, const input *in, const result *r, char *err,
         snprintf(err, errlen, "%s: %s", shown(panel, buf, sizeof buf), why);
         goto done;
     }
-    decam_status st = write_panel(w, panel, DECAM_IMAGE_PNG);
+    decam_status st = write_panel(w, panel, DECAM_IMAGE_PNG, 1);
     if (st != DECAM_OK) {
         library_error(w, st, err, errlen);
         goto done;
@@ -1349,13 +1566,14 @@ static void *job_main(void *arg) {
     worker w;
     char err[1024];
     int ok = worker_init(&w, s->o, s->cls, err, sizeof err) == 0;
+    w.settings = s->settings;
     for (;;) {
         pthread_mutex_lock(&s->lock);
         size_t i = s->next++;
         pthread_mutex_unlock(&s->lock);
         if (i >= s->in->n) break;
         const input *in = &s->in->v[i];
-        int skipped = s->o->resume && outputs_exist(s->o, in->name);
+        int skipped = s->o->resume && resumable(s->o, s->settings, in, s->bar, &s->lock);
         int failed = 0;
         if (!skipped) failed = !ok || explain_image(&w, in, s->bar, err, sizeof err);
         pthread_mutex_lock(&s->lock);
@@ -1377,26 +1595,13 @@ static void *job_main(void *arg) {
     return NULL;
 }
 
-/* Appends the file at path to t; 0 or -1. */
-static int append_file(text *t, const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        text_append(t, buf, n);
-    int bad = ferror(f);
-    fclose(f);
-    return bad || t->failed ? -1 : 0;
-}
-
 /* DIR/summary.jsonl: every record in input order, and a line for each
  * image that failed. */
 static int write_summary(const job_state *s, const char *path) {
     const options *o = s->o;
     text t = {0};
     char err[512], buf[256];
-    int rc = 0;
+    int rc = 0, unreadable = 0;
     for (size_t i = 0; i < s->in->n && rc == 0; i++) {
         const input *in = &s->in->v[i];
         if (s->errors[i] || !s->done[i]) {
@@ -1409,17 +1614,36 @@ static int write_summary(const job_state *s, const char *path) {
             text_printf(&t, "}\n");
             continue;
         }
+        /* Each record checked again: the summary is one JSON line per
+         * record, whatever happened to the files. */
         for (int r = 1; r <= o->top_k && rc == 0; r++) {
             char *rec = output_path(o, in->name, r, ".json");
-            if (!rec || append_file(&t, rec))
-                rc = failure("cannot read %s: %s", rec ? shown(rec, buf, sizeof buf) : "a record",
-                             rec ? strerror(errno) : "out of memory");
+            text one = {0};
+            if (!rec)
+                rc = failure("out of memory");
+            else if (read_record(o, rec, &one, err, sizeof err) == 0)
+                text_append(&t, one.s, one.len);
+            else {
+                text_printf(&t, "{\"image\": ");
+                text_json_string(&t, in->name);
+                text_printf(&t, ", \"file\": ");
+                text_json_string(&t, in->path);
+                char why[768];
+                snprintf(why, sizeof why, "its record %s: %s", leaf(rec), err);
+                text_printf(&t, ", \"rank\": %d, \"error\": ", r);
+                text_json_string(&t, why);
+                text_printf(&t, "}\n");
+                fprintf(stderr, "decam-explain: %s: %s\n", shown(rec, buf, sizeof buf), err);
+                unreadable++;
+            }
+            text_free(&one);
             free(rec);
         }
     }
     if (rc == 0 && t.failed) rc = failure("out of memory");
     if (rc == 0 && write_file_atomic(path, t.s ? t.s : "", t.len, err, sizeof err))
         rc = failure("cannot write %s: %s", shown(path, buf, sizeof buf), err);
+    if (rc == 0 && unreadable) rc = failure("%d records could not be read back", unreadable);
     text_free(&t);
     return rc;
 }
@@ -1436,12 +1660,23 @@ static int explain_many(const options *o, const classes *cls, const input_list *
             return failure("%s is not a folder", shown(o->output, buf, sizeof buf));
         return failure("cannot create %s: %s", shown(o->output, buf, sizeof buf), why);
     }
-    job_state s = {
-        .o = o, .cls = cls, .in = in, .start = now(), .bar = !o->quiet && isatty(fileno(stderr))};
+    text settings = {0};
+    settings_json(&settings, o, cls);
+    if (settings.failed) {
+        free(summary);
+        return failure("out of memory");
+    }
+    job_state s = {.o = o,
+                   .settings = settings.s,
+                   .cls = cls,
+                   .in = in,
+                   .start = now(),
+                   .bar = !o->quiet && isatty(fileno(stderr))};
     s.errors = calloc(in->n ? in->n : 1, sizeof *s.errors);
     s.done = calloc(in->n ? in->n : 1, 1);
     if (!summary || !s.errors || !s.done) {
         free(summary);
+        text_free(&settings);
         free(s.errors);
         free(s.done);
         return failure("out of memory");
@@ -1478,6 +1713,7 @@ static int explain_many(const options *o, const classes *cls, const input_list *
     free(s.errors);
     free(s.done);
     free(summary);
+    text_free(&settings);
     return rc;
 }
 
