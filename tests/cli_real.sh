@@ -213,6 +213,7 @@ printf 'a\nb\n' > "$work/two-labels.txt"
 expect 2 "has 2 names, the model 1000 outputs" --model "$model" --labels "$work/two-labels.txt" "$work/in/$one"
 expect 2 "unknown target class 'unicorn'" "${net[@]}" "$work/in" -o "$work/x" --target unicorn
 expect 2 "target 1000: the model has 1000 outputs" "${net[@]}" "$work/in" -o "$work/x" --target 1000
+expect 2 "target 'crane' names 2 classes: 134, 517" "${net[@]}" "$work/in" -o "$work/x" --target crane
 expect 2 "not both" "${net[@]}" "$work/in" -o "$work/x" --target 1 --top-k 2
 expect 2 "need an output folder" "${net[@]}" "$work/in/$one" --jobs 2
 expect 2 "need an output folder" "${net[@]}" "$work/in/$one" --resume

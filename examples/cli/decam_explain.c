@@ -10,7 +10,7 @@
  * decam_model_fn. docs/cli.md is the manual. Exit status: 0 on success,
  * 1 when something fails (always with a message), 2 for wrong usage.
  */
-#define _POSIX_C_SOURCE 200809L /* fileno, isatty, clock_gettime */
+#define _XOPEN_SOURCE 700 /* fileno, isatty, clock_gettime; realpath */
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -30,6 +30,7 @@
 #include "decam.h"
 #include "decam_io.h"
 #include "inputs.h"
+#include "json.h"
 #include "out.h"
 #include "shapes/cnn.h"
 #include "shapes/scene.h"
@@ -44,8 +45,9 @@
 #define SHAPES_WEIGHTS_INSTALLED SHAPES_WEIGHTS
 #endif
 
-#define MAX_SEED 9007199254740991ULL /* 2^53 - 1, DECAM_PARAM_SEED's upper bound */
-#define MAX_SETS 32
+#define MAX_SEED     9007199254740991ULL /* 2^53 - 1, DECAM_PARAM_SEED's upper bound */
+#define MAX_SETS     32
+#define MAX_WARNINGS 8 /* warnings kept per explanation for its record */
 
 static const char USAGE[] =
     "usage: decam-explain [options] IMAGE            explain one image\n"
@@ -105,7 +107,8 @@ static const char USAGE[] =
     "      --map PATH        one image: the map as a .npy file\n"
     "      --list PATH       images listed in PATH, one a line (relative to it)\n"
     "      --ext LIST        extensions searched in folders (default png,jpg,jpeg)\n"
-    "      --resume          skip images whose outputs all exist\n"
+    "      --resume          skip images whose records are whole and made with\n"
+    "                        these settings; explain the others again\n"
     "      --jobs N          explain N images at once, one model each (default 1);\n"
     "                        results are identical for any N\n"
     "  -q, --quiet           no progress bar (there is none unless stderr is a\n"
@@ -642,17 +645,28 @@ static int resolve_target(const options *o, const classes *c, int *target) {
         *target = (int)k;
         return 0;
     }
+    /* A name two classes share names neither: ImageNet has two "crane"s. */
+    text shared = {0};
+    int found = 0;
     for (int i = 0; i < c->outputs; i++) {
         const char *name = class_name(c, i);
         if ((name && !strcmp(name, o->target_name)) ||
             (!c->shapes && i < c->names.n && c->names.id[i] &&
              !strcmp(c->names.id[i], o->target_name))) {
-            *target = i;
-            return 0;
+            text_printf(&shared, "%s%d", found ? ", " : "", i);
+            if (!found++) *target = i;
         }
     }
-    return usage_error("unknown target class '%s'%s", o->target_name,
-                       c->shapes || c->names.n ? "" : " (no --labels given)");
+    int rc = 0;
+    if (found > 1) {
+        *target = -1;
+        rc = usage_error("target '%s' names %d classes: %s (give the number)", o->target_name,
+                         found, shared.failed ? "..." : shared.s);
+    } else if (!found)
+        rc = usage_error("unknown target class '%s'%s", o->target_name,
+                         c->shapes || c->names.n ? "" : " (no --labels given)");
+    text_free(&shared);
+    return rc;
 }
 
 /* ---- one worker: a context, a model and the buffers of one image ------------ */
@@ -664,7 +678,13 @@ typedef struct worker {
     decam_ctx *ctx;
     float *input, *map, *probs;
     uint8_t *truth;
-    int label; /* the scene's true class, or -1 */
+    int label;                        /* the scene's true class, or -1 */
+    char why[768];                    /* the library's message of the last failed call */
+    const char *name;                 /* the image's name, for the library's warnings */
+    int bar;                          /* a progress bar is on standard error */
+    char warnings[MAX_WARNINGS][256]; /* the explanation's warnings, kept */
+    int n_warnings;                   /* how many (those kept and the rest) */
+    const char *settings;             /* what the records were made with */
 } worker;
 
 static void worker_free(worker *w) {
@@ -692,6 +712,29 @@ static int apply_params(decam_ctx *ctx, const options *o, int outputs, char *err
     return 0;
 }
 
+/* The library's warnings (a flat map, say): one line each on standard
+ * error with the image's name, and kept for the image's record. Errors
+ * are not repeated: the failing call's status and message report them. */
+static void on_log(void *user, decam_log_level level, const char *message) {
+    worker *w = user;
+    char a[256], b[256];
+    if (level != DECAM_LOG_WARNING) return;
+    fprintf(stderr, "%sdecam-explain: %s: warning: %s\n", w->bar ? "\r\033[K" : "",
+            shown(w->name ? w->name : "", a, sizeof a), shown(message, b, sizeof b));
+    if (w->n_warnings < MAX_WARNINGS)
+        snprintf(w->warnings[w->n_warnings], sizeof w->warnings[0], "%s", message);
+    w->n_warnings++;
+}
+
+static void json_warnings(text *t, const worker *w) {
+    text_append(t, "[", 1);
+    for (int i = 0; i < w->n_warnings && i < MAX_WARNINGS; i++) {
+        if (i) text_append(t, ", ", 2);
+        text_json_string(t, w->warnings[i]);
+    }
+    text_append(t, "]", 1);
+}
+
 static int worker_init(worker *w, const options *o, const classes *cls, char *err, size_t errlen) {
     *w = (worker){.o = o, .cls = cls, .label = -1};
     if (model_open(o, &w->m, err, errlen)) return -1;
@@ -708,17 +751,23 @@ static int worker_init(worker *w, const options *o, const classes *cls, char *er
     }
     if (decam_set_image_layout(w->ctx, w->m.layout) != DECAM_OK ||
         decam_set_model(w->ctx, model_fn, &w->m) != DECAM_OK ||
+        decam_set_log(w->ctx, on_log, w, DECAM_LOG_WARNING) != DECAM_OK ||
         apply_params(w->ctx, o, cls->outputs, err, errlen))
         return -1;
     return 0;
 }
 
-/* The library's failure as one line. */
+/* Keeps the library's message of a call that failed, read at once: the
+ * next call on the context (even a getter) may clear it. Returns st. */
+static decam_status noted(worker *w, decam_status st) {
+    if (st != DECAM_OK) shown(decam_errmsg(w->ctx), w->why, sizeof w->why);
+    return st;
+}
+
+/* The library's failure as one line: the message noted() kept. */
 static void library_error(const worker *w, decam_status st, char *err, size_t errlen) {
-    char msg[768]; /* one line, whatever a path in it holds */
-    shown(decam_errmsg(w->ctx), msg, sizeof msg);
     snprintf(err, errlen, "%s: %.500s%s%.400s", decam_status_string(st),
-             msg[0] ? msg : "(no detail)",
+             w->why[0] ? w->why : "(no detail)",
              st == DECAM_ERR_MODEL_FAILED && w->m.error[0] ? ": " : "",
              st == DECAM_ERR_MODEL_FAILED ? w->m.error : "");
 }
@@ -733,18 +782,19 @@ static decam_status prepare_file(worker *w, const char *path) {
     const int W = w->m.width, H = w->m.height;
     float *pixels = NULL, *mid = NULL;
     int iw, ih;
-    decam_status st = decam_image_load(ctx, path, 3, &pixels, &iw, &ih);
+    decam_status st = noted(w, decam_image_load(ctx, path, 3, &pixels, &iw, &ih));
     if (st != DECAM_OK) return st;
     if (w->m.net) { /* the shapes classifier */
         int crop = iw < ih ? iw : ih;
         mid = malloc((size_t)crop * crop * 3 * sizeof *mid);
-        st = mid ? decam_image_center_crop(ctx, pixels, iw, ih, 3, mid, crop, crop)
-                 : DECAM_ERR_OUT_OF_MEMORY;
+        st = noted(w, mid ? decam_image_center_crop(ctx, pixels, iw, ih, 3, mid, crop, crop)
+                          : DECAM_ERR_OUT_OF_MEMORY);
         if (st == DECAM_OK)
-            st = decam_image_resize(ctx, mid, crop, crop, 3, w->input, W, H, DECAM_RESIZE_AREA);
+            st = noted(
+                w, decam_image_resize(ctx, mid, crop, crop, 3, w->input, W, H, DECAM_RESIZE_AREA));
     } else if (o->stretch) {
-        st = decam_image_resize(ctx, pixels, iw, ih, 3, w->input, W, H,
-                                o->area ? DECAM_RESIZE_AREA : DECAM_RESIZE_BILINEAR);
+        st = noted(w, decam_image_resize(ctx, pixels, iw, ih, 3, w->input, W, H,
+                                         o->area ? DECAM_RESIZE_AREA : DECAM_RESIZE_BILINEAR));
     } else {
         int side = W < H ? W : H;
         int shorter = o->shorter ? o->shorter : (side * 8 + 3) / 7; /* 224 -> 256 */
@@ -753,10 +803,11 @@ static decam_status prepare_file(worker *w, const char *path) {
         if (rw < W) rw = W;
         if (rh < H) rh = H;
         mid = malloc((size_t)rw * rh * 3 * sizeof *mid);
-        st = mid ? decam_image_resize(ctx, pixels, iw, ih, 3, mid, rw, rh,
-                                      o->area ? DECAM_RESIZE_AREA : DECAM_RESIZE_BILINEAR)
-                 : DECAM_ERR_OUT_OF_MEMORY;
-        if (st == DECAM_OK) st = decam_image_center_crop(ctx, mid, rw, rh, 3, w->input, W, H);
+        st = noted(w, mid ? decam_image_resize(ctx, pixels, iw, ih, 3, mid, rw, rh,
+                                               o->area ? DECAM_RESIZE_AREA : DECAM_RESIZE_BILINEAR)
+                          : DECAM_ERR_OUT_OF_MEMORY);
+        if (st == DECAM_OK)
+            st = noted(w, decam_image_center_crop(ctx, mid, rw, rh, 3, w->input, W, H));
     }
     decam_image_free(ctx, pixels);
     free(mid);
@@ -829,19 +880,22 @@ static int explain_target(worker *w, int target, unsigned long long seed, int ba
     r->metrics = (decam_metrics){.size = sizeof r->metrics};
     r->pointing = r->energy = NAN;
     double t0 = now();
-    decam_status st = decam_set_param(w->ctx, DECAM_PARAM_TARGET, target);
-    if (st == DECAM_OK) st = decam_set_param(w->ctx, DECAM_PARAM_SEED, (double)seed);
-    if (st == DECAM_OK) st = decam_set_progress(w->ctx, bar ? progress_bar : NULL, NULL);
+    decam_status st = noted(w, decam_set_param(w->ctx, DECAM_PARAM_TARGET, target));
+    if (st == DECAM_OK) st = noted(w, decam_set_param(w->ctx, DECAM_PARAM_SEED, (double)seed));
+    if (st == DECAM_OK) st = noted(w, decam_set_progress(w->ctx, bar ? progress_bar : NULL, NULL));
     if (st == DECAM_OK) {
-        st = decam_explain(w->ctx, w->input, W, H, 3, w->map);
+        /* The message first: decam_get_stats() below may clear it. */
+        st = noted(w, decam_explain(w->ctx, w->input, W, H, 3, w->map));
         if (bar) fprintf(stderr, "\n");
         decam_get_stats(w->ctx, &r->stats);
     }
-    if (st == DECAM_OK && w->o->has_scene)
+    if (st == DECAM_OK && w->o->has_scene) {
         st = decam_pointing(w->map, w->truth, W, H, &r->pointing, &r->energy);
+        if (st != DECAM_OK) snprintf(w->why, sizeof w->why, "the pointing game failed");
+    }
     if (st == DECAM_OK && w->o->metrics) {
         decam_set_progress(w->ctx, NULL, NULL);
-        st = decam_evaluate(w->ctx, w->input, W, H, 3, w->map, NULL, &r->metrics);
+        st = noted(w, decam_evaluate(w->ctx, w->input, W, H, 3, w->map, NULL, &r->metrics));
     }
     if (st != DECAM_OK) {
         library_error(w, st, err, errlen);
@@ -858,8 +912,11 @@ static int explain_target(worker *w, int target, unsigned long long seed, int ba
 }
 
 /* The panel, scaled up by a whole factor so that a person can see it (4x
- * for the 64 x 64 shapes input, 1x from 256 up), encoded as `format`. */
-static decam_status write_panel(worker *w, const char *path, decam_image_format format) {
+ * for the 64 x 64 shapes input, 1x from 256 up), encoded as `format`;
+ * `synced`: through write_file_atomic(), on the disk before it is renamed
+ * into place (an output folder's panels, which a record vouches for). */
+static decam_status write_panel(worker *w, const char *path, decam_image_format format,
+                                int synced) {
     const int W = w->m.width, H = w->m.height, side = W > H ? W : H;
     const int k = side >= 256 ? 1 : 256 / side;
     const int bw = k * W, bh = k * H;
@@ -869,15 +926,30 @@ static decam_status write_panel(worker *w, const char *path, decam_image_format 
     decam_ctx *ctx = w->ctx;
     decam_status st = image && bigmap && panel ? DECAM_OK : DECAM_ERR_OUT_OF_MEMORY;
     if (st == DECAM_OK)
-        st = decam_image_resize(ctx, w->input, W, H, 3, image, bw, bh, DECAM_RESIZE_BILINEAR);
+        st = noted(
+            w, decam_image_resize(ctx, w->input, W, H, 3, image, bw, bh, DECAM_RESIZE_BILINEAR));
     if (st == DECAM_OK) {
         /* The map is one channel: its layout does not matter. */
-        st = decam_image_resize(ctx, w->map, W, H, 1, bigmap, bw, bh, DECAM_RESIZE_BILINEAR);
+        st = noted(w,
+                   decam_image_resize(ctx, w->map, W, H, 1, bigmap, bw, bh, DECAM_RESIZE_BILINEAR));
     }
     if (st == DECAM_OK)
-        st = decam_render_panel(ctx, image, bw, bh, 3, bigmap, DECAM_COLORMAP_JET, 0.5f, 0.15f,
-                                panel);
-    if (st == DECAM_OK) st = decam_image_save(ctx, path, format, panel, 3 * bw, bh, 3);
+        st = noted(w, decam_render_panel(ctx, image, bw, bh, 3, bigmap, DECAM_COLORMAP_JET, 0.5f,
+                                         0.15f, panel));
+    if (st == DECAM_OK && !synced)
+        st = noted(w, decam_image_save(ctx, path, format, panel, 3 * bw, bh, 3));
+    if (st == DECAM_OK && synced) {
+        uint8_t *data = NULL;
+        size_t size = 0;
+        char why[256], buf[256];
+        st = noted(w, decam_image_save_memory(ctx, format, panel, 3 * bw, bh, 3, &data, &size));
+        if (st == DECAM_OK && write_file_atomic(path, data, size, why, sizeof why)) {
+            snprintf(w->why, sizeof w->why, "cannot write %s: %s", shown(path, buf, sizeof buf),
+                     why);
+            st = DECAM_ERR_IO;
+        }
+        decam_image_free(ctx, data);
+    }
     free(image);
     free(bigmap);
     free(panel);
@@ -903,6 +975,19 @@ static void json_label(text *t, const classes *c, int k) {
         text_append(t, "null", 4);
 }
 
+/* Whether the image's outputs are probabilities: the shapes classifier's
+ * and --softmax's are; any other model's only when they are, on this
+ * image, in [0, 1] and sum to 1. Logits are "scores", never "p". */
+static int are_probabilities(const worker *w) {
+    if (w->m.net || w->o->softmax) return 1;
+    double sum = 0;
+    for (int k = 0; k < w->cls->outputs; k++) {
+        if (!(w->probs[k] >= 0 && w->probs[k] <= 1)) return 0;
+        sum += w->probs[k];
+    }
+    return fabs(sum - 1) < 1e-3;
+}
+
 static void print_text_report(FILE *f, const worker *w, const result *r) {
     const options *o = w->o;
     const decam_stats *s = &r->stats;
@@ -912,7 +997,8 @@ static void print_text_report(FILE *f, const worker *w, const result *r) {
 #define NAME(buf, k)                                                                               \
     (class_name(c, k) ? class_name(c, k) : (snprintf(buf, sizeof buf, "class %d", k), buf))
     if (truth) fprintf(f, "true class:  %s\n", truth);
-    fprintf(f, "prediction:  %s (p = %.4f)\n", NAME(a, r->predicted), w->probs[r->predicted]);
+    fprintf(f, "prediction:  %s (%s = %.4f)\n", NAME(a, r->predicted),
+            are_probabilities(w) ? "p" : "score", w->probs[r->predicted]);
     fprintf(f, "explained:   %s, score %.4f, %s\n", NAME(b, r->target), s->score_full,
             METHODS[o->method]);
 #undef NAME
@@ -928,7 +1014,11 @@ static void print_text_report(FILE *f, const worker *w, const result *r) {
                 r->metrics.deletion_auc, r->metrics.insertion_auc,
                 (unsigned long long)r->metrics.queries);
     fprintf(f, "peak:        x %d, y %d\n", r->peak_x, r->peak_y);
-    fprintf(f, "map:         %s (checksum %016llx)\n", o->output, r->checksum);
+    fprintf(f, "panel:       %s\n", o->output);
+    if (o->map)
+        fprintf(f, "map:         %s (checksum %016llx)\n", o->map, r->checksum);
+    else
+        fprintf(f, "map:         checksum %016llx (--map writes it)\n", r->checksum);
 }
 
 static void json_report(text *t, const worker *w, const result *r) {
@@ -948,7 +1038,7 @@ static void json_report(text *t, const worker *w, const result *r) {
     json_label(t, c, r->predicted);
     text_printf(t, ",\n  \"prediction_index\": %d,\n", r->predicted);
     if (c->outputs <= 64) {
-        text_printf(t, "  \"probabilities\": [");
+        text_printf(t, "  \"%s\": [", are_probabilities(w) ? "probabilities" : "scores");
         for (int k = 0; k < c->outputs; k++) {
             if (k) text_append(t, ", ", 2);
             text_json_number(t, "%.6f", w->probs[k]);
@@ -988,7 +1078,9 @@ static void json_report(text *t, const worker *w, const result *r) {
         text_json_number(t, "%.6f", r->metrics.insertion_auc);
         text_printf(t, ",\n");
     }
-    text_printf(t, "  \"peak\": [%d, %d],\n", r->peak_x, r->peak_y);
+    text_printf(t, "  \"warnings\": ");
+    json_warnings(t, w);
+    text_printf(t, ",\n  \"peak\": [%d, %d],\n", r->peak_x, r->peak_y);
     text_printf(t, "  \"map_checksum\": \"%016llx\",\n  \"output\": ", r->checksum);
     text_json_string(t, o->output);
     text_printf(t, "\n}\n");
@@ -1017,8 +1109,11 @@ static int print_scores(worker *w) {
  * --map. Returns the exit status. */
 static int explain_single(worker *w) {
     const options *o = w->o;
-    char err[1024], buf[256];
+    char err[1024], buf[256], scene[32];
     decam_status st = DECAM_OK;
+    snprintf(scene, sizeof scene, "scene %ld", o->scene);
+    w->name = o->has_scene ? scene : o->inputs[0];
+    w->bar = !o->quiet && isatty(fileno(stderr));
     if (o->has_scene)
         scene_generate((uint64_t)o->scene, w->m.width, w->input, w->truth, &w->label);
     else
@@ -1037,7 +1132,7 @@ static int explain_single(worker *w) {
     if (target < 0) target = r.predicted;
     const int bar = !o->quiet && isatty(fileno(stderr));
     if (explain_target(w, target, o->seed, bar, &r, err, sizeof err)) return failure("%s", err);
-    st = write_panel(w, o->output, format_of(o->output));
+    st = write_panel(w, o->output, format_of(o->output), 0);
     if (st != DECAM_OK) {
         library_error(w, st, err, sizeof err);
         return failure("%s", err);
@@ -1086,6 +1181,7 @@ static unsigned long long image_seed(unsigned long long seed, const char *name) 
 
 typedef struct job_state {
     const options *o;
+    const char *settings; /* settings_json(), in every record */
     const classes *cls;
     const input_list *in;
     char **errors; /* per image: why it failed, or NULL */
@@ -1113,19 +1209,6 @@ static char *output_path(const options *o, const char *name, int rank, const cha
 static int exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* Every output of an image is there (the record is written last). */
-static int outputs_exist(const options *o, const char *name) {
-    static const char *const exts[] = {".png", ".npy", ".json"};
-    for (int r = 1; r <= o->top_k; r++)
-        for (int e = 0; e < 3; e++) {
-            char *p = output_path(o, name, r, exts[e]);
-            int ok = p && exists(p);
-            free(p);
-            if (!ok) return 0;
-        }
-    return 1;
 }
 
 /* The base name of an output, as the record names it. */
@@ -1172,12 +1255,225 @@ static void json_record(text *t, const worker *w, const input *in, const result 
         text_json_number(t, "%.6g", r->metrics.insertion_auc);
         text_printf(t, ", \"metric_queries\": %llu", (unsigned long long)r->metrics.queries);
     }
+    text_printf(t, ", \"warnings\": ");
+    json_warnings(t, w);
     text_printf(t, ", \"peak\": [%d, %d], \"map_checksum\": \"%016llx\", \"map\": ", r->peak_x,
                 r->peak_y, r->checksum);
     text_json_string(t, leaf(npy));
     text_printf(t, ", \"panel\": ");
     text_json_string(t, leaf(panel));
-    text_printf(t, "}\n");
+    text_printf(t, ", \"settings\": %s}\n", w->settings);
+}
+
+/* ---- what a record was made with: --resume reuses only its own ------------- */
+
+/* A file's identity: its real path, size and modification time (ns), or
+ * null when none is given. */
+static void json_file_identity(text *t, const char *path) {
+    struct stat st;
+    if (!path || !path[0]) {
+        text_append(t, "null", 4);
+        return;
+    }
+    char *real = realpath(path, NULL);
+    text_printf(t, "{\"path\": ");
+    text_json_string(t, real ? real : path);
+    free(real);
+    if (stat(path, &st) == 0)
+        text_printf(t, ", \"size\": %lld, \"mtime\": %lld}", (long long)st.st_size,
+                    (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
+    else
+        text_printf(t, ", \"size\": null, \"mtime\": null}");
+}
+
+/* The members of a record's "settings", in the order written. */
+static const char *const SETTINGS_KEYS[] = {
+    "libdecam",  "model",  "config", "labels", "size",   "resize",  "shorter", "interp",
+    "scale",     "mean",   "std",    "bgr",    "nhwc",   "softmax", "batch",   "method",
+    "objective", "budget", "grid",   "seed",   "target", "top_k",   "metrics", "sets"};
+
+/* Everything that makes an output folder's files what they are, as one
+ * line of JSON: the library, the model's and its files' identities, the
+ * input preparation and every explanation setting, --set included. A
+ * record is reused only when its "settings" are these, byte for byte. */
+static void settings_json(text *t, const options *o, const classes *cls) {
+    static const char *const BOOL[] = {"false", "true"};
+    int target;
+    resolve_target(o, cls, &target); /* checked in setup() */
+    text_printf(t, "{\"libdecam\": ");
+    text_json_string(t, decam_version_string());
+    text_printf(t, ", \"model\": ");
+    json_file_identity(t, o->model ? o->model : o->weights);
+    text_printf(t, ", \"config\": ");
+    json_file_identity(t, o->config);
+    text_printf(t, ", \"labels\": ");
+    json_file_identity(t, o->labels);
+    text_printf(t, ", \"size\": [%d, %d], \"resize\": \"%s\", \"shorter\": %d, \"interp\": \"%s\"",
+                o->width, o->height, o->stretch ? "stretch" : "crop", o->shorter,
+                o->area ? "area" : "bilinear");
+    text_printf(t, ", \"scale\": %.9g, \"mean\": [%.9g, %.9g, %.9g], \"std\": [%.9g, %.9g, %.9g]",
+                o->scale, o->mean[0], o->mean[1], o->mean[2], o->std[0], o->std[1], o->std[2]);
+    text_printf(t, ", \"bgr\": %s, \"nhwc\": %s, \"softmax\": %s, \"batch\": %d", BOOL[o->bgr],
+                BOOL[o->nhwc], BOOL[o->softmax], o->batch);
+    text_printf(t, ", \"method\": \"%s\", \"objective\": \"%s\", \"budget\": %ld, \"grid\": %ld",
+                METHODS[o->method], OBJECTIVES[o->objective], o->budget, o->grid);
+    text_printf(t, ", \"seed\": %llu, \"target\": ", o->seed);
+    if (target < 0)
+        text_printf(t, "\"top\"");
+    else
+        text_printf(t, "%d", target);
+    text_printf(t, ", \"top_k\": %ld, \"metrics\": %s, \"sets\": [", o->top_k, BOOL[o->metrics]);
+    for (int i = 0; i < o->n_sets; i++)
+        text_printf(t, "%s[\"%s\", %.17g]", i ? ", " : "", decam_param_name(o->sets[i].key),
+                    o->sets[i].value);
+    text_printf(t, "]}");
+}
+
+/* The fields every record has, and those of --metrics. */
+static const char *const RECORD_KEYS[] = {"image",
+                                          "file",
+                                          "rank",
+                                          "class",
+                                          "label",
+                                          "score",
+                                          "predicted",
+                                          "predicted_label",
+                                          "predicted_score",
+                                          "method",
+                                          "objective",
+                                          "budget",
+                                          "seed",
+                                          "queries",
+                                          "score_keep",
+                                          "score_drop",
+                                          "seconds",
+                                          "model_seconds",
+                                          "warnings",
+                                          "peak",
+                                          "map_checksum",
+                                          "map",
+                                          "panel",
+                                          "settings"};
+static const char *const METRIC_KEYS[] = {"deletion_auc", "insertion_auc", "metric_queries"};
+
+static int span_is(json_span v, const char *s) { return v.n == strlen(s) && !memcmp(v.s, s, v.n); }
+
+/* Reads a record into *t: 0 when it is complete, one line ending in a
+ * newline that is one JSON object with every field the CLI writes; else
+ * -1 and why. (No newline inside: JSON strings escape theirs.) */
+static int read_record(const options *o, const char *path, text *t, char *why, size_t n) {
+    char buf[256];
+    FILE *f = fopen(path, "rb");
+    if (!f) return snprintf(why, n, "cannot read it: %s", strerror(errno)), -1;
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        text_append(t, chunk, got);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || t->failed) return snprintf(why, n, "cannot read it"), -1;
+    const char *nl = t->len ? memchr(t->s, '\n', t->len) : NULL;
+    if (!nl || nl != t->s + t->len - 1 || !json_is_object(t->s, t->len))
+        return snprintf(why, n, "it is %s", t->len ? "not one whole line of JSON" : "empty"), -1;
+    json_span rec = {t->s, t->len}, v;
+    for (int i = 0; i < COUNT(RECORD_KEYS) + (o->metrics ? COUNT(METRIC_KEYS) : 0); i++) {
+        const char *key =
+            i < COUNT(RECORD_KEYS) ? RECORD_KEYS[i] : METRIC_KEYS[i - COUNT(RECORD_KEYS)];
+        if (!json_member(rec, key, &v))
+            return snprintf(why, n, "it has no \"%s\"", shown(key, buf, sizeof buf)), -1;
+    }
+    return 0;
+}
+
+/* Whether rank's record of an image can stand: complete, for this image
+ * and rank, made with these settings, its panel and map there. 0, or -1
+ * and why. */
+static int record_reusable(const options *o, const char *settings, const input *in, int rank,
+                           char *why, size_t n) {
+    char *rec = output_path(o, in->name, rank, ".json");
+    char *png = output_path(o, in->name, rank, ".png");
+    char *npy = output_path(o, in->name, rank, ".npy");
+    text t = {0}, want = {0};
+    char num[32], a[96], b[96], part[512];
+    int rc = -1;
+    json_span v, old, now;
+    if (!rec || !png || !npy) {
+        snprintf(why, n, "out of memory");
+        goto done;
+    }
+    if (read_record(o, rec, &t, part, sizeof part)) {
+        snprintf(why, n, "its record %s: %s", leaf(rec), part);
+        goto done;
+    }
+    json_span r = {t.s, t.len}, cur = {settings, strlen(settings)};
+    text_json_string(&want, in->name);
+    snprintf(num, sizeof num, "%d", rank);
+    if (want.failed || !json_member(r, "image", &v) || !span_is(v, want.s) ||
+        !json_member(r, "rank", &v) || !span_is(v, num)) {
+        snprintf(why, n, "its record %s is another image's", leaf(rec));
+        goto done;
+    }
+    json_member(r, "settings", &v);
+    for (int i = 0; i < COUNT(SETTINGS_KEYS); i++) {
+        const char *key = SETTINGS_KEYS[i];
+        json_member(cur, key, &now);
+        if (!json_is_object(v.s, v.n) || !json_member(v, key, &old)) {
+            snprintf(why, n, "its record %s has no setting \"%s\"", leaf(rec), key);
+            goto done;
+        }
+        if (old.n != now.n || memcmp(old.s, now.s, old.n)) {
+            snprintf(a, sizeof a, "%.*s", (int)(old.n < 80 ? old.n : 80), old.s);
+            snprintf(b, sizeof b, "%.*s", (int)(now.n < 80 ? now.n : 80), now.s);
+            snprintf(why, n, "its record %s was made with another %s (%s, now %s)", leaf(rec), key,
+                     a, b);
+            goto done;
+        }
+    }
+    if (v.n != cur.n || memcmp(v.s, cur.s, v.n)) {
+        snprintf(why, n, "its record %s was made with other settings", leaf(rec));
+        goto done;
+    }
+    if (!exists(png) || !exists(npy)) {
+        snprintf(why, n, "%s is missing", leaf(exists(png) ? npy : png));
+        goto done;
+    }
+    rc = 0;
+done:
+    text_free(&t);
+    text_free(&want);
+    free(rec);
+    free(png);
+    free(npy);
+    return rc;
+}
+
+/* --resume: 1 when every record of the image can stand. Else 0; when a
+ * record is there but cannot stand, says why the image is explained again
+ * and removes the records, so that none outlives the outputs it vouched
+ * for if this run stops half way. */
+static int resumable(const options *o, const char *settings, const input *in, int bar,
+                     pthread_mutex_t *lock) {
+    char why[768], a[256];
+    int any = 0, good = 1;
+    for (int r = 1; r <= o->top_k; r++) {
+        char *rec = output_path(o, in->name, r, ".json");
+        any |= rec && exists(rec);
+        free(rec);
+    }
+    if (!any) return 0;
+    for (int r = 1; r <= o->top_k && good; r++)
+        good = record_reusable(o, settings, in, r, why, sizeof why) == 0;
+    if (good) return 1;
+    pthread_mutex_lock(lock);
+    fprintf(stderr, "%sdecam-explain: %s: explaining again: %s\n", bar ? "\r\033[K" : "",
+            shown(in->name, a, sizeof a), why);
+    pthread_mutex_unlock(lock);
+    for (int r = 1; r <= o->top_k; r++) {
+        char *rec = output_path(o, in->name, r, ".json");
+        if (rec) unlink(rec);
+        free(rec);
+    }
+    return 0;
 }
 
 /* One explanation's three files, the record last. */
@@ -1197,7 +1493,7 @@ static int write_outputs(worker *w, const input *in, const result *r, char *err,
         snprintf(err, errlen, "%s: %s", shown(panel, buf, sizeof buf), why);
         goto done;
     }
-    decam_status st = write_panel(w, panel, DECAM_IMAGE_PNG);
+    decam_status st = write_panel(w, panel, DECAM_IMAGE_PNG, 1);
     if (st != DECAM_OK) {
         library_error(w, st, err, errlen);
         goto done;
@@ -1224,8 +1520,11 @@ done:
     return rc;
 }
 
-static int explain_image(worker *w, const input *in, char *err, size_t errlen) {
+static int explain_image(worker *w, const input *in, int bar, char *err, size_t errlen) {
     const options *o = w->o;
+    w->name = in->name;
+    w->bar = bar;
+    w->n_warnings = 0;
     decam_status st = prepare_file(w, in->path);
     if (st != DECAM_OK) {
         library_error(w, st, err, errlen);
@@ -1237,8 +1536,10 @@ static int explain_image(worker *w, const input *in, char *err, size_t errlen) {
     resolve_target(o, w->cls, &fixed); /* checked before any image */
     rc = rank_classes(w, order, (int)o->top_k, err, errlen);
     const unsigned long long seed = image_seed(o->seed, in->name);
+    const int loading = w->n_warnings; /* the image's own, in every record */
     for (int k = 0; rc == 0 && k < o->top_k; k++) {
         result r = {.rank = k + 1, .predicted = order[0]};
+        w->n_warnings = loading;
         rc = explain_target(w, fixed >= 0 ? fixed : order[k], seed, 0, &r, err, errlen);
         if (rc == 0) rc = write_outputs(w, in, &r, err, errlen);
     }
@@ -1266,15 +1567,16 @@ static void *job_main(void *arg) {
     worker w;
     char err[1024];
     int ok = worker_init(&w, s->o, s->cls, err, sizeof err) == 0;
+    w.settings = s->settings;
     for (;;) {
         pthread_mutex_lock(&s->lock);
         size_t i = s->next++;
         pthread_mutex_unlock(&s->lock);
         if (i >= s->in->n) break;
         const input *in = &s->in->v[i];
-        int skipped = s->o->resume && outputs_exist(s->o, in->name);
+        int skipped = s->o->resume && resumable(s->o, s->settings, in, s->bar, &s->lock);
         int failed = 0;
-        if (!skipped) failed = !ok || explain_image(&w, in, err, sizeof err);
+        if (!skipped) failed = !ok || explain_image(&w, in, s->bar, err, sizeof err);
         pthread_mutex_lock(&s->lock);
         if (failed) {
             char buf[256];
@@ -1294,26 +1596,13 @@ static void *job_main(void *arg) {
     return NULL;
 }
 
-/* Appends the file at path to t; 0 or -1. */
-static int append_file(text *t, const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        text_append(t, buf, n);
-    int bad = ferror(f);
-    fclose(f);
-    return bad || t->failed ? -1 : 0;
-}
-
 /* DIR/summary.jsonl: every record in input order, and a line for each
  * image that failed. */
 static int write_summary(const job_state *s, const char *path) {
     const options *o = s->o;
     text t = {0};
     char err[512], buf[256];
-    int rc = 0;
+    int rc = 0, unreadable = 0;
     for (size_t i = 0; i < s->in->n && rc == 0; i++) {
         const input *in = &s->in->v[i];
         if (s->errors[i] || !s->done[i]) {
@@ -1326,17 +1615,36 @@ static int write_summary(const job_state *s, const char *path) {
             text_printf(&t, "}\n");
             continue;
         }
+        /* Each record checked again: the summary is one JSON line per
+         * record, whatever happened to the files. */
         for (int r = 1; r <= o->top_k && rc == 0; r++) {
             char *rec = output_path(o, in->name, r, ".json");
-            if (!rec || append_file(&t, rec))
-                rc = failure("cannot read %s: %s", rec ? shown(rec, buf, sizeof buf) : "a record",
-                             rec ? strerror(errno) : "out of memory");
+            text one = {0};
+            if (!rec)
+                rc = failure("out of memory");
+            else if (read_record(o, rec, &one, err, sizeof err) == 0)
+                text_append(&t, one.s, one.len);
+            else {
+                text_printf(&t, "{\"image\": ");
+                text_json_string(&t, in->name);
+                text_printf(&t, ", \"file\": ");
+                text_json_string(&t, in->path);
+                char why[768];
+                snprintf(why, sizeof why, "its record %s: %s", leaf(rec), err);
+                text_printf(&t, ", \"rank\": %d, \"error\": ", r);
+                text_json_string(&t, why);
+                text_printf(&t, "}\n");
+                fprintf(stderr, "decam-explain: %s: %s\n", shown(rec, buf, sizeof buf), err);
+                unreadable++;
+            }
+            text_free(&one);
             free(rec);
         }
     }
     if (rc == 0 && t.failed) rc = failure("out of memory");
     if (rc == 0 && write_file_atomic(path, t.s ? t.s : "", t.len, err, sizeof err))
         rc = failure("cannot write %s: %s", shown(path, buf, sizeof buf), err);
+    if (rc == 0 && unreadable) rc = failure("%d records could not be read back", unreadable);
     text_free(&t);
     return rc;
 }
@@ -1353,12 +1661,23 @@ static int explain_many(const options *o, const classes *cls, const input_list *
             return failure("%s is not a folder", shown(o->output, buf, sizeof buf));
         return failure("cannot create %s: %s", shown(o->output, buf, sizeof buf), why);
     }
-    job_state s = {
-        .o = o, .cls = cls, .in = in, .start = now(), .bar = !o->quiet && isatty(fileno(stderr))};
+    text settings = {0};
+    settings_json(&settings, o, cls);
+    if (settings.failed) {
+        free(summary);
+        return failure("out of memory");
+    }
+    job_state s = {.o = o,
+                   .settings = settings.s,
+                   .cls = cls,
+                   .in = in,
+                   .start = now(),
+                   .bar = !o->quiet && isatty(fileno(stderr))};
     s.errors = calloc(in->n ? in->n : 1, sizeof *s.errors);
     s.done = calloc(in->n ? in->n : 1, 1);
     if (!summary || !s.errors || !s.done) {
         free(summary);
+        text_free(&settings);
         free(s.errors);
         free(s.done);
         return failure("out of memory");
@@ -1395,6 +1714,7 @@ static int explain_many(const options *o, const classes *cls, const input_list *
     free(s.errors);
     free(s.done);
     free(summary);
+    text_free(&settings);
     return rc;
 }
 
@@ -1415,9 +1735,19 @@ static int collect_inputs(const options *o, input_list *in) {
     char err[768];
     for (int i = 0; i < o->n_inputs; i++) {
         const char *p = o->inputs[i];
-        int rc = o->many && is_folder(p) ? inputs_add_folder(in, p, o->ext, err, sizeof err)
-                                         : inputs_add_file(in, p, err, sizeof err);
+        int skipped = 0, rc;
+        if (o->many && is_folder(p))
+            rc = inputs_add_folder(in, p, o->ext, o->output, &skipped, err, sizeof err);
+        else
+            rc = inputs_add_file(in, p, err, sizeof err);
+        if (rc == -2) return usage_error("%s", err);
         if (rc) return failure("%s", err);
+        if (skipped) {
+            /* Else each run would explain the last run's panels. */
+            char a[256];
+            fprintf(stderr, "decam-explain: not searching %s for images: it is the output folder\n",
+                    shown(o->output, a, sizeof a));
+        }
     }
     for (int i = 0; i < o->n_lists; i++)
         if (inputs_add_list(in, o->lists[i], err, sizeof err)) return failure("%s", err);

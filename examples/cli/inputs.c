@@ -77,11 +77,22 @@ static int by_name(const struct dirent **a, const struct dirent **b) {
     return strcmp((*a)->d_name, (*b)->d_name);
 }
 
+/* A folder not to search: the output folder, by identity, so that any
+ * spelling of its path is recognised. */
+typedef struct skip_folder {
+    struct stat st;
+    int exists, skipped;
+} skip_folder;
+
+static int same_file(const struct stat *a, const struct stat *b) {
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
 /* Adds the files below dir (relative name rel, "" at the root), sorted by
  * name so that the order is the same on every file system. Symbolic links
  * to folders are not followed (no loops); links to files are. */
-static int walk(input_list *l, const char *dir, const char *rel, const char *exts, char *err,
-                size_t errlen) {
+static int walk(input_list *l, const char *dir, const char *rel, const char *exts,
+                skip_folder *skip, char *err, size_t errlen) {
     struct dirent **entries;
     char shown_buf[256];
     int n = scandir(dir, &entries, NULL, by_name);
@@ -101,9 +112,12 @@ static int walk(input_list *l, const char *dir, const char *rel, const char *ext
                 sprintf(path, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", e);
                 sprintf(name, "%s%s%s", rel, rl ? "/" : "", e);
                 struct stat st, lst;
-                if (lstat(path, &lst) == 0 && S_ISDIR(lst.st_mode))
-                    rc = walk(l, path, name, exts, err, errlen);
-                else if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && has_extension(e, exts))
+                if (lstat(path, &lst) == 0 && S_ISDIR(lst.st_mode)) {
+                    if (skip->exists && same_file(&lst, &skip->st))
+                        skip->skipped = 1;
+                    else
+                        rc = walk(l, path, name, exts, skip, err, errlen);
+                } else if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && has_extension(e, exts))
                     rc = push(l, path, name, err, errlen);
             }
             free(path);
@@ -115,8 +129,22 @@ static int walk(input_list *l, const char *dir, const char *rel, const char *ext
     return rc;
 }
 
-int inputs_add_folder(input_list *l, const char *root, const char *exts, char *err, size_t errlen) {
-    return walk(l, root, "", exts, err, errlen);
+int inputs_add_folder(input_list *l, const char *root, const char *exts, const char *skip,
+                      int *skipped, char *err, size_t errlen) {
+    skip_folder s = {.exists = skip && stat(skip, &s.st) == 0 && S_ISDIR(s.st.st_mode)};
+    struct stat st;
+    char a[200];
+    *skipped = 0;
+    if (s.exists && stat(root, &st) == 0 && same_file(&st, &s.st)) {
+        snprintf(err, errlen,
+                 "the output folder is the input folder %s: each run would explain the last one's "
+                 "panels",
+                 shown(root, a, sizeof a));
+        return -2;
+    }
+    int rc = walk(l, root, "", exts, &s, err, errlen);
+    *skipped = s.skipped;
+    return rc;
 }
 
 int inputs_add_list(input_list *l, const char *list_path, char *err, size_t errlen) {

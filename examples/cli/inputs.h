@@ -25,8 +25,12 @@ void inputs_free(input_list *l);
 
 /* Each returns 0, or -1 with a one-line reason in err. */
 int inputs_add_file(input_list *l, const char *path, char *err, size_t errlen);
-/* exts: comma-separated extensions without the dot, compared ignoring case. */
-int inputs_add_folder(input_list *l, const char *root, const char *exts, char *err, size_t errlen);
+/* exts: comma-separated extensions without the dot, compared ignoring case.
+ * skip: NULL, or a folder (the output folder) not searched wherever it lies
+ * below root; *skipped says whether it was met. Returns -2 when root is
+ * that folder itself. */
+int inputs_add_folder(input_list *l, const char *root, const char *exts, const char *skip,
+                      int *skipped, char *err, size_t errlen);
 int inputs_add_list(input_list *l, const char *list_path, char *err, size_t errlen);
 
 /* -1 (with the name in err) when two inputs share a name: they would write

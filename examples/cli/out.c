@@ -5,6 +5,7 @@
 #include "out.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -142,6 +143,19 @@ void text_npy(text *t, const float *map, int width, int height) {
     }
 }
 
+/* The rename itself on the disk: an fsync of the folder holding path.
+ * Best effort: some file systems refuse to sync a folder, and the file's
+ * own data is already safe. */
+static void sync_folder(char *path) {
+    char *slash = strrchr(path, '/');
+    if (slash) *slash = '\0';
+    int fd = open(slash ? (slash == path ? "/" : path) : ".", O_RDONLY);
+    if (slash) *slash = '/';
+    if (fd < 0) return;
+    (void)fsync(fd);
+    close(fd);
+}
+
 int write_file_atomic(const char *path, const void *data, size_t n, char *err, size_t errlen) {
     size_t len = strlen(path);
     char *tmp = malloc(len + 16);
@@ -178,6 +192,12 @@ int write_file_atomic(const char *path, const void *data, size_t n, char *err, s
         snprintf(err, errlen, "cannot set permissions: %s", strerror(errno));
         rc = -1;
     }
+    /* On the disk before the rename, so that a crash leaves the old file or
+     * the whole new one, never an empty or partial one under path. */
+    if (rc == 0 && fsync(fd) != 0) {
+        snprintf(err, errlen, "cannot write to the disk: %s", strerror(errno));
+        rc = -1;
+    }
     if (close(fd) != 0 && rc == 0) {
         snprintf(err, errlen, "cannot write: %s", strerror(errno));
         rc = -1;
@@ -186,6 +206,7 @@ int write_file_atomic(const char *path, const void *data, size_t n, char *err, s
         snprintf(err, errlen, "cannot rename into place: %s", strerror(errno));
         rc = -1;
     }
+    if (rc == 0) sync_folder(tmp);
     if (rc != 0) unlink(tmp);
     free(tmp);
     return rc;

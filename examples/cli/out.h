@@ -37,8 +37,9 @@ void text_json_number(text *t, const char *fmt, double v);
 void text_npy(text *t, const float *map, int width, int height);
 
 /* Writes n bytes to path, whole or not at all: into a temporary file in
- * the same directory, renamed over path once complete; on failure the
- * temporary file is removed and path is untouched. Returns 0, or -1 with a
+ * the same directory, synced to the disk (fsync), renamed over path, and
+ * the folder synced; on failure the temporary file is removed and path is
+ * untouched. A crash leaves the old file or the whole new one. Returns 0, or -1 with a
  * one-line reason in err. */
 int write_file_atomic(const char *path, const void *data, size_t n, char *err, size_t errlen);
 
