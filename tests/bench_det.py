@@ -108,9 +108,27 @@ def random_map(seed):
     return cv2.resize(grid, (SIDE, SIDE), interpolation=cv2.INTER_LINEAR)
 
 
+def variant(text):
+    """"name:key=value,key=value" -> (name, params): a DE-CAM setting to try."""
+    name, _, rest = text.partition(":")
+    params = {}
+    for item in filter(None, rest.split(",")):
+        k, _, v = item.partition("=")
+        try:
+            params[k] = float(v) if any(c in v for c in ".e") else int(v)
+        except ValueError:
+            params[k] = v
+    return name, params
+
+
 def settings(args):
-    """(name, params, budget) per setting."""
+    """(name, params, budget) per setting. A setting whose params hold
+    "together" explains every detection of the image in one run (several
+    targets) and measures each detection's map."""
     out = [(f"DE-CAM@{b}", {"method": "decam", "follow": args.follow}, b) for b in args.budgets]
+    for text in args.variant or []:
+        name, params = variant(text)
+        out += [(f"{name}@{b}", dict(params, method="decam"), b) for b in args.budgets]
     out += [(f"D-RISE@{b}", dict(BLACK, method="rise", rise_grid=16, rise_keep=0.5), b)
             for b in args.rise_budgets]
     out.append(("occlusion 32/16", dict(BLACK, method="occlusion", occlusion_window=32,
@@ -119,7 +137,20 @@ def settings(args):
     return out
 
 
-def measure(model, layout, image, det, setting, seed, args):
+_TOGETHER = {}  # (image position, setting name) -> (maps of every detection, queries, seconds)
+
+
+def explain_together(ex, image, dets, key):
+    """Every detection of the image in one run: its maps, queries, seconds."""
+    if key not in _TOGETHER:
+        _TOGETHER.clear()
+        t0 = time.perf_counter()
+        maps = ex.explain(image, targets=[dets])
+        _TOGETHER[key] = (maps, ex.stats.queries, time.perf_counter() - t0)
+    return _TOGETHER[key]
+
+
+def measure(model, layout, image, det, setting, seed, args, dets=None, where=None):
     import decam
     name, params, budget = setting
     ex = decam.Explainer(model, detection_layout=layout, seed=seed, batch_size=args.batch,
@@ -129,11 +160,20 @@ def measure(model, layout, image, det, setting, seed, args):
         if params is None:
             saliency, queries = random_map(seed), 0
         else:
+            params = dict(params)
+            together = params.pop("together", 0)
             for k, v in params.items():
                 ex.set_param(k, v)
             ex.set_param("budget", budget)
-            saliency = ex.explain(image, targets=det)
-            queries = ex.stats.queries
+            if together:
+                # one run per image: the seed of its first detection
+                ex.set_param("seed", seed - where[1])
+                maps, queries, secs = explain_together(ex, image, dets, (where[0], name))
+                saliency = maps[where[1]]
+                t0 = time.perf_counter() - secs / len(dets)
+            else:
+                saliency = ex.explain(image, targets=det)
+                queries = ex.stats.queries
         seconds = time.perf_counter() - t0
         m = ex.evaluate(image, saliency, target=det)
     return {"setting": name, "deletion": m.deletion_auc, "insertion": m.insertion_auc,
@@ -196,6 +236,10 @@ def main():
                     help="D-RISE masks")
     ap.add_argument("--follow", choices=("first", "all"), default="first",
                     help="what DE-CAM's search follows (one target per run here: the same)")
+    ap.add_argument("--variant", action="append",
+                    help="a DE-CAM setting to try, NAME:key=value,...; together=1 explains "
+                    "every detection of an image in one run (with follow=first or all)")
+    ap.add_argument("--no-rise", action="store_true", help="leave D-RISE out")
     ap.add_argument("--eval-step", type=int, default=SIDE * 8,
                     help="pixels per deletion/insertion step (default %(default)s: 40 steps)")
     ap.add_argument("--batch", type=int, default=64)
@@ -229,6 +273,8 @@ def main():
         done = {json.loads(line)["id"] for line in open(args.jsonl) if line.strip()}
     sink = open(args.jsonl, "a") if args.jsonl else None
     model, layout = load_model()
+    if args.no_rise:
+        args.rise_budgets = []
     todo = settings(args)
     t_start, n = time.time(), 0
     for p in positions:
@@ -241,7 +287,9 @@ def main():
             image = prepare(DATA / e["file"]) if image is None else image
             seed = 1000 * (p - 1) + d
             row = {"id": ident, "image": p, "detection": d, "class": det["class_name"],
-                   "settings": [measure(model, layout, image, target(det), s, seed, args)
+                   "targets": len(e["detections"]),
+                   "settings": [measure(model, layout, image, target(det), s, seed, args,
+                                        [target(x) for x in e["detections"]], (p, d))
                                 for s in todo]}
             n += 1
             if sink:
