@@ -1471,7 +1471,7 @@ static void settings_json(text *t, const options *o, const classes *cls) {
     if (cls->detector) {
         text_printf(t, ", \"detector\": \"%s\", \"detector_layout\": ", o->det_cfg ? "darknet" : "onnx");
         text_json_string(t, cls->det.spec);
-        text_printf(t, ", \"stride\": %u, \"threshold\": %.9g, \"nms\": %.9g, \"box\": ",
+        text_printf(t, ", \"stride\": %u, \"threshold\": %.6g, \"nms\": %.6g, \"box\": ",
                     (unsigned)cls->det.lib.stride, o->threshold, o->nms);
         if (o->has_box)
             text_printf(t, "[%.9g, %.9g, %.9g, %.9g]", o->box[0], o->box[1], o->box[2], o->box[3]);
@@ -1755,7 +1755,7 @@ static int explain_detections(worker *w, unsigned long long seed, int bar, det_r
         return snprintf(err, errlen, "no proposal of the detector overlaps the box%s",
                         target >= 0 ? " with a score for that class" : ""),
                -1;
-    if (d->n == 0) return 0;
+    if (d->n == 0) return d->seconds = now() - t0, 0;
     const size_t n = (size_t)d->n, px = (size_t)W * H;
     const int one_hot = o->has_box && target >= 0; /* a class asked for, not the row's */
     float *boxes = malloc(n * 4 * sizeof *boxes);
