@@ -287,12 +287,15 @@ static int parse_set(const char *s, options *o) {
 }
 
 static const char *const VALUED[] = {
-    "-m",       "--method",  "-O",       "--objective", "-b",      "--budget", "-g",       "--grid",
-    "-s",       "--seed",    "-j",       "--threads",   "--scene", "-t",       "--target", "-o",
-    "--output", "--json",    "-w",       "--weights",   "--model", "--config", "--labels", "--size",
-    "--resize", "--shorter", "--interp", "--scale",     "--mean",  "--std",    "--batch",  "-k",
-    "--top-k",  "--map",     "--list",   "--ext",       "--jobs",  "--set",
-    "--detector", "--detector-layout", "--threshold", "--nms", "--box"};
+    "-m",          "--method",  "-O",       "--objective", "-b",
+    "--budget",    "-g",        "--grid",   "-s",          "--seed",
+    "-j",          "--threads", "--scene",  "-t",          "--target",
+    "-o",          "--output",  "--json",   "-w",          "--weights",
+    "--model",     "--config",  "--labels", "--size",      "--resize",
+    "--shorter",   "--interp",  "--scale",  "--mean",      "--std",
+    "--batch",     "-k",        "--top-k",  "--map",       "--list",
+    "--ext",       "--jobs",    "--set",    "--detector",  "--detector-layout",
+    "--threshold", "--nms",     "--box"};
 static const char *const FLAGS[] = {"-h",       "--help",   "--metrics", "-q",
                                     "--quiet",  "--bgr",    "--nhwc",    "--softmax",
                                     "--scores", "--resume", "--version"};
@@ -487,8 +490,7 @@ static int check_options(options *o) {
         o->many = is_folder(o->inputs[i]);
 #ifndef DECAM_EXPLAIN_DNN
     if (o->model) return usage_error("--model: this decam-explain was built without OpenCV");
-    if (o->detector)
-        return usage_error("--detector: this decam-explain was built without OpenCV");
+    if (o->detector) return usage_error("--detector: this decam-explain was built without OpenCV");
 #endif
     int rc = check_detector(o);
     if (rc) return rc;
@@ -681,7 +683,8 @@ static int model_open(const options *o, model *m, char *err, size_t errlen) {
         char why[400];
         m->dnn = dnn_open(&d, why, sizeof why);
         if (!m->dnn) {
-            snprintf(err, errlen, "cannot read %s: %s", shown(o->detector ? o->detector : o->model, buf, sizeof buf), why);
+            snprintf(err, errlen, "cannot read %s: %s",
+                     shown(o->detector ? o->detector : o->model, buf, sizeof buf), why);
             return -1;
         }
         m->width = o->width, m->height = o->height, m->layout = DECAM_LAYOUT_CHW;
@@ -1469,7 +1472,8 @@ static void settings_json(text *t, const options *o, const classes *cls) {
                     o->sets[i].value);
     text_printf(t, "]");
     if (cls->detector) {
-        text_printf(t, ", \"detector\": \"%s\", \"detector_layout\": ", o->det_cfg ? "darknet" : "onnx");
+        text_printf(
+            t, ", \"detector\": \"%s\", \"detector_layout\": ", o->det_cfg ? "darknet" : "onnx");
         text_json_string(t, cls->det.spec);
         text_printf(t, ", \"stride\": %u, \"threshold\": %.6g, \"nms\": %.6g, \"box\": ",
                     (unsigned)cls->det.lib.stride, o->threshold, o->nms);
@@ -1509,11 +1513,11 @@ static const char *const RECORD_KEYS[] = {"image",
 static const char *const METRIC_KEYS[] = {"deletion_auc", "insertion_auc", "metric_queries"};
 /* A detector's record instead. */
 static const char *const DET_RECORD_KEYS[] = {
-    "image", "file",    "detections",    "threshold", "method",   "objective", "budget", "seed",
-    "queries", "seconds", "model_seconds", "warnings",  "map",      "panel",     "settings"};
+    "image",   "file",    "detections",    "threshold", "method", "objective", "budget",  "seed",
+    "queries", "seconds", "model_seconds", "warnings",  "map",    "panel",     "settings"};
 /* The settings a detector adds. */
-static const char *const DET_SETTINGS_KEYS[] = {"detector", "detector_layout", "stride",
-                                                "threshold", "nms", "box"};
+static const char *const DET_SETTINGS_KEYS[] = {
+    "detector", "detector_layout", "stride", "threshold", "nms", "box"};
 
 static int span_is(json_span v, const char *s) { return v.n == strlen(s) && !memcmp(v.s, s, v.n); }
 
@@ -1736,8 +1740,8 @@ static long given_box(const worker *w, int target, detection **found) {
 /* Runs the detector on w->input, finds what to explain and explains all of
  * it in one run (one target per detection) into d. 0 (d->n may be 0:
  * nothing to explain), or -1 with the reason in err. */
-static int explain_detections(worker *w, unsigned long long seed, int bar, det_result *d,
-                              char *err, size_t errlen) {
+static int explain_detections(worker *w, unsigned long long seed, int bar, det_result *d, char *err,
+                              size_t errlen) {
     const options *o = w->o;
     const classes *c = w->cls;
     const decam_detection_layout *dl = &c->det.lib;
@@ -1769,7 +1773,8 @@ static int explain_detections(worker *w, unsigned long long seed, int bar, det_r
                           : DECAM_ERR_OUT_OF_MEMORY;
     for (size_t i = 0; st == DECAM_OK && i < n; i++) {
         memcpy(boxes + 4 * i, d->found[i].box, sizeof d->found[i].box);
-        memcpy(vectors + i * dl->classes, w->probs + (size_t)d->found[i].row * dl->stride + dl->class_offset,
+        memcpy(vectors + i * dl->classes,
+               w->probs + (size_t)d->found[i].row * dl->stride + dl->class_offset,
                dl->classes * sizeof *vectors);
         ids[i] = d->found[i].cls;
         targets[i] = (uint32_t)i;
@@ -1827,8 +1832,8 @@ static decam_status write_det_panel(worker *w, const det_result *d, const char *
             st = noted(w, decam_image_to_bytes(ctx, image, bw, bh, 3, one));
         } else {
             const float *map = d->maps + (size_t)(t - 1) * W * H;
-            st = noted(w, decam_image_resize(ctx, map, W, H, 1, bigmap, bw, bh,
-                                             DECAM_RESIZE_BILINEAR));
+            st = noted(
+                w, decam_image_resize(ctx, map, W, H, 1, bigmap, bw, bh, DECAM_RESIZE_BILINEAR));
             if (st == DECAM_OK)
                 st = noted(w, decam_render_overlay(ctx, image, bw, bh, 3, bigmap,
                                                    DECAM_COLORMAP_JET, 0.5f, one));
@@ -2013,8 +2018,9 @@ static int explain_single_detections(worker *w) {
                         (unsigned long long)d.stats.queries, d.seconds, d.stats.model_seconds,
                         METHODS[o->method]);
         text_printf(&t, "panel:       %s\n", o->output);
-        if (o->map) text_printf(&t, "map:         %s (%ld x %d x %d)\n", o->map, d.n,
-                                w->m.height, w->m.width);
+        if (o->map)
+            text_printf(&t, "map:         %s (%ld x %d x %d)\n", o->map, d.n, w->m.height,
+                        w->m.width);
         rc = t.failed ? failure("out of memory") : to_stdout(t.s, t.len);
     }
     text_free(&t);

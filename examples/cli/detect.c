@@ -89,9 +89,9 @@ int det_layout_fit(det_layout *l, size_t n_outputs, int row, char *err, size_t e
                  n_outputs, (unsigned)stride);
         return -1;
     }
-    const uint32_t last_fixed =
-        d->box_offset + 4 > (uint32_t)(d->objectness + 1) ? d->box_offset + 4
-                                                            : (uint32_t)(d->objectness + 1);
+    const uint32_t last_fixed = d->box_offset + 4 > (uint32_t)(d->objectness + 1)
+                                    ? d->box_offset + 4
+                                    : (uint32_t)(d->objectness + 1);
     if (last_fixed > stride || d->class_offset >= stride) {
         snprintf(err, errlen,
                  "the model's rows have %u floats: too few for the layout %s (box at %u, "
@@ -129,7 +129,8 @@ void det_row_box(const det_layout *l, const float *outputs, uint32_t row, int wi
 double det_iou(const float a[4], const float b[4]) {
     const double w = fmin(a[2], b[2]) - fmax(a[0], b[0]), h = fmin(a[3], b[3]) - fmax(a[1], b[1]);
     const double inter = w > 0 && h > 0 ? w * h : 0;
-    const double uni = (double)(a[2] - a[0]) * (a[3] - a[1]) + (double)(b[2] - b[0]) * (b[3] - b[1]) - inter;
+    const double uni =
+        (double)(a[2] - a[0]) * (a[3] - a[1]) + (double)(b[2] - b[0]) * (b[3] - b[1]) - inter;
     return uni > 0 ? inter / uni : 0;
 }
 
@@ -198,8 +199,8 @@ void det_draw_box(uint8_t *image, int width, int height, size_t pitch, const flo
 }
 
 const uint8_t *det_colour(int k) {
-    static const uint8_t PALETTE[8][3] = {{255, 64, 64},  {64, 255, 64},  {64, 160, 255},
-                                          {255, 220, 0},   {255, 64, 255}, {0, 255, 255},
-                                          {255, 140, 0},   {160, 100, 255}};
+    static const uint8_t PALETTE[8][3] = {{255, 64, 64}, {64, 255, 64},  {64, 160, 255},
+                                          {255, 220, 0}, {255, 64, 255}, {0, 255, 255},
+                                          {255, 140, 0}, {160, 100, 255}};
     return PALETTE[k % 8];
 }

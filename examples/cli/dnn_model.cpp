@@ -20,7 +20,7 @@
 struct dnn_model {
     dnn_options opt;
     cv::dnn::Net net;
-    cv::Mat blob, out; /* reused from batch to batch */
+    cv::Mat blob, out;             /* reused from batch to batch */
     std::vector<cv::String> heads; /* the unconnected output layers (all_outputs) */
     int row;                       /* dnn_row_length() */
 };

@@ -22,10 +22,10 @@ typedef struct dnn_options {
     int width, height;  /* the network's input size */
     float scale;        /* input values v in [0,1] become (v * scale - mean) / std */
     float mean[3], std[3];
-    int bgr;     /* feed channels as B, G, R */
-    int nhwc;    /* the network takes N x H x W x 3 instead of N x 3 x H x W */
-    int softmax; /* a softmax over each image's outputs (for logits) */
-    int darknet; /* model is darknet .weights, config its .cfg (readNetFromDarknet) */
+    int bgr;         /* feed channels as B, G, R */
+    int nhwc;        /* the network takes N x H x W x 3 instead of N x 3 x H x W */
+    int softmax;     /* a softmax over each image's outputs (for logits) */
+    int darknet;     /* model is darknet .weights, config its .cfg (readNetFromDarknet) */
     int all_outputs; /* forward every unconnected output layer (a detector's
                         heads) and give each image's rows of all of them, in
                         layer order, back to back */

@@ -260,9 +260,7 @@ const char *shown(const char *s, char *buf, size_t size) {
     return buf;
 }
 
-void text_npy(text *t, const float *map, int width, int height) {
-    npy(t, map, -1, width, height);
-}
+void text_npy(text *t, const float *map, int width, int height) { npy(t, map, -1, width, height); }
 
 void text_npy_stack(text *t, const float *maps, int count, int width, int height) {
     npy(t, maps, count, width, height);
