@@ -29,6 +29,7 @@
 
 #include "decam.h"
 #include "decam_io.h"
+#include "detect.h"
 #include "inputs.h"
 #include "json.h"
 #include "out.h"
@@ -80,11 +81,25 @@ static const char USAGE[] =
     "      --batch N         most images per forward pass; 0 = a generation (default)\n"
     "      --scores          print the outputs for the image and exit\n"
     "  -w, --weights PATH    shapes classifier weights (default: $DECAM_SHAPES_WEIGHTS,\n"
-    "                        else the built-in path)\n"
+    "                        else the built-in path)\n";
+
+/* Past the 4095 characters a C99 string literal may hold: a second part. */
+static const char USAGE_MORE[] =
+    "\n"
+    "detector (OpenCV DNN): explains every detection of an image in one run\n"
+    "      --detector CFG,WEIGHTS  a darknet detector (size from the cfg), or\n"
+    "      --detector MODEL.onnx   an ONNX detector with YOLO-style rows (needs --size)\n"
+    "      --detector-layout SPEC  the rows: cxcywh|xyxy|xywh, normalised|pixels,\n"
+    "                        box=N, obj=N|none, cls=N, stride=N (default\n"
+    "                        cxcywh,normalised,box=0,obj=4,cls=5: darknet, YOLOv5)\n"
+    "      --threshold X     a detection's best class score (default 0.5)\n"
+    "      --nms X           IoU of non-maximum suppression (default 0.45)\n"
+    "      --box X0,Y0,X1,Y1 explain this box (pixels of the input) instead\n"
+    "                        (--target: its class; else the best overlapping row's)\n"
     "\n"
     "what to explain:\n"
     "  -t, --target CLASS    a class by number or name, or top (default: the\n"
-    "                        predicted class)\n"
+    "                        predicted class); with --detector, only its detections\n"
     "  -k, --top-k K         explain each of the K best classes (one run each;\n"
     "                        needs -o DIR when K > 1)\n"
     "  -m, --method NAME     decam (default), rise or occlusion\n"
@@ -126,6 +141,11 @@ typedef struct options {
     int n_inputs, n_lists;
     const char *output, *json, *map, *weights, *target_name, *labels, *ext;
     const char *model, *config;
+    const char *detector, *det_layout; /* --detector and --detector-layout as given */
+    char *det_files;                   /* --detector CFG,WEIGHTS split: "CFG\0WEIGHTS" */
+    const char *det_cfg, *det_weights; /* darknet; else det_weights is the ONNX file */
+    float threshold, nms, box[4];
+    int has_box, size_given, interp_given;
     int width, height, shorter, stretch, area, bgr, nhwc, softmax, batch;
     float scale, mean[3], std[3];
     decam_method method;
@@ -207,6 +227,18 @@ static int parse_triple(const char *s, float v[3]) {
     return n == 0 || n == 2 ? 0 : -1;
 }
 
+/* "a,b,c,d": four finite numbers. */
+static int parse_quad(const char *s, float v[4]) {
+    const char *p = s;
+    for (int n = 0; n < 4; n++) {
+        char *end;
+        v[n] = strtof(p, &end);
+        if (end == p || !isfinite(v[n]) || *end != (n < 3 ? ',' : '\0')) return -1;
+        p = end + 1;
+    }
+    return 0;
+}
+
 static int parse_size(const char *s, int *w, int *h) {
     long a, b;
     const char *x = strchr(s, 'x');
@@ -255,11 +287,15 @@ static int parse_set(const char *s, options *o) {
 }
 
 static const char *const VALUED[] = {
-    "-m",       "--method",  "-O",       "--objective", "-b",      "--budget", "-g",       "--grid",
-    "-s",       "--seed",    "-j",       "--threads",   "--scene", "-t",       "--target", "-o",
-    "--output", "--json",    "-w",       "--weights",   "--model", "--config", "--labels", "--size",
-    "--resize", "--shorter", "--interp", "--scale",     "--mean",  "--std",    "--batch",  "-k",
-    "--top-k",  "--map",     "--list",   "--ext",       "--jobs",  "--set"};
+    "-m",          "--method",  "-O",       "--objective", "-b",
+    "--budget",    "-g",        "--grid",   "-s",          "--seed",
+    "-j",          "--threads", "--scene",  "-t",          "--target",
+    "-o",          "--output",  "--json",   "-w",          "--weights",
+    "--model",     "--config",  "--labels", "--size",      "--resize",
+    "--shorter",   "--interp",  "--scale",  "--mean",      "--std",
+    "--batch",     "-k",        "--top-k",  "--map",       "--list",
+    "--ext",       "--jobs",    "--set",    "--detector",  "--detector-layout",
+    "--threshold", "--nms",     "--box"};
 static const char *const FLAGS[] = {"-h",       "--help",   "--metrics", "-q",
                                     "--quiet",  "--bgr",    "--nhwc",    "--softmax",
                                     "--scores", "--resume", "--version"};
@@ -300,6 +336,23 @@ static int parse_option(const char *a, const char *v, options *o) {
     } else if (!strcmp(a, "--size")) {
         if (parse_size(v, &o->width, &o->height))
             return usage_error("size '%s' is not N or WxH in 1..16384", v);
+        o->size_given = 1;
+    } else if (!strcmp(a, "--threshold")) {
+        if (parse_float(v, &o->threshold) || !(o->threshold > 0))
+            return usage_error("threshold '%s' is not a number above 0", v);
+    } else if (!strcmp(a, "--nms")) {
+        if (parse_float(v, &o->nms) || o->nms < 0 || o->nms > 1)
+            return usage_error("nms '%s' is not a number in 0..1", v);
+    } else if (!strcmp(a, "--box")) {
+        float b[4];
+        if (parse_quad(v, b) || !(b[2] > b[0]) || !(b[3] > b[1]))
+            return usage_error("box '%s' is not X0,Y0,X1,Y1 with X1 > X0 and Y1 > Y0", v);
+        memcpy(o->box, b, sizeof b);
+        o->has_box = 1;
+    } else if (!strcmp(a, "--detector")) {
+        o->detector = v;
+    } else if (!strcmp(a, "--detector-layout")) {
+        o->det_layout = v;
     } else if (!strcmp(a, "--shorter")) {
         if (parse_long(v, 1, 65536, &n)) return usage_error("shorter '%s' is not 1..65536", v);
         o->shorter = (int)n;
@@ -311,6 +364,7 @@ static int parse_option(const char *a, const char *v, options *o) {
         if ((k = pick(v, (const char *const[]){"bilinear", "area"}, 2)) < 0)
             return usage_error("unknown interpolation '%s' (area or bilinear)", v);
         o->area = k;
+        o->interp_given = 1;
     } else if (!strcmp(a, "--scale")) {
         if (parse_float(v, &o->scale)) return usage_error("scale '%s' is not a number", v);
     } else if (!strcmp(a, "--mean")) {
@@ -369,6 +423,64 @@ static decam_image_format format_of(const char *path) {
     return DECAM_IMAGE_UNKNOWN;
 }
 
+/* The input size a darknet cfg's [net] section gives, when it does. */
+static void cfg_size(const char *cfg, int *width, int *height) {
+    FILE *f = fopen(cfg, "r");
+    char line[256];
+    int net = 0, w = 0, h = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (line[0] == '[') {
+            if (net) break;
+            net = !strncmp(line, "[net]", 5) || !strncmp(line, "[network]", 9);
+        } else if (net) {
+            sscanf(line, " width = %d", &w);
+            sscanf(line, " height = %d", &h);
+        }
+    }
+    if (f) fclose(f);
+    if (w > 0 && h > 0 && w <= 16384 && h <= 16384) *width = w, *height = h;
+}
+
+/* --detector and the options it takes or refuses; 0 or the exit status. */
+static int check_detector(options *o) {
+    if (!o->detector) {
+        if (o->det_layout || o->has_box || o->threshold || o->nms >= 0)
+            return usage_error("--detector-layout, --threshold, --nms and --box need --detector");
+        return 0;
+    }
+    if (o->model) return usage_error("give --model (a classifier) or --detector, not both");
+    if (o->has_scene) return usage_error("--scene is for the shapes classifier");
+    if (o->top_k > 1 || o->scores || o->metrics)
+        return usage_error("--top-k, --scores and --metrics are for classifiers: a detector's "
+                           "detections are explained together");
+    if (o->has_box && o->target_name && !strcmp(o->target_name, "top"))
+        return usage_error("--box takes --target CLASS, not top");
+    det_layout l;
+    char err[256];
+    if (det_layout_parse(o->det_layout, &l, err, sizeof err)) return usage_error("%s", err);
+    const char *comma = strchr(o->detector, ',');
+    if (comma) {
+        o->det_files = strdup(o->detector);
+        if (!o->det_files) return failure("out of memory");
+        o->det_files[comma - o->detector] = '\0';
+        o->det_cfg = o->det_files;
+        o->det_weights = o->det_files + (comma - o->detector) + 1;
+        if (!*o->det_cfg || !*o->det_weights || strchr(o->det_weights, ','))
+            return usage_error("--detector '%s' is not CFG,WEIGHTS or MODEL", o->detector);
+        if (!o->size_given) cfg_size(o->det_cfg, &o->width, &o->height);
+    } else {
+        o->det_weights = o->detector;
+        if (!o->size_given)
+            return usage_error("--detector %s: give the network's input size (--size WxH)",
+                               o->detector);
+    }
+    if (!o->threshold) o->threshold = 0.5f;
+    if (o->nms < 0) o->nms = 0.45f;
+    o->stretch = 1; /* the whole image, as detectors are run: no crop, no letterbox */
+    if (!o->interp_given) o->area = 0;
+    return 0;
+}
+
 /* What the options mean together; returns 0 or the exit status. */
 static int check_options(options *o) {
     size_t olen = strlen(o->output);
@@ -378,7 +490,10 @@ static int check_options(options *o) {
         o->many = is_folder(o->inputs[i]);
 #ifndef DECAM_EXPLAIN_DNN
     if (o->model) return usage_error("--model: this decam-explain was built without OpenCV");
+    if (o->detector) return usage_error("--detector: this decam-explain was built without OpenCV");
 #endif
+    int rc = check_detector(o);
+    if (rc) return rc;
     if (o->has_scene && o->model) return usage_error("--scene is for the shapes classifier");
     if (o->has_scene && (o->n_inputs || o->n_lists))
         return usage_error("give images or --scene, not both");
@@ -419,7 +534,8 @@ static int parse(int argc, char **argv, options *o) {
                    .scale = 1,
                    .std = {1, 1, 1},
                    .ext = "png,jpg,jpeg",
-                   .area = 1};
+                   .area = 1,
+                   .nms = -1};
     o->weights = getenv("DECAM_SHAPES_WEIGHTS");
     if (!o->weights)
         o->weights = access(SHAPES_WEIGHTS, R_OK) == 0 ? SHAPES_WEIGHTS : SHAPES_WEIGHTS_INSTALLED;
@@ -523,6 +639,7 @@ typedef struct model {
     dnn_model *dnn; /* an OpenCV network */
 #endif
     int width, height, outputs;
+    int row; /* a detector's output's last dimension (0: unknown) */
     decam_layout layout;
     char error[512]; /* why the last call failed */
 } model;
@@ -538,10 +655,23 @@ static void model_close(model *m) {
 static int model_open(const options *o, model *m, char *err, size_t errlen) {
     *m = (model){0};
 #ifdef DECAM_EXPLAIN_DNN
-    if (o->model) {
+    if (o->model || o->detector) {
         char buf[256];
-        dnn_options d = {.model = o->model,
-                         .config = o->config ? o->config : "",
+        const char *file = o->detector ? o->det_weights : o->model;
+        /* OpenCV's own message for a missing file names neither it nor why. */
+        const char *need[2] = {o->det_cfg, file};
+        for (int i = 0; i < 2; i++)
+            if (need[i] && access(need[i], R_OK) != 0) {
+                snprintf(err, errlen, "cannot read %s: %s", shown(need[i], buf, sizeof buf),
+                         strerror(errno));
+                return -1;
+            }
+        dnn_options d = {.model = file,
+                         .config = o->detector ? (o->det_cfg ? o->det_cfg : "")
+                                   : o->config ? o->config
+                                               : "",
+                         .darknet = o->det_cfg != NULL,
+                         .all_outputs = o->detector != NULL,
                          .width = o->width,
                          .height = o->height,
                          .scale = o->scale,
@@ -553,7 +683,8 @@ static int model_open(const options *o, model *m, char *err, size_t errlen) {
         char why[400];
         m->dnn = dnn_open(&d, why, sizeof why);
         if (!m->dnn) {
-            snprintf(err, errlen, "cannot read %s: %s", shown(o->model, buf, sizeof buf), why);
+            snprintf(err, errlen, "cannot read %s: %s",
+                     shown(o->detector ? o->detector : o->model, buf, sizeof buf), why);
             return -1;
         }
         m->width = o->width, m->height = o->height, m->layout = DECAM_LAYOUT_CHW;
@@ -616,6 +747,7 @@ static int model_probe(model *m) {
     free(gray);
     if (!out) return 1;
     m->outputs = k;
+    m->row = dnn_row_length(m->dnn);
 #endif
     return 0;
 }
@@ -625,7 +757,10 @@ static int model_probe(model *m) {
 typedef struct classes {
     labels names; /* from --labels; empty for the shapes classifier */
     int shapes;   /* names come from scene_class_name() */
-    int outputs;
+    int outputs;  /* floats the model writes per image */
+    int targets;  /* classes: the outputs, or a detector's classes */
+    int detector; /* --detector: det holds its rows' layout */
+    det_layout det;
 } classes;
 
 static const char *class_name(const classes *c, int k) {
@@ -639,16 +774,16 @@ static int resolve_target(const options *o, const classes *c, int *target) {
     if (!o->target_name || !strcmp(o->target_name, "top")) return 0;
     long k;
     if (parse_long(o->target_name, 0, 65535, &k) == 0) {
-        if (k >= c->outputs)
-            return usage_error("target %ld: the model has %d outputs (0..%d)", k, c->outputs,
-                               c->outputs - 1);
+        if (k >= c->targets)
+            return usage_error("target %ld: the model has %d %s (0..%d)", k, c->targets,
+                               c->detector ? "classes" : "outputs", c->targets - 1);
         *target = (int)k;
         return 0;
     }
     /* A name two classes share names neither: ImageNet has two "crane"s. */
     text shared = {0};
     int found = 0;
-    for (int i = 0; i < c->outputs; i++) {
+    for (int i = 0; i < c->targets; i++) {
         const char *name = class_name(c, i);
         if ((name && !strcmp(name, o->target_name)) ||
             (!c->shapes && i < c->names.n && c->names.id[i] &&
@@ -911,6 +1046,25 @@ static int explain_target(worker *w, int target, unsigned long long seed, int ba
     return 0;
 }
 
+/* Saves width x height RGB bytes as `format`; `synced`: through
+ * write_file_atomic(). */
+static decam_status save_rgb(worker *w, const char *path, decam_image_format format, int synced,
+                             const uint8_t *rgb, int width, int height) {
+    decam_ctx *ctx = w->ctx;
+    if (!synced) return noted(w, decam_image_save(ctx, path, format, rgb, width, height, 3));
+    uint8_t *data = NULL;
+    size_t size = 0;
+    char why[256], buf[256];
+    decam_status st =
+        noted(w, decam_image_save_memory(ctx, format, rgb, width, height, 3, &data, &size));
+    if (st == DECAM_OK && write_file_atomic(path, data, size, why, sizeof why)) {
+        snprintf(w->why, sizeof w->why, "cannot write %s: %s", shown(path, buf, sizeof buf), why);
+        st = DECAM_ERR_IO;
+    }
+    decam_image_free(ctx, data);
+    return st;
+}
+
 /* The panel, scaled up by a whole factor so that a person can see it (4x
  * for the 64 x 64 shapes input, 1x from 256 up), encoded as `format`;
  * `synced`: through write_file_atomic(), on the disk before it is renamed
@@ -936,20 +1090,7 @@ static decam_status write_panel(worker *w, const char *path, decam_image_format 
     if (st == DECAM_OK)
         st = noted(w, decam_render_panel(ctx, image, bw, bh, 3, bigmap, DECAM_COLORMAP_JET, 0.5f,
                                          0.15f, panel));
-    if (st == DECAM_OK && !synced)
-        st = noted(w, decam_image_save(ctx, path, format, panel, 3 * bw, bh, 3));
-    if (st == DECAM_OK && synced) {
-        uint8_t *data = NULL;
-        size_t size = 0;
-        char why[256], buf[256];
-        st = noted(w, decam_image_save_memory(ctx, format, panel, 3 * bw, bh, 3, &data, &size));
-        if (st == DECAM_OK && write_file_atomic(path, data, size, why, sizeof why)) {
-            snprintf(w->why, sizeof w->why, "cannot write %s: %s", shown(path, buf, sizeof buf),
-                     why);
-            st = DECAM_ERR_IO;
-        }
-        decam_image_free(ctx, data);
-    }
+    if (st == DECAM_OK) st = save_rgb(w, path, format, synced, panel, 3 * bw, bh);
     free(image);
     free(bigmap);
     free(panel);
@@ -1105,6 +1246,8 @@ static int print_scores(worker *w) {
     return rc;
 }
 
+static int explain_single_detections(worker *w);
+
 /* One image (a file or a scene): the panel at -o, the report, --json and
  * --map. Returns the exit status. */
 static int explain_single(worker *w) {
@@ -1122,6 +1265,7 @@ static int explain_single(worker *w) {
         library_error(w, st, err, sizeof err);
         return failure("%s", err);
     }
+    if (w->cls->detector) return explain_single_detections(w);
     result r = {.rank = 1};
     int order[1];
     if (rank_classes(w, order, 1, err, sizeof err)) return failure("%s", err);
@@ -1303,9 +1447,9 @@ static void settings_json(text *t, const options *o, const classes *cls) {
     text_printf(t, "{\"libdecam\": ");
     text_json_string(t, decam_version_string());
     text_printf(t, ", \"model\": ");
-    json_file_identity(t, o->model ? o->model : o->weights);
+    json_file_identity(t, o->detector ? o->det_weights : o->model ? o->model : o->weights);
     text_printf(t, ", \"config\": ");
-    json_file_identity(t, o->config);
+    json_file_identity(t, o->detector ? o->det_cfg : o->config);
     text_printf(t, ", \"labels\": ");
     json_file_identity(t, o->labels);
     text_printf(t, ", \"size\": [%d, %d], \"resize\": \"%s\", \"shorter\": %d, \"interp\": \"%s\"",
@@ -1326,7 +1470,19 @@ static void settings_json(text *t, const options *o, const classes *cls) {
     for (int i = 0; i < o->n_sets; i++)
         text_printf(t, "%s[\"%s\", %.17g]", i ? ", " : "", decam_param_name(o->sets[i].key),
                     o->sets[i].value);
-    text_printf(t, "]}");
+    text_printf(t, "]");
+    if (cls->detector) {
+        text_printf(
+            t, ", \"detector\": \"%s\", \"detector_layout\": ", o->det_cfg ? "darknet" : "onnx");
+        text_json_string(t, cls->det.spec);
+        text_printf(t, ", \"stride\": %u, \"threshold\": %.6g, \"nms\": %.6g, \"box\": ",
+                    (unsigned)cls->det.lib.stride, o->threshold, o->nms);
+        if (o->has_box)
+            text_printf(t, "[%.9g, %.9g, %.9g, %.9g]", o->box[0], o->box[1], o->box[2], o->box[3]);
+        else
+            text_printf(t, "null");
+    }
+    text_printf(t, "}");
 }
 
 /* The fields every record has, and those of --metrics. */
@@ -1355,6 +1511,13 @@ static const char *const RECORD_KEYS[] = {"image",
                                           "panel",
                                           "settings"};
 static const char *const METRIC_KEYS[] = {"deletion_auc", "insertion_auc", "metric_queries"};
+/* A detector's record instead. */
+static const char *const DET_RECORD_KEYS[] = {
+    "image",   "file",    "detections",    "threshold", "method", "objective", "budget",  "seed",
+    "queries", "seconds", "model_seconds", "warnings",  "map",    "panel",     "settings"};
+/* The settings a detector adds. */
+static const char *const DET_SETTINGS_KEYS[] = {
+    "detector", "detector_layout", "stride", "threshold", "nms", "box"};
 
 static int span_is(json_span v, const char *s) { return v.n == strlen(s) && !memcmp(v.s, s, v.n); }
 
@@ -1376,7 +1539,11 @@ static int read_record(const options *o, const char *path, text *t, char *why, s
     if (!nl || nl != t->s + t->len - 1 || !json_is_object(t->s, t->len))
         return snprintf(why, n, "it is %s", t->len ? "not one whole line of JSON" : "empty"), -1;
     json_span rec = {t->s, t->len}, v;
-    for (int i = 0; i < COUNT(RECORD_KEYS) + (o->metrics ? COUNT(METRIC_KEYS) : 0); i++) {
+    for (int i = 0; o->detector && i < COUNT(DET_RECORD_KEYS); i++)
+        if (!json_member(rec, DET_RECORD_KEYS[i], &v))
+            return snprintf(why, n, "it has no \"%s\"", DET_RECORD_KEYS[i]), -1;
+    for (int i = 0; !o->detector && i < COUNT(RECORD_KEYS) + (o->metrics ? COUNT(METRIC_KEYS) : 0);
+         i++) {
         const char *key =
             i < COUNT(RECORD_KEYS) ? RECORD_KEYS[i] : METRIC_KEYS[i - COUNT(RECORD_KEYS)];
         if (!json_member(rec, key, &v))
@@ -1409,13 +1576,14 @@ static int record_reusable(const options *o, const char *settings, const input *
     text_json_string(&want, in->name);
     snprintf(num, sizeof num, "%d", rank);
     if (want.failed || !json_member(r, "image", &v) || !span_is(v, want.s) ||
-        !json_member(r, "rank", &v) || !span_is(v, num)) {
+        (!o->detector && (!json_member(r, "rank", &v) || !span_is(v, num)))) {
         snprintf(why, n, "its record %s is another image's", leaf(rec));
         goto done;
     }
     json_member(r, "settings", &v);
-    for (int i = 0; i < COUNT(SETTINGS_KEYS); i++) {
-        const char *key = SETTINGS_KEYS[i];
+    for (int i = 0; i < COUNT(SETTINGS_KEYS) + (o->detector ? COUNT(DET_SETTINGS_KEYS) : 0); i++) {
+        const char *key = i < COUNT(SETTINGS_KEYS) ? SETTINGS_KEYS[i]
+                                                   : DET_SETTINGS_KEYS[i - COUNT(SETTINGS_KEYS)];
         json_member(cur, key, &now);
         if (!json_is_object(v.s, v.n) || !json_member(v, key, &old)) {
             snprintf(why, n, "its record %s has no setting \"%s\"", leaf(rec), key);
@@ -1520,6 +1688,357 @@ done:
     return rc;
 }
 
+/* ---- detectors: every detection of an image from one run ------------------------- */
+
+/* What explaining one image's detections gives. */
+typedef struct det_result {
+    detection *found; /* best first */
+    long n;
+    float *maps; /* n maps of the input's size, one after the other */
+    int *peak;   /* x, y of each map's maximum */
+    unsigned long long seed;
+    decam_stats stats;
+    double seconds;
+} det_result;
+
+static void det_result_free(det_result *d) {
+    free(d->found);
+    free(d->maps);
+    free(d->peak);
+    *d = (det_result){0};
+}
+
+/* --box: the box given, with the class of --target (target >= 0) or of
+ * the proposal overlapping it most among those scoring above 0. 1, 0
+ * when no proposal overlaps it, -1 when out of memory. */
+static long given_box(const worker *w, int target, detection **found) {
+    const det_layout *l = &w->cls->det;
+    const decam_detection_layout *d = &l->lib;
+    detection best = {.row = UINT32_MAX};
+    double most = 0;
+    memcpy(best.box, w->o->box, sizeof best.box);
+    for (uint32_t r = 0; r < d->proposals; r++) {
+        const float *row = w->probs + (size_t)r * d->stride, *cls = row + d->class_offset;
+        uint32_t k = target >= 0 ? (uint32_t)target : 0;
+        for (uint32_t j = 1; target < 0 && j < d->classes; j++)
+            if (cls[j] > cls[k]) k = j;
+        float b[4];
+        det_row_box(l, w->probs, r, w->m.width, w->m.height, b);
+        const double v = det_iou(b, best.box);
+        if (!(cls[k] > 0) || v <= 0 || v < most || (v == most && cls[k] <= best.score)) continue;
+        most = v;
+        best.cls = (int)k, best.score = cls[k], best.row = r;
+        best.objectness = d->objectness >= 0 ? row[d->objectness] : 1;
+    }
+    *found = NULL;
+    if (best.row == UINT32_MAX) return 0;
+    if (!(*found = malloc(sizeof best))) return -1;
+    **found = best;
+    return 1;
+}
+
+/* Runs the detector on w->input, finds what to explain and explains all of
+ * it in one run (one target per detection) into d. 0 (d->n may be 0:
+ * nothing to explain), or -1 with the reason in err. */
+static int explain_detections(worker *w, unsigned long long seed, int bar, det_result *d, char *err,
+                              size_t errlen) {
+    const options *o = w->o;
+    const classes *c = w->cls;
+    const decam_detection_layout *dl = &c->det.lib;
+    const int W = w->m.width, H = w->m.height;
+    *d = (det_result){.seed = seed, .stats = {.size = sizeof d->stats}};
+    double t0 = now();
+    if (model_scores(&w->m, w->input, 1, w->probs))
+        return snprintf(err, errlen, "the detector failed: %s", w->m.error), -1;
+    int target;
+    resolve_target(o, c, &target); /* checked before any image */
+    d->n = o->has_box ? given_box(w, target, &d->found)
+                      : det_find(&c->det, w->probs, W, H, o->threshold, o->nms, target, &d->found);
+    if (d->n < 0) return snprintf(err, errlen, "out of memory"), -1;
+    if (d->n == 0 && o->has_box)
+        return snprintf(err, errlen, "no proposal of the detector overlaps the box%s",
+                        target >= 0 ? " with a score for that class" : ""),
+               -1;
+    if (d->n == 0) return d->seconds = now() - t0, 0;
+    const size_t n = (size_t)d->n, px = (size_t)W * H;
+    const int one_hot = o->has_box && target >= 0; /* a class asked for, not the row's */
+    float *boxes = malloc(n * 4 * sizeof *boxes);
+    float *vectors = malloc(n * dl->classes * sizeof *vectors);
+    int32_t *ids = malloc(n * sizeof *ids);
+    uint32_t *targets = malloc(n * sizeof *targets);
+    d->maps = malloc(n * px * sizeof *d->maps);
+    d->peak = malloc(n * 2 * sizeof *d->peak);
+    decam_status st = boxes && vectors && ids && targets && d->maps && d->peak
+                          ? DECAM_OK
+                          : DECAM_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; st == DECAM_OK && i < n; i++) {
+        memcpy(boxes + 4 * i, d->found[i].box, sizeof d->found[i].box);
+        memcpy(vectors + i * dl->classes,
+               w->probs + (size_t)d->found[i].row * dl->stride + dl->class_offset,
+               dl->classes * sizeof *vectors);
+        ids[i] = d->found[i].cls;
+        targets[i] = (uint32_t)i;
+    }
+    if (st == DECAM_OK)
+        st = noted(w, decam_score_detections(w->ctx, dl, boxes, one_hot ? ids : NULL,
+                                             one_hot ? NULL : vectors, n));
+    if (st == DECAM_OK) st = noted(w, decam_set_param(w->ctx, DECAM_PARAM_SEED, (double)seed));
+    if (st == DECAM_OK) st = noted(w, decam_set_progress(w->ctx, bar ? progress_bar : NULL, NULL));
+    if (st == DECAM_OK) {
+        const decam_item item = {w->input, W, H, 3, targets, n, d->maps, &d->stats};
+        st = noted(w, decam_explain_items(w->ctx, &item, 1));
+        if (bar) fprintf(stderr, "\n");
+    }
+    free(boxes);
+    free(vectors);
+    free(ids);
+    free(targets);
+    if (st != DECAM_OK) {
+        library_error(w, st, err, errlen);
+        return -1;
+    }
+    d->seconds = now() - t0;
+    for (size_t i = 0; i < n; i++) {
+        const float *m = d->maps + i * px;
+        size_t peak = 0;
+        for (size_t j = 1; j < px; j++)
+            if (m[j] > m[peak]) peak = j;
+        d->peak[2 * i] = (int)(peak % (size_t)W);
+        d->peak[2 * i + 1] = (int)(peak / (size_t)W);
+    }
+    return 0;
+}
+
+/* The panel of a detector: the image with every box, then per detection
+ * its map over the image, the top 15 % outlined in white and its box in
+ * its colour; side by side, scaled as write_panel() scales. */
+static decam_status write_det_panel(worker *w, const det_result *d, const char *path,
+                                    decam_image_format format, int synced) {
+    const int W = w->m.width, H = w->m.height, side = W > H ? W : H;
+    const int k = side >= 256 ? 1 : 256 / side;
+    const int bw = k * W, bh = k * H, tiles = 1 + (int)d->n;
+    const size_t pitch = (size_t)3 * bw * tiles, tile = (size_t)3 * bw * bh;
+    float *image = malloc((size_t)bw * bh * 3 * sizeof *image);
+    float *bigmap = malloc((size_t)bw * bh * sizeof *bigmap);
+    uint8_t *one = malloc(tile), *panel = malloc(tile * (size_t)tiles);
+    decam_ctx *ctx = w->ctx;
+    static const uint8_t WHITE[3] = {255, 255, 255};
+    decam_status st = image && bigmap && one && panel ? DECAM_OK : DECAM_ERR_OUT_OF_MEMORY;
+    if (st == DECAM_OK)
+        st = noted(
+            w, decam_image_resize(ctx, w->input, W, H, 3, image, bw, bh, DECAM_RESIZE_BILINEAR));
+    for (int t = 0; st == DECAM_OK && t < tiles; t++) {
+        if (t == 0) {
+            st = noted(w, decam_image_to_bytes(ctx, image, bw, bh, 3, one));
+        } else {
+            const float *map = d->maps + (size_t)(t - 1) * W * H;
+            st = noted(
+                w, decam_image_resize(ctx, map, W, H, 1, bigmap, bw, bh, DECAM_RESIZE_BILINEAR));
+            if (st == DECAM_OK)
+                st = noted(w, decam_render_overlay(ctx, image, bw, bh, 3, bigmap,
+                                                   DECAM_COLORMAP_JET, 0.5f, one));
+            if (st == DECAM_OK)
+                st = noted(w, decam_render_contour(ctx, bigmap, bw, bh, 0.15f, WHITE, one));
+        }
+        for (long i = 0; st == DECAM_OK && i < d->n; i++) {
+            if (t && i != t - 1) continue;
+            float b[4];
+            for (int j = 0; j < 4; j++)
+                b[j] = d->found[i].box[j] * (float)k;
+            det_draw_box(one, bw, bh, (size_t)3 * bw, b, det_colour((int)i), 2);
+        }
+        for (int y = 0; st == DECAM_OK && y < bh; y++)
+            memcpy(panel + (size_t)y * pitch + (size_t)t * 3 * bw, one + (size_t)y * 3 * bw,
+                   (size_t)3 * bw);
+    }
+    if (st == DECAM_OK) st = save_rgb(w, path, format, synced, panel, tiles * bw, bh);
+    free(image);
+    free(bigmap);
+    free(one);
+    free(panel);
+    return st;
+}
+
+static int write_det_npy(const worker *w, const det_result *d, const char *path, char *err,
+                         size_t errlen) {
+    static const float none = 0;
+    text t = {0};
+    text_npy_stack(&t, d->maps ? d->maps : &none, (int)d->n, w->m.width, w->m.height);
+    int rc = t.failed ? (snprintf(err, errlen, "out of memory"), -1)
+                      : write_file_atomic(path, t.s, t.len, err, errlen);
+    text_free(&t);
+    return rc;
+}
+
+/* A detector's record (settings NULL: the one-image JSON report), one
+ * line. */
+static void json_det_record(text *t, const worker *w, const char *name, const char *file,
+                            const det_result *d, const char *panel, const char *npy,
+                            const char *settings) {
+    const options *o = w->o;
+    const int px = w->m.width * w->m.height;
+    text_printf(t, "{\"image\": ");
+    text_json_string(t, name);
+    text_printf(t, ", \"file\": ");
+    text_json_string(t, file);
+    text_printf(t, ", \"detections\": [");
+    for (long i = 0; i < d->n; i++) {
+        const detection *e = &d->found[i];
+        text_printf(t, "%s{\"box\": [", i ? ", " : "");
+        for (int j = 0; j < 4; j++) {
+            if (j) text_append(t, ", ", 2);
+            text_json_number(t, "%.2f", e->box[j]);
+        }
+        text_printf(t, "], \"class\": %d, \"label\": ", e->cls);
+        json_label(t, w->cls, e->cls);
+        text_printf(t, ", \"score\": ");
+        text_json_number(t, "%.6g", e->score);
+        text_printf(t, ", \"objectness\": ");
+        text_json_number(t, "%.6g", e->objectness);
+        text_printf(t, ", \"map\": ");
+        if (npy)
+            text_json_string(t, leaf(npy));
+        else
+            text_append(t, "null", 4);
+        text_printf(t, ", \"map_index\": %ld, \"peak\": [%d, %d], \"map_checksum\": \"%016llx\"}",
+                    i, d->peak[2 * i], d->peak[2 * i + 1],
+                    map_checksum(d->maps + (size_t)i * px, (size_t)px));
+    }
+    text_printf(t, "], \"threshold\": ");
+    text_json_number(t, "%.6g", o->has_box ? NAN : o->threshold);
+    text_printf(t, ", \"method\": \"%s\", \"objective\": \"%s\", \"budget\": %ld, \"seed\": %llu",
+                METHODS[o->method], OBJECTIVES[o->objective], o->budget, d->seed);
+    text_printf(t, ", \"queries\": %llu, \"seconds\": ", (unsigned long long)d->stats.queries);
+    text_json_number(t, "%.4f", d->seconds);
+    text_printf(t, ", \"model_seconds\": ");
+    text_json_number(t, "%.4f", d->stats.model_seconds);
+    text_printf(t, ", \"warnings\": ");
+    json_warnings(t, w);
+    text_printf(t, ", \"map\": ");
+    if (npy)
+        text_json_string(t, leaf(npy));
+    else
+        text_append(t, "null", 4);
+    text_printf(t, ", \"panel\": ");
+    text_json_string(t, leaf(panel));
+    if (settings) text_printf(t, ", \"settings\": %s", settings);
+    text_printf(t, "}\n");
+}
+
+/* "no detection" as one line, for an image where none scores enough. */
+static void say_none(const worker *w, const char *name) {
+    char a[256];
+    fprintf(stderr, "%sdecam-explain: %s: no detection scores %g or more%s\n",
+            w->bar ? "\r\033[K" : "", shown(name, a, sizeof a), (double)w->o->threshold,
+            w->o->target_name ? " for that class" : "");
+}
+
+/* One image in an output folder: its panel, maps and record, the record
+ * last. */
+static int explain_image_detections(worker *w, const input *in, char *err, size_t errlen) {
+    const options *o = w->o;
+    det_result d;
+    char *panel = output_path(o, in->name, 1, ".png");
+    char *npy = output_path(o, in->name, 1, ".npy");
+    char *rec = output_path(o, in->name, 1, ".json");
+    char why[512], buf[256];
+    text t = {0};
+    int rc = -1;
+    if (explain_detections(w, image_seed(o->seed, in->name), 0, &d, err, errlen)) goto done;
+    if (!panel || !npy || !rec) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    if (d.n == 0) say_none(w, in->name);
+    if (make_parent_dirs(panel, why, sizeof why)) {
+        snprintf(err, errlen, "%s: %s", shown(panel, buf, sizeof buf), why);
+        goto done;
+    }
+    decam_status st = write_det_panel(w, &d, panel, DECAM_IMAGE_PNG, 1);
+    if (st != DECAM_OK) {
+        library_error(w, st, err, errlen);
+        goto done;
+    }
+    if (write_det_npy(w, &d, npy, why, sizeof why)) {
+        snprintf(err, errlen, "cannot write %s: %s", shown(npy, buf, sizeof buf), why);
+        goto done;
+    }
+    json_det_record(&t, w, in->name, in->path, &d, panel, npy, w->settings);
+    if (t.failed) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    if (write_file_atomic(rec, t.s, t.len, why, sizeof why)) {
+        snprintf(err, errlen, "cannot write %s: %s", shown(rec, buf, sizeof buf), why);
+        goto done;
+    }
+    rc = 0;
+done:
+    det_result_free(&d);
+    text_free(&t);
+    free(panel);
+    free(npy);
+    free(rec);
+    return rc;
+}
+
+/* One image and a panel path: the panel, --map, the report and --json. */
+static int explain_single_detections(worker *w) {
+    const options *o = w->o;
+    char err[1024], buf[256], a[64];
+    det_result d;
+    const int bar = !o->quiet && isatty(fileno(stderr));
+    if (explain_detections(w, o->seed, bar, &d, err, sizeof err)) return failure("%s", err);
+    int rc = 0;
+    decam_status st = write_det_panel(w, &d, o->output, format_of(o->output), 0);
+    if (st != DECAM_OK) {
+        library_error(w, st, err, sizeof err);
+        rc = failure("%s", err);
+    }
+    if (rc == 0 && o->map && write_det_npy(w, &d, o->map, err, sizeof err))
+        rc = failure("cannot write %s: %s", shown(o->map, buf, sizeof buf), err);
+    const int json_stdout = o->json && !strcmp(o->json, "-");
+    text t = {0};
+    if (rc == 0 && !json_stdout) {
+        if (d.n == 0)
+            text_printf(&t, "no detection scores %g or more%s\n", (double)o->threshold,
+                        o->target_name ? " for that class" : "");
+        for (long i = 0; i < d.n; i++) {
+            const detection *e = &d.found[i];
+            const char *name = class_name(w->cls, e->cls);
+            if (!name) snprintf(a, sizeof a, "class %d", e->cls), name = a;
+            text_printf(&t,
+                        "detection %ld: %s, score %.4f, box [%.1f, %.1f, %.1f, %.1f], peak x "
+                        "%d, y %d\n",
+                        i + 1, name, e->score, e->box[0], e->box[1], e->box[2], e->box[3],
+                        d.peak[2 * i], d.peak[2 * i + 1]);
+        }
+        if (d.n)
+            text_printf(&t, "queries:     %llu in %.3f s (%.3f s in the model), %s, one run\n",
+                        (unsigned long long)d.stats.queries, d.seconds, d.stats.model_seconds,
+                        METHODS[o->method]);
+        text_printf(&t, "panel:       %s\n", o->output);
+        if (o->map)
+            text_printf(&t, "map:         %s (%ld x %d x %d)\n", o->map, d.n, w->m.height,
+                        w->m.width);
+        rc = t.failed ? failure("out of memory") : to_stdout(t.s, t.len);
+    }
+    text_free(&t);
+    if (rc == 0 && o->json) {
+        text j = {0};
+        json_det_record(&j, w, o->inputs[0], o->inputs[0], &d, o->output, o->map, NULL);
+        if (j.failed)
+            rc = failure("out of memory");
+        else if (json_stdout)
+            rc = to_stdout(j.s, j.len);
+        else if (write_file_atomic(o->json, j.s, j.len, err, sizeof err))
+            rc = failure("cannot write %s: %s", shown(o->json, buf, sizeof buf), err);
+        text_free(&j);
+    }
+    det_result_free(&d);
+    return rc;
+}
+
 static int explain_image(worker *w, const input *in, int bar, char *err, size_t errlen) {
     const options *o = w->o;
     w->name = in->name;
@@ -1530,6 +2049,7 @@ static int explain_image(worker *w, const input *in, int bar, char *err, size_t 
         library_error(w, st, err, errlen);
         return -1;
     }
+    if (w->cls->detector) return explain_image_detections(w, in, err, errlen);
     int *order = malloc((size_t)o->top_k * sizeof *order);
     if (!order) return snprintf(err, errlen, "out of memory"), -1;
     int fixed, rc = 0;
@@ -1763,15 +2283,24 @@ static int setup(const options *o, classes *cls) {
     char err[768];
     if (model_open(o, &m, err, sizeof err)) return failure("%s", err);
     int rc = model_probe(&m) ? failure("the model failed on a test image: %s", m.error) : 0;
-    cls->outputs = m.outputs;
+    cls->outputs = cls->targets = m.outputs;
     cls->shapes = m.net != NULL;
+    const int row = m.row;
     model_close(&m);
     if (rc) return rc;
+    if (o->detector) {
+        char buf[256];
+        cls->detector = 1;
+        det_layout_parse(o->det_layout, &cls->det, err, sizeof err); /* checked in parse() */
+        if (det_layout_fit(&cls->det, (size_t)cls->outputs, row, err, sizeof err))
+            return failure("%s: %s", shown(o->detector, buf, sizeof buf), err);
+        cls->targets = (int)cls->det.lib.classes;
+    }
     if (o->labels) {
         if ((rc = labels_load(o->labels, &cls->names))) return rc;
-        if (cls->names.n != cls->outputs)
-            return usage_error("%s has %d names, the model %d outputs", o->labels, cls->names.n,
-                               cls->outputs);
+        if (cls->names.n != cls->targets)
+            return usage_error("%s has %d names, the model %d %s", o->labels, cls->names.n,
+                               cls->targets, cls->detector ? "classes" : "outputs");
         cls->shapes = 0;
     }
     if (o->top_k > cls->outputs)
@@ -1793,7 +2322,7 @@ static int run(const options *o) {
 #ifdef DECAM_EXPLAIN_DNN
     /* Parallel jobs replace OpenCV's own threads, which would fight over
      * the same cores. */
-    if (rc == 0 && o->model && o->jobs > 1) dnn_set_threads(1);
+    if (rc == 0 && (o->model || o->detector) && o->jobs > 1) dnn_set_threads(1);
 #endif
     if (rc == 0 && o->many)
         rc = explain_many(o, &cls, &in);
@@ -1827,12 +2356,13 @@ int main(int argc, char **argv) {
     options o;
     int rc = parse(argc, argv, &o);
     if (rc == -1)
-        rc = to_stdout(USAGE, sizeof USAGE - 1);
+        rc = to_stdout(USAGE, sizeof USAGE - 1) || to_stdout(USAGE_MORE, sizeof USAGE_MORE - 1);
     else if (rc == -2)
         rc = print_version();
     else if (rc == 0)
         rc = run(&o);
     free(o.inputs);
     free(o.lists);
+    free(o.det_files);
     return rc;
 }

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/dnn.hpp>
@@ -19,7 +20,9 @@
 struct dnn_model {
     dnn_options opt;
     cv::dnn::Net net;
-    cv::Mat blob, out; /* reused from batch to batch */
+    cv::Mat blob, out;             /* reused from batch to batch */
+    std::vector<cv::String> heads; /* the unconnected output layers (all_outputs) */
+    int row;                       /* dnn_row_length() */
 };
 
 static void set_error(char *err, size_t errlen, const std::string &what) {
@@ -71,12 +74,16 @@ extern "C" dnn_model *dnn_open(const dnn_options *opt, char *err, size_t errlen)
         cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
         m = new dnn_model();
         m->opt = *opt;
-        m->net = cv::dnn::readNet(opt->model, opt->config ? opt->config : "");
+        if (opt->darknet)
+            m->net = cv::dnn::readNetFromDarknet(opt->config, opt->model);
+        else
+            m->net = cv::dnn::readNet(opt->model, opt->config ? opt->config : "");
         if (m->net.empty()) {
             set_error(err, errlen, "OpenCV read no network");
             delete m;
             return nullptr;
         }
+        if (opt->all_outputs) m->heads = m->net.getUnconnectedOutLayersNames();
         return m;
     } catch (const cv::Exception &e) {
         set_error(err, errlen, explain_import_error(e.msg));
@@ -88,6 +95,41 @@ extern "C" dnn_model *dnn_open(const dnn_options *opt, char *err, size_t errlen)
 }
 
 extern "C" void dnn_close(dnn_model *m) { delete m; }
+
+extern "C" int dnn_row_length(const dnn_model *m) { return m->row; }
+
+/* The last dimension of an output, its rows' length. */
+static int last_dim(const cv::Mat &a) { return a.dims >= 2 ? a.size[a.dims - 1] : (int)a.total(); }
+
+/* Every head's output, each image's rows of all heads back to back
+ * (image-major): n x (sum of the heads' values per image). */
+static bool forward_heads(dnn_model *m, size_t n, char *err, size_t errlen) {
+    std::vector<cv::Mat> outs;
+    m->net.forward(outs, m->heads);
+    size_t per_image = 0;
+    m->row = outs.empty() ? 0 : last_dim(outs[0]);
+    for (const cv::Mat &o : outs) {
+        if (o.type() != CV_32F || o.total() % n != 0) {
+            set_error(err, errlen,
+                      "an output layer gave " + std::to_string(o.total()) + " values for " +
+                          std::to_string(n) + " images");
+            return false;
+        }
+        if (last_dim(o) != m->row) m->row = 0;
+        per_image += o.total() / n;
+    }
+    m->out.create((int)n, (int)per_image, CV_32F);
+    for (size_t i = 0; i < n; i++) {
+        float *dst = m->out.ptr<float>((int)i);
+        for (const cv::Mat &o : outs) {
+            const size_t k = o.total() / n;
+            const cv::Mat c = o.isContinuous() ? o : o.clone();
+            std::memcpy(dst, c.ptr<float>() + i * k, k * sizeof(float));
+            dst += k;
+        }
+    }
+    return true;
+}
 
 extern "C" void dnn_set_threads(int n) {
     try {
@@ -138,6 +180,11 @@ extern "C" const float *dnn_forward(dnn_model *m, const float *images, size_t n,
     try {
         make_blob(m, images, n);
         m->net.setInput(m->blob);
+        if (!m->heads.empty()) {
+            if (!forward_heads(m, n, err, errlen)) return nullptr;
+            *outputs = m->out.cols;
+            return m->out.ptr<float>();
+        }
         cv::Mat raw = m->net.forward();
         if (raw.type() != CV_32F || raw.total() % n != 0) {
             set_error(err, errlen,
@@ -149,6 +196,7 @@ extern "C" const float *dnn_forward(dnn_model *m, const float *images, size_t n,
         }
         /* (n, k) whatever the trailing dimensions; a copy, so that the
          * softmax never writes into the network's own memory. */
+        m->row = last_dim(raw);
         raw.reshape(1, (int)n).copyTo(m->out);
         if (m->opt.softmax) softmax_rows(m->out);
         *outputs = m->out.cols;

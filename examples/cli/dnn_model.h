@@ -22,9 +22,13 @@ typedef struct dnn_options {
     int width, height;  /* the network's input size */
     float scale;        /* input values v in [0,1] become (v * scale - mean) / std */
     float mean[3], std[3];
-    int bgr;     /* feed channels as B, G, R */
-    int nhwc;    /* the network takes N x H x W x 3 instead of N x 3 x H x W */
-    int softmax; /* a softmax over each image's outputs (for logits) */
+    int bgr;         /* feed channels as B, G, R */
+    int nhwc;        /* the network takes N x H x W x 3 instead of N x 3 x H x W */
+    int softmax;     /* a softmax over each image's outputs (for logits) */
+    int darknet;     /* model is darknet .weights, config its .cfg (readNetFromDarknet) */
+    int all_outputs; /* forward every unconnected output layer (a detector's
+                        heads) and give each image's rows of all of them, in
+                        layer order, back to back */
 } dnn_options;
 
 typedef struct dnn_model dnn_model;
@@ -41,6 +45,11 @@ void dnn_close(dnn_model *m);
  * with a one-line reason in err. */
 const float *dnn_forward(dnn_model *m, const float *images, size_t n, int *outputs, char *err,
                          size_t errlen);
+
+/* The last dnn_forward()'s row length: the last dimension of its
+ * output(s) (a detector's floats per proposal), or 0 when outputs differ
+ * in it. */
+int dnn_row_length(const dnn_model *m);
 
 /* Limits OpenCV's own worker threads (cv::setNumThreads; process-wide). */
 void dnn_set_threads(int n);

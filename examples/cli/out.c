@@ -104,11 +104,15 @@ void text_json_number(text *t, const char *fmt, double v) {
         text_append(t, "null", 4);
 }
 
-void text_npy(text *t, const float *map, int width, int height) {
-    char dict[128];
-    int n =
-        snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }",
-                 height, width);
+/* count < 0: one map, shape (H, W); else (count, H, W). */
+static void npy(text *t, const float *map, int count, int width, int height) {
+    char dict[128], shape[64];
+    if (count < 0)
+        snprintf(shape, sizeof shape, "%d, %d", height, width);
+    else
+        snprintf(shape, sizeof shape, "%d, %d, %d", count, height, width);
+    int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }",
+                     shape);
     /* magic (6) + version (2) + header length (2) + dict + padding + '\n',
      * a multiple of 64 so that the data is aligned. */
     size_t total = 10 + (size_t)n + 1;
@@ -129,13 +133,13 @@ void text_npy(text *t, const float *map, int width, int height) {
     for (size_t i = 0; i < pad; i++)
         text_append(t, " ", 1);
     text_append(t, "\n", 1);
-    const size_t count = (size_t)width * (size_t)height;
+    const size_t values = (size_t)width * (size_t)height * (size_t)(count < 0 ? 1 : count);
     const uint32_t probe = 1;
     if (*(const unsigned char *)&probe == 1) {
-        text_append(t, map, count * sizeof *map);
+        text_append(t, map, values * sizeof *map);
         return;
     }
-    for (size_t i = 0; i < count; i++) { /* big-endian host: swap to '<f4' */
+    for (size_t i = 0; i < values; i++) { /* big-endian host: swap to '<f4' */
         unsigned char b[4], r[4];
         memcpy(b, &map[i], 4);
         r[0] = b[3], r[1] = b[2], r[2] = b[1], r[3] = b[0];
@@ -254,4 +258,10 @@ const char *shown(const char *s, char *buf, size_t size) {
     }
     if (size > 0) buf[i] = '\0';
     return buf;
+}
+
+void text_npy(text *t, const float *map, int width, int height) { npy(t, map, -1, width, height); }
+
+void text_npy_stack(text *t, const float *maps, int count, int width, int height) {
+    npy(t, maps, count, width, height);
 }

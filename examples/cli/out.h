@@ -36,6 +36,10 @@ void text_json_number(text *t, const char *fmt, double v);
  * row-major, little-endian ('<f4'), appended to t. */
 void text_npy(text *t, const float *map, int width, int height);
 
+/* The same for `count` maps one after the other: shape (count, height,
+ * width); count may be 0. */
+void text_npy_stack(text *t, const float *maps, int count, int width, int height);
+
 /* Writes n bytes to path, whole or not at all: into a temporary file in
  * the same directory, synced to the disk (fsync), renamed over path, and
  * the folder synced; on failure the temporary file is removed and path is
