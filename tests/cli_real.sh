@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cli_real.sh EXE WORKDIR REALDATA - decam-explain on a real classifier:
-# the MobileNet ONNX model of REALDATA (../shared/realdata) on ten of its
-# photographs, through OpenCV DNN. Checks the maps, the records and the
+# the MobileNet ONNX model shipped in examples/real (the one of REALDATA,
+# ../shared/realdata) on ten of REALDATA's labelled photographs, through
+# OpenCV DNN. Checks the maps, the records and the
 # summary, --resume, --jobs 2 against --jobs 1, --top-k, --metrics, the
 # ONNX import error naming its node (and the documented way around it)
 # and every error exit. Skips (status 77) only when REALDATA or OpenCV is
@@ -9,7 +10,7 @@
 exe=$1
 work=$2/cli-real
 data=$3
-if [ ! -f "$data/mobilenet_v1_025_224.onnx" ]; then
+if [ ! -f "$data/images.json" ]; then
     echo "SKIP: no real-model set at $data (see shared/realdata/README.md)"
     exit 77
 fi
@@ -21,8 +22,8 @@ py=/usr/bin/python3
 [ -x "$py" ] || py=$(command -v python3)
 rm -rf "$work" && mkdir -p "$work" || exit 1
 src=$(cd "$(dirname "$0")/.." && pwd)
-model=$data/mobilenet_v1_025_224.onnx
-labels=$data/labels.txt
+model=$src/examples/real/mobilenet_v1_025_224.onnx
+labels=$src/examples/real/labels.txt
 net=(--model "$model" --labels "$labels" -q)
 failed=0
 passed=0

@@ -2,8 +2,8 @@
 """async_client.py - explains images with a classifier that lives behind an
 inference server (onnx_server.py), several at once.
 
-    python3 examples/python/onnx_server.py --model ../shared/realdata/mobilenet_v1_025_224.onnx --port 8000 &
-    python3 examples/python/async_client.py --url http://127.0.0.1:8000 ../shared/realdata/images/*.JPEG
+    python3 examples/python/onnx_server.py --model examples/real/mobilenet_v1_025_224.onnx --port 8000 &
+    python3 examples/python/async_client.py --url http://127.0.0.1:8000 --labels examples/real/labels.txt examples/real/*.jpg
 
 RemoteModel is the model: an `async def` from a batch (n, 3, 224, 224) to
 the server's scores (n, 1000), over HTTP with asyncio's streams (standard

@@ -2,7 +2,7 @@
 """onnx_server.py - a small inference server: an ONNX classifier run by
 OpenCV's DNN module behind HTTP (the standard library's http.server).
 
-    python3 examples/python/onnx_server.py --model ../shared/realdata/mobilenet_v1_025_224.onnx --port 8000
+    python3 examples/python/onnx_server.py --model examples/real/mobilenet_v1_025_224.onnx --port 8000
 
 It listens on 127.0.0.1 only (port 0: any free port; the line
 "onnx_server: listening on http://127.0.0.1:PORT" says which) and answers

@@ -13,6 +13,38 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent.parent
 
+# Never copied by the fallback: build output, environments, VCS data.
+SKIP_DIRS = {".git", "build", "builddir", "venv", ".venv", "env", "__pycache__", "demo-out",
+             ".mesonpy", ".pytest_cache"}
+
+
+def source_files(root):
+    """The files of the source tree at root, relative to it: those git
+    tracks when root is the top of a git checkout (so a virtual environment
+    or a build folder in the tree, ignored or not, is never copied), else
+    every regular file outside SKIP_DIRS, hidden and *.egg-info folders,
+    following no symbolic link to a folder."""
+    root = Path(root).resolve()
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root,
+                             capture_output=True, text=True)
+    except OSError:  # no git
+        top = None
+    if top is not None and top.returncode == 0 and Path(top.stdout.strip()).resolve() == root:
+        listed = subprocess.run(["git", "ls-files", "-z", "--cached"], cwd=root, check=True,
+                                capture_output=True).stdout.decode().split("\0")
+        # A tracked file deleted in the work tree is not there to copy.
+        return sorted(n for n in listed if n and (root / n).is_file())
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")
+                         and not d.endswith(".egg-info"))
+        for f in files:
+            path = Path(folder) / f
+            if path.is_file():
+                found.append(str(path.relative_to(root)))
+    return sorted(found)
+
 
 def _missing():
     """Why the package cannot be built here, or None."""
@@ -48,10 +80,8 @@ class PipInstall(unittest.TestCase):
             tmp = Path(tmp)
             # A copy of the tracked files: the build writes into its source
             # directory (meson-python's native file), never into the tree.
-            files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=SRC, check=True,
-                                   capture_output=True).stdout.decode().split("\0")
             src = tmp / "src"
-            for name in filter(None, files):
+            for name in source_files(SRC):
                 (src / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(SRC / name, src / name)
             venv = tmp / "venv"
@@ -75,6 +105,42 @@ class PipInstall(unittest.TestCase):
                                   capture_output=True, text=True)
             self.assertEqual(tree.returncode, 0, tree.stderr)
             self.assertEqual(tree.stdout.split()[1], digest)
+
+
+class SourceFiles(unittest.TestCase):
+    """What test_pip_install copies: never a virtual environment or a build
+    folder that sits in the source tree."""
+
+    def _tree(self, tmp):
+        root = Path(tmp) / "src"
+        for name in ("meson.build", "lib/a.c", "venv/bin/python3", "venv/lib/x.py",
+                     ".venv/pyvenv.cfg", "build/build.ninja", "lib/__pycache__/a.pyc"):
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(name)
+        os.symlink("lib", root / "venv" / "lib64")  # as venv makes it
+        return root
+
+    def test_a_git_checkout_gives_its_tracked_files_alone(self):
+        if shutil.which("git") is None:
+            self.skipTest("git is not installed")
+        with tempfile.TemporaryDirectory() as tmp:
+            root = self._tree(tmp)
+            git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+            subprocess.run(git + ["init", "-q"], cwd=root, check=True)
+            subprocess.run(git + ["add", "meson.build", "lib/a.c"], cwd=root, check=True)
+            (root / "lib" / "new.c").write_text("untracked")
+            self.assertEqual(source_files(root), ["lib/a.c", "meson.build"])
+
+    def test_a_plain_folder_leaves_out_environments_and_builds(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = self._tree(tmp)
+            self.assertEqual(source_files(root), ["lib/a.c", "meson.build"])
+
+    def test_this_tree_lists_the_package(self):
+        files = source_files(SRC)
+        self.assertIn("pyproject.toml", files)
+        self.assertIn("lib/python/decam/__init__.py", files)
+        self.assertFalse([f for f in files if f.split("/")[0] in ("venv", ".venv", "build")])
 
 
 if __name__ == "__main__":
