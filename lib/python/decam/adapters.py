@@ -8,8 +8,10 @@ import numbers
 
 import numpy as np
 
-from . import (_COLORMAPS, DecamError, Explainer, Status, _Ctx, _check, _lib, _real_array)
-from ._run import _is_tensor
+from ._binding import DecamError, Status, _check, _lib
+from .explainer import Explainer
+from .inputs import _is_tensor, _real_array
+from .render import _COLORMAPS, _Ctx
 
 
 def overlay(image, saliency, image_weight=0.5, colormap="jet", box=None, boxes=None,
