@@ -24,10 +24,10 @@ raised in a callback (Ctrl-C included) is re-raised as it is.
 from . import _binding, _run, adapters, aio, targets  # noqa: F401 (decam.aio etc., as before)
 from ._binding import (ENUMS, LIBRARY_PATH, PARAMS, Cancelled, DecamError, Metrics, Param,
                        Progress, Stats, Status)
-from .adapters import overlay, quantus_explain
+from .adapters import quantus_explain
 from .explainer import Explainer
 from .metrics import pointing, rank_correlation
-from .render import load_image, render_panel, resize, save_image
+from .render import load_image, overlay, render_panel, resize, save_image
 from .targets import Detection, DenseLayout, DetectionLayout, Region, Similarity
 
 __all__ = ["Explainer", "DecamError", "Cancelled", "Status", "Stats", "Metrics", "Progress",
