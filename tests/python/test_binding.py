@@ -26,7 +26,7 @@ if not NO_NUMPY:
     import decam
     from planted import Planted
 
-    if not hasattr(decam._lib, "decam_image_load"):
+    if not hasattr(decam._binding._lib, "decam_image_load"):
         NO_IO = "libdecam was built without image I/O (-Dio=disabled)"
 
 
@@ -92,7 +92,7 @@ class Parameters(unittest.TestCase):
         self.ex.close()
 
     def test_table_comes_from_the_library_with_its_defaults(self):
-        self.assertEqual(len(decam.PARAMS), decam._lib.decam_param_count())
+        self.assertEqual(len(decam.PARAMS), decam._binding._lib.decam_param_count())
         self.assertEqual(decam.PARAMS["budget"].key, 2)
         self.assertEqual(decam.ENUMS["strategy"], ("rand1", "best1", "pbest", "shade", "lshade"))
         self.assertEqual(decam.PARAMS["budget"].default, 1000)

@@ -29,12 +29,12 @@ class RaiseAtCallbackEntry:
     `callback`, before its first line runs, where a signal that arrived
     while C code ran would raise it: a trace function raising on the "call"
     event of a frame entered from C (its caller is the wrapper of one of
-    the C functions `functions`, installed here in decam._lib)."""
+    the C functions `functions`, installed here in decam._binding._lib)."""
 
     def __init__(self, functions, callback, exc):
         functions = (functions,) if isinstance(functions, str) else functions
         self.callback, self.exc, self.raised = callback, exc, 0
-        self.originals = {f: getattr(decam._lib, f) for f in functions}
+        self.originals = {f: getattr(decam._binding._lib, f) for f in functions}
 
         def wrap(original):
             def through_c(*args):
@@ -53,14 +53,14 @@ class RaiseAtCallbackEntry:
 
     def __enter__(self):
         for name, wrapper in self.wrappers.items():
-            setattr(decam._lib, name, wrapper)
+            setattr(decam._binding._lib, name, wrapper)
         sys.settrace(self.trace)
         return self
 
     def __exit__(self, *exc):
         sys.settrace(None)
         for name, original in self.originals.items():
-            setattr(decam._lib, name, original)
+            setattr(decam._binding._lib, name, original)
 
 
 # The C calls of explain() that may call back (its model is called from
@@ -161,9 +161,9 @@ class ExceptionsInCallbacks(unittest.TestCase):
 
     def test_other_unraisable_exceptions_go_on_to_the_hook_before(self):
         self.explainer().explain(self.image, target=0)  # the binding's hook is in place
-        self.assertIs(sys.unraisablehook, decam._unraisable_hook)
-        seen, saved = [], decam._unraisable_hook.previous
-        decam._unraisable_hook.previous = seen.append
+        self.assertIs(sys.unraisablehook, decam.explainer._unraisable_hook)
+        seen, saved = [], decam.explainer._unraisable_hook.previous
+        decam.explainer._unraisable_hook.previous = seen.append
 
         class Bad:
             def __del__(self):
@@ -172,7 +172,7 @@ class ExceptionsInCallbacks(unittest.TestCase):
         try:
             Bad()
         finally:
-            decam._unraisable_hook.previous = saved
+            decam.explainer._unraisable_hook.previous = saved
         self.assertEqual([str(u.exc_value) for u in seen], ["in __del__"])
 
     def test_a_handler_left_behind_after_the_run_raises_as_usual(self):

@@ -1,7 +1,8 @@
 """The decam Python package as a user installs it: `pip install .` of a copy
 of the source tree into a new virtual environment (python3-mesonpy, no
-index), then the package imports, finds the library it bundles with no
-environment variable, and explains as the tree's own build does."""
+index), then the package imports (every module of it), finds the library
+it bundles with no environment variable, and explains as the tree's own
+build does."""
 import os
 import shutil
 import subprocess
@@ -98,6 +99,16 @@ class PipInstall(unittest.TestCase):
             self.assertEqual(run.returncode, 0, run.stderr)
             where, digest = run.stdout.split()
             self.assertTrue(where.startswith(str(venv)), where)
+            # Every module of the package is installed (lib/meson.build lists
+            # them one by one): each imports in the new environment.
+            package = SRC / "lib" / "python" / "decam"
+            modules = sorted(f"decam.{p.stem}" for p in package.glob("*.py")
+                             if p.stem != "__init__")
+            imports = subprocess.run([str(venv / "bin" / "python"), "-c",
+                                      "import importlib, sys\n"
+                                      "for m in sys.argv[1:]: importlib.import_module(m)",
+                                      *modules], cwd=tmp, env=env, capture_output=True, text=True)
+            self.assertEqual(imports.returncode, 0, imports.stderr)
             # The same map from the tree's own build, loaded by this process.
             tree = subprocess.run([sys.executable, "-c", PROBE], cwd=tmp,
                                   env=dict(os.environ,

@@ -80,7 +80,7 @@ def test_two_detections_in_one_call_give_a_map_each_on_its_box():
         assert ex.stats.queries == 300  # one set of queries for both
         assert peaks_in(maps[0], A) and peaks_in(maps[1], B)
         # afterwards the outputs scorer again, n_outputs as it was
-        assert decam._lib.decam_get_scorer(ex._ctx) == 0
+        assert decam._binding._lib.decam_get_scorer(ex._ctx) == 0
         assert ex._k is None
 
 
@@ -135,7 +135,7 @@ def test_a_mix_of_kinds_is_refused():
             ex.explain(scene(), targets=[Detection(A, label=0), 3])
         with pytest.raises(ValueError, match="detection_layout"):
             decam.Explainer(Detector()).explain(scene(), targets=Detection(A, label=0))
-        assert decam._lib.decam_get_scorer(ex._ctx) == 0
+        assert decam._binding._lib.decam_get_scorer(ex._ctx) == 0
 
 
 def test_plain_int_targets_are_bit_identical_after_a_scorer():
@@ -163,7 +163,7 @@ def test_evaluate_a_detection_points_at_its_box():
         worse = ex.evaluate(image, bad, target=det)
         assert worse.pointing_game == 0.0
         assert m.insertion_auc - m.deletion_auc > worse.insertion_auc - worse.deletion_auc
-        assert decam._lib.decam_get_scorer(ex._ctx) == 0
+        assert decam._binding._lib.decam_get_scorer(ex._ctx) == 0
 
 
 @needs_io

@@ -8,6 +8,9 @@ plain call of explain() (`drive`), or an `await` (decam.aio). So one loop,
 with no ctypes callback for the model, serves both, and an exception
 raised by the model is thrown into the generator, which cancels the C run
 (decam_cancel) and lets it go on as it is.
+
+Also the progress bar of progress=True (tqdm, else a line on stderr), which
+both this loop and the Explainer's progress callback draw.
 """
 import ctypes
 import operator
@@ -17,16 +20,11 @@ import warnings
 
 import numpy as np
 
-from . import (LIBRARY_PATH, _HAS_ASK_TELL, _TERMINATIONS, Cancelled, DecamError, Stats, Status,
-               _CItem, _CRequest, _CStats, _floats, _lib, _no_bytes, _not_chw, _real_array,
-               _show_images)
+from ._binding import (LIBRARY_PATH, _HAS_ASK_TELL, _TERMINATIONS, Cancelled, DecamError,
+                       Stats, Status, _CItem, _CRequest, _CStats, _floats, _lib)
+from .inputs import _is_tensor, _no_bytes, _not_chw, _real_array
 
 _TOP = re.compile(r"top-([0-9]+)")
-
-
-def _is_tensor(value):
-    torch = sys.modules.get("torch")  # a tensor exists only once torch is imported
-    return torch is not None and isinstance(value, torch.Tensor)
 
 
 class Images:
@@ -333,3 +331,38 @@ def drive(gen, call):
             request = gen.send(result)
     except StopIteration as stop:
         return stop.value
+
+# ---- progress on the terminal (progress=True) ----------------------------------
+
+
+class _TextBar:
+    """Progress on stderr, one line redrawn; used when tqdm is not installed."""
+
+    def __init__(self, total, items=1):
+        self.total, self.n, self.images = total, 0, (0, items)
+
+    def update(self, k):
+        self.n += k
+        done, items = self.images
+        sys.stderr.write(f"\rdecam: {self.n}/{self.total} queries" +
+                         (f", {done}/{items} images" if items > 1 else ""))
+        sys.stderr.flush()
+
+    def close(self):
+        sys.stderr.write("\n")
+
+
+def _progress_bar(total, items=1):
+    """A bar over the queries of all the images of a run (tqdm, else text)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _TextBar(total, items)
+    return tqdm(total=total, unit="query", desc="decam" if items == 1 else f"decam, {items} images")
+
+
+def _show_images(bar, done, items):
+    if isinstance(bar, _TextBar):
+        bar.images = (done, items)
+    elif hasattr(bar, "set_postfix_str"):
+        bar.set_postfix_str(f"{done}/{items} images done", refresh=False)

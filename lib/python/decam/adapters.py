@@ -1,103 +1,15 @@
 """Adapters to the conventions of other tools.
 
-overlay()          a map over its image, as pytorch-grad-cam's
-                   show_cam_on_image() draws it
 quantus_explain()  an `explain_func` for Quantus's metrics
-"""
-import numbers
 
+(overlay(), a map over its image as pytorch-grad-cam's show_cam_on_image()
+draws it, is in render.py with the other drawing.)
+"""
 import numpy as np
 
-from . import (_COLORMAPS, DecamError, Explainer, Status, _Ctx, _check, _lib, _real_array)
-from ._run import _is_tensor
-
-
-def overlay(image, saliency, image_weight=0.5, colormap="jet", box=None, boxes=None,
-            box_color=(0, 255, 0)):
-    """The map drawn over its image, as pytorch-grad-cam's
-    show_cam_on_image(img, mask, use_rgb=True, image_weight=...) draws it:
-    the map through the colormap, blended with the image,
-    (1 - image_weight) * colour + image_weight * image, scaled so that its
-    largest value is 1. Returns (H, W, 3) uint8 RGB.
-
-    image         (H, W, 3) or (H, W) (or (H, W, 1)), RGB floats in [0, 1]
-                  or uint8 0..255 (NumPy, list or CPU tensor)
-    saliency      (H, W) finite numbers; clamped to [0, 1] as the colormap
-                  reads it (explain() gives maps in [0, 1])
-    image_weight  in [0, 1]: 0 the coloured map alone, 1 the image alone
-    colormap      one of "jet", "turbo", "viridis", "inferno", "gray": the
-                  library's tables (matplotlib's jet, not OpenCV's, which
-                  pytorch-grad-cam uses: the colours differ slightly)
-
-    box, boxes   a box (x0, y0, x1, y1 in pixels, or a Detection), or a
-                  list of them: each drawn as a 2-pixel outline in
-                  `box_color` (RGB bytes, default green) over the overlay
-
-    Bytes are round(255 v), where pytorch-grad-cam truncates. Needs the
-    library's I/O part (DecamError(UNSUPPORTED) without it). Raises
-    TypeError and ValueError for wrong kinds, shapes and ranges."""
-    if _is_tensor(image):
-        image = image.detach().cpu().numpy()
-    raw = np.asarray(image)
-    if raw.dtype.kind not in "uif":
-        raise TypeError(f"image must hold uint8 or float values, not {raw.dtype}")
-    if raw.ndim == 2:
-        raw = raw[..., None]
-    if raw.ndim != 3 or raw.shape[2] not in (1, 3):
-        raise ValueError(f"image must be (H, W, 3), (H, W, 1) or (H, W), not shape {raw.shape}")
-    if raw.dtype.kind in "iu":
-        if raw.dtype != np.uint8:
-            raise TypeError(f"integer images must be uint8 (0..255), not {raw.dtype}")
-        rgb = raw.astype(np.float32) / 255
-    else:
-        rgb = _real_array(raw, "image", (3,))
-        if rgb.min() < 0 or rgb.max() > 1:
-            raise ValueError(f"a float image must lie in [0, 1], not {rgb.min()}..{rgb.max()} "
-                             "(give 0..255 images as uint8)")
-    if rgb.shape[2] == 1:
-        rgb = np.repeat(rgb, 3, axis=2)
-    saliency = _real_array(saliency, "saliency", (2,))
-    h, w = rgb.shape[:2]
-    if saliency.shape != (h, w):
-        raise ValueError(f"saliency has shape {saliency.shape}, the image {(h, w)}")
-    if not isinstance(image_weight, numbers.Real) or isinstance(image_weight, bool):
-        raise TypeError(f"image_weight must be a number, not {type(image_weight).__name__}")
-    if not 0 <= image_weight <= 1:
-        raise ValueError(f"image_weight = {image_weight} is outside [0, 1]")
-    if colormap not in _COLORMAPS:
-        raise ValueError(f"colormap {colormap!r} is not one of {', '.join(_COLORMAPS)}")
-    colour = np.empty((h, w, 3), np.uint8)
-    with _Ctx() as ctx:
-        _check(_lib.decam_render_colormap(ctx, saliency.ctypes.data, w, h,
-                                          _COLORMAPS.index(colormap), colour.ctypes.data),
-               ctx, "decam_render_colormap")
-    cam = (1 - image_weight) * (colour.astype(np.float32) / 255) + image_weight * rgb
-    peak = cam.max()
-    if peak > 0:
-        cam = cam / peak
-    out = np.rint(255 * cam).astype(np.uint8)
-    listed = ([] if box is None else [box]) + ([] if boxes is None else list(boxes))
-    for b in listed:
-        _draw_box(out, getattr(b, "box", b), box_color)
-    return out
-
-
-def _draw_box(pixels, box, color, width=2):
-    """A `width`-pixel outline of box (x0, y0, x1, y1, pixels) drawn inside it
-    on (H, W, 3) uint8 pixels, clipped to them."""
-    b = np.asarray(box, np.float64).reshape(-1)
-    if b.size != 4 or not np.isfinite(b).all():
-        raise ValueError(f"a box is four finite numbers x0, y0, x1, y1, not {b.tolist()}")
-    h, w = pixels.shape[:2]
-    x0, y0 = (int(np.clip(np.floor(v), 0, n)) for v, n in ((b[0], w), (b[1], h)))
-    x1, y1 = (int(np.clip(np.ceil(v), 0, n)) for v, n in ((b[2], w), (b[3], h)))
-    if x1 <= x0 or y1 <= y0:
-        return
-    color = np.asarray(color, np.uint8)
-    pixels[y0:min(y0 + width, y1), x0:x1] = color
-    pixels[max(y1 - width, y0):y1, x0:x1] = color
-    pixels[y0:y1, x0:min(x0 + width, x1)] = color
-    pixels[y0:y1, max(x1 - width, x0):x1] = color
+from ._binding import DecamError, Status
+from .explainer import Explainer
+from .inputs import _is_tensor, _real_array
 
 
 def _torch_scorer(module, device, softmax):

@@ -14,7 +14,9 @@ the model's latency.
 """
 import inspect
 
-from . import PARAMS, Explainer, _LOG_LEVELS, _run
+from . import _run
+from ._binding import _LOG_LEVELS, PARAMS
+from .explainer import Explainer
 
 
 def _clone(ex, model):

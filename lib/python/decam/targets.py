@@ -31,7 +31,8 @@ import numbers
 
 import numpy as np
 
-from . import DecamError, Status, _check, _lib, _real_array
+from ._binding import DecamError, Status, _check, _lib
+from .inputs import _real_array
 
 __all__ = ["Detection", "Similarity", "Region", "DetectionLayout", "DenseLayout"]
 
