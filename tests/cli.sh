@@ -146,7 +146,15 @@ expect 2 "must end in .npy" --scene 1 -q --map "$work/m.txt" -o "$work/x.png"
 
 # Library parameters by name; a bad one is wrong usage, before any work.
 expect 0 "prediction" --scene 1 --budget 60 -q -o "$work/x.png" --set area_weight=0.3
-expect 2 "no library parameter is named 'frob'" --scene 1 --set frob=1 -o "$work/x.png"
+expect 2 "unknown parameter 'frob'" --scene 1 --set frob=1 -o "$work/x.png"
+# A misspelt name gets the nearest one; an enum takes its values' names.
+expect 2 "unknown parameter 'populaton' (did you mean 'population'?)" --scene 1 --set populaton=32 -o "$work/x.png"
+expect 0 "prediction" --scene 1 --budget 60 -q -o "$work/x.png" --set baseline=constant --json "$work/bl.json"
+expect 2 "'foo' is neither a number nor one of: constant, mean" --scene 1 --set baseline=foo -o "$work/x.png"
+expect 2 "--set budget: 'lots' is not a number" --scene 1 --set budget=lots -o "$work/x.png"
+# --threads has no short option; -j is --jobs, as for make and xargs.
+expect 0 "prediction" --scene 1 --budget 60 -q -o "$work/x.png" --threads 2
+expect 2 "--jobs need an output folder" --scene 1 --budget 60 -q -o "$work/x.png" -j 2
 expect 2 "area_weight" --scene 1 --set area_weight=-5 -o "$work/x.png"
 expect 2 "needs an output folder" --scene 1 --top-k 2 -o "$work/x.png"
 
@@ -161,6 +169,25 @@ for f in a.png.npy sub/b.jpg.npy; do
     cmp -s "$work/deep/er/one/$f" "$work/deep/er/two/$f" && ok || fail "--jobs 2 changed $f"
 done
 [ "$(wc -l < "$work/deep/er/one/summary.jsonl")" = 2 ] && ok || fail "the summary lacks lines"
+expect 0 "2 images: 2 explained" "$work/many" -o "$work/deep/er/three" --budget 100 -q -j 2
+cmp -s "$work/deep/er/one/a.png.npy" "$work/deep/er/three/a.png.npy" && ok || fail "-j 2 changed a map"
+# Off a terminal (CI, nohup) and without -q: a progress line per image,
+# with the count, the time and the time left.
+"$exe" "$work/many" -o "$work/deep/er/lines" --budget 100 > /dev/null 2> "$work/lines.err"
+grep -q "1/2 images (1 explained, 0 skipped, 0 failed), .* s, ETA" "$work/lines.err" &&
+    grep -q "2/2 images" "$work/lines.err" && ok || fail "no progress lines: $(cat "$work/lines.err")"
+# --top-k K: K maps from one run of the budget: every record has that run's
+# queries and times; the kept and removed scores are the first class's.
+expect 0 "2 images: 2 explained" "$work/many" -o "$work/topk" --budget 100 -q --top-k 2
+if [ -n "$py" ]; then
+    "$py" -c 'import json, sys
+a, b = (json.loads(open(sys.argv[1] + f"/a.png.{k}.json").read()) for k in (1, 2))
+assert (a["rank"], b["rank"]) == (1, 2) and a["class"] != b["class"], (a, b)
+assert a["queries"] == b["queries"] == 100, (a["queries"], b["queries"])
+assert a["model_seconds"] == b["model_seconds"] and a["seconds"] == b["seconds"]
+assert a["score_keep"] is not None and b["score_keep"] is None' "$work/topk" && ok ||
+        fail "--top-k 2 is not one run"
+fi
 expect 0 "0 explained, 2 skipped" "$work/many" -o "$work/deep/er/one" --budget 100 -q --resume
 # valid_jsonl FILE N: N lines, each one JSON object with an "image".
 valid_jsonl() {

@@ -80,6 +80,13 @@ static const char USAGE[] =
     "      --softmax         explain softmax probabilities (for models giving logits)\n"
     "      --batch N         most images per forward pass; 0 = a generation (default)\n"
     "      --scores          print the outputs for the image and exit\n"
+    "      --embedder PATH   an embedding model (ONNX, ...): explains the similarity\n"
+    "                        of each image's embedding to --reference's, or to its own\n"
+    "      --reference IMAGE the image whose embedding is matched (prepared alike)\n"
+    "      --similarity KIND cosine (default) or distance (its negative)\n"
+    "      --segmenter PATH  a segmenter (output N x C x H x W): explains the mean of\n"
+    "                        class --target over --region\n"
+    "      --region R        X0,Y0,X1,Y1 in pixels of the input, or all (default)\n"
     "  -w, --weights PATH    shapes classifier weights (default: $DECAM_SHAPES_WEIGHTS,\n"
     "                        else the built-in path)\n";
 
@@ -100,8 +107,8 @@ static const char USAGE_MORE[] =
     "what to explain:\n"
     "  -t, --target CLASS    a class by number or name, or top (default: the\n"
     "                        predicted class); with --detector, only its detections\n"
-    "  -k, --top-k K         explain each of the K best classes (one run each;\n"
-    "                        needs -o DIR when K > 1)\n"
+    "  -k, --top-k K         explain each of the K best classes, from one run of\n"
+    "                        the budget (needs -o DIR when K > 1)\n"
     "  -m, --method NAME     decam (default), rise or occlusion\n"
     "  -O, --objective NAME  preserve (default), delete or both\n"
     "  -b, --budget N        model queries per explanation (default 1000)\n"
@@ -109,7 +116,7 @@ static const char USAGE_MORE[] =
     "  -s, --seed N          random seed, 0..2^53-1 (default 0); with -o DIR each\n"
     "                        image's seed is drawn from this and its name\n"
     "      --set NAME=VALUE  any library parameter by its name (docs/api.md)\n"
-    "  -j, --threads N       library threads building perturbed images (default 1)\n"
+    "      --threads N       library threads building perturbed images (default 1)\n"
     "      --metrics         also measure deletion and insertion AUC (2 x side + 2\n"
     "                        more queries)\n"
     "      --scene SEED      explain generated scene SEED (shapes classifier only);\n"
@@ -124,10 +131,10 @@ static const char USAGE_MORE[] =
     "      --ext LIST        extensions searched in folders (default png,jpg,jpeg)\n"
     "      --resume          skip images whose records are whole and made with\n"
     "                        these settings; explain the others again\n"
-    "      --jobs N          explain N images at once, one model each (default 1);\n"
+    "  -j, --jobs N          explain N images at once, one model each (default 1);\n"
     "                        results are identical for any N\n"
-    "  -q, --quiet           no progress bar (there is none unless stderr is a\n"
-    "                        terminal)\n"
+    "  -q, --quiet           no progress: a bar on a terminal, else a line per\n"
+    "                        image (and every 10 s of a long one)\n"
     "  -h, --help            this text\n"
     "      --version         versions, and whether OpenCV DNN is built in\n";
 
@@ -135,6 +142,11 @@ typedef struct setting {
     decam_param key;
     double value;
 } setting;
+
+/* The kind of model explained: what a target is. */
+enum { KIND_CLASSIFIER, KIND_DETECTOR, KIND_EMBEDDER, KIND_SEGMENTER };
+static const char *const KINDS[] = {"classifier", "detector", "embedder", "segmenter"};
+static const char *const SIMILARITIES[] = {"cosine", "distance"};
 
 typedef struct options {
     const char **inputs, **lists;
@@ -145,6 +157,12 @@ typedef struct options {
     char *det_files;                   /* --detector CFG,WEIGHTS split: "CFG\0WEIGHTS" */
     const char *det_cfg, *det_weights; /* darknet; else det_weights is the ONNX file */
     float threshold, nms, box[4];
+    const char *embedder, *segmenter, *reference; /* --embedder, --segmenter, --reference */
+    int kind;                                     /* KIND_* */
+    int similarity, similarity_given;             /* a decam_similarity */
+    float region[4];                              /* --region, pixels of the input */
+    const char *region_text;                      /* as given; NULL: all */
+    int region_given;
     int has_box, size_given, interp_given;
     int width, height, shorter, stretch, area, bgr, nhwc, softmax, batch;
     float scale, mean[3], std[3];
@@ -266,24 +284,79 @@ static int pick(const char *s, const char *const *names, int n) {
 static const char *const METHODS[] = {"decam", "rise", "occlusion"};
 static const char *const OBJECTIVES[] = {"preserve", "delete", "both"};
 
-/* --set NAME=VALUE: the key by the library's own names. */
+/* Levenshtein distance between a[0..na) and b, for "did you mean"; large
+ * for names too long to be a parameter's. */
+static int edit_distance(const char *a, size_t na, const char *b) {
+    const size_t nb = strlen(b);
+    int row[64];
+    if (na >= 64 || nb >= 64) return 64;
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= na; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= nb; j++) {
+            const int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
+/* --set with a key no parameter has: the nearest name, when one is near. */
+static int unknown_param(const char *key, size_t n) {
+    const char *near = NULL;
+    int best = (n >= 6 ? (int)n / 3 : 1) + 1; /* a slip, or one in three letters */
+    for (int i = 0; i < decam_param_count(); i++) {
+        const char *name = decam_param_name(decam_param_key(i));
+        int d = name ? edit_distance(key, n, name) : 64;
+        if (d < best) best = d, near = name;
+    }
+    if (near)
+        return usage_error("--set: unknown parameter '%.*s' (did you mean '%s'?)", (int)n, key,
+                           near);
+    return usage_error("--set: unknown parameter '%.*s' (docs/api.md lists them)", (int)n, key);
+}
+
+/* --set NAME=VALUE: the key by the library's own names; the value a
+ * number or, for an enum parameter, one of its values' names
+ * (baseline=constant). */
 static int parse_set(const char *s, options *o) {
     const char *eq = strchr(s, '=');
     if (!eq) return usage_error("--set '%s' is not NAME=VALUE", s);
     if (o->n_sets == MAX_SETS) return usage_error("more than %d --set options", MAX_SETS);
-    for (int i = 0; i < decam_param_count(); i++) {
-        const decam_param k = decam_param_key(i);
-        const char *name = decam_param_name(k);
-        if (!name || strlen(name) != (size_t)(eq - s) || strncmp(name, s, (size_t)(eq - s)))
-            continue;
-        char *end;
-        errno = 0;
-        double v = strtod(eq + 1, &end);
-        if (end == eq + 1 || *end || errno) return usage_error("--set %s: bad value", s);
-        o->sets[o->n_sets++] = (setting){(decam_param)k, v};
-        return 0;
+    char key[64];
+    decam_param k;
+    const size_t n = (size_t)(eq - s);
+    if (n >= sizeof key) return unknown_param(s, n);
+    memcpy(key, s, n);
+    key[n] = '\0';
+    if (decam_param_from_name(key, &k) != DECAM_OK) return unknown_param(s, n);
+    char *end;
+    errno = 0;
+    double v = strtod(eq + 1, &end);
+    if (end == eq + 1 || *end || errno) {
+        int named;
+        decam_status st = decam_value_from_name(k, eq + 1, &named);
+        if (st == DECAM_ERR_INVALID_ARGUMENT)
+            return usage_error("--set %s: '%s' is not a number", key, eq + 1);
+        if (st != DECAM_OK) {
+            text names = {0};
+            for (int i = 0; decam_value_name(k, i); i++)
+                text_printf(&names, "%s%s", i ? ", " : "", decam_value_name(k, i));
+            int rc = usage_error("--set %s: '%s' is neither a number nor one of: %s", key, eq + 1,
+                                 names.failed || !names.s ? "..." : names.s);
+            text_free(&names);
+            return rc;
+        }
+        v = named;
     }
-    return usage_error("--set: no library parameter is named '%.*s'", (int)(eq - s), s);
+    o->sets[o->n_sets++] = (setting){k, v};
+    return 0;
 }
 
 static const char *const VALUED[] = {
@@ -295,7 +368,8 @@ static const char *const VALUED[] = {
     "--shorter",   "--interp",  "--scale",  "--mean",      "--std",
     "--batch",     "-k",        "--top-k",  "--map",       "--list",
     "--ext",       "--jobs",    "--set",    "--detector",  "--detector-layout",
-    "--threshold", "--nms",     "--box"};
+    "--threshold", "--nms",     "--box",    "--embedder",  "--segmenter",
+    "--reference", "--similarity", "--region"};
 static const char *const FLAGS[] = {"-h",       "--help",   "--metrics", "-q",
                                     "--quiet",  "--bgr",    "--nhwc",    "--softmax",
                                     "--scores", "--resume", "--version"};
@@ -320,10 +394,10 @@ static int parse_option(const char *a, const char *v, options *o) {
     } else if (!strcmp(a, "-s") || !strcmp(a, "--seed")) {
         if (parse_seed(v, &o->seed))
             return usage_error("seed '%s' is not a whole number in 0..%llu", v, MAX_SEED);
-    } else if (!strcmp(a, "-j") || !strcmp(a, "--threads")) {
+    } else if (!strcmp(a, "--threads")) {
         if (parse_long(v, 1, 64, &o->threads))
             return usage_error("threads '%s' is not a whole number in 1..64", v);
-    } else if (!strcmp(a, "--jobs")) {
+    } else if (!strcmp(a, "-j") || !strcmp(a, "--jobs")) {
         if (parse_long(v, 1, 256, &o->jobs))
             return usage_error("jobs '%s' is not a whole number in 1..256", v);
     } else if (!strcmp(a, "-k") || !strcmp(a, "--top-k")) {
@@ -349,6 +423,26 @@ static int parse_option(const char *a, const char *v, options *o) {
             return usage_error("box '%s' is not X0,Y0,X1,Y1 with X1 > X0 and Y1 > Y0", v);
         memcpy(o->box, b, sizeof b);
         o->has_box = 1;
+    } else if (!strcmp(a, "--region")) {
+        float b[4];
+        if (strcmp(v, "all") &&
+            (parse_quad(v, b) || !(b[2] > b[0]) || !(b[3] > b[1]) || b[0] < 0 || b[1] < 0))
+            return usage_error("region '%s' is not all or X0,Y0,X1,Y1 with 0 <= X0 < X1 and "
+                               "0 <= Y0 < Y1",
+                               v);
+        if (strcmp(v, "all")) memcpy(o->region, b, sizeof b);
+        o->region_text = strcmp(v, "all") ? v : NULL;
+        o->region_given = 1;
+    } else if (!strcmp(a, "--similarity")) {
+        if ((k = pick(v, SIMILARITIES, 2)) < 0)
+            return usage_error("unknown similarity '%s' (cosine or distance)", v);
+        o->similarity = k, o->similarity_given = 1;
+    } else if (!strcmp(a, "--embedder")) {
+        o->embedder = v;
+    } else if (!strcmp(a, "--segmenter")) {
+        o->segmenter = v;
+    } else if (!strcmp(a, "--reference")) {
+        o->reference = v;
     } else if (!strcmp(a, "--detector")) {
         o->detector = v;
     } else if (!strcmp(a, "--detector-layout")) {
@@ -449,6 +543,7 @@ static int check_detector(options *o) {
         return 0;
     }
     if (o->model) return usage_error("give --model (a classifier) or --detector, not both");
+    o->kind = KIND_DETECTOR;
     if (o->has_scene) return usage_error("--scene is for the shapes classifier");
     if (o->top_k > 1 || o->scores || o->metrics)
         return usage_error("--top-k, --scores and --metrics are for classifiers: a detector's "
@@ -481,6 +576,40 @@ static int check_detector(options *o) {
     return 0;
 }
 
+/* --embedder and --segmenter and the options they take or refuse; 0 or
+ * the exit status. Either becomes the model (o->model), prepared as
+ * --model's classifiers are. */
+static int check_scorer(options *o) {
+    if (!o->embedder && !o->segmenter) {
+        if (o->reference || o->similarity_given)
+            return usage_error("--reference and --similarity need --embedder");
+        if (o->region_given) return usage_error("--region needs --segmenter");
+        return 0;
+    }
+    const char *flag = o->embedder ? "--embedder" : "--segmenter";
+    if (o->embedder && o->segmenter) return usage_error("give --embedder or --segmenter, not both");
+    if (o->model || o->detector)
+        return usage_error("give one model: --model, --detector, --embedder or --segmenter");
+    if (o->has_scene) return usage_error("--scene is for the shapes classifier");
+    if (o->top_k > 1 || o->scores)
+        return usage_error("--top-k and --scores are for classifiers, not %s", flag);
+    if (o->embedder) {
+        if (o->region_given) return usage_error("--region is for --segmenter");
+        if (o->target_name || o->labels)
+            return usage_error("--embedder explains a similarity, not a class: --target and "
+                               "--labels are for classifiers and segmenters");
+        o->model = o->embedder, o->kind = KIND_EMBEDDER;
+        return 0;
+    }
+    if (o->reference || o->similarity_given)
+        return usage_error("--reference and --similarity are for --embedder");
+    if (!o->target_name || !strcmp(o->target_name, "top"))
+        return usage_error("--segmenter needs --target CLASS: the class whose output over "
+                           "--region is explained");
+    o->model = o->segmenter, o->kind = KIND_SEGMENTER;
+    return 0;
+}
+
 /* What the options mean together; returns 0 or the exit status. */
 static int check_options(options *o) {
     size_t olen = strlen(o->output);
@@ -491,8 +620,13 @@ static int check_options(options *o) {
 #ifndef DECAM_EXPLAIN_DNN
     if (o->model) return usage_error("--model: this decam-explain was built without OpenCV");
     if (o->detector) return usage_error("--detector: this decam-explain was built without OpenCV");
+    if (o->embedder || o->segmenter)
+        return usage_error("%s: this decam-explain was built without OpenCV",
+                           o->embedder ? "--embedder" : "--segmenter");
 #endif
-    int rc = check_detector(o);
+    int rc = check_scorer(o);
+    if (rc) return rc;
+    rc = check_detector(o);
     if (rc) return rc;
     if (o->has_scene && o->model) return usage_error("--scene is for the shapes classifier");
     if (o->has_scene && (o->n_inputs || o->n_lists))
@@ -640,6 +774,7 @@ typedef struct model {
 #endif
     int width, height, outputs;
     int row; /* a detector's output's last dimension (0: unknown) */
+    int shape[8], dims; /* the output's shape before it was flattened (dims of them) */
     decam_layout layout;
     char error[512]; /* why the last call failed */
 } model;
@@ -748,6 +883,7 @@ static int model_probe(model *m) {
     if (!out) return 1;
     m->outputs = k;
     m->row = dnn_row_length(m->dnn);
+    m->dims = dnn_output_shape(m->dnn, m->shape, 8);
 #endif
     return 0;
 }
@@ -761,6 +897,12 @@ typedef struct classes {
     int targets;  /* classes: the outputs, or a detector's classes */
     int detector; /* --detector: det holds its rows' layout */
     det_layout det;
+    int kind;                 /* KIND_* */
+    float *reference;         /* --embedder --reference: its embedding (outputs floats) */
+    decam_dense_layout dense; /* --segmenter: the output's grid of classes */
+    uint8_t *region;          /* its cells in --region (dense.width x dense.height) */
+    int cells[4];             /* the cells' bounds, x0, y0, x1, y1 (x1, y1 excluded) */
+    uint32_t dense_class;     /* --target's class */
 } classes;
 
 static const char *class_name(const classes *c, int k) {
@@ -811,12 +953,19 @@ typedef struct worker {
     const classes *cls;
     model m;
     decam_ctx *ctx;
-    float *input, *map, *probs;
+    float *input, *probs;
+    float *maps; /* one map per target of a run (--top-k of them) */
+    float *map;  /* the one being written: maps, or one of its maps */
     uint8_t *truth;
     int label;                        /* the scene's true class, or -1 */
     char why[768];                    /* the library's message of the last failed call */
     const char *name;                 /* the image's name, for the library's warnings */
     int bar;                          /* a progress bar is on standard error */
+    int lines;                        /* progress lines instead (not a terminal) */
+    double *last_line;                /* when one was printed (shared by the jobs) */
+    double own_last_line;             /* last_line of a worker alone */
+    pthread_mutex_t *lock;            /* guards *last_line and stderr; NULL alone */
+    double image_start;               /* when the image's run began */
     char warnings[MAX_WARNINGS][256]; /* the explanation's warnings, kept */
     int n_warnings;                   /* how many (those kept and the rest) */
     const char *settings;             /* what the records were made with */
@@ -824,7 +973,7 @@ typedef struct worker {
 
 static void worker_free(worker *w) {
     free(w->input);
-    free(w->map);
+    free(w->maps);
     free(w->probs);
     free(w->truth);
     decam_free(w->ctx);
@@ -872,15 +1021,17 @@ static void json_warnings(text *t, const worker *w) {
 
 static int worker_init(worker *w, const options *o, const classes *cls, char *err, size_t errlen) {
     *w = (worker){.o = o, .cls = cls, .label = -1};
+    w->last_line = &w->own_last_line;
     if (model_open(o, &w->m, err, errlen)) return -1;
     w->m.outputs = cls->outputs;
     size_t px = (size_t)w->m.width * w->m.height;
     w->ctx = decam_create();
     w->input = malloc(px * 3 * sizeof *w->input);
-    w->map = malloc(px * sizeof *w->map);
+    w->maps = malloc((size_t)o->top_k * px * sizeof *w->maps);
+    w->map = w->maps;
     w->probs = malloc((size_t)cls->outputs * sizeof *w->probs);
     w->truth = malloc(px);
-    if (!w->ctx || !w->input || !w->map || !w->probs || !w->truth) {
+    if (!w->ctx || !w->input || !w->maps || !w->probs || !w->truth) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -1005,44 +1156,87 @@ static int progress_bar(void *user, const decam_progress *p) {
     return 0;
 }
 
-/* Explains w->input for target with seed into w->map and r. */
-static int explain_target(worker *w, int target, unsigned long long seed, int bar, result *r,
-                          char *err, size_t errlen) {
+#define LINE_EVERY 10.0 /* seconds between progress lines during one image */
+
+/* Off a terminal (CI, nohup): a line at most every LINE_EVERY seconds
+ * while an image runs, so that a long run shows it is alive. */
+static int progress_lines(void *user, const decam_progress *p) {
+    worker *w = user;
+    const double t = now();
+    char a[256];
+    if (w->lock) pthread_mutex_lock(w->lock);
+    if (t - *w->last_line >= LINE_EVERY) {
+        *w->last_line = t;
+        fprintf(stderr, "decam-explain: %s: %llu/%llu queries, %.0f s\n",
+                shown(w->name ? w->name : "", a, sizeof a), (unsigned long long)p->queries,
+                (unsigned long long)p->budget, t - w->image_start);
+    }
+    if (w->lock) pthread_mutex_unlock(w->lock);
+    return 0;
+}
+
+/* Explains w->input for n targets in one run of the budget (every map
+ * from the same queries, decam_explain_items()) with seed: the maps into
+ * w->maps, one after the other, and r[0 .. n-1]. The library scores the
+ * kept and removed images for the first target only: the others' are NaN
+ * here, and their score_full the caller's to fill. */
+static int explain_targets(worker *w, const int *targets, int n, unsigned long long seed, int bar,
+                           result *r, char *err, size_t errlen) {
     const int W = w->m.width, H = w->m.height;
-    r->target = target;
-    r->seed = seed;
-    r->stats = (decam_stats){.size = sizeof r->stats};
-    r->metrics = (decam_metrics){.size = sizeof r->metrics};
-    r->pointing = r->energy = NAN;
+    const size_t px = (size_t)W * H;
+    uint32_t *ids = malloc((size_t)n * sizeof *ids);
+    for (int i = 0; i < n; i++) {
+        if (ids) ids[i] = (uint32_t)targets[i];
+        r[i].target = targets[i];
+        r[i].seed = seed;
+        r[i].stats = (decam_stats){.size = sizeof r[i].stats};
+        r[i].metrics = (decam_metrics){.size = sizeof r[i].metrics};
+        r[i].pointing = r[i].energy = NAN;
+    }
     double t0 = now();
-    decam_status st = noted(w, decam_set_param(w->ctx, DECAM_PARAM_TARGET, target));
+    w->image_start = t0;
+    if (!w->lock) *w->last_line = t0; /* alone: the first line after LINE_EVERY */
+    decam_progress_fn progress = bar ? progress_bar : w->lines ? progress_lines : NULL;
+    decam_status st = ids ? DECAM_OK : DECAM_ERR_OUT_OF_MEMORY;
+    if (st == DECAM_OK) st = noted(w, decam_set_param(w->ctx, DECAM_PARAM_TARGET, targets[0]));
     if (st == DECAM_OK) st = noted(w, decam_set_param(w->ctx, DECAM_PARAM_SEED, (double)seed));
-    if (st == DECAM_OK) st = noted(w, decam_set_progress(w->ctx, bar ? progress_bar : NULL, NULL));
+    if (st == DECAM_OK) st = noted(w, decam_set_progress(w->ctx, progress, w));
     if (st == DECAM_OK) {
-        /* The message first: decam_get_stats() below may clear it. */
-        st = noted(w, decam_explain(w->ctx, w->input, W, H, 3, w->map));
+        const decam_item item = {w->input, W, H, 3, ids, (size_t)n, w->maps, &r[0].stats};
+        st = noted(w, decam_explain_items(w->ctx, &item, 1));
         if (bar) fprintf(stderr, "\n");
-        decam_get_stats(w->ctx, &r->stats);
+    }
+    for (int i = 1; st == DECAM_OK && i < n; i++) {
+        r[i].stats = r[0].stats;
+        r[i].stats.score_full = r[i].stats.score_keep = r[i].stats.score_drop = NAN;
     }
     if (st == DECAM_OK && w->o->has_scene) {
-        st = decam_pointing(w->map, w->truth, W, H, &r->pointing, &r->energy);
+        st = decam_pointing(w->maps, w->truth, W, H, &r[0].pointing, &r[0].energy);
         if (st != DECAM_OK) snprintf(w->why, sizeof w->why, "the pointing game failed");
     }
-    if (st == DECAM_OK && w->o->metrics) {
-        decam_set_progress(w->ctx, NULL, NULL);
-        st = noted(w, decam_evaluate(w->ctx, w->input, W, H, 3, w->map, NULL, &r->metrics));
+    if (st == DECAM_OK && w->o->metrics) decam_set_progress(w->ctx, NULL, NULL);
+    for (int i = 0; st == DECAM_OK && w->o->metrics && i < n; i++) {
+        st = noted(w, decam_set_param(w->ctx, DECAM_PARAM_TARGET, targets[i]));
+        if (st == DECAM_OK)
+            st = noted(w, decam_evaluate(w->ctx, w->input, W, H, 3, w->maps + (size_t)i * px, NULL,
+                                         &r[i].metrics));
     }
+    free(ids);
     if (st != DECAM_OK) {
         library_error(w, st, err, errlen);
         return -1;
     }
-    r->seconds = now() - t0;
-    r->checksum = map_checksum(w->map, (size_t)W * H);
-    size_t peak = 0;
-    for (size_t i = 1; i < (size_t)W * H; i++)
-        if (w->map[i] > w->map[peak]) peak = i;
-    r->peak_x = (int)(peak % (size_t)W);
-    r->peak_y = (int)(peak / (size_t)W);
+    const double seconds = now() - t0; /* of the one run */
+    for (int i = 0; i < n; i++) {
+        const float *map = w->maps + (size_t)i * px;
+        r[i].seconds = seconds;
+        r[i].checksum = map_checksum(map, px);
+        size_t peak = 0;
+        for (size_t j = 1; j < px; j++)
+            if (map[j] > map[peak]) peak = j;
+        r[i].peak_x = (int)(peak % (size_t)W);
+        r[i].peak_y = (int)(peak / (size_t)W);
+    }
     return 0;
 }
 
@@ -1247,6 +1441,7 @@ static int print_scores(worker *w) {
 }
 
 static int explain_single_detections(worker *w);
+static int explain_single_scorer(worker *w);
 
 /* One image (a file or a scene): the panel at -o, the report, --json and
  * --map. Returns the exit status. */
@@ -1266,6 +1461,7 @@ static int explain_single(worker *w) {
         return failure("%s", err);
     }
     if (w->cls->detector) return explain_single_detections(w);
+    if (w->cls->kind >= KIND_EMBEDDER) return explain_single_scorer(w);
     result r = {.rank = 1};
     int order[1];
     if (rank_classes(w, order, 1, err, sizeof err)) return failure("%s", err);
@@ -1275,7 +1471,9 @@ static int explain_single(worker *w) {
     if (resolve_target(o, w->cls, &target)) return 2;
     if (target < 0) target = r.predicted;
     const int bar = !o->quiet && isatty(fileno(stderr));
-    if (explain_target(w, target, o->seed, bar, &r, err, sizeof err)) return failure("%s", err);
+    w->lines = !o->quiet && !bar;
+    if (explain_targets(w, &target, 1, o->seed, bar, &r, err, sizeof err))
+        return failure("%s", err);
     st = write_panel(w, o->output, format_of(o->output), 0);
     if (st != DECAM_OK) {
         library_error(w, st, err, sizeof err);
@@ -1331,8 +1529,8 @@ typedef struct job_state {
     char **errors; /* per image: why it failed, or NULL */
     char *done;    /* per image: 1 explained, 2 skipped (resumed) */
     size_t next, finished, explained, skipped, failed;
-    double start;
-    int bar;
+    double start, last_line;
+    int bar, lines; /* a progress bar (a terminal), or lines (not -q) */
     pthread_mutex_t lock;
 } job_state;
 
@@ -1482,6 +1680,21 @@ static void settings_json(text *t, const options *o, const classes *cls) {
         else
             text_printf(t, "null");
     }
+    if (o->kind >= KIND_EMBEDDER) {
+        text_printf(t, ", \"scorer\": \"%s\", \"reference\": ", KINDS[o->kind]);
+        json_file_identity(t, o->reference);
+        text_printf(t, ", \"similarity\": ");
+        if (o->kind == KIND_EMBEDDER)
+            text_printf(t, "\"%s\"", SIMILARITIES[o->similarity]);
+        else
+            text_printf(t, "null");
+        text_printf(t, ", \"region\": ");
+        if (o->kind == KIND_SEGMENTER && o->region_text)
+            text_printf(t, "[%.9g, %.9g, %.9g, %.9g]", o->region[0], o->region[1], o->region[2],
+                        o->region[3]);
+        else
+            text_printf(t, o->kind == KIND_SEGMENTER ? "\"all\"" : "null");
+    }
     text_printf(t, "}");
 }
 
@@ -1518,6 +1731,45 @@ static const char *const DET_RECORD_KEYS[] = {
 /* The settings a detector adds. */
 static const char *const DET_SETTINGS_KEYS[] = {
     "detector", "detector_layout", "stride", "threshold", "nms", "box"};
+/* An embedder's or a segmenter's record, and the settings they add. */
+static const char *const SCORER_RECORD_KEYS[] = {
+    "image",   "file",       "scorer",     "score",   "method",        "objective", "budget",
+    "seed",    "queries",    "score_keep", "seconds", "model_seconds", "warnings",  "peak",
+    "map_checksum", "map",   "panel",      "settings"};
+static const char *const EMBEDDER_KEYS[] = {"reference", "similarity"};
+static const char *const SEGMENTER_KEYS[] = {"class", "region", "cells"};
+static const char *const SCORER_SETTINGS_KEYS[] = {"scorer", "reference", "similarity", "region"};
+
+/* The keys a record of this run must hold: n of them through keys(i). */
+static const char *record_key(const options *o, int i) {
+#define TAKE(a)                                                                                        do {                                                                                                   if (i < COUNT(a)) return a[i];                                                                     i -= COUNT(a);                                                                                 } while (0)
+    if (o->kind == KIND_DETECTOR) {
+        TAKE(DET_RECORD_KEYS);
+        return NULL;
+    }
+    if (o->kind == KIND_CLASSIFIER)
+        TAKE(RECORD_KEYS);
+    else {
+        TAKE(SCORER_RECORD_KEYS);
+        if (o->kind == KIND_EMBEDDER)
+            TAKE(EMBEDDER_KEYS);
+        else
+            TAKE(SEGMENTER_KEYS);
+    }
+    if (o->metrics) TAKE(METRIC_KEYS);
+    return NULL;
+#undef TAKE
+}
+
+/* The keys of a record's settings for this run, through settings_key(i). */
+static const char *settings_key(const options *o, int i) {
+    if (i < COUNT(SETTINGS_KEYS)) return SETTINGS_KEYS[i];
+    i -= COUNT(SETTINGS_KEYS);
+    if (o->kind == KIND_DETECTOR) return i < COUNT(DET_SETTINGS_KEYS) ? DET_SETTINGS_KEYS[i] : NULL;
+    if (o->kind >= KIND_EMBEDDER)
+        return i < COUNT(SCORER_SETTINGS_KEYS) ? SCORER_SETTINGS_KEYS[i] : NULL;
+    return NULL;
+}
 
 static int span_is(json_span v, const char *s) { return v.n == strlen(s) && !memcmp(v.s, s, v.n); }
 
@@ -1539,16 +1791,10 @@ static int read_record(const options *o, const char *path, text *t, char *why, s
     if (!nl || nl != t->s + t->len - 1 || !json_is_object(t->s, t->len))
         return snprintf(why, n, "it is %s", t->len ? "not one whole line of JSON" : "empty"), -1;
     json_span rec = {t->s, t->len}, v;
-    for (int i = 0; o->detector && i < COUNT(DET_RECORD_KEYS); i++)
-        if (!json_member(rec, DET_RECORD_KEYS[i], &v))
-            return snprintf(why, n, "it has no \"%s\"", DET_RECORD_KEYS[i]), -1;
-    for (int i = 0; !o->detector && i < COUNT(RECORD_KEYS) + (o->metrics ? COUNT(METRIC_KEYS) : 0);
-         i++) {
-        const char *key =
-            i < COUNT(RECORD_KEYS) ? RECORD_KEYS[i] : METRIC_KEYS[i - COUNT(RECORD_KEYS)];
+    const char *key;
+    for (int i = 0; (key = record_key(o, i)) != NULL; i++)
         if (!json_member(rec, key, &v))
             return snprintf(why, n, "it has no \"%s\"", shown(key, buf, sizeof buf)), -1;
-    }
     return 0;
 }
 
@@ -1576,14 +1822,13 @@ static int record_reusable(const options *o, const char *settings, const input *
     text_json_string(&want, in->name);
     snprintf(num, sizeof num, "%d", rank);
     if (want.failed || !json_member(r, "image", &v) || !span_is(v, want.s) ||
-        (!o->detector && (!json_member(r, "rank", &v) || !span_is(v, num)))) {
+        (o->kind == KIND_CLASSIFIER && (!json_member(r, "rank", &v) || !span_is(v, num)))) {
         snprintf(why, n, "its record %s is another image's", leaf(rec));
         goto done;
     }
     json_member(r, "settings", &v);
-    for (int i = 0; i < COUNT(SETTINGS_KEYS) + (o->detector ? COUNT(DET_SETTINGS_KEYS) : 0); i++) {
-        const char *key = i < COUNT(SETTINGS_KEYS) ? SETTINGS_KEYS[i]
-                                                   : DET_SETTINGS_KEYS[i - COUNT(SETTINGS_KEYS)];
+    const char *key;
+    for (int i = 0; (key = settings_key(o, i)) != NULL; i++) {
         json_member(cur, key, &now);
         if (!json_is_object(v.s, v.n) || !json_member(v, key, &old)) {
             snprintf(why, n, "its record %s has no setting \"%s\"", leaf(rec), key);
@@ -1644,6 +1889,10 @@ static int resumable(const options *o, const char *settings, const input *in, in
     return 0;
 }
 
+static void json_scorer_record(text *t, const worker *w, const char *name, const char *file,
+                               const result *r, const char *panel, const char *npy,
+                               const char *settings);
+
 /* One explanation's three files, the record last. */
 static int write_outputs(worker *w, const input *in, const result *r, char *err, size_t errlen) {
     const options *o = w->o;
@@ -1670,7 +1919,10 @@ static int write_outputs(worker *w, const input *in, const result *r, char *err,
         snprintf(err, errlen, "cannot write %s: %s", shown(npy, buf, sizeof buf), why);
         goto done;
     }
-    json_record(&t, w, in, r, panel, npy);
+    if (w->cls->kind >= KIND_EMBEDDER)
+        json_scorer_record(&t, w, in->name, in->path, r, panel, npy, w->settings);
+    else
+        json_record(&t, w, in, r, panel, npy);
     if (t.failed) {
         snprintf(err, errlen, "out of memory");
         goto done;
@@ -1783,7 +2035,11 @@ static int explain_detections(worker *w, unsigned long long seed, int bar, det_r
         st = noted(w, decam_score_detections(w->ctx, dl, boxes, one_hot ? ids : NULL,
                                              one_hot ? NULL : vectors, n));
     if (st == DECAM_OK) st = noted(w, decam_set_param(w->ctx, DECAM_PARAM_SEED, (double)seed));
-    if (st == DECAM_OK) st = noted(w, decam_set_progress(w->ctx, bar ? progress_bar : NULL, NULL));
+    w->image_start = now();
+    if (!w->lock) *w->last_line = w->image_start;
+    if (st == DECAM_OK)
+        st = noted(w, decam_set_progress(w->ctx,
+                                         bar ? progress_bar : w->lines ? progress_lines : NULL, w));
     if (st == DECAM_OK) {
         const decam_item item = {w->input, W, H, 3, targets, n, d->maps, &d->stats};
         st = noted(w, decam_explain_items(w->ctx, &item, 1));
@@ -1988,6 +2244,7 @@ static int explain_single_detections(worker *w) {
     char err[1024], buf[256], a[64];
     det_result d;
     const int bar = !o->quiet && isatty(fileno(stderr));
+    w->lines = !o->quiet && !bar;
     if (explain_detections(w, o->seed, bar, &d, err, sizeof err)) return failure("%s", err);
     int rc = 0;
     decam_status st = write_det_panel(w, &d, o->output, format_of(o->output), 0);
@@ -2039,6 +2296,185 @@ static int explain_single_detections(worker *w) {
     return rc;
 }
 
+/* ---- embedders and segmenters: a scorer between the model and the method ---- */
+
+/* Sets the scorer of --embedder (the similarity to --reference's
+ * embedding, or to the image's own) or --segmenter (--target's mean over
+ * --region) for the image in w->input; its one target is 0. */
+static int set_scorer(worker *w, char *err, size_t errlen) {
+    const classes *c = w->cls;
+    decam_status st;
+    if (c->kind == KIND_EMBEDDER) {
+        const float *ref = c->reference;
+        if (!ref) {
+            if (model_scores(&w->m, w->input, 1, w->probs))
+                return snprintf(err, errlen, "the model failed: %s", w->m.error), -1;
+            ref = w->probs;
+        }
+        st = noted(w, decam_score_similarity(w->ctx, (decam_similarity)w->o->similarity, ref,
+                                             (size_t)c->outputs, 1));
+    } else
+        st = noted(w, decam_score_regions(w->ctx, &c->dense, &c->dense_class, c->region, 1));
+    if (st != DECAM_OK) {
+        library_error(w, st, err, errlen);
+        return -1;
+    }
+    return 0;
+}
+
+static void json_path_or_null(text *t, const char *path) {
+    if (path)
+        text_json_string(t, leaf(path));
+    else
+        text_append(t, "null", 4);
+}
+
+/* The record of an embedder's or a segmenter's explanation, one line
+ * (settings NULL: the one-image JSON report). */
+static void json_scorer_record(text *t, const worker *w, const char *name, const char *file,
+                               const result *r, const char *panel, const char *npy,
+                               const char *settings) {
+    const options *o = w->o;
+    const classes *c = w->cls;
+    const decam_stats *s = &r->stats;
+    text_printf(t, "{\"image\": ");
+    text_json_string(t, name);
+    text_printf(t, ", \"file\": ");
+    text_json_string(t, file);
+    text_printf(t, ", \"scorer\": \"%s\"", KINDS[c->kind]);
+    if (c->kind == KIND_EMBEDDER) {
+        text_printf(t, ", \"reference\": ");
+        if (o->reference)
+            text_json_string(t, o->reference);
+        else
+            text_append(t, "null", 4);
+        text_printf(t, ", \"similarity\": \"%s\", \"dimensions\": %d", SIMILARITIES[o->similarity],
+                    c->outputs);
+    } else {
+        text_printf(t, ", \"class\": %u, \"label\": ", (unsigned)c->dense_class);
+        json_label(t, c, (int)c->dense_class);
+        text_printf(t, ", \"region\": ");
+        if (o->region_text)
+            text_printf(t, "[%.9g, %.9g, %.9g, %.9g]", o->region[0], o->region[1], o->region[2],
+                        o->region[3]);
+        else
+            text_printf(t, "\"all\"");
+        text_printf(t, ", \"cells\": [%d, %d, %d, %d], \"grid\": [%d, %d]", c->cells[0],
+                    c->cells[1], c->cells[2], c->cells[3], (int)c->dense.width,
+                    (int)c->dense.height);
+    }
+    text_printf(t, ", \"score\": ");
+    text_json_number(t, "%.6g", s->score_full);
+    text_printf(t, ", \"method\": \"%s\", \"objective\": \"%s\", \"budget\": %ld, \"seed\": %llu",
+                METHODS[o->method], OBJECTIVES[o->objective], o->budget, r->seed);
+    text_printf(t, ", \"queries\": %llu, \"score_keep\": ", (unsigned long long)s->queries);
+    text_json_number(t, "%.6g", s->score_keep);
+    text_printf(t, ", \"score_drop\": ");
+    text_json_number(t, "%.6g", s->score_drop);
+    text_printf(t, ", \"seconds\": ");
+    text_json_number(t, "%.4f", r->seconds);
+    text_printf(t, ", \"model_seconds\": ");
+    text_json_number(t, "%.4f", s->model_seconds);
+    if (o->metrics) {
+        text_printf(t, ", \"deletion_auc\": ");
+        text_json_number(t, "%.6g", r->metrics.deletion_auc);
+        text_printf(t, ", \"insertion_auc\": ");
+        text_json_number(t, "%.6g", r->metrics.insertion_auc);
+        text_printf(t, ", \"metric_queries\": %llu", (unsigned long long)r->metrics.queries);
+    }
+    text_printf(t, ", \"warnings\": ");
+    json_warnings(t, w);
+    text_printf(t, ", \"peak\": [%d, %d], \"map_checksum\": \"%016llx\", \"map\": ", r->peak_x,
+                r->peak_y, r->checksum);
+    json_path_or_null(t, npy);
+    text_printf(t, ", \"panel\": ");
+    json_path_or_null(t, panel);
+    if (settings) text_printf(t, ", \"settings\": %s", settings);
+    text_printf(t, "}\n");
+}
+
+/* One image in an output folder: its panel, map and record. */
+static int explain_image_scorer(worker *w, const input *in, char *err, size_t errlen) {
+    result r = {.rank = 1};
+    static const int zero = 0;
+    if (set_scorer(w, err, errlen) ||
+        explain_targets(w, &zero, 1, image_seed(w->o->seed, in->name), 0, &r, err, errlen))
+        return -1;
+    return write_outputs(w, in, &r, err, errlen);
+}
+
+/* One image and a panel path: the panel, --map, the report and --json. */
+static int explain_single_scorer(worker *w) {
+    const options *o = w->o;
+    const classes *c = w->cls;
+    char err[1024], buf[256], a[64];
+    result r = {.rank = 1};
+    static const int zero = 0;
+    const int bar = !o->quiet && isatty(fileno(stderr));
+    w->lines = !o->quiet && !bar;
+    if (set_scorer(w, err, sizeof err) ||
+        explain_targets(w, &zero, 1, o->seed, bar, &r, err, sizeof err))
+        return failure("%s", err);
+    decam_status st = write_panel(w, o->output, format_of(o->output), 0);
+    if (st != DECAM_OK) {
+        library_error(w, st, err, sizeof err);
+        return failure("%s", err);
+    }
+    if (o->map && write_npy(w, o->map, err, sizeof err))
+        return failure("cannot write %s: %s", shown(o->map, buf, sizeof buf), err);
+    const int json_stdout = o->json && !strcmp(o->json, "-");
+    text t = {0};
+    int rc = 0;
+    if (!json_stdout) {
+        const decam_stats *s = &r.stats;
+        if (c->kind == KIND_EMBEDDER) {
+            text_printf(&t, "explained:   the %s similarity of its %d-float embedding to ",
+                        SIMILARITIES[o->similarity], c->outputs);
+            if (o->reference)
+                text_printf(&t, "%s's\n", shown(o->reference, buf, sizeof buf));
+            else
+                text_printf(&t, "its own\n");
+            text_printf(&t, "similarity:  %.4f\n", s->score_full);
+        } else {
+            const char *name = class_name(c, (int)c->dense_class);
+            if (!name) snprintf(a, sizeof a, "class %u", (unsigned)c->dense_class), name = a;
+            text_printf(&t,
+                        "explained:   %s, its mean over cells [%d, %d, %d, %d) of the %d x %d "
+                        "output, score %.4f\n",
+                        name, c->cells[0], c->cells[1], c->cells[2], c->cells[3],
+                        (int)c->dense.width, (int)c->dense.height, s->score_full);
+        }
+        text_printf(&t, "queries:     %llu in %.3f s (%.3f s in the model), %s\n",
+                    (unsigned long long)s->queries, s->model_seconds + s->library_seconds,
+                    s->model_seconds, METHODS[o->method]);
+        text_printf(&t, "map region:  kept %.4f, removed %.4f\n", s->score_keep, s->score_drop);
+        if (o->metrics)
+            text_printf(&t, "metrics:     deletion AUC %.4f, insertion AUC %.4f (%llu queries)\n",
+                        r.metrics.deletion_auc, r.metrics.insertion_auc,
+                        (unsigned long long)r.metrics.queries);
+        text_printf(&t, "peak:        x %d, y %d\n", r.peak_x, r.peak_y);
+        text_printf(&t, "panel:       %s\n", o->output);
+        if (o->map)
+            text_printf(&t, "map:         %s (checksum %016llx)\n", o->map, r.checksum);
+        else
+            text_printf(&t, "map:         checksum %016llx (--map writes it)\n", r.checksum);
+        rc = t.failed ? failure("out of memory") : to_stdout(t.s, t.len);
+    }
+    text_free(&t);
+    if (rc == 0 && o->json) {
+        text j = {0};
+        json_scorer_record(&j, w, o->inputs[0], o->inputs[0], &r, o->output, o->map, NULL);
+        if (j.failed)
+            rc = failure("out of memory");
+        else if (json_stdout)
+            rc = to_stdout(j.s, j.len);
+        else if (write_file_atomic(o->json, j.s, j.len, err, sizeof err))
+            rc = failure("cannot write %s: %s", shown(o->json, buf, sizeof buf), err);
+        text_free(&j);
+    }
+    return rc;
+}
+
 static int explain_image(worker *w, const input *in, int bar, char *err, size_t errlen) {
     const options *o = w->o;
     w->name = in->name;
@@ -2050,33 +2486,63 @@ static int explain_image(worker *w, const input *in, int bar, char *err, size_t 
         return -1;
     }
     if (w->cls->detector) return explain_image_detections(w, in, err, errlen);
-    int *order = malloc((size_t)o->top_k * sizeof *order);
-    if (!order) return snprintf(err, errlen, "out of memory"), -1;
-    int fixed, rc = 0;
-    resolve_target(o, w->cls, &fixed); /* checked before any image */
-    rc = rank_classes(w, order, (int)o->top_k, err, errlen);
-    const unsigned long long seed = image_seed(o->seed, in->name);
-    const int loading = w->n_warnings; /* the image's own, in every record */
-    for (int k = 0; rc == 0 && k < o->top_k; k++) {
-        result r = {.rank = k + 1, .predicted = order[0]};
-        w->n_warnings = loading;
-        rc = explain_target(w, fixed >= 0 ? fixed : order[k], seed, 0, &r, err, errlen);
-        if (rc == 0) rc = write_outputs(w, in, &r, err, errlen);
+    if (w->cls->kind >= KIND_EMBEDDER) return explain_image_scorer(w, in, err, errlen);
+    /* --top-k K: the K best classes from one run of the budget. */
+    const int k = (int)o->top_k;
+    const size_t px = (size_t)w->m.width * w->m.height;
+    int *order = malloc((size_t)k * sizeof *order);
+    result *r = calloc((size_t)k, sizeof *r);
+    if (!order || !r) {
+        free(order);
+        free(r);
+        return snprintf(err, errlen, "out of memory"), -1;
     }
+    int fixed, rc;
+    resolve_target(o, w->cls, &fixed); /* checked before any image; then k is 1 */
+    rc = rank_classes(w, order, k, err, errlen);
+    const int predicted = order[0];
+    if (rc == 0 && fixed >= 0) order[0] = fixed;
+    if (rc == 0) rc = explain_targets(w, order, k, image_seed(o->seed, in->name), 0, r, err, errlen);
+    for (int i = 0; rc == 0 && i < k; i++) {
+        r[i].rank = i + 1;
+        r[i].predicted = predicted;
+        if (i) r[i].stats.score_full = w->probs[order[i]]; /* the unmasked image's */
+        w->map = w->maps + (size_t)i * px;
+        rc = write_outputs(w, in, &r[i], err, errlen);
+    }
+    w->map = w->maps;
     free(order);
+    free(r);
     return rc;
+}
+
+/* The time the images left should take, as M:SS, from those explained
+ * (or failed) so far; "--:--" before the first. */
+static void eta_text(const job_state *s, char *eta, size_t n) {
+    const size_t worked = s->explained + s->failed, left = s->in->n - s->finished;
+    snprintf(eta, n, "--:--");
+    if (worked > 0) {
+        double secs = (now() - s->start) / (double)worked * (double)left;
+        snprintf(eta, n, "%d:%02d", (int)(secs / 60), (int)fmod(secs, 60));
+    }
+}
+
+/* Off a terminal: one line per image done (under s->lock). */
+static void progress_line(job_state *s) {
+    char eta[32];
+    eta_text(s, eta, sizeof eta);
+    s->last_line = now();
+    fprintf(stderr,
+            "decam-explain: %zu/%zu images (%zu explained, %zu skipped, %zu failed), %.1f s, "
+            "ETA %s\n",
+            s->finished, s->in->n, s->explained, s->skipped, s->failed, s->last_line - s->start,
+            eta);
 }
 
 static void draw_bar(const job_state *s) {
     const size_t total = s->in->n;
-    const double elapsed = now() - s->start;
-    const size_t worked = s->explained + s->failed;
-    const size_t left = total - s->finished;
-    char eta[32] = "--:--";
-    if (worked > 0) {
-        double secs = elapsed / (double)worked * (double)left;
-        snprintf(eta, sizeof eta, "%d:%02d", (int)(secs / 60), (int)fmod(secs, 60));
-    }
+    char eta[32];
+    eta_text(s, eta, sizeof eta);
     int width = 30, filled = total ? (int)(width * s->finished / total) : width;
     fprintf(stderr, "\r[%-*.*s] %zu/%zu images, ETA %s ", width, filled,
             "##############################", s->finished, total, eta);
@@ -2088,6 +2554,9 @@ static void *job_main(void *arg) {
     char err[1024];
     int ok = worker_init(&w, s->o, s->cls, err, sizeof err) == 0;
     w.settings = s->settings;
+    w.lines = s->lines;
+    w.lock = &s->lock;
+    w.last_line = &s->last_line;
     for (;;) {
         pthread_mutex_lock(&s->lock);
         size_t i = s->next++;
@@ -2110,6 +2579,7 @@ static void *job_main(void *arg) {
         }
         s->finished++;
         if (s->bar) draw_bar(s);
+        if (s->lines) progress_line(s);
         pthread_mutex_unlock(&s->lock);
     }
     worker_free(&w);
@@ -2192,7 +2662,9 @@ static int explain_many(const options *o, const classes *cls, const input_list *
                    .cls = cls,
                    .in = in,
                    .start = now(),
-                   .bar = !o->quiet && isatty(fileno(stderr))};
+                   .bar = !o->quiet && isatty(fileno(stderr)),
+                   .lines = !o->quiet && !isatty(fileno(stderr))};
+    s.last_line = s.start;
     s.errors = calloc(in->n ? in->n : 1, sizeof *s.errors);
     s.done = calloc(in->n ? in->n : 1, 1);
     if (!summary || !s.errors || !s.done) {
@@ -2276,6 +2748,63 @@ static int collect_inputs(const options *o, input_list *in) {
     return 0;
 }
 
+/* --segmenter: the output's grid from its shape (N x C x H x W, or
+ * C x H x W), and the cells of --region (pixels of the input) on it:
+ * every cell the region overlaps. 0 or the exit status. */
+static int dense_setup(const options *o, classes *cls, const int *shape, int dims) {
+    char buf[256];
+    if (dims < 3 || (dims == 4 && shape[0] != 1) || dims > 4 ||
+        (long long)shape[dims - 3] * shape[dims - 2] * shape[dims - 1] != cls->outputs)
+        return failure("%s: the output is not N x C x H x W (a segmenter's classes by rows "
+                       "by columns): it has %d dimensions",
+                       shown(o->segmenter, buf, sizeof buf), dims);
+    const int C = shape[dims - 3], gh = shape[dims - 2], gw = shape[dims - 1];
+    if (C > 65536) return failure("%s: %d classes, more than 65536", o->segmenter, C);
+    cls->dense = (decam_dense_layout){sizeof cls->dense, gw, gh, C, DECAM_LAYOUT_CHW};
+    cls->targets = C;
+    int *b = cls->cells;
+    b[0] = b[1] = 0, b[2] = gw, b[3] = gh;
+    if (o->region_text) {
+        const float *r = o->region;
+        if (r[2] > (float)o->width || r[3] > (float)o->height)
+            return usage_error("--region %s lies outside the %d x %d input", o->region_text,
+                               o->width, o->height);
+        b[0] = (int)floor(r[0] * gw / o->width), b[1] = (int)floor(r[1] * gh / o->height);
+        b[2] = (int)ceil(r[2] * gw / o->width), b[3] = (int)ceil(r[3] * gh / o->height);
+    }
+    cls->region = calloc((size_t)gw * gh, 1);
+    if (!cls->region) return failure("out of memory");
+    for (int y = b[1]; y < b[3]; y++)
+        memset(cls->region + (size_t)y * gw + b[0], 1, (size_t)(b[2] - b[0]));
+    return 0;
+}
+
+/* --embedder --reference: its embedding, the image prepared as the
+ * inputs are. 0 or the exit status. */
+static int reference_setup(const options *o, classes *cls) {
+    worker w;
+    char err[1024], buf[256];
+    int rc = 0;
+    if (access(o->reference, R_OK) != 0)
+        return failure("cannot read %s: %s", shown(o->reference, buf, sizeof buf),
+                       strerror(errno));
+    cls->reference = malloc((size_t)cls->outputs * sizeof *cls->reference);
+    if (!cls->reference) return failure("out of memory");
+    if (worker_init(&w, o, cls, err, sizeof err))
+        rc = failure("%s", err);
+    else {
+        decam_status st = prepare_file(&w, o->reference);
+        if (st != DECAM_OK) {
+            library_error(&w, st, err, sizeof err);
+            rc = failure("the reference %s: %s", shown(o->reference, buf, sizeof buf), err);
+        } else if (model_scores(&w.m, w.input, 1, cls->reference))
+            rc = failure("the model failed on the reference %s: %s",
+                         shown(o->reference, buf, sizeof buf), w.m.error);
+    }
+    worker_free(&w);
+    return rc;
+}
+
 /* Opens the model once in the main thread: the number of outputs, the
  * labels, the target and every parameter checked before any image. */
 static int setup(const options *o, classes *cls) {
@@ -2285,9 +2814,13 @@ static int setup(const options *o, classes *cls) {
     int rc = model_probe(&m) ? failure("the model failed on a test image: %s", m.error) : 0;
     cls->outputs = cls->targets = m.outputs;
     cls->shapes = m.net != NULL;
-    const int row = m.row;
+    cls->kind = o->kind;
+    const int row = m.row, dims = m.dims;
+    int shape[8];
+    memcpy(shape, m.shape, sizeof shape);
     model_close(&m);
     if (rc) return rc;
+    if (o->kind == KIND_SEGMENTER && (rc = dense_setup(o, cls, shape, dims))) return rc;
     if (o->detector) {
         char buf[256];
         cls->detector = 1;
@@ -2307,10 +2840,12 @@ static int setup(const options *o, classes *cls) {
         return usage_error("--top-k %ld: the model has %d outputs", o->top_k, cls->outputs);
     int target;
     if ((rc = resolve_target(o, cls, &target))) return rc;
+    cls->dense_class = target < 0 ? 0 : (uint32_t)target;
     decam_ctx *ctx = decam_create();
     if (!ctx) return failure("out of memory");
     rc = apply_params(ctx, o, cls->outputs, err, sizeof err) ? usage_error("%s", err) : 0;
     decam_free(ctx);
+    if (rc == 0 && o->kind == KIND_EMBEDDER && o->reference) rc = reference_setup(o, cls);
     return rc;
 }
 
@@ -2333,6 +2868,8 @@ static int run(const options *o) {
         worker_free(&w);
     }
     labels_free(&cls.names);
+    free(cls.reference);
+    free(cls.region);
     inputs_free(&in);
     return rc;
 }

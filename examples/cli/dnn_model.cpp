@@ -23,6 +23,7 @@ struct dnn_model {
     cv::Mat blob, out;             /* reused from batch to batch */
     std::vector<cv::String> heads; /* the unconnected output layers (all_outputs) */
     int row;                       /* dnn_row_length() */
+    std::vector<int> shape;        /* dnn_output_shape() */
 };
 
 static void set_error(char *err, size_t errlen, const std::string &what) {
@@ -97,6 +98,13 @@ extern "C" dnn_model *dnn_open(const dnn_options *opt, char *err, size_t errlen)
 extern "C" void dnn_close(dnn_model *m) { delete m; }
 
 extern "C" int dnn_row_length(const dnn_model *m) { return m->row; }
+
+extern "C" int dnn_output_shape(const dnn_model *m, int *dims, int max) {
+    const int n = (int)m->shape.size();
+    for (int i = 0; i < n && i < max; i++)
+        dims[i] = m->shape[(size_t)i];
+    return n;
+}
 
 /* The last dimension of an output, its rows' length. */
 static int last_dim(const cv::Mat &a) { return a.dims >= 2 ? a.size[a.dims - 1] : (int)a.total(); }
@@ -197,6 +205,7 @@ extern "C" const float *dnn_forward(dnn_model *m, const float *images, size_t n,
         /* (n, k) whatever the trailing dimensions; a copy, so that the
          * softmax never writes into the network's own memory. */
         m->row = last_dim(raw);
+        m->shape.assign(raw.size.p, raw.size.p + raw.dims);
         raw.reshape(1, (int)n).copyTo(m->out);
         if (m->opt.softmax) softmax_rows(m->out);
         *outputs = m->out.cols;

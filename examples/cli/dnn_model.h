@@ -51,6 +51,11 @@ const float *dnn_forward(dnn_model *m, const float *images, size_t n, int *outpu
  * in it. */
 int dnn_row_length(const dnn_model *m);
 
+/* The shape of the last dnn_forward()'s output, before it was flattened
+ * to rows (a segmenter's N x C x H x W): writes up to max dimensions to
+ * dims and returns how many the output has (0 for a detector's heads). */
+int dnn_output_shape(const dnn_model *m, int *dims, int max);
+
 /* Limits OpenCV's own worker threads (cv::setNumThreads; process-wide). */
 void dnn_set_threads(int n);
 
