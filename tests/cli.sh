@@ -4,24 +4,7 @@
 exe="$1"
 work="$2/cli-test"
 rm -rf "$work" && mkdir -p "$work" || exit 1
-failed=0
-passed=0
-
-# expect STATUS TEXT ARGS...: runs the CLI, checks the exit status and that
-# TEXT appears in what it printed (stdout and stderr).
-expect() {
-    want="$1" text="$2"
-    shift 2
-    out=$("$exe" "$@" 2>&1)
-    got=$?
-    if [ "$got" != "$want" ] || ! printf '%s' "$out" | grep -q -- "$text"; then
-        echo "FAIL: decam-explain $* -> status $got (want $want), output:"
-        printf '%s\n' "$out" | sed 's/^/    /'
-        failed=$((failed + 1))
-    else
-        passed=$((passed + 1))
-    fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # The golden run: this seed, scene and budget give this map, bit for bit.
 expect 0 "checksum 5d3c645aee76f480" --scene 7 --seed 3 --budget 500 -q -o "$work/golden.png"
@@ -62,8 +45,6 @@ expect 2 "not both" --scene 1 "$work/golden.png"
 # ---- The CLI tells the truth: every output valid, every failure a message
 # and a nonzero exit. (Each case names -o, so that even a CLI that ignored
 # the option under test would write into the test's folder only.)
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-ok() { passed=$((passed + 1)); }
 py=/usr/bin/python3
 [ -x "$py" ] || py=$(command -v python3 || true)
 # valid_json FILE: the whole file is one JSON value (Python's parser, which

@@ -25,35 +25,7 @@ rm -rf "$work" && mkdir -p "$work/in" || exit 1
 ln -s "$data/images/darknet_dog.jpg" "$work/in/dog.jpg" || exit 1
 det=(--detector "$data/yolo-fastest-1.1.cfg,$data/yolo-fastest-1.1.weights"
      --labels "$data/coco.names" -q)
-failed=0
-passed=0
-fail() {
-    echo "FAIL: $*"
-    failed=$((failed + 1))
-}
-ok() { passed=$((passed + 1)); }
-
-# expect STATUS TEXT ARGS...: the exit status, and TEXT in what it printed.
-expect() {
-    local want=$1 text=$2
-    shift 2
-    local out got
-    out=$("$exe" "$@" 2>&1)
-    got=$?
-    if [ "$got" != "$want" ] || ! printf '%s' "$out" | grep -q -- "$text"; then
-        fail "decam-explain $* -> status $got (want $want), output:"
-        printf '%s\n' "$out" | sed 's/^/    /'
-    else
-        ok
-    fi
-}
-
-# check WHAT PYTHON-CODE ARGS...: a check written in Python.
-check() {
-    local what=$1 code=$2
-    shift 2
-    if "$py" -c "$code" "$@"; then ok; else fail "$what"; fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # ---- every detection of the image, one run ------------------------------------------
 start=$(date +%s.%N)

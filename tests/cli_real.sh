@@ -25,35 +25,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 model=$src/examples/real/mobilenet_v1_025_224.onnx
 labels=$src/examples/real/labels.txt
 net=(--model "$model" --labels "$labels" -q)
-failed=0
-passed=0
-fail() {
-    echo "FAIL: $*"
-    failed=$((failed + 1))
-}
-ok() { passed=$((passed + 1)); }
-
-# expect STATUS TEXT ARGS...: the exit status, and TEXT in what it printed.
-expect() {
-    local want=$1 text=$2
-    shift 2
-    local out got
-    out=$("$exe" "$@" 2>&1)
-    got=$?
-    if [ "$got" != "$want" ] || ! printf '%s' "$out" | grep -q -- "$text"; then
-        fail "decam-explain $* -> status $got (want $want), output:"
-        printf '%s\n' "$out" | sed 's/^/    /'
-    else
-        ok
-    fi
-}
-
-# check PYTHON-CODE ARGS...: a check written in Python (json, numpy).
-check() {
-    local what=$1 code=$2
-    shift 2
-    if "$py" -c "$code" "$@"; then ok; else fail "$what"; fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # Ten photographs, the first ten of images.json; two in a subfolder, so the
 # search is recursive; a text file that is not searched.

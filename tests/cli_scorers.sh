@@ -17,26 +17,7 @@ if [ -z "$py" ] || ! "$py" -c 'import onnx, numpy' 2>/dev/null; then
     exit 77
 fi
 rm -rf "$work" && mkdir -p "$work/in" || exit 1
-failed=0
-passed=0
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-ok() { passed=$((passed + 1)); }
-
-# expect STATUS TEXT ARGS...: runs the CLI, checks the exit status and that
-# TEXT appears in what it printed (stdout and stderr).
-expect() {
-    want="$1" text="$2"
-    shift 2
-    out=$("$exe" "$@" 2>&1)
-    got=$?
-    if [ "$got" != "$want" ] || ! printf '%s' "$out" | grep -q -- "$text"; then
-        echo "FAIL: decam-explain $* -> status $got (want $want), output:"
-        printf '%s\n' "$out" | sed 's/^/    /'
-        failed=$((failed + 1))
-    else
-        passed=$((passed + 1))
-    fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # The models and the images (32 x 32): a bright square in the top-left
 # quadrant (what the embedder sees) and one at the top right, x 20..28,
@@ -92,8 +73,8 @@ prep=(--size 32 --resize stretch --budget 300)
 emb=(--embedder "$work/embedder.onnx" "${prep[@]}")
 seg=(--segmenter "$work/segmenter.onnx" "${prep[@]}")
 
-# check FILE PYTHON: the JSON record in FILE as r satisfies PYTHON's asserts.
-check() {
+# check_record FILE PYTHON: the JSON record in FILE as r satisfies PYTHON's asserts.
+check_record() {
     "$py" -c 'import json, sys
 r = json.loads(open(sys.argv[1]).read())
 exec(sys.argv[2])' "$1" "$2"
@@ -103,7 +84,7 @@ exec(sys.argv[2])' "$1" "$2"
 # matches the reference's; the map peaks in the quadrant the model sees.
 expect 0 "similarity:  1.0000" "${emb[@]}" "$work/in/a.png" -q -o "$work/e.png" --json "$work/e.json" \
     --map "$work/e.npy"
-check "$work/e.json" '
+check_record "$work/e.json" '
 assert r["scorer"] == "embedder" and r["reference"] is None and r["similarity"] == "cosine", r
 assert r["dimensions"] == 8 and abs(r["score"] - 1) < 1e-5, r
 assert r["peak"][0] < 16 and r["peak"][1] < 16, r["peak"]
@@ -116,18 +97,18 @@ assert q[0] > 1.5 * max(q[1:]), q' "$work/e.npy" && ok ||
     fail "--embedder: the map does not sit in the top-left quadrant"
 expect 0 "to .*ref.png's" "${emb[@]}" "$work/in/a.png" -q -o "$work/e.png" --json "$work/er.json" \
     --reference "$work/ref.png"
-check "$work/er.json" '
+check_record "$work/er.json" '
 assert r["reference"].endswith("ref.png") and abs(r["score"] - 1) < 1e-4, r
 assert r["peak"][0] < 16 and r["peak"][1] < 16, r["peak"]' && ok || fail "--reference: the record"
 expect 0 "similarity:  -" "${emb[@]}" "$work/in/b.png" -q -o "$work/e.png" --json "$work/ed.json" \
     --reference "$work/ref.png" --similarity distance
-check "$work/ed.json" 'assert r["similarity"] == "distance" and r["score"] < 0, r' && ok ||
+check_record "$work/ed.json" 'assert r["similarity"] == "distance" and r["score"] < 0, r' && ok ||
     fail "--similarity distance: not the negative distance"
 
 # ---- --segmenter: class 1 over the region of the top-right square.
 expect 0 "class 1, its mean over cells \[5, 1, 7, 3) of the 8 x 8 output" "${seg[@]}" -t 1 \
     --region 20,4,28,12 "$work/in/a.png" -q -o "$work/s.png" --json "$work/s.json"
-check "$work/s.json" '
+check_record "$work/s.json" '
 assert r["scorer"] == "segmenter" and r["class"] == 1 and r["region"] == [20, 4, 28, 12], r
 assert r["cells"] == [5, 1, 7, 3] and r["grid"] == [8, 8], r
 assert 0.7 < r["score"] < 0.9, r["score"]
@@ -139,7 +120,7 @@ expect 0 "object, its mean over cells \[0, 0, 8, 8)" "${seg[@]}" -t object --lab
 
 # ---- Output folders: records, --resume, --jobs.
 expect 0 "2 images: 2 explained" "${emb[@]}" --reference "$work/ref.png" "$work/in" -o "$work/eo" -q
-check "$work/eo/a.png.json" '
+check_record "$work/eo/a.png.json" '
 assert r["image"] == "a.png" and r["scorer"] == "embedder", r
 assert r["settings"]["reference"]["path"].endswith("ref.png"), r["settings"]
 assert r["map"] == "a.png.npy" and r["panel"] == "a.png.png", r' && ok || fail "--embedder: the folder's record"
@@ -151,7 +132,7 @@ for f in a.png.npy b.png.npy; do
     cmp -s "$work/eo/$f" "$work/eo2/$f" && ok || fail "--jobs 2 changed $f"
 done
 expect 0 "2 images: 2 explained" "${seg[@]}" -t 1 --region 20,4,28,12 "$work/in" -o "$work/so" -q
-check "$work/so/b.png.json" 'assert r["cells"] == [5, 1, 7, 3] and 20 <= r["peak"][0] < 28, r' && ok ||
+check_record "$work/so/b.png.json" 'assert r["cells"] == [5, 1, 7, 3] and 20 <= r["peak"][0] < 28, r' && ok ||
     fail "--segmenter: the folder's record"
 expect 0 "0 explained, 2 skipped" "${seg[@]}" -t 1 --region 20,4,28,12 "$work/in" -o "$work/so" -q --resume
 expect 0 "explaining again: its record a.png.json was made with another region" \
