@@ -360,15 +360,15 @@ static int parse_set(const char *s, options *o) {
 }
 
 static const char *const VALUED[] = {
-    "-m",          "--method",  "-O",       "--objective", "-b",
-    "--budget",    "-g",        "--grid",   "-s",          "--seed",
-    "-j",          "--threads", "--scene",  "-t",          "--target",
-    "-o",          "--output",  "--json",   "-w",          "--weights",
-    "--model",     "--config",  "--labels", "--size",      "--resize",
-    "--shorter",   "--interp",  "--scale",  "--mean",      "--std",
-    "--batch",     "-k",        "--top-k",  "--map",       "--list",
-    "--ext",       "--jobs",    "--set",    "--detector",  "--detector-layout",
-    "--threshold", "--nms",     "--box",    "--embedder",  "--segmenter",
+    "-m",          "--method",     "-O",       "--objective", "-b",
+    "--budget",    "-g",           "--grid",   "-s",          "--seed",
+    "-j",          "--threads",    "--scene",  "-t",          "--target",
+    "-o",          "--output",     "--json",   "-w",          "--weights",
+    "--model",     "--config",     "--labels", "--size",      "--resize",
+    "--shorter",   "--interp",     "--scale",  "--mean",      "--std",
+    "--batch",     "-k",           "--top-k",  "--map",       "--list",
+    "--ext",       "--jobs",       "--set",    "--detector",  "--detector-layout",
+    "--threshold", "--nms",        "--box",    "--embedder",  "--segmenter",
     "--reference", "--similarity", "--region"};
 static const char *const FLAGS[] = {"-h",       "--help",   "--metrics", "-q",
                                     "--quiet",  "--bgr",    "--nhwc",    "--softmax",
@@ -773,7 +773,7 @@ typedef struct model {
     dnn_model *dnn; /* an OpenCV network */
 #endif
     int width, height, outputs;
-    int row; /* a detector's output's last dimension (0: unknown) */
+    int row;            /* a detector's output's last dimension (0: unknown) */
     int shape[8], dims; /* the output's shape before it was flattened (dims of them) */
     decam_layout layout;
     char error[512]; /* why the last call failed */
@@ -982,10 +982,17 @@ static void worker_free(worker *w) {
 
 static int apply_params(decam_ctx *ctx, const options *o, int outputs, char *err, size_t errlen) {
     const setting base[] = {
-        {DECAM_PARAM_N_OUTPUTS, outputs},          {DECAM_PARAM_METHOD, o->method},
-        {DECAM_PARAM_OBJECTIVE, o->objective},     {DECAM_PARAM_BUDGET, (double)o->budget},
-        {DECAM_PARAM_GRID_WIDTH, (double)o->grid}, {DECAM_PARAM_GRID_HEIGHT, (double)o->grid},
-        {DECAM_PARAM_THREADS, (double)o->threads}, {DECAM_PARAM_BATCH_SIZE, o->batch}};
+        {DECAM_PARAM_N_OUTPUTS, outputs},
+        {DECAM_PARAM_METHOD, o->method},
+        {DECAM_PARAM_OBJECTIVE, o->objective},
+        {DECAM_PARAM_BUDGET, (double)o->budget},
+        {DECAM_PARAM_GRID_WIDTH, (double)o->grid},
+        {DECAM_PARAM_GRID_HEIGHT, (double)o->grid},
+        {DECAM_PARAM_THREADS, (double)o->threads},
+        {DECAM_PARAM_BATCH_SIZE, o->batch},
+        /* An image's detections share one run; the search keeps them all
+         * (docs/method.md section 11). A --set follow= still decides. */
+        {DECAM_PARAM_FOLLOW, o->detector ? DECAM_FOLLOW_ALL : DECAM_FOLLOW_FIRST}};
     for (int i = 0; i < COUNT(base) + o->n_sets; i++) {
         const setting *s = i < COUNT(base) ? &base[i] : &o->sets[i - COUNT(base)];
         if (decam_set_param(ctx, s->key, s->value) != DECAM_OK) {
@@ -1733,16 +1740,20 @@ static const char *const DET_SETTINGS_KEYS[] = {
     "detector", "detector_layout", "stride", "threshold", "nms", "box"};
 /* An embedder's or a segmenter's record, and the settings they add. */
 static const char *const SCORER_RECORD_KEYS[] = {
-    "image",   "file",       "scorer",     "score",   "method",        "objective", "budget",
-    "seed",    "queries",    "score_keep", "seconds", "model_seconds", "warnings",  "peak",
-    "map_checksum", "map",   "panel",      "settings"};
+    "image",    "file", "scorer",       "score",      "method",  "objective",
+    "budget",   "seed", "queries",      "score_keep", "seconds", "model_seconds",
+    "warnings", "peak", "map_checksum", "map",        "panel",   "settings"};
 static const char *const EMBEDDER_KEYS[] = {"reference", "similarity"};
 static const char *const SEGMENTER_KEYS[] = {"class", "region", "cells"};
 static const char *const SCORER_SETTINGS_KEYS[] = {"scorer", "reference", "similarity", "region"};
 
 /* The keys a record of this run must hold: n of them through keys(i). */
 static const char *record_key(const options *o, int i) {
-#define TAKE(a)                                                                                        do {                                                                                                   if (i < COUNT(a)) return a[i];                                                                     i -= COUNT(a);                                                                                 } while (0)
+#define TAKE(a)                                                                                    \
+    do {                                                                                           \
+        if (i < COUNT(a)) return a[i];                                                             \
+        i -= COUNT(a);                                                                             \
+    } while (0)
     if (o->kind == KIND_DETECTOR) {
         TAKE(DET_RECORD_KEYS);
         return NULL;
@@ -2039,7 +2050,10 @@ static int explain_detections(worker *w, unsigned long long seed, int bar, det_r
     if (!w->lock) *w->last_line = w->image_start;
     if (st == DECAM_OK)
         st = noted(w, decam_set_progress(w->ctx,
-                                         bar ? progress_bar : w->lines ? progress_lines : NULL, w));
+                                         bar        ? progress_bar
+                                         : w->lines ? progress_lines
+                                                    : NULL,
+                                         w));
     if (st == DECAM_OK) {
         const decam_item item = {w->input, W, H, 3, targets, n, d->maps, &d->stats};
         st = noted(w, decam_explain_items(w->ctx, &item, 1));
@@ -2502,7 +2516,8 @@ static int explain_image(worker *w, const input *in, int bar, char *err, size_t 
     rc = rank_classes(w, order, k, err, errlen);
     const int predicted = order[0];
     if (rc == 0 && fixed >= 0) order[0] = fixed;
-    if (rc == 0) rc = explain_targets(w, order, k, image_seed(o->seed, in->name), 0, r, err, errlen);
+    if (rc == 0)
+        rc = explain_targets(w, order, k, image_seed(o->seed, in->name), 0, r, err, errlen);
     for (int i = 0; rc == 0 && i < k; i++) {
         r[i].rank = i + 1;
         r[i].predicted = predicted;
@@ -2786,8 +2801,7 @@ static int reference_setup(const options *o, classes *cls) {
     char err[1024], buf[256];
     int rc = 0;
     if (access(o->reference, R_OK) != 0)
-        return failure("cannot read %s: %s", shown(o->reference, buf, sizeof buf),
-                       strerror(errno));
+        return failure("cannot read %s: %s", shown(o->reference, buf, sizeof buf), strerror(errno));
     cls->reference = malloc((size_t)cls->outputs * sizeof *cls->reference);
     if (!cls->reference) return failure("out of memory");
     if (worker_init(&w, o, cls, err, sizeof err))
