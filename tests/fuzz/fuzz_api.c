@@ -56,6 +56,58 @@ static int fuzz_model(void *user, const float *images, size_t n, float *scores) 
 
 static int documented(decam_status s) { return s >= DECAM_OK && s <= DECAM_ERR_UNSUPPORTED; }
 
+/* The caller's scorer: one byte decides each score (a value, NaN, an
+ * infinity, a failure). */
+static int fuzz_scorer(void *user, const float *outputs, size_t n, uint32_t target, double *score) {
+    reader *in = user;
+    uint8_t how = byte(in);
+    *score = how == 1 ? NAN : how == 2 ? INFINITY : outputs[target % n];
+    return how == 3 ? 5 : 0;
+}
+
+/* A scorer from the input: every kind, with layouts, boxes, references and
+ * regions in and out of their ranges. */
+static decam_status set_scorer(decam_ctx *ctx, reader *in, const float *image) {
+    float floats[64];
+    for (int i = 0; i < 64; i++)
+        floats[i] = (float)any_value(in);
+    switch (byte(in) % 5) {
+    case 0: return decam_score_outputs(ctx);
+    case 1: {
+        decam_detection_layout l = {
+            .size = byte(in) % 8 ? sizeof l : 8,
+            .proposals = byte(in) % 4,
+            .stride = byte(in) % 12,
+            .box_format = byte(in) % 4,
+            .normalised = byte(in) % 3,
+            .box_offset = byte(in) % 8,
+            .objectness = (int)(byte(in) % 10) - 2,
+            .class_offset = byte(in) % 8,
+            .classes = byte(in) % 4,
+        };
+        int32_t labels[4];
+        for (int i = 0; i < 4; i++)
+            labels[i] = (int32_t)(byte(in) % 5) - 1;
+        uint8_t which = byte(in) % 3;
+        return decam_score_detections(ctx, &l, floats, which != 1 ? labels : NULL,
+                                      which != 0 ? floats + 16 : NULL, byte(in) % 4);
+    }
+    case 2:
+        return decam_score_similarity(ctx, (decam_similarity)(byte(in) % 3), floats, byte(in) % 9,
+                                      byte(in) % 3);
+    case 3: {
+        decam_dense_layout l = {sizeof l, byte(in) % 4, byte(in) % 4, byte(in) % 4, byte(in) % 3};
+        uint32_t classes[2] = {byte(in) % 4, byte(in) % 4};
+        uint8_t masks[32];
+        for (int i = 0; i < 32; i++)
+            masks[i] = byte(in) & 1;
+        (void)image;
+        return decam_score_regions(ctx, &l, classes, masks, byte(in) % 3);
+    }
+    default: return decam_score_with(ctx, fuzz_scorer, in, byte(in) % 3);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -87,10 +139,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
         } else if (op < 220) {
             s = decam_set_baseline_image(ctx, byte(&in) & 1 ? image : NULL, w, h, c);
-        } else if (op < 240) {
+        } else if (op < 235) {
             for (int i = 0; i < w * h; i++)
                 map[i] = (float)(i % 5);
             s = decam_set_prior_map(ctx, byte(&in) & 1 ? map : NULL, w, h);
+        } else if (op < 248) {
+            s = set_scorer(ctx, &in, image);
         } else {
             s = decam_reset_params(ctx);
         }
