@@ -182,7 +182,12 @@ def measure(model, layout, image, det, setting, seed, args, dets=None, where=Non
 
 
 def mean_se(values):
+    """Mean and standard error over the finite values (a flat map has no
+    energy share: NaN, counted apart)."""
     v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return float("nan"), float("nan")
     return v.mean(), (v.std(ddof=1) / math.sqrt(len(v)) if len(v) > 1 else float("nan"))
 
 
@@ -194,9 +199,9 @@ def summary(paths, reference):
             by.setdefault(s["setting"], {})[r["id"]] = s
     ref = by.get(reference, {})
     print(f"| setting | queries | deletion AUC (lower is better) | insertion AUC | "
-          f"insertion - deletion | pointing game | energy in box | seconds | wins vs "
-          f"{reference}: deletion / insertion / ins - del |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          f"insertion - deletion | pointing game | energy in box | flat maps | seconds | "
+          f"wins vs {reference}: deletion / insertion / ins - del |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, got in by.items():
         rs = list(got.values())
         cells = []
@@ -215,7 +220,10 @@ def summary(paths, reference):
                     for i in common), len(common))
         q = np.mean([r["queries"] for r in rs])
         secs = np.mean([r["seconds"] for r in rs])
-        print(f"| {name} | {q:.0f} | " + " | ".join(cells) + f" | {secs:.2f} | {wins} |")
+        # an all-zero map (every query scored alike) has no energy share
+        flat = sum(1 for r in rs if not np.isfinite(np.float64(r["energy"])))
+        print(f"| {name} | {q:.0f} | " + " | ".join(cells) +
+              f" | {flat} of {len(rs)} | {secs:.2f} | {wins} |")
     print(f"\n{len(rows)} detections.")
 
 
