@@ -125,15 +125,17 @@ def settings(args):
     """(name, params, budget) per setting. A setting whose params hold
     "together" explains every detection of the image in one run (several
     targets) and measures each detection's map."""
-    out = [(f"DE-CAM@{b}", {"method": "decam", "follow": args.follow}, b) for b in args.budgets]
+    out = [] if args.variants_only else [
+        (f"DE-CAM@{b}", {"method": "decam", "follow": args.follow}, b) for b in args.budgets]
     for text in args.variant or []:
         name, params = variant(text)
         out += [(f"{name}@{b}", dict(params, method="decam"), b) for b in args.budgets]
     out += [(f"D-RISE@{b}", dict(BLACK, method="rise", rise_grid=16, rise_keep=0.5), b)
             for b in args.rise_budgets]
-    out.append(("occlusion 32/16", dict(BLACK, method="occlusion", occlusion_window=32,
-                                        occlusion_stride=16), 1e6))
-    out.append(("random", None, 0))
+    if not args.variants_only:
+        out.append(("occlusion 32/16", dict(BLACK, method="occlusion", occlusion_window=32,
+                                            occlusion_stride=16), 1e6))
+        out.append(("random", None, 0))
     return out
 
 
@@ -248,6 +250,9 @@ def main():
                     help="a DE-CAM setting to try, NAME:key=value,...; together=1 explains "
                     "every detection of an image in one run (with follow=first or all)")
     ap.add_argument("--no-rise", action="store_true", help="leave D-RISE out")
+    ap.add_argument("--variants-only", action="store_true",
+                    help="only the --variant settings (no defaults, occlusion or random map), "
+                    "to add to an earlier run's table")
     ap.add_argument("--eval-step", type=int, default=SIDE * 8,
                     help="pixels per deletion/insertion step (default %(default)s: 40 steps)")
     ap.add_argument("--batch", type=int, default=64)

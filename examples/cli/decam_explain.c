@@ -990,8 +990,8 @@ static int apply_params(decam_ctx *ctx, const options *o, int outputs, char *err
         {DECAM_PARAM_GRID_HEIGHT, (double)o->grid},
         {DECAM_PARAM_THREADS, (double)o->threads},
         {DECAM_PARAM_BATCH_SIZE, o->batch},
-        /* An image's detections share one run; the search keeps them all
-         * (docs/method.md section 11). A --set follow= still decides. */
+        /* An image's detections share one run; the search keeps them all,
+         * as chosen in docs/method.md section 11. --set follow= decides. */
         {DECAM_PARAM_FOLLOW, o->detector ? DECAM_FOLLOW_ALL : DECAM_FOLLOW_FIRST}};
     for (int i = 0; i < COUNT(base) + o->n_sets; i++) {
         const setting *s = i < COUNT(base) ? &base[i] : &o->sets[i - COUNT(base)];
