@@ -1436,6 +1436,21 @@ static int to_stdout(const void *data, size_t n) {
     return 0;
 }
 
+/* One image's JSON report: to standard output with --json -, else into
+ * the --json file (atomically). Frees the text; returns the exit status. */
+static int emit_json(const options *o, text *t) {
+    char err[256], buf[256];
+    int rc = 0;
+    if (t->failed)
+        rc = failure("out of memory");
+    else if (!strcmp(o->json, "-"))
+        rc = to_stdout(t->s, t->len);
+    else if (write_file_atomic(o->json, t->s, t->len, err, sizeof err))
+        rc = failure("cannot write %s: %s", shown(o->json, buf, sizeof buf), err);
+    text_free(t);
+    return rc;
+}
+
 static int print_scores(worker *w) {
     text t = {0};
     for (int k = 0; k < w->cls->outputs; k++) {
@@ -1499,15 +1514,7 @@ static int explain_single(worker *w) {
     if (!o->json) return 0;
     text t = {0};
     json_report(&t, w, &r);
-    int rc = 0;
-    if (t.failed)
-        rc = failure("out of memory");
-    else if (json_stdout)
-        rc = to_stdout(t.s, t.len);
-    else if (write_file_atomic(o->json, t.s, t.len, err, sizeof err))
-        rc = failure("cannot write %s: %s", shown(o->json, buf, sizeof buf), err);
-    text_free(&t);
-    return rc;
+    return emit_json(o, &t);
 }
 
 /* ---- many images: the output folder ------------------------------------------------ */
@@ -2298,13 +2305,7 @@ static int explain_single_detections(worker *w) {
     if (rc == 0 && o->json) {
         text j = {0};
         json_det_record(&j, w, o->inputs[0], o->inputs[0], &d, o->output, o->map, NULL);
-        if (j.failed)
-            rc = failure("out of memory");
-        else if (json_stdout)
-            rc = to_stdout(j.s, j.len);
-        else if (write_file_atomic(o->json, j.s, j.len, err, sizeof err))
-            rc = failure("cannot write %s: %s", shown(o->json, buf, sizeof buf), err);
-        text_free(&j);
+        rc = emit_json(o, &j);
     }
     det_result_free(&d);
     return rc;
@@ -2478,13 +2479,7 @@ static int explain_single_scorer(worker *w) {
     if (rc == 0 && o->json) {
         text j = {0};
         json_scorer_record(&j, w, o->inputs[0], o->inputs[0], &r, o->output, o->map, NULL);
-        if (j.failed)
-            rc = failure("out of memory");
-        else if (json_stdout)
-            rc = to_stdout(j.s, j.len);
-        else if (write_file_atomic(o->json, j.s, j.len, err, sizeof err))
-            rc = failure("cannot write %s: %s", shown(o->json, buf, sizeof buf), err);
-        text_free(&j);
+        rc = emit_json(o, &j);
     }
     return rc;
 }
