@@ -1436,6 +1436,21 @@ static int to_stdout(const void *data, size_t n) {
     return 0;
 }
 
+/* Writes an image's record `t` into the file `rec` atomically; 0, or -1
+ * with the reason in err. */
+static int write_record(const char *rec, const text *t, char *err, size_t errlen) {
+    char why[256], buf[256];
+    if (t->failed) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (write_file_atomic(rec, t->s, t->len, why, sizeof why)) {
+        snprintf(err, errlen, "cannot write %s: %s", shown(rec, buf, sizeof buf), why);
+        return -1;
+    }
+    return 0;
+}
+
 /* One image's JSON report: to standard output with --json -, else into
  * the --json file (atomically). Frees the text; returns the exit status. */
 static int emit_json(const options *o, text *t) {
@@ -1941,14 +1956,7 @@ static int write_outputs(worker *w, const input *in, const result *r, char *err,
         json_scorer_record(&t, w, in->name, in->path, r, panel, npy, w->settings);
     else
         json_record(&t, w, in, r, panel, npy);
-    if (t.failed) {
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
-    if (write_file_atomic(rec, t.s, t.len, why, sizeof why)) {
-        snprintf(err, errlen, "cannot write %s: %s", shown(rec, buf, sizeof buf), why);
-        goto done;
-    }
+    if (write_record(rec, &t, err, errlen)) goto done;
     rc = 0;
 done:
     text_free(&t);
@@ -2241,14 +2249,7 @@ static int explain_image_detections(worker *w, const input *in, char *err, size_
         goto done;
     }
     json_det_record(&t, w, in->name, in->path, &d, panel, npy, w->settings);
-    if (t.failed) {
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
-    if (write_file_atomic(rec, t.s, t.len, why, sizeof why)) {
-        snprintf(err, errlen, "cannot write %s: %s", shown(rec, buf, sizeof buf), why);
-        goto done;
-    }
+    if (write_record(rec, &t, err, errlen)) goto done;
     rc = 0;
 done:
     det_result_free(&d);
