@@ -544,12 +544,39 @@ typedef enum decam_param {
     /* 0: the area term is AREA_WEIGHT times the mean gene; t > 0: AREA_WEIGHT
      * times |mean gene - t|, a target share of cells kept. 0..1, default 0. */
     DECAM_PARAM_KEEP_TARGET = 1020,
+    /* Several searches within the budget (issue #26): the last grid's DE
+     * runs SEARCHES times in turn, each with an equal share of its queries,
+     * every one's masks entering the same per-pixel sums (the map is their
+     * average). Each after the first starts from a fresh Latin hypercube,
+     * or with RESTART_FROM_BEST = 1 around the previous search's best
+     * candidate (as DECAM_INIT_PRIOR, with PRIOR_SPREAD). 1..64, default 1;
+     * 0..1, default 0. Need DECAM_ASSEMBLY_ALL_EVALUATED. */
+    DECAM_PARAM_SEARCHES = 1021,
+    DECAM_PARAM_RESTART_FROM_BEST = 1022,
+    /* Removal refinement (issue #26): the last REMOVAL_SHARE of the
+     * method's queries test what removing a window costs, s(I) - s(I with
+     * the window replaced by the baseline, or black with DROP_BLACK),
+     * hierarchically: first the windows of a coarse partition (about three
+     * cells a side), then, best first, the four halves-a-side of the tested
+     * windows, ranked by their parent's cost shared out as the search's
+     * map shares it, down to half a cell. Each pixel's removal map is the
+     * sum of the positive costs of the tested windows holding it; the
+     * final map is (1 - w) * the search's map + w * the removal map, both
+     * scaled to [0,1], with w = REMOVAL_WEIGHT, or with
+     * REMOVAL_RELIABILITY = 1, w = 1 / (1 + max(0, r)), r the correlation
+     * between the tested windows' costs and the search map's means over
+     * them (how well the search predicted removal). 0..0.9, default 0;
+     * 0..1, default 0.5; 0..1, default 0. Need
+     * DECAM_ASSEMBLY_ALL_EVALUATED. */
+    DECAM_PARAM_REMOVAL_SHARE = 1023,
+    DECAM_PARAM_REMOVAL_WEIGHT = 1024,
+    DECAM_PARAM_REMOVAL_RELIABILITY = 1025,
 #endif
 } decam_param;
 
 /* How many parameters there are (the keys are not contiguous: enumerate
  * them with decam_param_at()). */
-#define DECAM_PARAM_COUNT 52
+#define DECAM_PARAM_COUNT 57
 
 typedef enum decam_strategy {
     DECAM_STRATEGY_RAND1 = 0,  /* rand/1/bin: v = x_r1 + F (x_r2 - x_r3) */
@@ -613,7 +640,11 @@ typedef enum decam_follow {
     DECAM_FOLLOW_FIRST = 0, /* the first target's score */
     DECAM_FOLLOW_ALL = 1,   /* the mean over targets of score / full-image score,
                                so that every target is kept (several boxes) */
-    DECAM_FOLLOW_COUNT = 2  /* how many; not a value */
+    DECAM_FOLLOW_EACH = 2,  /* one search per target in turn, each with an
+                               equal share of the budget and that target's
+                               score as a single-target run's; every map is
+                               assembled from all of them */
+    DECAM_FOLLOW_COUNT = 3  /* how many; not a value */
 } decam_follow;
 
 /* The black-box methods decam_explain() can run; all share the model

@@ -22,7 +22,7 @@ static const char *const OBJECTIVE_NAMES[DECAM_OBJECTIVE_COUNT] = {"preserve", "
 static const char *const ASSEMBLY_NAMES[DECAM_ASSEMBLY_COUNT] = {"best", "population",
                                                                  "all_evaluated", "regression"};
 static const char *const INIT_NAMES[DECAM_INIT_COUNT] = {"uniform", "latin_hypercube", "prior"};
-static const char *const FOLLOW_NAMES[DECAM_FOLLOW_COUNT] = {"first", "all"};
+static const char *const FOLLOW_NAMES[DECAM_FOLLOW_COUNT] = {"first", "all", "each"};
 
 static const param_info PARAMS[PARAM_SLOTS] = {
 #define PARAMS_ROW_(key, name, lower, upper, def, whole, values)                                   \

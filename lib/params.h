@@ -73,7 +73,12 @@
     X(EXPLORE_SHARE, "explore_share", 0, 1, 0, 0, NULL)                                            \
     X(FUSE_GAMES, "fuse_games", 0, 2, 0, 1, NULL)                                                  \
     X(DROP_BLACK, "drop_black", 0, 1, 0, 1, NULL)                                                  \
-    X(KEEP_TARGET, "keep_target", 0, 1, 0, 0, NULL)
+    X(KEEP_TARGET, "keep_target", 0, 1, 0, 0, NULL)                                               \
+    X(SEARCHES, "searches", 1, 64, 1, 1, NULL)                                                     \
+    X(RESTART_FROM_BEST, "restart_from_best", 0, 1, 0, 1, NULL)                                    \
+    X(REMOVAL_SHARE, "removal_share", 0, 0.9, 0, 0, NULL)                                          \
+    X(REMOVAL_WEIGHT, "removal_weight", 0, 1, 0.5, 0, NULL)                                        \
+    X(REMOVAL_RELIABILITY, "removal_reliability", 0, 1, 0, 1, NULL)
 
 /* The slot of each parameter in a context's value array: PS_BUDGET, ... */
 typedef enum param_slot {

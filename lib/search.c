@@ -30,22 +30,86 @@
 typedef enum stage_kind {
     STAGE_RANDOM,  /* the prior pass: random binary masks */
     STAGE_EXPLORE, /* Latin hypercube candidates; the best become DE's population */
-    STAGE_DE
+    STAGE_DE,
+    STAGE_REMOVE /* the removal refinement: windows replaced by the baseline */
 } stage_kind;
+
+/* How a DE stage's first generation is made. */
+typedef enum stage_start {
+    START_CARRY, /* from the stage before, as next_stage() says */
+    START_FRESH, /* a fresh first generation (DECAM_PARAM_INIT) */
+    START_BEST   /* around the previous search's best candidate */
+} stage_start;
 
 typedef struct stage {
     stage_kind kind;
     int gw, gh;
     uint64_t until;
+    int follow;        /* the target whose score term the fitness reads; -1: cfg.follow's */
+    stage_start start; /* DE: its first generation */
+    int exact;         /* ends exactly at `until`, as non-DE stages do */
 } stage;
 
-enum { SEARCH_STAGES = 5 };
+/* A window of the removal refinement, in pixels: [x0, x1) x [y0, y1). */
+typedef struct window {
+    int x0, y0, x1, y1;
+    double priority; /* what its parent's removal cost, shared out by the map, says */
+} window;
+
+/* The side under which windows are not halved: half a cell, 2 at least. */
+static int removal_min_side(int w, int gw) {
+    const int half_cell = (w + gw - 1) / gw / 2;
+    return half_cell > 2 ? half_cell : 2;
+}
+
+/* The coarse partition: about three cells a side. */
+static int removal_first_cells(int g) { return (g + 2) / 3; }
+
+/* A window's halves: 2 x 2, or 1 along a side of one pixel. */
+static int halves(int side) { return side >= 2 ? 2 : 1; }
+
+/* The windows of a ww x wh window's tree of halvings, itself included:
+ * it is halved while its longer side exceeds min_side. */
+static uint64_t window_tree(int ww, int wh, int min_side) {
+    uint64_t n = 1;
+    if ((ww > wh ? ww : wh) <= min_side) return n;
+    const int hx = halves(ww), hy = halves(wh);
+    for (int j = 0; j < hy; j++)
+        for (int i = 0; i < hx; i++)
+            n += window_tree((i + 1) * ww / hx - i * ww / hx, (j + 1) * wh / hy - j * wh / hy,
+                             min_side);
+    return n;
+}
+
+/* Every window the refinement can test: the coarse partition's trees. */
+static uint64_t removal_tree(int w, int h, int gw, int gh) {
+    const int nx = removal_first_cells(gw), ny = removal_first_cells(gh);
+    const int min_side = removal_min_side(w < h ? w : h, w < h ? gw : gh);
+    uint64_t tree = 0;
+    for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++)
+            tree += window_tree((i + 1) * w / nx - i * w / nx, (j + 1) * h / ny - j * h / ny,
+                                min_side);
+    return tree;
+}
+
+/* The removal refinement's state (STAGE_REMOVE). */
+typedef struct removal {
+    double *map;      /* hw: target 0's map from the search, scaled to [0,1] */
+    window *pending;  /* windows not yet tested */
+    size_t n_pending, pending_cap;
+    window *tested;   /* windows tested, in order */
+    double *cost;     /* tested_cap * targets: s(I) - s(window removed) */
+    size_t n_tested, tested_cap;
+    window *batch;    /* np: the windows of the step being scored */
+    int min_side;
+} removal;
 
 /* DE-CAM's state for one run, allocated at its start. */
 typedef struct search {
     run *r;
     search_config cfg;
-    stage stages[SEARCH_STAGES];
+    stage *stages;
     int n_stages, at; /* the stages; the current one */
     uint64_t q0;      /* the run's queries when the search started */
     int gw, gh;       /* the current stage's grid */
@@ -75,6 +139,7 @@ typedef struct search {
     float *black;            /* DECAM_PARAM_DROP_BLACK: the removed-region images' baseline */
     double *pool, *pool_fit; /* STAGE_EXPLORE: the best np candidates so far */
     size_t pooled;
+    removal *rm; /* STAGE_REMOVE */
 } search;
 
 /* Masks are never stored whole: the fill makes each one a row at a time
@@ -160,7 +225,7 @@ static decam_status search_allocate(search *s) {
         for (size_t t = 0; !failed && t < k; t++)
             failed = decam__cam_accum_init(&s->drops[t], a, hw, 0) != 0;
     }
-    if (!failed && s->cfg.drop_black) {
+    if (!failed && s->cfg.drop_black) { /* also the removal refinement's baseline */
         s->black = mem_calloc(a, s->r->values, sizeof *s->black);
         failed = !s->black;
     }
@@ -207,6 +272,15 @@ static void search_release(run *r) {
     mem_free(a, s->scores);
     mem_free(a, s->fitness);
     mem_free(a, s->weight);
+    if (s->rm) {
+        mem_free(a, s->rm->map);
+        mem_free(a, s->rm->pending);
+        mem_free(a, s->rm->tested);
+        mem_free(a, s->rm->cost);
+        mem_free(a, s->rm->batch);
+        mem_free(a, s->rm);
+    }
+    mem_free(a, s->stages);
     mem_free(a, s);
     r->state = NULL;
 }
@@ -303,7 +377,9 @@ static double score_term(const search *s, size_t i, size_t t) {
  * DECAM_FOLLOW_ALL the mean over targets of each one's term relative to
  * its full-image score, so that a mask that loses any target pays. */
 static double followed_term(const search *s, size_t i) {
-    if (s->cfg.follow == DECAM_FOLLOW_FIRST || s->targets == 1) return score_term(s, i, 0);
+    const int follow = s->stages[s->at].follow;
+    if (follow >= 0) return score_term(s, i, (size_t)follow);
+    if (s->cfg.follow != DECAM_FOLLOW_ALL || s->targets == 1) return score_term(s, i, 0);
     double sum = 0.0;
     for (size_t t = 0; t < s->targets; t++) {
         const double full = fabs(s->r->score_full[t]);
@@ -396,6 +472,8 @@ static decam_termination stop_reason(const search *s) {
     if (run_queries_left(r) < (uint64_t)s->per_candidate) return DECAM_TERMINATION_BUDGET;
     if (c->max_generations > 0 && r->stats.generations >= c->max_generations)
         return DECAM_TERMINATION_GENERATIONS;
+    if (s->stages[s->at].kind == STAGE_REMOVE && s->rm->n_pending == 0) /* not reached: */
+        return DECAM_TERMINATION_BUDGET; /* the stage's queries are at most its windows */
     if (c->tolerance > 0 && s->stages[s->at].kind == STAGE_DE &&
         decam__de_spread(s->de) <= c->tolerance)
         return DECAM_TERMINATION_TOLERANCE;
@@ -413,10 +491,13 @@ static uint64_t spent(const search *s) { return s->r->queries - s->q0; }
 static size_t room(const search *s) {
     const stage *st = &s->stages[s->at];
     uint64_t q = run_queries_left(s->r);
-    if (st->kind != STAGE_DE && s->at + 1 < s->n_stages) {
+    if ((st->kind != STAGE_DE || st->exact) && s->at + 1 < s->n_stages) {
         uint64_t to_end = st->until > spent(s) ? st->until - spent(s) : 0;
         q = to_end < q ? to_end : q;
     }
+    if (st->kind == STAGE_REMOVE) /* a window per query, as many as are pending */
+        return q < s->np ? (q < s->rm->n_pending ? (size_t)q : s->rm->n_pending)
+                         : (s->np < s->rm->n_pending ? s->np : s->rm->n_pending);
     q /= (uint64_t)s->per_candidate;
     /* L-SHADE shrinks DE's population; s->np is the most. */
     const size_t most = st->kind == STAGE_DE ? decam__de_size(s->de) : s->np;
@@ -521,6 +602,162 @@ static decam_status grid_from_pixels(search *s) {
     return DECAM_OK;
 }
 
+/* ---- the removal refinement ------------------------------------------- */
+
+static void unit_range(double *v, size_t n);
+
+/* The mean of the search's map over a window. */
+static double window_mean(const search *s, const window *w) {
+    const int width = s->r->shape.w;
+    double sum = 0.0;
+    for (int y = w->y0; y < w->y1; y++)
+        for (int x = w->x0; x < w->x1; x++)
+            sum += s->rm->map[(size_t)y * width + x];
+    return sum / ((double)(w->x1 - w->x0) * (w->y1 - w->y0));
+}
+
+/* The map so far of target 0, scaled to [0,1], and the coarse partition's
+ * windows, all pending, to be tested first in order. */
+static decam_status removal_begin(search *s) {
+    run *r = s->r;
+    const decam_allocator *a = r->mem;
+    const int w = r->shape.w, h = r->shape.h;
+    const int nx = removal_first_cells(s->gw), ny = removal_first_cells(s->gh);
+    const uint64_t tree = removal_tree(w, h, s->gw, s->gh), left = run_queries_left(r);
+    removal *rm = mem_calloc(a, 1, sizeof *rm);
+    s->rm = rm;
+    if (rm) {
+        rm->tested_cap = (size_t)(left < tree ? left : tree);
+        rm->pending_cap = (size_t)(tree < (uint64_t)nx * ny + 4 * (uint64_t)rm->tested_cap
+                                       ? tree
+                                       : (uint64_t)nx * ny + 4 * (uint64_t)rm->tested_cap);
+        rm->map = mem_alloc(a, r->hw, sizeof *rm->map);
+        rm->pending = mem_alloc(a, rm->pending_cap, sizeof *rm->pending);
+        rm->tested = mem_alloc(a, rm->tested_cap ? rm->tested_cap : 1, sizeof *rm->tested);
+        rm->cost = mem_alloc(a, (rm->tested_cap ? rm->tested_cap : 1) * s->targets,
+                             sizeof *rm->cost);
+        rm->batch = mem_alloc(a, s->np, sizeof *rm->batch);
+    }
+    RUN_FAIL_IF(!rm || !rm->map || !rm->pending || !rm->tested || !rm->cost || !rm->batch, r,
+                DECAM_ERR_OUT_OF_MEMORY, "decam_explain: out of memory for the removal refinement");
+    rm->min_side = removal_min_side(w < h ? w : h, w < h ? s->gw : s->gh);
+    decam__cam_contrast(&s->pixels[0], rm->map);
+    unit_range(rm->map, r->hw);
+    for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++)
+            rm->pending[rm->n_pending++] = (window){i * w / nx, j * h / ny, (i + 1) * w / nx,
+                                                    (j + 1) * h / ny, INFINITY};
+    return DECAM_OK;
+}
+
+/* Image g of a removal step: the image with window g replaced. */
+static void fill_removal(void *job, size_t g, float *slot, int worker) {
+    (void)worker;
+    const search *s = job;
+    const run *r = s->r;
+    const window *win = &s->rm->batch[g];
+    const float *base = s->black ? s->black : r->base;
+    const size_t w = (size_t)r->shape.w, c = (size_t)r->shape.c;
+    for (size_t i = 0; i < r->values; i++)
+        slot[i] = r->image[i];
+    for (size_t y = (size_t)win->y0; y < (size_t)win->y1; y++)
+        for (size_t x = (size_t)win->x0; x < (size_t)win->x1; x++)
+            for (size_t ch = 0; ch < c; ch++) {
+                size_t at = r->shape.layout == DECAM_LAYOUT_CHW ? ch * r->hw + y * w + x
+                                                                : (y * w + x) * c + ch;
+                slot[at] = base[at];
+            }
+}
+
+/* Wants the pending windows of highest priority tested (ties: the
+ * earliest pending), as many as a step holds. */
+static void want_removals(search *s) {
+    removal *rm = s->rm;
+    const size_t n = room(s);
+    for (size_t b = 0; b < n; b++) {
+        size_t top = 0;
+        for (size_t i = 1; i < rm->n_pending; i++)
+            if (rm->pending[i].priority > rm->pending[top].priority) top = i;
+        rm->batch[b] = rm->pending[top];
+        for (size_t i = top + 1; i < rm->n_pending; i++)
+            rm->pending[i - 1] = rm->pending[i];
+        rm->n_pending--;
+    }
+    decam__run_want(s->r, n, fill_removal, s, s->scores);
+}
+
+/* Records the n windows just tested, and makes their halves pending with
+ * the parent's cost (target 0's) shared out as the search's map shares
+ * it among them. Returns n. */
+static size_t removal_take(search *s, size_t n) {
+    removal *rm = s->rm;
+    const size_t k = s->targets;
+    for (size_t b = 0; b < n && rm->n_tested < rm->tested_cap; b++) {
+        const window *win = &rm->batch[b];
+        for (size_t t = 0; t < k; t++)
+            rm->cost[rm->n_tested * k + t] = s->r->score_full[t] - s->scores[b * k + t];
+        const double cost = rm->cost[rm->n_tested * k];
+        rm->tested[rm->n_tested++] = *win;
+        const int ww = win->x1 - win->x0, wh = win->y1 - win->y0;
+        if ((ww > wh ? ww : wh) <= rm->min_side) continue;
+        const int halves_x = halves(ww), halves_y = halves(wh);
+        const double parent = window_mean(s, win);
+        for (int j = 0; j < halves_y; j++)
+            for (int i = 0; i < halves_x; i++) {
+                if (rm->n_pending == rm->pending_cap) break;
+                window child = {win->x0 + i * ww / halves_x, win->y0 + j * wh / halves_y,
+                                win->x0 + (i + 1) * ww / halves_x,
+                                win->y0 + (j + 1) * wh / halves_y, 0.0};
+                const double share = parent > 0.0 ? window_mean(s, &child) / parent : 1.0;
+                child.priority = cost * share;
+                rm->pending[rm->n_pending++] = child;
+            }
+    }
+    return n;
+}
+
+/* Target t's final map from the search's (`keep`, any scale, replaced):
+ * (1 - w) * it + w * the removal map, both scaled to [0,1]. */
+static decam_status removal_combine(search *s, size_t t, double *keep) {
+    run *r = s->r;
+    const removal *rm = s->rm;
+    const size_t k = s->targets, width = (size_t)r->shape.w;
+    if (rm->n_tested == 0) return DECAM_OK;
+    double *removed = mem_calloc(r->mem, r->hw, sizeof *removed);
+    RUN_FAIL_IF(!removed, r, DECAM_ERR_OUT_OF_MEMORY,
+                "decam_explain: out of memory for the removal map");
+    unit_range(keep, r->hw);
+    double sc = 0, sm = 0, scc = 0, smm = 0, scm = 0;
+    for (size_t j = 0; j < rm->n_tested; j++) {
+        const window *win = &rm->tested[j];
+        const double cost = rm->cost[j * k + t];
+        double mean = 0.0;
+        for (size_t y = (size_t)win->y0; y < (size_t)win->y1; y++)
+            for (size_t x = (size_t)win->x0; x < (size_t)win->x1; x++) {
+                if (cost > 0.0) removed[y * width + x] += cost;
+                mean += keep[y * width + x];
+            }
+        mean /= (double)(win->x1 - win->x0) * (win->y1 - win->y0);
+        sc += cost;
+        sm += mean;
+        scc += cost * cost;
+        smm += mean * mean;
+        scm += cost * mean;
+    }
+    unit_range(removed, r->hw);
+    double weight = s->cfg.removal_weight;
+    if (s->cfg.removal_reliability) {
+        const double n = (double)rm->n_tested;
+        const double vc = scc - sc * sc / n, vm = smm - sm * sm / n;
+        const double rho = vc > 0.0 && vm > 0.0 ? (scm - sc * sm / n) / sqrt(vc * vm) : 0.0;
+        weight = 1.0 / (1.0 + (rho > 0.0 ? rho : 0.0));
+    }
+    for (size_t i = 0; i < r->hw; i++)
+        keep[i] = (1.0 - weight) * keep[i] + weight * removed[i];
+    mem_free(r->mem, removed);
+    return DECAM_OK;
+}
+
 /* Moves to stage s->at + 1: its grid, and for DE its first generation
  * (the population carried from a coarser grid, the explored best, or
  * the prior pass's map). Sets *ready when the engine's trials are the
@@ -531,7 +768,12 @@ static decam_status next_stage(search *s, int *ready) {
     const size_t np = s->np, old_dim = s->dim;
     double *carry = NULL;
     *ready = 1;
-    if (from->kind == STAGE_DE && to->kind == STAGE_DE) {
+    if (from->kind == STAGE_DE && to->kind == STAGE_DE && to->start == START_BEST) {
+        const double *best = decam__de_best(s->de, NULL); /* the same grid: no resampling */
+        for (size_t j = 0; j < s->dim; j++)
+            s->grid[j] = best[j];
+    }
+    if (from->kind == STAGE_DE && to->kind == STAGE_DE && to->start == START_CARRY) {
         carry = mem_alloc(r->mem, np * (size_t)to->gw * to->gh, sizeof *carry);
         RUN_FAIL_IF(!carry, r, DECAM_ERR_OUT_OF_MEMORY,
                     "decam_explain: out of memory refining the grid");
@@ -549,8 +791,13 @@ static decam_status next_stage(search *s, int *ready) {
         free_grid_parts(s);
         status = allocate_grid_parts(s, to->gw, to->gh);
     }
+    if (status == DECAM_OK && to->kind == STAGE_REMOVE) status = removal_begin(s);
     if (status == DECAM_OK && to->kind == STAGE_DE) {
-        if (carry) {
+        if (to->start == START_FRESH) {
+            init_population(s);
+        } else if (to->start == START_BEST) {
+            decam__de_init_around(s->de, &r->rng, s->grid, s->cfg.prior_spread);
+        } else if (carry) {
             set_first_generation(s, carry, np);
         } else if (from->kind == STAGE_EXPLORE && s->pooled > 0) {
             /* The explored best are the population, with the fitness they
@@ -572,6 +819,7 @@ static decam_status next_stage(search *s, int *ready) {
                    s->at + 1, s->n_stages,
                    to->kind == STAGE_DE       ? "DE"
                    : to->kind == STAGE_RANDOM ? "prior pass"
+                   : to->kind == STAGE_REMOVE ? "removal"
                                               : "exploring",
                    to->gw, to->gh, (unsigned long long)r->queries);
     return DECAM_OK;
@@ -590,6 +838,7 @@ static decam_status want_next(search *s, int ready) {
     switch (s->stages[s->at].kind) {
     case STAGE_RANDOM: want_random_masks(s); break;
     case STAGE_EXPLORE: want_exploring(s); break;
+    case STAGE_REMOVE: want_removals(s); break;
     case STAGE_DE:
         if (!ready) decam__de_ask(s->de, &s->r->rng);
         want_generation(s);
@@ -601,7 +850,8 @@ static decam_status want_next(search *s, int ready) {
 static decam_status row_advance(run *r, size_t scored, int stopping) {
     search *s = r->state;
     const stage_kind kind = s->stages[s->at].kind;
-    size_t done = assess(s, scored / (size_t)s->per_candidate);
+    size_t done = kind == STAGE_REMOVE ? removal_take(s, scored)
+                                       : assess(s, scored / (size_t)s->per_candidate);
     double best = NAN, mean = NAN;
     if (done > 0 && kind == STAGE_DE) {
         decam__de_tell(s->de, done, s->fitness);
@@ -681,6 +931,7 @@ static decam_status row_finish(run *r) {
             double *contrast = s->pixels[t].sum_wg;
             decam__cam_contrast(&s->pixels[t], contrast);
             if (s->drops) fuse_games(s, t, contrast);
+            if (s->rm) FORWARD_IF_ERROR(removal_combine(s, t, contrast));
             decam__run_fit_float(r, contrast, r->hw);
             for (size_t i = 0; i < r->hw; i++)
                 map[i] = (float)contrast[i];
@@ -707,22 +958,51 @@ static void plan_stages(search *s) {
     stage *st = s->stages;
     int n = 0;
     if (c->prior_pass_queries > 0)
-        st[n++] = (stage){STAGE_RANDOM, c->prior_pass_grid, c->prior_pass_grid,
-                          (uint64_t)c->prior_pass_queries};
+        st[n++] = (stage){.kind = STAGE_RANDOM, .gw = c->prior_pass_grid,
+                          .gh = c->prior_pass_grid, .until = (uint64_t)c->prior_pass_queries};
     const int first_grid = c->coarse_grid > 0   ? c->coarse_grid
                            : c->middle_grid > 0 ? c->middle_grid
                                                 : 0;
     if (c->explore_share > 0)
         st[n++] =
-            (stage){STAGE_EXPLORE, first_grid ? first_grid : c->gw, first_grid ? first_grid : c->gh,
-                    (uint64_t)llround(c->explore_share * queries)};
+            (stage){.kind = STAGE_EXPLORE, .gw = first_grid ? first_grid : c->gw,
+                    .gh = first_grid ? first_grid : c->gh,
+                    .until = (uint64_t)llround(c->explore_share * queries)};
     if (c->coarse_grid > 0)
-        st[n++] = (stage){STAGE_DE, c->coarse_grid, c->coarse_grid,
-                          (uint64_t)llround(c->coarse_share * queries)};
+        st[n++] = (stage){.kind = STAGE_DE, .gw = c->coarse_grid, .gh = c->coarse_grid,
+                          .until = (uint64_t)llround(c->coarse_share * queries)};
     if (c->middle_grid > 0)
-        st[n++] = (stage){STAGE_DE, c->middle_grid, c->middle_grid,
-                          (uint64_t)llround(c->middle_share * queries)};
-    st[n++] = (stage){STAGE_DE, c->gw, c->gh, UINT64_MAX};
+        st[n++] = (stage){.kind = STAGE_DE, .gw = c->middle_grid, .gh = c->middle_grid,
+                          .until = (uint64_t)llround(c->middle_share * queries)};
+    /* The last grid's searches share what the stages before leave, less
+     * the removal refinement's (at most every window it could test). */
+    uint64_t removing = 0;
+    if (c->removal_share > 0) {
+        const run *r = s->r;
+        const uint64_t tree = removal_tree(r->shape.w, r->shape.h, c->gw, c->gh);
+        removing = (uint64_t)llround(c->removal_share * queries);
+        removing = removing < tree ? removing : tree;
+    }
+    for (int i = 0; i < n; i++)
+        st[i].follow = -1;
+    const uint64_t from = n > 0 ? st[n - 1].until : 0;
+    const uint64_t to = (uint64_t)queries - removing > from ? (uint64_t)queries - removing : from;
+    const int each = c->follow == DECAM_FOLLOW_EACH && s->targets > 1;
+    const size_t searches = (size_t)c->searches * (each ? s->targets : 1);
+    for (size_t i = 0; i < searches; i++) {
+        const int last = i + 1 == searches && removing == 0;
+        st[n++] = (stage){
+            .kind = STAGE_DE,
+            .gw = c->gw,
+            .gh = c->gh,
+            .until = last ? UINT64_MAX : from + (to - from) * (i + 1) / searches,
+            .follow = each ? (int)(i % s->targets) : -1,
+            .start = i == 0 ? START_CARRY : c->restart_best ? START_BEST : START_FRESH,
+            .exact = searches > 1 || removing > 0,
+        };
+    }
+    if (removing > 0) st[n++] = (stage){.kind = STAGE_REMOVE, .gw = c->gw, .gh = c->gh,
+                                       .until = UINT64_MAX, .follow = -1};
     s->n_stages = n;
 }
 
@@ -738,6 +1018,11 @@ static decam_status search_start(run *r, const search_config *cfg) {
     s->binary = cfg->binary;
     s->shifted = cfg->shifted;
     s->q0 = r->queries;
+    const size_t searches = (size_t)cfg->searches *
+                            (cfg->follow == DECAM_FOLLOW_EACH ? s->targets : 1);
+    s->stages = mem_alloc(r->mem, searches + 5, sizeof *s->stages);
+    RUN_FAIL_IF(!s->stages, r, DECAM_ERR_OUT_OF_MEMORY,
+                "decam_explain: out of memory for the search's %zu stages", searches + 5);
     plan_stages(s);
     const stage *first = &s->stages[0];
     FORWARD_IF_ERROR(search_allocate(s));
@@ -790,6 +1075,11 @@ void decam__search_configure(const double *p, const method_inputs *in, search_co
         .fuse = (int)p[PS_FUSE_GAMES],
         .drop_black = p[PS_DROP_BLACK] != 0,
         .keep_target = p[PS_KEEP_TARGET],
+        .searches = (int)p[PS_SEARCHES],
+        .restart_best = p[PS_RESTART_FROM_BEST] != 0,
+        .removal_share = p[PS_REMOVAL_SHARE],
+        .removal_weight = p[PS_REMOVAL_WEIGHT],
+        .removal_reliability = p[PS_REMOVAL_RELIABILITY] != 0,
     };
 }
 
@@ -818,10 +1108,13 @@ static const char *row_check(const double *p, const method_inputs *in) {
     if (p[PS_INIT] == DECAM_INIT_PRIOR && !in->prior)
         return "init = prior, but no prior map is set (decam_set_prior_map)";
     const int staged = p[PS_REFINE_COARSE_GRID] > 0 || p[PS_REFINE_MIDDLE_GRID] > 0 ||
-                       p[PS_PRIOR_PASS_QUERIES] > 0 || p[PS_EXPLORE_SHARE] > 0;
+                       p[PS_PRIOR_PASS_QUERIES] > 0 || p[PS_EXPLORE_SHARE] > 0 ||
+                       p[PS_SEARCHES] > 1 || p[PS_FOLLOW] == DECAM_FOLLOW_EACH ||
+                       p[PS_REMOVAL_SHARE] > 0;
     if ((staged || p[PS_FUSE_GAMES] > 0) && p[PS_ASSEMBLY] != DECAM_ASSEMBLY_ALL_EVALUATED)
-        return "refine_*, prior_pass_queries, explore_share and fuse_games need assembly = "
-               "all_evaluated (the per-pixel map of every mask)";
+        return "refine_*, prior_pass_queries, explore_share, searches, follow = each, "
+               "removal_share and fuse_games need assembly = all_evaluated (the per-pixel "
+               "map of every mask)";
     if (p[PS_FUSE_GAMES] > 0 && p[PS_OBJECTIVE] != DECAM_OBJECTIVE_BOTH)
         return "fuse_games needs objective = both (it fuses the two games' maps)";
     return NULL;

@@ -35,6 +35,11 @@ typedef struct search_config {
     int fuse;             /* 0: one map of the summed games; 1: mean, 2: product of the two */
     int drop_black;       /* the removed-region images against black */
     double keep_target;   /* 0: the area term is the mean gene; else |mean - target| */
+    int searches;         /* the last grid's DE in this many searches, in turn */
+    int restart_best;     /* 1: each search after the first starts around the last's best */
+    double removal_share; /* of the method's queries, last: the removal refinement; 0: none */
+    double removal_weight;   /* the removal map's weight in the final map */
+    int removal_reliability; /* 1: the weight from how well the search predicted removal */
 } search_config;
 
 /* The config the parameters describe. */

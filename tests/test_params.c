@@ -31,7 +31,9 @@ static int is_whole(decam_param p) {
     case DECAM_PARAM_REFINE_MIDDLE_SHARE:
     case DECAM_PARAM_PRIOR_PASS_KEEP:
     case DECAM_PARAM_EXPLORE_SHARE:
-    case DECAM_PARAM_KEEP_TARGET: return 0;
+    case DECAM_PARAM_KEEP_TARGET:
+    case DECAM_PARAM_REMOVAL_SHARE:
+    case DECAM_PARAM_REMOVAL_WEIGHT: return 0;
     default: return 1;
     }
 }

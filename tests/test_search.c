@@ -1,9 +1,11 @@
 /* test_search.c - DE-CAM's search in stages (the experimental keys 1010 ..
- * 1020): coarse-to-fine grids render finer masks later, the prior pass and
- * the exploring phase spend exactly their queries before DE starts, fused
- * maps and black removed regions change what they should, every variant is
- * deterministic by seed and independent of threads and batching, and the
- * combinations they cannot serve are refused. */
+ * 1025): coarse-to-fine grids render finer masks later, the prior pass and
+ * the exploring phase spend exactly their queries before DE starts, several
+ * searches and the removal refinement take their shares of the budget,
+ * one search per target follows each target, fused maps and black removed
+ * regions change what they should, every variant is deterministic by seed
+ * and independent of threads and batching, and the combinations they
+ * cannot serve are refused. */
 #define DECAM_EXPERIMENTAL
 #include <math.h>
 #include <setjmp.h>
@@ -29,13 +31,15 @@ enum { SEEN = 4096 };
 typedef struct seeing {
     size_t images;
     double tv[SEEN], mean[SEEN], min[SEEN];
+    double quarter[SEEN], opposite[SEEN]; /* the top-left and bottom-right quarters' means */
+    int two_outputs; /* 1: output 1 scores the bottom-right quarter */
 } seeing;
 
 static int seeing_model(void *user, const float *images, size_t n, float *scores) {
     seeing *s = user;
     for (size_t i = 0; i < n; i++) {
         const float *im = images + i * PW * PH * PC;
-        double tv = 0.0, sum = 0.0, lo = INFINITY, quarter = 0.0;
+        double tv = 0.0, sum = 0.0, lo = INFINITY, quarter = 0.0, opposite = 0.0;
         for (int y = 0; y < PH; y++)
             for (int x = 0; x < PW; x++) {
                 float v = im[planted_at(DECAM_LAYOUT_HWC, x, y, 0)];
@@ -43,14 +47,24 @@ static int seeing_model(void *user, const float *images, size_t n, float *scores
                 sum += v;
                 lo = v < lo ? v : lo;
                 if (x < PW / 2 && y < PH / 2) quarter += v;
+                if (x >= PW / 2 && y >= PH / 2) opposite += v;
             }
+        quarter /= PW / 2 * PH / 2;
+        opposite /= PW / 2 * PH / 2;
         if (s->images < SEEN) {
             s->tv[s->images] = tv / PH;
             s->mean[s->images] = sum / (PW * PH);
             s->min[s->images] = lo;
+            s->quarter[s->images] = quarter;
+            s->opposite[s->images] = opposite;
         }
         s->images++;
-        scores[i] = (float)(quarter / (PW / 2 * PH / 2));
+        if (s->two_outputs) {
+            scores[2 * i] = (float)quarter;
+            scores[2 * i + 1] = (float)opposite;
+        } else {
+            scores[i] = (float)quarter;
+        }
     }
     return 0;
 }
@@ -79,12 +93,13 @@ static double mean_of(const double *v, size_t first, size_t last) {
 
 /* ---- the stage log: "decam: stage K of N (KIND, grid W x H) from query Q" */
 
+enum { LOGGED = 8 };
 typedef struct stage_log {
     int stages;
-    char kind[4][16];
-    int grid[4];
-    unsigned long long from[4];
-    size_t images_then[4]; /* images the model had scored when it was logged */
+    char kind[LOGGED][16];
+    int grid[LOGGED];
+    unsigned long long from[LOGGED];
+    size_t images_then[LOGGED]; /* images the model had scored when it was logged */
     const seeing *model;
 } stage_log;
 
@@ -96,7 +111,7 @@ static void log_stages(void *user, decam_log_level level, const char *message) {
     (void)level;
     if (sscanf(message, "decam: stage %d of %d (%15[^,], grid %d x %d) from query %llu", &k, &n,
                kind, &gw, &gh, &q) == 6 &&
-        l->stages < 4) {
+        l->stages < LOGGED) {
         strcpy(l->kind[l->stages], kind);
         l->grid[l->stages] = gw;
         l->from[l->stages] = q;
@@ -254,6 +269,133 @@ static void test_exploring_at_a_first_grid_finer_than_the_last(void **state) {
     decam_free(ctx);
 }
 
+/* Three searches in the budget: the second and third start at a third and
+ * two thirds of the method's 300 queries, afresh (a Latin hypercube keeps
+ * both quarters alike, where the search before had come to keep the
+ * scored one), or around the previous best (which keeps the scored one). */
+static void test_searches_share_the_budget_and_start_again(void **state) {
+    (void)state;
+    float map[PW * PH];
+    for (int from_best = 0; from_best <= 1; from_best++) {
+        seeing s = {0};
+        stage_log l = {.model = &s};
+        decam_ctx *ctx = seeing_ctx(&s, 303);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_SEARCHES, 3), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_RESTART_FROM_BEST, from_best), DECAM_OK);
+        explain_seeing(ctx, &l, map);
+        assert_int_equal(s.images, 303);
+        assert_int_equal(l.stages, 2);
+        assert_int_equal(l.from[0], 1 + 100);
+        assert_int_equal(l.from[1], 1 + 200);
+        /* the scored quarter's lead in the generations before and after */
+        double before = mean_of(s.quarter, 101 - 16, 101) - mean_of(s.opposite, 101 - 16, 101);
+        double after = mean_of(s.quarter, 101, 101 + 16) - mean_of(s.opposite, 101, 101 + 16);
+        printf("# searches 3, from best %d: the scored quarter's lead before the restart "
+               "%.3f, after %.3f\n",
+               from_best, before, after);
+        assert_true(before > 0.2);
+        if (from_best)
+            assert_true(after > 0.2);
+        else
+            assert_true(fabs(after) < 0.15);
+        decam_free(ctx);
+    }
+}
+
+/* The removal refinement: the last 100 of 500 queries each replace one
+ * window by the baseline (black here): first the 3 x 3 partition of the
+ * image, tiling it, then, best first, halves of the window that cost the
+ * most (inside the scored quarter). Its map alone (weight 1) is higher in
+ * the scored quarter. */
+static void test_removal_tests_windows_coarse_then_where_they_cost(void **state) {
+    (void)state;
+    float map[PW * PH];
+    seeing s = {0};
+    stage_log l = {.model = &s};
+    decam_ctx *ctx = seeing_ctx(&s, 503);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REMOVAL_SHARE, 0.2), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REMOVAL_WEIGHT, 1), DECAM_OK);
+    explain_seeing(ctx, &l, map);
+    assert_int_equal(s.images, 503);
+    assert_int_equal(l.stages, 1);
+    assert_string_equal(l.kind[0], "removal");
+    assert_int_equal(l.from[0], 1 + 400);
+    double removed = 0.0;
+    for (size_t i = 401; i < 410; i++) {
+        assert_true(s.min[i] == 0.0); /* one black window on the white image */
+        removed += (1.0 - s.mean[i]) * PW * PH;
+    }
+    assert_true(fabs(removed - PW * PH) < 1e-6);
+    /* the next window lies in the costliest one, the top-left ninth */
+    const double removed_next = (1.0 - s.mean[410]) * PW * PH;
+    const double inside = (1.0 - s.quarter[410]) * (PW / 2) * (PH / 2);
+    assert_true(removed_next > 0 && fabs(removed_next - inside) < 1e-6);
+    double in = 0.0, out = 0.0;
+    for (int y = 0; y < PH; y++)
+        for (int x = 0; x < PW; x++)
+            *(x < PW / 2 && y < PH / 2 ? &in : &out) += map[y * PW + x];
+    assert_true(in / (PW * PH / 4) > 2 * out / (PW * PH * 3 / 4));
+    decam_free(ctx);
+}
+
+/* A share larger than the windows there are tests each once, and DE has
+ * the rest: the budget is spent exactly. On this 64 x 64 image at grid 7
+ * there are 509: the 3 x 3 partition (sides 21, 21, 22) halved while a
+ * side exceeds half a cell (5 pixels) gives trees of 49 windows under a
+ * 21 x 21 one, 61 under 21 x 22 or 22 x 21 and 69 under 22 x 22:
+ * 4 x 49 + 4 x 61 + 69 = 509. */
+static void test_removal_share_stops_at_the_windows_there_are(void **state) {
+    (void)state;
+    float map[PW * PH];
+    seeing s = {0};
+    stage_log l = {.model = &s};
+    decam_ctx *ctx = seeing_ctx(&s, 5003);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REMOVAL_SHARE, 0.9), DECAM_OK);
+    explain_seeing(ctx, &l, map);
+    assert_int_equal(s.images, 5003);
+    assert_int_equal(l.stages, 1);
+    assert_int_equal(l.from[0], 1 + 5000 - 509);
+    decam_free(ctx);
+}
+
+/* follow = each with targets {0, 1} (top-left, bottom-right quarter): two
+ * searches of half the queries, the first keeping what output 0 needs,
+ * the second what output 1 needs; each map is higher on its quarter. */
+static void test_follow_each_gives_every_target_its_search(void **state) {
+    (void)state;
+    static float maps[2][PW * PH];
+    seeing s = {.two_outputs = 1};
+    stage_log l = {.model = &s};
+    decam_ctx *ctx = seeing_ctx(&s, 403);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_N_OUTPUTS, 2), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_FOLLOW, DECAM_FOLLOW_EACH), DECAM_OK);
+    assert_int_equal(decam_set_log(ctx, log_stages, &l, DECAM_LOG_DEBUG), DECAM_OK);
+    const uint32_t targets[2] = {0, 1};
+    decam_item it = {.image = ONES, .width = PW, .height = PH, .channels = PC,
+                     .targets = targets, .n_targets = 2, .saliency_out = maps[0]};
+    assert_int_equal(decam_explain_items(ctx, &it, 1), DECAM_OK);
+    assert_int_equal(s.images, 403);
+    assert_int_equal(l.stages, 1);
+    assert_int_equal(l.from[0], 1 + 200);
+    /* the last two generations of each search */
+    const double q0 = mean_of(s.quarter, 201 - 32, 201), o0 = mean_of(s.opposite, 201 - 32, 201);
+    const double q1 = mean_of(s.quarter, 401 - 32, 401), o1 = mean_of(s.opposite, 401 - 32, 401);
+    printf("# follow each: search 1 keeps %.2f / %.2f, search 2 %.2f / %.2f of the quarters\n", q0,
+           o0, q1, o1);
+    assert_true(q0 > o0 + 0.2 && o1 > q1 + 0.2);
+    for (int t = 0; t < 2; t++) {
+        double mine = 0.0, other = 0.0;
+        for (int y = 0; y < PH; y++)
+            for (int x = 0; x < PW; x++) {
+                int tl = x < PW / 2 && y < PH / 2, br = x >= PW / 2 && y >= PH / 2;
+                if (t == 0 ? tl : br) mine += maps[t][y * PW + x];
+                if (t == 0 ? br : tl) other += maps[t][y * PW + x];
+            }
+        assert_true(mine > 2 * other);
+    }
+    decam_free(ctx);
+}
+
 /* ---- on the planted models ------------------------------------------------ */
 
 static int explain_planted(const planted *p0, const float *image, const double *keys,
@@ -294,6 +436,16 @@ static void test_every_variant_is_deterministic_differs_and_finds_the_region(voi
          {DECAM_PARAM_OBJECTIVE, DECAM_PARAM_DROP_BLACK},
          {DECAM_OBJECTIVE_BOTH, 1}},
         {"keep target 0.9", 1, {DECAM_PARAM_KEEP_TARGET}, {0.9}},
+        {"searches 3", 1, {DECAM_PARAM_SEARCHES}, {3}},
+        {"searches 3 from best",
+         2,
+         {DECAM_PARAM_SEARCHES, DECAM_PARAM_RESTART_FROM_BEST},
+         {3, 1}},
+        {"removal 0.2", 1, {DECAM_PARAM_REMOVAL_SHARE}, {0.2}},
+        {"removal 0.3, reliability, black",
+         3,
+         {DECAM_PARAM_REMOVAL_SHARE, DECAM_PARAM_REMOVAL_RELIABILITY, DECAM_PARAM_DROP_BLACK},
+         {0.3, 1, 1}},
     };
     float image[PW * PH * PC], a[PW * PH], b[PW * PH], ref[PW * PH];
     for (size_t v = 0; v < sizeof V / sizeof V[0]; v++) {
@@ -416,6 +568,17 @@ static void test_variants_refuse_what_they_cannot_serve(void **state) {
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_FUSE_GAMES, 1), DECAM_OK);
     assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_ERR_MISSING_INPUT);
     assert_non_null(strstr(decam_errmsg(ctx), "objective = both"));
+    const decam_param need_pixels[] = {DECAM_PARAM_SEARCHES, DECAM_PARAM_REMOVAL_SHARE,
+                                       DECAM_PARAM_FOLLOW};
+    const double values[] = {2, 0.2, DECAM_FOLLOW_EACH};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(decam_reset_params(ctx), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, need_pixels[i], values[i]), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_ASSEMBLY, DECAM_ASSEMBLY_POPULATION),
+                         DECAM_OK);
+        assert_int_equal(decam_explain(ctx, image, PW, PH, PC, map), DECAM_ERR_MISSING_INPUT);
+        assert_non_null(strstr(decam_errmsg(ctx), "all_evaluated"));
+    }
     decam_free(ctx);
 }
 
@@ -426,6 +589,10 @@ int main(void) {
         cmocka_unit_test(test_prior_pass_spends_exactly_its_queries_before_the_first_generation),
         cmocka_unit_test(test_exploring_phase_ends_at_its_share),
         cmocka_unit_test(test_exploring_at_a_first_grid_finer_than_the_last),
+        cmocka_unit_test(test_searches_share_the_budget_and_start_again),
+        cmocka_unit_test(test_removal_tests_windows_coarse_then_where_they_cost),
+        cmocka_unit_test(test_removal_share_stops_at_the_windows_there_are),
+        cmocka_unit_test(test_follow_each_gives_every_target_its_search),
         cmocka_unit_test(test_every_variant_is_deterministic_differs_and_finds_the_region),
         cmocka_unit_test(test_fused_mean_and_product_differ),
         cmocka_unit_test(test_drop_black_renders_removed_regions_against_black),
