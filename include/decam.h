@@ -571,12 +571,15 @@ typedef enum decam_param {
     DECAM_PARAM_REMOVAL_SHARE = 1023,
     DECAM_PARAM_REMOVAL_WEIGHT = 1024,
     DECAM_PARAM_REMOVAL_RELIABILITY = 1025,
+    /* The removal map's Gaussian smoothing before it is combined, in
+     * cells of the grid (soft window edges). 0..8, default 0 (none). */
+    DECAM_PARAM_REMOVAL_SMOOTHING = 1026,
 #endif
 } decam_param;
 
 /* How many parameters there are (the keys are not contiguous: enumerate
  * them with decam_param_at()). */
-#define DECAM_PARAM_COUNT 57
+#define DECAM_PARAM_COUNT 58
 
 typedef enum decam_strategy {
     DECAM_STRATEGY_RAND1 = 0,  /* rand/1/bin: v = x_r1 + F (x_r2 - x_r3) */

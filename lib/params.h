@@ -78,7 +78,8 @@
     X(RESTART_FROM_BEST, "restart_from_best", 0, 1, 0, 1, NULL)                                    \
     X(REMOVAL_SHARE, "removal_share", 0, 0.9, 0, 0, NULL)                                          \
     X(REMOVAL_WEIGHT, "removal_weight", 0, 1, 0.5, 0, NULL)                                        \
-    X(REMOVAL_RELIABILITY, "removal_reliability", 0, 1, 0, 1, NULL)
+    X(REMOVAL_RELIABILITY, "removal_reliability", 0, 1, 0, 1, NULL)                                \
+    X(REMOVAL_SMOOTHING, "removal_smoothing", 0, 8, 0, 0, NULL)
 
 /* The slot of each parameter in a context's value array: PS_BUDGET, ... */
 typedef enum param_slot {

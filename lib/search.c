@@ -23,6 +23,7 @@
 #include "search.h"
 
 #include "cam.h"
+#include "filter.h"
 
 /* A stage of the search: what makes its candidates, on which grid, and
  * the method's queries at which it ends (the last one ends with the
@@ -723,7 +724,7 @@ static decam_status removal_combine(search *s, size_t t, double *keep) {
     const removal *rm = s->rm;
     const size_t k = s->targets, width = (size_t)r->shape.w;
     if (rm->n_tested == 0) return DECAM_OK;
-    double *removed = mem_calloc(r->mem, r->hw, sizeof *removed);
+    float *removed = mem_calloc(r->mem, r->hw, sizeof *removed);
     RUN_FAIL_IF(!removed, r, DECAM_ERR_OUT_OF_MEMORY,
                 "decam_explain: out of memory for the removal map");
     unit_range(keep, r->hw);
@@ -734,7 +735,7 @@ static decam_status removal_combine(search *s, size_t t, double *keep) {
         double mean = 0.0;
         for (size_t y = (size_t)win->y0; y < (size_t)win->y1; y++)
             for (size_t x = (size_t)win->x0; x < (size_t)win->x1; x++) {
-                if (cost > 0.0) removed[y * width + x] += cost;
+                if (cost > 0.0) removed[y * width + x] += (float)cost;
                 mean += keep[y * width + x];
             }
         mean /= (double)(win->x1 - win->x0) * (win->y1 - win->y0);
@@ -744,7 +745,19 @@ static decam_status removal_combine(search *s, size_t t, double *keep) {
         smm += mean * mean;
         scm += cost * mean;
     }
-    unit_range(removed, r->hw);
+    /* Soft window edges: a Gaussian of removal_smoothing cells. */
+    const double sigma = s->cfg.removal_smoothing * (double)r->shape.w / s->gw;
+    const int failed = sigma > 0.0 && decam__filter_gaussian(r->mem, removed, r->shape.w,
+                                                             r->shape.h, 1, 1, sigma) != 0;
+    if (failed) mem_free(r->mem, removed);
+    RUN_FAIL_IF(failed, r, DECAM_ERR_OUT_OF_MEMORY,
+                "decam_explain: out of memory smoothing the removal map");
+    float lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < r->hw; i++) {
+        lo = removed[i] < lo ? removed[i] : lo;
+        hi = removed[i] > hi ? removed[i] : hi;
+    }
+    const double span = (double)hi - lo;
     double weight = s->cfg.removal_weight;
     if (s->cfg.removal_reliability) {
         const double n = (double)rm->n_tested;
@@ -753,7 +766,8 @@ static decam_status removal_combine(search *s, size_t t, double *keep) {
         weight = 1.0 / (1.0 + (rho > 0.0 ? rho : 0.0));
     }
     for (size_t i = 0; i < r->hw; i++)
-        keep[i] = (1.0 - weight) * keep[i] + weight * removed[i];
+        keep[i] = (1.0 - weight) * keep[i] +
+                  weight * (span > 0.0 && isfinite(span) ? (removed[i] - lo) / span : 0.0);
     mem_free(r->mem, removed);
     return DECAM_OK;
 }
@@ -1080,6 +1094,7 @@ void decam__search_configure(const double *p, const method_inputs *in, search_co
         .removal_share = p[PS_REMOVAL_SHARE],
         .removal_weight = p[PS_REMOVAL_WEIGHT],
         .removal_reliability = p[PS_REMOVAL_RELIABILITY] != 0,
+        .removal_smoothing = p[PS_REMOVAL_SMOOTHING],
     };
 }
 

@@ -40,6 +40,7 @@ typedef struct search_config {
     double removal_share; /* of the method's queries, last: the removal refinement; 0: none */
     double removal_weight;   /* the removal map's weight in the final map */
     int removal_reliability; /* 1: the weight from how well the search predicted removal */
+    double removal_smoothing; /* the removal map's Gaussian, in cells */
 } search_config;
 
 /* The config the parameters describe. */

@@ -33,7 +33,8 @@ static int is_whole(decam_param p) {
     case DECAM_PARAM_EXPLORE_SHARE:
     case DECAM_PARAM_KEEP_TARGET:
     case DECAM_PARAM_REMOVAL_SHARE:
-    case DECAM_PARAM_REMOVAL_WEIGHT: return 0;
+    case DECAM_PARAM_REMOVAL_WEIGHT:
+    case DECAM_PARAM_REMOVAL_SMOOTHING: return 0;
     default: return 1;
     }
 }
