@@ -349,8 +349,10 @@ typedef enum decam_param {
 
     /* ---- DE-CAM's search. Keys 200 .. 299. ---- */
 
-    /* Genes form a grid of GRID_WIDTH x GRID_HEIGHT cells over the image.
-     * 1..64, default 7 (7 x 7 = 49 genes: fine enough for object-sized
+    /* Genes form a grid of GRID_WIDTH x GRID_HEIGHT cells over the image;
+     * 0 = from the image's side: cells of about a twelfth of 224 pixels,
+     * 7 to 12 of them (64 pixels: 7, 224 and more: 12, 150: 8).
+     * 0..64, default 7 (7 x 7 = 49 genes: fine enough for object-sized
      * regions, coarse enough for DE to search within ~1000 queries). 6
      * and 8 tied it on the shapes classifier (method.md section 9); on the
      * real model 10 and 12 tied it at 500 queries (+0.011 +- 0.018 and
@@ -560,17 +562,18 @@ typedef enum decam_param {
      * cells a side), then, best first, the four halves-a-side of the tested
      * windows, ranked by their parent's cost shared out as the search's
      * map shares it, down to half a cell. Each pixel's removal map is the
-     * sum of the positive costs of the tested windows holding it; the
-     * final map is (1 - w) * the search's map + w * the removal map, both
-     * scaled to [0,1], with w = REMOVAL_WEIGHT, or with
-     * REMOVAL_RELIABILITY = 1, w = 1 / (1 + max(0, r)), r the correlation
-     * between the tested windows' costs and the search map's means over
-     * them (how well the search predicted removal). 0..0.9, default 0;
-     * 0..1, default 0.5; 0..1, default 0. Need
-     * DECAM_ASSEMBLY_ALL_EVALUATED. */
+     * sum of the positive costs of the tested windows holding it. The
+     * final map, with w = REMOVAL_WEIGHT: REMOVAL_MIX = 0, (1 - w) * the
+     * search's map + w * the removal map, both scaled to [0,1]; 1, the
+     * same with w = 1 / (1 + max(0, r)), r the correlation between the
+     * tested windows' costs and the search map's means over them (how
+     * well the search predicted removal); 2, the search's per-pixel
+     * contrast + w * the removal map, both in units of the score, so that
+     * each weighs what it measured. 0..0.9, default 0; 0..1, default 0.5;
+     * 0..2, default 0. Need DECAM_ASSEMBLY_ALL_EVALUATED. */
     DECAM_PARAM_REMOVAL_SHARE = 1023,
     DECAM_PARAM_REMOVAL_WEIGHT = 1024,
-    DECAM_PARAM_REMOVAL_RELIABILITY = 1025,
+    DECAM_PARAM_REMOVAL_MIX = 1025,
     /* The removal map's Gaussian smoothing before it is combined, in
      * cells of the grid (soft window edges). 0..8, default 0 (none). */
     DECAM_PARAM_REMOVAL_SMOOTHING = 1026,

@@ -33,8 +33,8 @@
     X(UPSAMPLE, "upsample", 0, DECAM_UPSAMPLE_COUNT - 1, DECAM_UPSAMPLE_BILINEAR, 1,               \
       UPSAMPLE_NAMES)                                                                              \
     X(SMOOTHING, "smoothing", 0, 1000, 0, 0, NULL)                                                 \
-    X(GRID_WIDTH, "grid_width", 1, 64, 7, 1, NULL)                                                 \
-    X(GRID_HEIGHT, "grid_height", 1, 64, 7, 1, NULL)                                               \
+    X(GRID_WIDTH, "grid_width", 0, 64, 7, 1, NULL)                                                 \
+    X(GRID_HEIGHT, "grid_height", 0, 64, 7, 1, NULL)                                               \
     X(POPULATION, "population", 4, 4096, 48, 1, NULL)                                              \
     X(MAX_GENERATIONS, "max_generations", 0, 1e9, 0, 1, NULL)                                      \
     X(STRATEGY, "strategy", 0, DECAM_STRATEGY_COUNT - 1, DECAM_STRATEGY_PBEST, 1, STRATEGY_NAMES)  \
@@ -78,7 +78,7 @@
     X(RESTART_FROM_BEST, "restart_from_best", 0, 1, 0, 1, NULL)                                    \
     X(REMOVAL_SHARE, "removal_share", 0, 0.9, 0, 0, NULL)                                          \
     X(REMOVAL_WEIGHT, "removal_weight", 0, 1, 0.5, 0, NULL)                                        \
-    X(REMOVAL_RELIABILITY, "removal_reliability", 0, 1, 0, 1, NULL)                                \
+    X(REMOVAL_MIX, "removal_mix", 0, 2, 0, 1, NULL)                                        \
     X(REMOVAL_SMOOTHING, "removal_smoothing", 0, 8, 0, 0, NULL)
 
 /* The slot of each parameter in a context's value array: PS_BUDGET, ... */

@@ -717,8 +717,10 @@ static size_t removal_take(search *s, size_t n) {
     return n;
 }
 
-/* Target t's final map from the search's (`keep`, any scale, replaced):
- * (1 - w) * it + w * the removal map, both scaled to [0,1]. */
+/* Target t's final map from the search's (`keep`, its per-pixel contrast,
+ * replaced): with REMOVAL_MIX 0 and 1, (1 - w) * it + w * the removal
+ * map, both scaled to [0,1]; with 2, it + w * the removal map, both in
+ * units of the score (their measured sizes weigh them). */
 static decam_status removal_combine(search *s, size_t t, double *keep) {
     run *r = s->r;
     const removal *rm = s->rm;
@@ -727,7 +729,8 @@ static decam_status removal_combine(search *s, size_t t, double *keep) {
     float *removed = mem_calloc(r->mem, r->hw, sizeof *removed);
     RUN_FAIL_IF(!removed, r, DECAM_ERR_OUT_OF_MEMORY,
                 "decam_explain: out of memory for the removal map");
-    unit_range(keep, r->hw);
+    const int units = s->cfg.removal_mix == 2;
+    if (!units) unit_range(keep, r->hw);
     double sc = 0, sm = 0, scc = 0, smm = 0, scm = 0;
     for (size_t j = 0; j < rm->n_tested; j++) {
         const window *win = &rm->tested[j];
@@ -759,15 +762,17 @@ static decam_status removal_combine(search *s, size_t t, double *keep) {
     }
     const double span = (double)hi - lo;
     double weight = s->cfg.removal_weight;
-    if (s->cfg.removal_reliability) {
+    if (s->cfg.removal_mix == 1) {
         const double n = (double)rm->n_tested;
         const double vc = scc - sc * sc / n, vm = smm - sm * sm / n;
         const double rho = vc > 0.0 && vm > 0.0 ? (scm - sc * sm / n) / sqrt(vc * vm) : 0.0;
         weight = 1.0 / (1.0 + (rho > 0.0 ? rho : 0.0));
     }
     for (size_t i = 0; i < r->hw; i++)
-        keep[i] = (1.0 - weight) * keep[i] +
-                  weight * (span > 0.0 && isfinite(span) ? (removed[i] - lo) / span : 0.0);
+        keep[i] = units ? keep[i] + weight * removed[i]
+                        : (1.0 - weight) * keep[i] +
+                              weight * (span > 0.0 && isfinite(span) ? (removed[i] - lo) / span
+                                                                     : 0.0);
     mem_free(r->mem, removed);
     return DECAM_OK;
 }
@@ -1047,13 +1052,23 @@ static decam_status search_start(run *r, const search_config *cfg) {
 
 /* ---- the table row --------------------------------------------------- */
 
+/* Cells along a side of `pixels`: the parameter, or when it is 0 cells of
+ * about a twelfth of 224 pixels, 7 to 12 of them (decam.h, GRID_WIDTH). */
+static int grid_side(double param, int pixels) {
+    if (param > 0) return (int)param;
+    const long cells = lround(pixels * 12.0 / 224.0);
+    return cells < 7 ? 7 : cells > 12 ? 12 : (int)cells;
+}
+
 void decam__search_configure(const double *p, const method_inputs *in, search_config *cfg) {
+    const int gw = grid_side(p[PS_GRID_WIDTH], in ? in->width : 0);
+    const int gh = grid_side(p[PS_GRID_HEIGHT], in ? in->height : 0);
     *cfg = (search_config){
-        .gw = (int)p[PS_GRID_WIDTH],
-        .gh = (int)p[PS_GRID_HEIGHT],
+        .gw = gw,
+        .gh = gh,
         .de =
             {
-                .dim = (size_t)p[PS_GRID_WIDTH] * (size_t)p[PS_GRID_HEIGHT],
+                .dim = (size_t)gw * (size_t)gh,
                 .np = (size_t)p[PS_POPULATION],
                 .strategy = (decam_strategy)p[PS_STRATEGY],
                 .f = p[PS_F],
@@ -1093,7 +1108,7 @@ void decam__search_configure(const double *p, const method_inputs *in, search_co
         .restart_best = p[PS_RESTART_FROM_BEST] != 0,
         .removal_share = p[PS_REMOVAL_SHARE],
         .removal_weight = p[PS_REMOVAL_WEIGHT],
-        .removal_reliability = p[PS_REMOVAL_RELIABILITY] != 0,
+        .removal_mix = (int)p[PS_REMOVAL_MIX],
         .removal_smoothing = p[PS_REMOVAL_SMOOTHING],
     };
 }

@@ -39,7 +39,7 @@ typedef struct search_config {
     int restart_best;     /* 1: each search after the first starts around the last's best */
     double removal_share; /* of the method's queries, last: the removal refinement; 0: none */
     double removal_weight;   /* the removal map's weight in the final map */
-    int removal_reliability; /* 1: the weight from how well the search predicted removal */
+    int removal_mix;          /* 0: scaled maps, fixed weight; 1: agreement's; 2: score units */
     double removal_smoothing; /* the removal map's Gaussian, in cells */
 } search_config;
 

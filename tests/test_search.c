@@ -396,6 +396,45 @@ static void test_follow_each_gives_every_target_its_search(void **state) {
     decam_free(ctx);
 }
 
+/* Grid 0 (either side): cells of about a twelfth of 224 pixels, 7 to 12
+ * along each side, as the raw map of a grid assembly shows. */
+static int constant_model(void *user, const float *images, size_t n, float *scores) {
+    (void)user;
+    for (size_t i = 0; i < n; i++)
+        scores[i] = images[i * 3] > 0.5f ? 1.0f : 0.5f; /* the first pixel: not constant */
+    return 0;
+}
+
+static void test_grid_zero_follows_the_image_size(void **state) {
+    (void)state;
+    static const struct {
+        int w, h, gw, gh;
+    } C[] = {{64, 64, 7, 7}, {224, 224, 12, 12}, {320, 96, 12, 7}, {150, 187, 8, 10}};
+    for (size_t c = 0; c < sizeof C / sizeof C[0]; c++) {
+        const size_t values = (size_t)C[c].w * C[c].h * 3;
+        float *image = calloc(values, sizeof *image), *map = malloc(values / 3 * sizeof *map);
+        assert_non_null(image);
+        assert_non_null(map);
+        image[0] = 1.0f;
+        decam_ctx *ctx = decam_create();
+        assert_non_null(ctx);
+        assert_int_equal(decam_set_model(ctx, constant_model, NULL), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_WIDTH, 0), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_HEIGHT, 0), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_ASSEMBLY, DECAM_ASSEMBLY_BEST), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, 51), DECAM_OK);
+        assert_int_equal(decam_explain(ctx, image, C[c].w, C[c].h, 3, map), DECAM_OK);
+        int rw = 0, rh = 0;
+        assert_int_equal(decam_get_raw_map(ctx, NULL, 0, &rw, &rh), DECAM_OK);
+        printf("# %d x %d: grid %d x %d\n", C[c].w, C[c].h, rw, rh);
+        assert_int_equal(rw, C[c].gw);
+        assert_int_equal(rh, C[c].gh);
+        decam_free(ctx);
+        free(image);
+        free(map);
+    }
+}
+
 /* ---- on the planted models ------------------------------------------------ */
 
 static int explain_planted(const planted *p0, const float *image, const double *keys,
@@ -446,10 +485,14 @@ static void test_every_variant_is_deterministic_differs_and_finds_the_region(voi
          2,
          {DECAM_PARAM_REMOVAL_SHARE, DECAM_PARAM_REMOVAL_SMOOTHING},
          {0.2, 1}},
-        {"removal 0.3, reliability, black",
+        {"removal 0.3, score units, black",
          3,
-         {DECAM_PARAM_REMOVAL_SHARE, DECAM_PARAM_REMOVAL_RELIABILITY, DECAM_PARAM_DROP_BLACK},
-         {0.3, 1, 1}},
+         {DECAM_PARAM_REMOVAL_SHARE, DECAM_PARAM_REMOVAL_MIX, DECAM_PARAM_DROP_BLACK},
+         {0.3, 2, 1}},
+        {"removal 0.3, agreement",
+         2,
+         {DECAM_PARAM_REMOVAL_SHARE, DECAM_PARAM_REMOVAL_MIX},
+         {0.3, 1}},
     };
     float image[PW * PH * PC], a[PW * PH], b[PW * PH], ref[PW * PH];
     for (size_t v = 0; v < sizeof V / sizeof V[0]; v++) {
@@ -597,6 +640,7 @@ int main(void) {
         cmocka_unit_test(test_removal_tests_windows_coarse_then_where_they_cost),
         cmocka_unit_test(test_removal_share_stops_at_the_windows_there_are),
         cmocka_unit_test(test_follow_each_gives_every_target_its_search),
+        cmocka_unit_test(test_grid_zero_follows_the_image_size),
         cmocka_unit_test(test_every_variant_is_deterministic_differs_and_finds_the_region),
         cmocka_unit_test(test_fused_mean_and_product_differ),
         cmocka_unit_test(test_drop_black_renders_removed_regions_against_black),
