@@ -29,7 +29,7 @@
     X(LAYOUT, "layout", 0, DECAM_LAYOUT_COUNT - 1, DECAM_LAYOUT_HWC, 1, LAYOUT_NAMES)              \
     X(BASELINE, "baseline", 0, DECAM_BASELINE_COUNT - 1, DECAM_BASELINE_BLUR, 1, BASELINE_NAMES)   \
     X(BASELINE_VALUE, "baseline_value", -1e9, 1e9, 0, 0, NULL)                                     \
-    X(BASELINE_SIGMA, "baseline_sigma", 0.1, 1000, 16, 0, NULL)                                    \
+    X(BASELINE_SIGMA, "baseline_sigma", 0, 1000, 16, 0, NULL)                                    \
     X(UPSAMPLE, "upsample", 0, DECAM_UPSAMPLE_COUNT - 1, DECAM_UPSAMPLE_BILINEAR, 1,               \
       UPSAMPLE_NAMES)                                                                              \
     X(SMOOTHING, "smoothing", 0, 1000, 0, 0, NULL)                                                 \

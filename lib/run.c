@@ -20,12 +20,19 @@ static decam_status allocate(run *r) {
     return DECAM_OK;
 }
 
+/* DECAM_PARAM_BASELINE_SIGMA, or when it is 0 the method's own. */
+static double blur_sigma(const run *r, const double *p) {
+    if (p[PS_BASELINE_SIGMA] > 0.0) return p[PS_BASELINE_SIGMA];
+    return r->method->blur_sigma ? r->method->blur_sigma(p, r->shape.w, r->shape.h)
+                                 : RUN_BLUR_SIGMA;
+}
+
 static decam_status make_baseline(run *r) {
     const double *p = r->ctx->params;
     const baseline_spec spec = {
         .kind = (decam_baseline)p[PS_BASELINE],
         .value = p[PS_BASELINE_VALUE],
-        .sigma = p[PS_BASELINE_SIGMA],
+        .sigma = blur_sigma(r, p),
         .caller = r->ctx->baseline,
         .caller_layout = r->ctx->baseline_layout,
     };

@@ -136,7 +136,14 @@ struct method_info {
     decam_status (*finish)(run *r);
     /* Frees r->state; accepts a state never allocated. */
     void (*release)(run *r);
+    /* The blur baseline's sigma, in pixels, when DECAM_PARAM_BASELINE_SIGMA
+     * is 0 (what suits the method's masks on a width x height image);
+     * NULL: RUN_BLUR_SIGMA. */
+    double (*blur_sigma)(const double *params, int width, int height);
 };
+
+/* The blur's sigma for a method that does not say (decam.h). */
+#define RUN_BLUR_SIGMA 16.0
 
 /* What a run needs from its session. */
 typedef struct run_spec {

@@ -1134,6 +1134,16 @@ static int row_several_targets(const double *p) {
            p[PS_ASSEMBLY] == DECAM_ASSEMBLY_REGRESSION;
 }
 
+/* The blur that suits the grid: 16 pixels at 7 cells a side or fewer, 5 at
+ * 12 or more (the settings measured on 64- and 224-pixel images), linear
+ * between, by the shorter side's cells (decam.h, BASELINE_SIGMA). */
+static double row_blur_sigma(const double *p, int width, int height) {
+    const int gw = grid_side(p[PS_GRID_WIDTH], width), gh = grid_side(p[PS_GRID_HEIGHT], height);
+    const int cells = gw < gh ? gw : gh;
+    const double t = cells <= 7 ? 0.0 : cells >= 12 ? 1.0 : (cells - 7) / 5.0;
+    return 16.0 + t * (5.0 - 16.0);
+}
+
 static const char *row_check(const double *p, const method_inputs *in) {
     if (p[PS_INIT] == DECAM_INIT_PRIOR && !in->prior)
         return "init = prior, but no prior map is set (decam_set_prior_map)";
@@ -1167,4 +1177,5 @@ const method_info decam__method_decam = {
     .advance = row_advance,
     .finish = row_finish,
     .release = search_release,
+    .blur_sigma = row_blur_sigma,
 };

@@ -435,6 +435,58 @@ static void test_grid_zero_follows_the_image_size(void **state) {
     }
 }
 
+/* Sigma 0: the blur follows the grid, 16 pixels at 7 cells, 5 at 12, linear
+ * between: the maps are those of the sigma stated, bit for bit. */
+static int centre_model(void *user, const float *images, size_t n, float *scores) {
+    const int *side = user;
+    const size_t w = (size_t)side[0], h = (size_t)side[1];
+    for (size_t i = 0; i < n; i++) {
+        double sum = 0.0;
+        for (size_t y = h / 3; y < 2 * h / 3; y++)
+            for (size_t x = w / 3; x < 2 * w / 3; x++)
+                sum += images[i * w * h * 3 + (y * w + x) * 3 + 1];
+        scores[i] = (float)(sum / (double)(w / 3 * (h / 3)));
+    }
+    return 0;
+}
+
+static void explain_sigma(int side[2], const float *image, double sigma, float *map) {
+    decam_ctx *ctx = decam_create();
+    assert_non_null(ctx);
+    assert_int_equal(decam_set_model(ctx, centre_model, side), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_WIDTH, 0), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_HEIGHT, 0), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BASELINE_SIGMA, sigma), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, 60), DECAM_OK);
+    assert_int_equal(decam_explain(ctx, image, side[0], side[1], 3, map), DECAM_OK);
+    decam_free(ctx);
+}
+
+static void test_sigma_zero_follows_the_grid(void **state) {
+    (void)state;
+    static const struct {
+        int w, h;
+        double sigma;
+    } C[] = {{64, 64, 16}, {224, 224, 5}, {150, 150, 16 - 11 * 1 / 5.0}, {224, 64, 16}};
+    for (size_t c = 0; c < sizeof C / sizeof C[0]; c++) {
+        int side[2] = {C[c].w, C[c].h};
+        const size_t hw = (size_t)C[c].w * C[c].h;
+        float *image = malloc(hw * 3 * sizeof *image), *a = malloc(hw * sizeof *a);
+        float *b = malloc(hw * sizeof *b);
+        assert_true(image && a && b);
+        for (size_t i = 0; i < hw * 3; i++) /* stripes: what a blur changes */
+            image[i] = (float)((i / 3 % (size_t)C[c].w / 3) % 2);
+        explain_sigma(side, image, 0, a);
+        explain_sigma(side, image, C[c].sigma, b);
+        assert_memory_equal(a, b, hw * sizeof *a);
+        explain_sigma(side, image, C[c].sigma + 1, b);
+        assert_true(memcmp(a, b, hw * sizeof *a) != 0);
+        free(image);
+        free(a);
+        free(b);
+    }
+}
+
 /* ---- on the planted models ------------------------------------------------ */
 
 static int explain_planted(const planted *p0, const float *image, const double *keys,
@@ -641,6 +693,7 @@ int main(void) {
         cmocka_unit_test(test_removal_share_stops_at_the_windows_there_are),
         cmocka_unit_test(test_follow_each_gives_every_target_its_search),
         cmocka_unit_test(test_grid_zero_follows_the_image_size),
+        cmocka_unit_test(test_sigma_zero_follows_the_grid),
         cmocka_unit_test(test_every_variant_is_deterministic_differs_and_finds_the_region),
         cmocka_unit_test(test_fused_mean_and_product_differ),
         cmocka_unit_test(test_drop_black_renders_removed_regions_against_black),
