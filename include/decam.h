@@ -327,12 +327,18 @@ typedef enum decam_param {
     DECAM_PARAM_BASELINE = 100,
     /* Pixel value of DECAM_BASELINE_CONSTANT. -1e9..1e9, default 0. */
     DECAM_PARAM_BASELINE_VALUE = 101,
-    /* Gaussian sigma, in pixels, of DECAM_BASELINE_BLUR. 0.1..1000,
-     * default 16: at classifier input sizes (64 to 224 pixels) it removes
-     * object-scale detail; 10 left large objects recognisable through the
-     * blur and found them less often (152 against 170-175 of 180 hits,
-     * method.md section 8); 5 tied it on the real model (+0.017 +- 0.014
-     * on 20 choosing images, section 10). */
+    /* Gaussian sigma, in pixels, of DECAM_BASELINE_BLUR; 0 = the method's:
+     * for DE-CAM it follows the grid, 16 at 7 cells a side (or fewer), 5
+     * at 12 (or more), linear between, by the shorter side's cells; RISE
+     * and occlusion 16. 0..1000, default 0. Measured: 16 at 7 cells
+     * (64-pixel scenes): 10 found large objects less often (152 against
+     * 170-175 of 180 hits, method.md section 8), and there the quarter
+     * cell (2.3) lowered the shapes pointing game from 48 to 44 of 50
+     * (section 12); 5 at 12 cells (224-pixel photographs): with grid 12
+     * it gained +0.044 +- 0.022 in insertion minus deletion on 20
+     * choosing images (section 10), and 16 with the removal refinement of
+     * the defaults lost that gain (-0.011 +- 0.042 on 6 images against
+     * +0.055 +- 0.040, section 12). */
     DECAM_PARAM_BASELINE_SIGMA = 102,
     /* How genes become a full-resolution mask, a decam_upsample.
      * Default DECAM_UPSAMPLE_BILINEAR: RISE's upsampling, with which the
@@ -352,7 +358,11 @@ typedef enum decam_param {
     /* Genes form a grid of GRID_WIDTH x GRID_HEIGHT cells over the image;
      * 0 = from the image's side: cells of about a twelfth of 224 pixels,
      * 7 to 12 of them (64 pixels: 7, 224 and more: 12, 150: 8).
-     * 0..64, default 7 (7 x 7 = 49 genes: fine enough for object-sized
+     * 0..64, default 0: 12 cells on a 224-pixel photograph (with the blur
+     * and the removal refinement that follow the grid, docs/method.md
+     * section 12 and docs/benchmarks.md section 4 measure it against the
+     * 7 x 7 of 0.3.0); 7 on a 64-pixel scene, as measured there. Before
+     * 0.4.0 the default was 7 (7 x 7 = 49 genes: fine enough for object-sized
      * regions, coarse enough for DE to search within ~1000 queries). 6
      * and 8 tied it on the shapes classifier (method.md section 9); on the
      * real model 10 and 12 tied it at 500 queries (+0.011 +- 0.018 and
@@ -556,7 +566,9 @@ typedef enum decam_param {
     DECAM_PARAM_SEARCHES = 1021,
     DECAM_PARAM_RESTART_FROM_BEST = 1022,
     /* Removal refinement (issue #26): the last REMOVAL_SHARE of the
-     * method's queries test what removing a window costs, s(I) - s(I with
+     * method's queries (-1: a fifth at 12 cells a side or more, none at 7
+     * or fewer, linear between, and none with an assembly other than
+     * all_evaluated) test what removing a window costs, s(I) - s(I with
      * the window replaced by the baseline, or black with DROP_BLACK),
      * hierarchically: first the windows of a coarse partition (about three
      * cells a side), then, best first, the four halves-a-side of the tested
@@ -569,13 +581,24 @@ typedef enum decam_param {
      * tested windows' costs and the search map's means over them (how
      * well the search predicted removal); 2, the search's per-pixel
      * contrast + w * the removal map, both in units of the score, so that
-     * each weighs what it measured. 0..0.9, default 0; 0..1, default 0.5;
-     * 0..2, default 0. Need DECAM_ASSEMBLY_ALL_EVALUATED. */
+     * each weighs what it measured. -1..0.9, default -1; 0..1, default
+     * 0.5; 0..2, default 0. A share set above 0 needs
+     * DECAM_ASSEMBLY_ALL_EVALUATED. Measured on 20 choosing photographs
+     * (docs/method.md section 12): with grid 12 it raised the stability
+     * between seeds at 1000 queries from 0.50 to 0.79 (0.86 with
+     * REMOVAL_SMOOTHING 1, on 6 images) and kept the grid's gain; mixes 1
+     * and 2 and a black baseline lost insertion. At 7 cells (64-pixel
+     * scenes) it lowered the pointing game from 48 to 46 of 50 and made
+     * the maps of a randomised model correlate with the trained one's
+     * (rho 0.35 against 0.19; tests/test_sanity.c allows 0.3): none
+     * there. */
     DECAM_PARAM_REMOVAL_SHARE = 1023,
     DECAM_PARAM_REMOVAL_WEIGHT = 1024,
     DECAM_PARAM_REMOVAL_MIX = 1025,
     /* The removal map's Gaussian smoothing before it is combined, in
-     * cells of the grid (soft window edges). 0..8, default 0 (none). */
+     * cells of the grid (soft window edges). 0..8, default 1: without it
+     * the windows show as blocks in the map (docs/method.md section 12);
+     * stability 0.86 at 1 cell against 0.83 at 0.5 (6 choosing images). */
     DECAM_PARAM_REMOVAL_SMOOTHING = 1026,
 #endif
 } decam_param;

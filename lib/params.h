@@ -29,12 +29,12 @@
     X(LAYOUT, "layout", 0, DECAM_LAYOUT_COUNT - 1, DECAM_LAYOUT_HWC, 1, LAYOUT_NAMES)              \
     X(BASELINE, "baseline", 0, DECAM_BASELINE_COUNT - 1, DECAM_BASELINE_BLUR, 1, BASELINE_NAMES)   \
     X(BASELINE_VALUE, "baseline_value", -1e9, 1e9, 0, 0, NULL)                                     \
-    X(BASELINE_SIGMA, "baseline_sigma", 0, 1000, 16, 0, NULL)                                    \
+    X(BASELINE_SIGMA, "baseline_sigma", 0, 1000, 0, 0, NULL)                                    \
     X(UPSAMPLE, "upsample", 0, DECAM_UPSAMPLE_COUNT - 1, DECAM_UPSAMPLE_BILINEAR, 1,               \
       UPSAMPLE_NAMES)                                                                              \
     X(SMOOTHING, "smoothing", 0, 1000, 0, 0, NULL)                                                 \
-    X(GRID_WIDTH, "grid_width", 0, 64, 7, 1, NULL)                                                 \
-    X(GRID_HEIGHT, "grid_height", 0, 64, 7, 1, NULL)                                               \
+    X(GRID_WIDTH, "grid_width", 0, 64, 0, 1, NULL)                                                 \
+    X(GRID_HEIGHT, "grid_height", 0, 64, 0, 1, NULL)                                               \
     X(POPULATION, "population", 4, 4096, 48, 1, NULL)                                              \
     X(MAX_GENERATIONS, "max_generations", 0, 1e9, 0, 1, NULL)                                      \
     X(STRATEGY, "strategy", 0, DECAM_STRATEGY_COUNT - 1, DECAM_STRATEGY_PBEST, 1, STRATEGY_NAMES)  \
@@ -76,10 +76,10 @@
     X(KEEP_TARGET, "keep_target", 0, 1, 0, 0, NULL)                                               \
     X(SEARCHES, "searches", 1, 64, 1, 1, NULL)                                                     \
     X(RESTART_FROM_BEST, "restart_from_best", 0, 1, 0, 1, NULL)                                    \
-    X(REMOVAL_SHARE, "removal_share", 0, 0.9, 0, 0, NULL)                                          \
+    X(REMOVAL_SHARE, "removal_share", -1, 0.9, -1, 0, NULL)                                          \
     X(REMOVAL_WEIGHT, "removal_weight", 0, 1, 0.5, 0, NULL)                                        \
     X(REMOVAL_MIX, "removal_mix", 0, 2, 0, 1, NULL)                                        \
-    X(REMOVAL_SMOOTHING, "removal_smoothing", 0, 8, 0, 0, NULL)
+    X(REMOVAL_SMOOTHING, "removal_smoothing", 0, 8, 1, 0, NULL)
 
 /* The slot of each parameter in a context's value array: PS_BUDGET, ... */
 typedef enum param_slot {

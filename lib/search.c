@@ -1060,6 +1060,22 @@ static int grid_side(double param, int pixels) {
     return cells < 7 ? 7 : cells > 12 ? 12 : (int)cells;
 }
 
+/* Where a default follows the grid, between what was measured at 7 cells a
+ * side (64-pixel scenes) and at 12 (224-pixel photographs): 0 at 7 cells
+ * or fewer, 1 at 12 or more, linear between, by the shorter side's. */
+static double fineness(int gw, int gh) {
+    const int cells = gw < gh ? gw : gh;
+    return cells <= 7 ? 0.0 : cells >= 12 ? 1.0 : (cells - 7) / 5.0;
+}
+
+/* The blur that suits the grid: 16 pixels at 7 cells, 5 at 12 (decam.h,
+ * BASELINE_SIGMA). */
+static double row_blur_sigma(const double *p, int width, int height) {
+    const double t = fineness(grid_side(p[PS_GRID_WIDTH], width),
+                              grid_side(p[PS_GRID_HEIGHT], height));
+    return 16.0 + t * (5.0 - 16.0);
+}
+
 void decam__search_configure(const double *p, const method_inputs *in, search_config *cfg) {
     const int gw = grid_side(p[PS_GRID_WIDTH], in ? in->width : 0);
     const int gh = grid_side(p[PS_GRID_HEIGHT], in ? in->height : 0);
@@ -1106,7 +1122,9 @@ void decam__search_configure(const double *p, const method_inputs *in, search_co
         .keep_target = p[PS_KEEP_TARGET],
         .searches = (int)p[PS_SEARCHES],
         .restart_best = p[PS_RESTART_FROM_BEST] != 0,
-        .removal_share = p[PS_REMOVAL_SHARE],
+        .removal_share = p[PS_REMOVAL_SHARE] >= 0 ? p[PS_REMOVAL_SHARE]
+                         : p[PS_ASSEMBLY] == DECAM_ASSEMBLY_ALL_EVALUATED ? 0.2 * fineness(gw, gh)
+                                                                          : 0.0,
         .removal_weight = p[PS_REMOVAL_WEIGHT],
         .removal_mix = (int)p[PS_REMOVAL_MIX],
         .removal_smoothing = p[PS_REMOVAL_SMOOTHING],
@@ -1134,15 +1152,6 @@ static int row_several_targets(const double *p) {
            p[PS_ASSEMBLY] == DECAM_ASSEMBLY_REGRESSION;
 }
 
-/* The blur that suits the grid: 16 pixels at 7 cells a side or fewer, 5 at
- * 12 or more (the settings measured on 64- and 224-pixel images), linear
- * between, by the shorter side's cells (decam.h, BASELINE_SIGMA). */
-static double row_blur_sigma(const double *p, int width, int height) {
-    const int gw = grid_side(p[PS_GRID_WIDTH], width), gh = grid_side(p[PS_GRID_HEIGHT], height);
-    const int cells = gw < gh ? gw : gh;
-    const double t = cells <= 7 ? 0.0 : cells >= 12 ? 1.0 : (cells - 7) / 5.0;
-    return 16.0 + t * (5.0 - 16.0);
-}
 
 static const char *row_check(const double *p, const method_inputs *in) {
     if (p[PS_INIT] == DECAM_INIT_PRIOR && !in->prior)
@@ -1150,7 +1159,7 @@ static const char *row_check(const double *p, const method_inputs *in) {
     const int staged = p[PS_REFINE_COARSE_GRID] > 0 || p[PS_REFINE_MIDDLE_GRID] > 0 ||
                        p[PS_PRIOR_PASS_QUERIES] > 0 || p[PS_EXPLORE_SHARE] > 0 ||
                        p[PS_SEARCHES] > 1 || p[PS_FOLLOW] == DECAM_FOLLOW_EACH ||
-                       p[PS_REMOVAL_SHARE] > 0;
+                       p[PS_REMOVAL_SHARE] > 0; /* set; the default follows the assembly */
     if ((staged || p[PS_FUSE_GAMES] > 0) && p[PS_ASSEMBLY] != DECAM_ASSEMBLY_ALL_EVALUATED)
         return "refine_*, prior_pass_queries, explore_share, searches, follow = each, "
                "removal_share and fuse_games need assembly = all_evaluated (the per-pixel "

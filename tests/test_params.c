@@ -91,10 +91,11 @@ static void test_every_parameter_accepts_its_bounds_and_refuses_beyond(void **st
 static void test_stated_defaults_of_the_issue(void **state) {
     (void)state;
     double lo, hi, def;
+    /* 0: from the image's size (7 cells at 64 pixels, as before) */
     assert_int_equal(decam_param_bounds(DECAM_PARAM_GRID_WIDTH, &lo, &hi, &def), DECAM_OK);
-    assert_true(lo == 0 && hi == 64 && def == 7);
+    assert_true(lo == 0 && hi == 64 && def == 0);
     assert_int_equal(decam_param_bounds(DECAM_PARAM_GRID_HEIGHT, &lo, &hi, &def), DECAM_OK);
-    assert_true(lo == 0 && hi == 64 && def == 7);
+    assert_true(lo == 0 && hi == 64 && def == 0);
     assert_int_equal(decam_param_bounds(DECAM_PARAM_BATCH_SIZE, NULL, NULL, &def), DECAM_OK);
     assert_true(def == 0); /* a whole generation per call */
 }

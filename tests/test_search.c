@@ -81,6 +81,8 @@ static decam_ctx *seeing_ctx(seeing *s, double budget) {
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, budget), DECAM_OK);
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_POPULATION, 16), DECAM_OK);
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_SEED, 5), DECAM_OK);
+    /* The stages before it, alone (its own tests set a share). */
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REMOVAL_SHARE, 0), DECAM_OK);
     return ctx;
 }
 
@@ -487,6 +489,48 @@ static void test_sigma_zero_follows_the_grid(void **state) {
     }
 }
 
+/* removal_share -1 (the default): a fifth of the queries at 12 cells a side
+ * (224 pixels), none at 7 (64 pixels), none with a grid assembly, which
+ * has no per-pixel map to add it to (and is not refused). */
+static void test_the_default_removal_follows_the_grid(void **state) {
+    (void)state;
+    static const struct {
+        int side, assembly;
+        unsigned long long removal_from; /* 0: no removal stage */
+    } C[] = {{224, DECAM_ASSEMBLY_ALL_EVALUATED, 1 + 400},
+             {64, DECAM_ASSEMBLY_ALL_EVALUATED, 0},
+             {224, DECAM_ASSEMBLY_BEST, 0}};
+    for (size_t c = 0; c < sizeof C / sizeof C[0]; c++) {
+        int side[2] = {C[c].side, C[c].side};
+        const size_t hw = (size_t)side[0] * side[1];
+        float *image = calloc(hw * 3, sizeof *image), *map = malloc(hw * sizeof *map);
+        assert_true(image && map);
+        for (size_t i = 0; i < hw * 3; i++)
+            image[i] = (float)((i / 3 % (size_t)side[0] / 5) % 2);
+        stage_log l = {0};
+        decam_ctx *ctx = decam_create();
+        assert_non_null(ctx);
+        assert_int_equal(decam_set_model(ctx, centre_model, side), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_ASSEMBLY, C[c].assembly), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, 503), DECAM_OK);
+        assert_int_equal(decam_set_log(ctx, log_stages, &l, DECAM_LOG_DEBUG), DECAM_OK);
+        assert_int_equal(decam_explain(ctx, image, side[0], side[1], 3, map), DECAM_OK);
+        decam_stats st = {.size = sizeof st};
+        assert_int_equal(decam_get_stats(ctx, &st), DECAM_OK);
+        assert_int_equal(st.queries, 503);
+        if (C[c].removal_from) {
+            assert_int_equal(l.stages, 1);
+            assert_string_equal(l.kind[0], "removal");
+            assert_int_equal(l.from[0], C[c].removal_from);
+        } else {
+            assert_int_equal(l.stages, 0);
+        }
+        decam_free(ctx);
+        free(image);
+        free(map);
+    }
+}
+
 /* ---- on the planted models ------------------------------------------------ */
 
 static int explain_planted(const planted *p0, const float *image, const double *keys,
@@ -694,6 +738,7 @@ int main(void) {
         cmocka_unit_test(test_follow_each_gives_every_target_its_search),
         cmocka_unit_test(test_grid_zero_follows_the_image_size),
         cmocka_unit_test(test_sigma_zero_follows_the_grid),
+        cmocka_unit_test(test_the_default_removal_follows_the_grid),
         cmocka_unit_test(test_every_variant_is_deterministic_differs_and_finds_the_region),
         cmocka_unit_test(test_fused_mean_and_product_differ),
         cmocka_unit_test(test_drop_black_renders_removed_regions_against_black),

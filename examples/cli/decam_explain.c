@@ -112,7 +112,8 @@ static const char USAGE_MORE[] =
     "  -m, --method NAME     decam (default), rise or occlusion\n"
     "  -O, --objective NAME  preserve (default), delete or both\n"
     "  -b, --budget N        model queries per explanation (default 1000)\n"
-    "  -g, --grid N          DE-CAM grid, N x N cells (default 7)\n"
+    "  -g, --grid N          DE-CAM grid, N x N cells (default 0: from the image's\n"
+    "                        size, 12 x 12 at 224 pixels, 7 x 7 at 64)\n"
     "  -s, --seed N          random seed, 0..2^53-1 (default 0); with -o DIR each\n"
     "                        image's seed is drawn from this and its name\n"
     "      --set NAME=VALUE  any library parameter by its name (docs/api.md)\n"
@@ -389,8 +390,8 @@ static int parse_option(const char *a, const char *v, options *o) {
         if (parse_long(v, 1, 1000000000L, &o->budget))
             return usage_error("budget '%s' is not a whole number in 1..1e9", v);
     } else if (!strcmp(a, "-g") || !strcmp(a, "--grid")) {
-        if (parse_long(v, 1, 64, &o->grid))
-            return usage_error("grid '%s' is not a whole number in 1..64", v);
+        if (parse_long(v, 0, 64, &o->grid))
+            return usage_error("grid '%s' is not a whole number in 0..64", v);
     } else if (!strcmp(a, "-s") || !strcmp(a, "--seed")) {
         if (parse_seed(v, &o->seed))
             return usage_error("seed '%s' is not a whole number in 0..%llu", v, MAX_SEED);
@@ -659,7 +660,7 @@ static int check_options(options *o) {
 static int parse(int argc, char **argv, options *o) {
     *o = (options){.output = "decam-explain.png",
                    .budget = 1000,
-                   .grid = 7,
+                   .grid = 0,
                    .threads = 1,
                    .jobs = 1,
                    .top_k = 1,
