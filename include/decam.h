@@ -361,8 +361,8 @@ typedef enum decam_param {
      * 0..64, default 0: 12 cells on a 224-pixel photograph (with the blur
      * and the removal refinement that follow the grid, docs/method.md
      * section 12 and docs/benchmarks.md section 4 measure it against the
-     * 7 x 7 of 0.3.0); 7 on a 64-pixel scene, as measured there. Before
-     * 0.4.0 the default was 7 (7 x 7 = 49 genes: fine enough for object-sized
+     * 7 x 7 of 0.3.0); 7 on a 64-pixel scene, as measured there. In 0.3.0
+     * the default was 7 (7 x 7 = 49 genes: fine enough for object-sized
      * regions, coarse enough for DE to search within ~1000 queries). 6
      * and 8 tied it on the shapes classifier (method.md section 9); on the
      * real model 10 and 12 tied it at 500 queries (+0.011 +- 0.018 and
