@@ -562,7 +562,13 @@ typedef enum decam_param {
      * average). Each after the first starts from a fresh Latin hypercube,
      * or with RESTART_FROM_BEST = 1 around the previous search's best
      * candidate (as DECAM_INIT_PRIOR, with PRIOR_SPREAD). 1..64, default 1;
-     * 0..1, default 0. Need DECAM_ASSEMBLY_ALL_EVALUATED. */
+     * 0..1, default 0. Need DECAM_ASSEMBLY_ALL_EVALUATED. On 20 choosing
+     * photographs at grid 12 (docs/method.md section 12) 2 and 4 searches
+     * raised stability at 1000 queries from 0.50 to 0.60 and 0.66 and
+     * kept the grid's gain; with the removal refinement 2 searches
+     * measured +0.068 against one's +0.055 on 6 images, but on the shapes
+     * scenes they lowered the pointing game (46 and 44 of 50 against 48):
+     * one. Restarting from the best lost (-0.092, stability 0.25). */
     DECAM_PARAM_SEARCHES = 1021,
     DECAM_PARAM_RESTART_FROM_BEST = 1022,
     /* Removal refinement (issue #26): the last REMOVAL_SHARE of the
@@ -582,7 +588,8 @@ typedef enum decam_param {
      * well the search predicted removal); 2, the search's per-pixel
      * contrast + w * the removal map, both in units of the score, so that
      * each weighs what it measured. -1..0.9, default -1; 0..1, default
-     * 0.5; 0..2, default 0. A share set above 0 needs
+     * 0.5 (the weight measured; 0.25 with a black baseline kept the gain
+     * but not the stability); 0..2, default 0 (1 and 2 lost insertion). A share set above 0 needs
      * DECAM_ASSEMBLY_ALL_EVALUATED. Measured on 20 choosing photographs
      * (docs/method.md section 12): with grid 12 it raised the stability
      * between seeds at 1000 queries from 0.50 to 0.79 (0.86 with
