@@ -140,7 +140,8 @@ typedef struct search {
     float *black;            /* DECAM_PARAM_DROP_BLACK: the removed-region images' baseline */
     double *pool, *pool_fit; /* STAGE_EXPLORE: the best np candidates so far */
     size_t pooled;
-    removal *rm; /* STAGE_REMOVE */
+    removal *rm;              /* STAGE_REMOVE */
+    uint64_t removal_windows; /* every window it can test (plan_stages) */
 } search;
 
 /* Masks are never stored whole: the fill makes each one a row at a time
@@ -496,9 +497,10 @@ static size_t room(const search *s) {
         uint64_t to_end = st->until > spent(s) ? st->until - spent(s) : 0;
         q = to_end < q ? to_end : q;
     }
-    if (st->kind == STAGE_REMOVE) /* a window per query, as many as are pending */
-        return q < s->np ? (q < s->rm->n_pending ? (size_t)q : s->rm->n_pending)
-                         : (s->np < s->rm->n_pending ? s->np : s->rm->n_pending);
+    if (st->kind == STAGE_REMOVE) { /* a window per query, as many as are pending */
+        const size_t most = s->rm->n_pending < s->np ? s->rm->n_pending : s->np;
+        return q < most ? (size_t)q : most;
+    }
     q /= (uint64_t)s->per_candidate;
     /* L-SHADE shrinks DE's population; s->np is the most. */
     const size_t most = st->kind == STAGE_DE ? decam__de_size(s->de) : s->np;
@@ -624,7 +626,7 @@ static decam_status removal_begin(search *s) {
     const decam_allocator *a = r->mem;
     const int w = r->shape.w, h = r->shape.h;
     const int nx = removal_first_cells(s->gw), ny = removal_first_cells(s->gh);
-    const uint64_t tree = removal_tree(w, h, s->gw, s->gh), left = run_queries_left(r);
+    const uint64_t tree = s->removal_windows, left = run_queries_left(r);
     removal *rm = mem_calloc(a, 1, sizeof *rm);
     s->rm = rm;
     if (rm) {
@@ -729,9 +731,9 @@ static decam_status removal_combine(search *s, size_t t, double *keep) {
     float *removed = mem_calloc(r->mem, r->hw, sizeof *removed);
     RUN_FAIL_IF(!removed, r, DECAM_ERR_OUT_OF_MEMORY,
                 "decam_explain: out of memory for the removal map");
-    const int units = s->cfg.removal_mix == 2;
+    const int units = s->cfg.removal_mix == 2, agreement = s->cfg.removal_mix == 1;
     if (!units) unit_range(keep, r->hw);
-    double sc = 0, sm = 0, scc = 0, smm = 0, scm = 0;
+    double sc = 0, sm = 0, scc = 0, smm = 0, scm = 0; /* agreement: the correlation's sums */
     for (size_t j = 0; j < rm->n_tested; j++) {
         const window *win = &rm->tested[j];
         const double cost = rm->cost[j * k + t];
@@ -739,8 +741,9 @@ static decam_status removal_combine(search *s, size_t t, double *keep) {
         for (size_t y = (size_t)win->y0; y < (size_t)win->y1; y++)
             for (size_t x = (size_t)win->x0; x < (size_t)win->x1; x++) {
                 if (cost > 0.0) removed[y * width + x] += (float)cost;
-                mean += keep[y * width + x];
+                if (agreement) mean += keep[y * width + x];
             }
+        if (!agreement) continue;
         mean /= (double)(win->x1 - win->x0) * (win->y1 - win->y0);
         sc += cost;
         sm += mean;
@@ -762,7 +765,7 @@ static decam_status removal_combine(search *s, size_t t, double *keep) {
     }
     const double span = (double)hi - lo;
     double weight = s->cfg.removal_weight;
-    if (s->cfg.removal_mix == 1) {
+    if (agreement) {
         const double n = (double)rm->n_tested;
         const double vc = scc - sc * sc / n, vm = smm - sm * sm / n;
         const double rho = vc > 0.0 && vm > 0.0 ? (scm - sc * sm / n) / sqrt(vc * vm) : 0.0;
@@ -998,9 +1001,9 @@ static void plan_stages(search *s) {
     uint64_t removing = 0;
     if (c->removal_share > 0) {
         const run *r = s->r;
-        const uint64_t tree = removal_tree(r->shape.w, r->shape.h, c->gw, c->gh);
+        s->removal_windows = removal_tree(r->shape.w, r->shape.h, c->gw, c->gh);
         removing = (uint64_t)llround(c->removal_share * queries);
-        removing = removing < tree ? removing : tree;
+        removing = removing < s->removal_windows ? removing : s->removal_windows;
     }
     for (int i = 0; i < n; i++)
         st[i].follow = -1;
@@ -1151,7 +1154,6 @@ static int row_several_targets(const double *p) {
     return p[PS_ASSEMBLY] == DECAM_ASSEMBLY_ALL_EVALUATED ||
            p[PS_ASSEMBLY] == DECAM_ASSEMBLY_REGRESSION;
 }
-
 
 static const char *row_check(const double *p, const method_inputs *in) {
     if (p[PS_INIT] == DECAM_INIT_PRIOR && !in->prior)
