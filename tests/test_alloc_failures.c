@@ -12,6 +12,7 @@
  * Built with DECAM_TEST_IO when the I/O part is built; without it only
  * decam.h and decam_image.h are parsed and their rows run. */
 #define _XOPEN_SOURCE 700 /* mkdtemp */
+#define DECAM_EXPERIMENTAL /* the search's stages, in the decam_explain row */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,7 +121,14 @@ CALL(decam_free) {
     return DECAM_OK;
 }
 CALL(decam_set_model) { return decam_set_model(E.ctx, model, NULL); }
-CALL(decam_explain) { return decam_explain(E.ctx, E.image, W, H, C, E.map); }
+/* With two searches and the removal refinement, whose memory the defaults
+ * leave out at this size (setting a parameter allocates nothing). */
+CALL(decam_explain) {
+    if (decam_set_param(E.ctx, DECAM_PARAM_SEARCHES, 2) != DECAM_OK ||
+        decam_set_param(E.ctx, DECAM_PARAM_REMOVAL_SHARE, 0.25) != DECAM_OK)
+        return DECAM_ERR_INVALID_ARGUMENT;
+    return decam_explain(E.ctx, E.image, W, H, C, E.map);
+}
 CALL(decam_set_param) { return decam_set_param(E.ctx, DECAM_PARAM_SEED, 7); }
 /* Two items, the second for two targets (RISE gives several maps whatever
  * the assembly; DE-CAM's default assembly too). */

@@ -664,8 +664,9 @@ static void test_drop_black_renders_removed_regions_against_black(void **state) 
     }
 }
 
-/* The staged and fused variants, all at once, give the same map whatever
- * the thread count and batch size. */
+/* The staged and fused variants, several searches and the removal
+ * refinement, all at once, give the same map whatever the thread count and
+ * batch size. */
 static void test_staged_map_does_not_depend_on_threads_or_batching(void **state) {
     (void)state;
     float image[PW * PH * PC], ref[PW * PH];
@@ -684,8 +685,11 @@ static void test_staged_map_does_not_depend_on_threads_or_batching(void **state)
                            DECAM_PARAM_REFINE_MIDDLE_SHARE,
                            DECAM_PARAM_GRID_WIDTH,
                            DECAM_PARAM_GRID_HEIGHT,
+                           DECAM_PARAM_SEARCHES,
+                           DECAM_PARAM_REMOVAL_SHARE,
+                           DECAM_PARAM_REMOVAL_SMOOTHING,
                            DECAM_PARAM_SEED};
-    const double values[] = {DECAM_OBJECTIVE_BOTH, 2, 1, 101, 0.4, 4, 7, 0.7, 10, 10, 9};
+    const double values[] = {DECAM_OBJECTIVE_BOTH, 2, 1, 101, 0.4, 4, 7, 0.7, 10, 10, 2, 0.2, 1, 9};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         assert_int_equal(decam_set_param(ctx, (decam_param)keys[i], values[i]), DECAM_OK);
     assert_int_equal(decam_explain(ctx, image, PW, PH, PC, ref), DECAM_OK);
