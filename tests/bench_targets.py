@@ -120,7 +120,8 @@ def main():
         print(table(rows))
         return
     if real.np is None:
-        real.skip("NumPy (python3-numpy) is missing")
+        print("bench_targets: skipped: NumPy (python3-numpy) is missing")
+        return
     if not (real.DATA / "images.json").is_file():
         print(f"bench_targets: skipped: {real.DATA} (the real-model set) is absent")
         return
