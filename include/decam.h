@@ -954,13 +954,14 @@ DECAM_API DECAM_WARN_UNUSED decam_status decam_get_raw_map(const decam_ctx *ctx,
  *     with the same seed.
  *   - DE-CAM: the search follows targets[0] (its fitness is that target's
  *     score; DECAM_FOLLOW_ALL makes it every target's, relative to its
- *     full-image score); with DECAM_FOLLOW_FIRST the first map is bit for
+ *     full-image score, and DECAM_FOLLOW_EACH runs one search per target
+ *     in turn); with DECAM_FOLLOW_FIRST the first map is bit for
  *     bit the single-target run's, and
  *     every other target's map is assembled from all the masks the search
  *     evaluated, scored for that target (DECAM_ASSEMBLY_ALL_EVALUATED or
  *     DECAM_ASSEMBLY_REGRESSION; the assemblies that read the search's
  *     population give one map and refuse several targets).
- *     docs/benchmarks.md measures how faithful those maps are.
+ *     docs/method.md section 12 measures how faithful those maps are.
  * The final kept and dropped images of decam_stats are scored for the
  * first target only, so the queries are those of a single-target run. */
 typedef struct decam_item {
