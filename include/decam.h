@@ -361,7 +361,9 @@ typedef enum decam_param {
      * 0..64, default 0: 12 cells on a 224-pixel photograph (with the blur
      * and the removal refinement that follow the grid, docs/method.md
      * section 12 and docs/benchmarks.md section 4 measure it against the
-     * 7 x 7 of 0.3.0); 7 on a 64-pixel scene, as measured there. In 0.3.0
+     * 7 x 7 of 0.3.0); 7 on a 64-pixel scene, as measured there. Not the
+     * budget: at 250 queries grid 12 still gained (+0.037 +- 0.021 on 20
+     * choosing images) and grid 9 lost (-0.017; section 12). In 0.3.0
      * the default was 7 (7 x 7 = 49 genes: fine enough for object-sized
      * regions, coarse enough for DE to search within ~1000 queries). 6
      * and 8 tied it on the shapes classifier (method.md section 9); on the
