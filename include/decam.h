@@ -289,7 +289,8 @@ typedef enum decam_param {
      * number a double holds exactly), default 0 (a convention). */
     DECAM_PARAM_SEED = 3,
     /* Most images per model call. 0 = for DE-CAM a whole generation
-     * (POPULATION images, twice that for DECAM_OBJECTIVE_BOTH), for RISE,
+     * (POPULATION images, 48 with POPULATION 0, twice that for
+     * DECAM_OBJECTIVE_BOTH), for RISE,
      * occlusion and decam_evaluate() 64. 0..65536, default 0. Maps do
      * not depend on it (tests/test_items.c); it only sets how full each
      * model call is (docs/benchmarks.md measures images per second).
@@ -374,10 +375,25 @@ typedef enum decam_param {
      * defaults, they fail the shapes pointing test (39 of 50). */
     DECAM_PARAM_GRID_WIDTH = 200,
     DECAM_PARAM_GRID_HEIGHT = 201,
-    /* Candidates per generation (NP). 4..4096, default 48: on the planted
-     * models 48 beat 12, 24 and 32 and tied 64 at 1000 queries (about 20
-     * generations); a larger population keeps the search from collapsing
-     * onto a partial region early. */
+    /* Candidates per generation (NP). 0 = from the grid and the budget:
+     * 48 at 7 cells a side, 144 (a candidate per gene) at 12, linear
+     * between, but no more than the search's queries (the budget less the
+     * removal refinement's share and the fixed three) and never under 48
+     * (224 pixels: 144 from 184 queries; 64 pixels: 48, as in
+     * 0.3.0). 0 or 4..4096, default 0. A generation of more than 48 takes
+     * several model calls when BATCH_SIZE is 0, so memory stays a 48-image
+     * batch. On 20 choosing photographs at grid 12 (docs/method.md section
+     * 12, REMOVAL_WEIGHT 0.3) 96, 144, 192 and 288 raised the stability
+     * between seeds at 1000 queries from 0.70 (48) to 0.76, 0.78, 0.78 and
+     * 0.81: the first generation's Latin hypercube covers the genes before
+     * DE converges, so seeds agree more. With weight 0.4, 144 gained
+     * +0.047 +- 0.011 in insertion minus deletion over 0.3.0's defaults at
+     * 500 queries on 40 choosing images (48 with weight 0.5: +0.025), at
+     * the same stability (0.841 against 0.839); 192 gained +0.036 and 96
+     * +0.039. At 250 queries 144 (1.4 generations) still beat 98 and 48
+     * (+0.063, +0.051, +0.043 on 22 images), so the budget only caps it.
+     * On the planted models (7 x 7 grids) 48 beat 12, 24 and 32 and tied
+     * 64 at 1000 queries. */
     DECAM_PARAM_POPULATION = 202,
     /* Most generations; 0 = no limit (the budget decides). 0..1e9,
      * default 0 (a convention: the budget is the knob). */
@@ -590,8 +606,12 @@ typedef enum decam_param {
      * well the search predicted removal); 2, the search's per-pixel
      * contrast + w * the removal map, both in units of the score, so that
      * each weighs what it measured. -1..0.9, default -1; 0..1, default
-     * 0.5 (the weight measured; 0.25 with a black baseline kept the gain
-     * but not the stability); 0..2, default 0 (1 and 2 lost insertion). A share set above 0 needs
+     * 0.4 (with population 144: 0.3, 0.4 and 0.5 gave +0.057, +0.047 and
+     * +0.028 over 0.3.0 at 500 queries and stability 0.78, 0.84 and 0.89
+     * at 1000 (docs/method.md section 12): the least weight whose maps
+     * agree across seeds at 0.8 with a margin; 0.25 with a black baseline
+     * kept the gain but not the stability); 0..2, default 0 (1 and 2 lost
+     * insertion). A share set above 0 needs
      * DECAM_ASSEMBLY_ALL_EVALUATED. Measured on 20 choosing photographs
      * (docs/method.md section 12): with grid 12 it raised the stability
      * between seeds at 1000 queries from 0.50 to 0.79 (0.86 with

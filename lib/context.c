@@ -326,6 +326,8 @@ static decam_status set_param(decam_ctx *ctx, decam_param param, double value) {
             "%s = %g is outside its range [%g, %g]", p->name, value, p->lower, p->upper);
     FAIL_IF(p->whole && value != floor(value), ctx, DECAM_ERR_OUT_OF_RANGE,
             "%s = %g must be a whole number in [%g, %g]", p->name, value, p->lower, p->upper);
+    FAIL_IF(slot == PS_POPULATION && value > 0 && value < 4, ctx, DECAM_ERR_OUT_OF_RANGE,
+            "population = %g: 0 (from the image) or 4 .. %g candidates", value, p->upper);
     ctx->params[slot] = value;
     return DECAM_OK;
 }

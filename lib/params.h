@@ -35,7 +35,7 @@
     X(SMOOTHING, "smoothing", 0, 1000, 0, 0, NULL)                                                 \
     X(GRID_WIDTH, "grid_width", 0, 64, 0, 1, NULL)                                                 \
     X(GRID_HEIGHT, "grid_height", 0, 64, 0, 1, NULL)                                               \
-    X(POPULATION, "population", 4, 4096, 48, 1, NULL)                                              \
+    X(POPULATION, "population", 0, 4096, 0, 1, NULL)                                                \
     X(MAX_GENERATIONS, "max_generations", 0, 1e9, 0, 1, NULL)                                      \
     X(STRATEGY, "strategy", 0, DECAM_STRATEGY_COUNT - 1, DECAM_STRATEGY_PBEST, 1, STRATEGY_NAMES)  \
     X(F, "f", 0, 2, 0.5, 0, NULL)                                                                  \
@@ -77,7 +77,7 @@
     X(SEARCHES, "searches", 1, 64, 1, 1, NULL)                                                     \
     X(RESTART_FROM_BEST, "restart_from_best", 0, 1, 0, 1, NULL)                                    \
     X(REMOVAL_SHARE, "removal_share", -1, 0.9, -1, 0, NULL)                                          \
-    X(REMOVAL_WEIGHT, "removal_weight", 0, 1, 0.5, 0, NULL)                                        \
+    X(REMOVAL_WEIGHT, "removal_weight", 0, 1, 0.4, 0, NULL)                                        \
     X(REMOVAL_MIX, "removal_mix", 0, 2, 0, 1, NULL)                                        \
     X(REMOVAL_SMOOTHING, "removal_smoothing", 0, 8, 1, 0, NULL)
 

@@ -1079,6 +1079,27 @@ static double row_blur_sigma(const double *p, int width, int height) {
     return 16.0 + t * (5.0 - 16.0);
 }
 
+/* The removal refinement's share: the parameter, or when it is -1 a fifth
+ * of the queries at 12 cells, none at 7 (decam.h, REMOVAL_SHARE). */
+static double removal_share(const double *p, int gw, int gh) {
+    if (p[PS_REMOVAL_SHARE] >= 0) return p[PS_REMOVAL_SHARE];
+    return p[PS_ASSEMBLY] == DECAM_ASSEMBLY_ALL_EVALUATED ? 0.2 * fineness(gw, gh) : 0.0;
+}
+
+/* DE's population: the parameter, or when it is 0 one that follows the
+ * genes, 48 at 7 cells a side and 144 (a candidate per gene) at 12,
+ * linear between, but no more than the search's queries (the removal
+ * refinement's left out) and never under 48 (decam.h, POPULATION). */
+enum { POPULATION_AT_7 = 48, POPULATION_AT_12 = 144 };
+static size_t population(const double *p, int gw, int gh) {
+    if (p[PS_POPULATION] > 0) return (size_t)p[PS_POPULATION];
+    const double genes = POPULATION_AT_7 + fineness(gw, gh) * (POPULATION_AT_12 - POPULATION_AT_7);
+    const double searching =
+        floor(p[PS_BUDGET] * (1.0 - removal_share(p, gw, gh))) - RUN_FIXED_QUERIES;
+    const double np = round(genes < searching ? genes : searching);
+    return np > POPULATION_AT_7 ? (size_t)np : POPULATION_AT_7;
+}
+
 void decam__search_configure(const double *p, const method_inputs *in, search_config *cfg) {
     const int gw = grid_side(p[PS_GRID_WIDTH], in ? in->width : 0);
     const int gh = grid_side(p[PS_GRID_HEIGHT], in ? in->height : 0);
@@ -1088,7 +1109,7 @@ void decam__search_configure(const double *p, const method_inputs *in, search_co
         .de =
             {
                 .dim = (size_t)gw * (size_t)gh,
-                .np = (size_t)p[PS_POPULATION],
+                .np = population(p, gw, gh),
                 .strategy = (decam_strategy)p[PS_STRATEGY],
                 .f = p[PS_F],
                 .f_dither = p[PS_F_DITHER],
@@ -1125,9 +1146,7 @@ void decam__search_configure(const double *p, const method_inputs *in, search_co
         .keep_target = p[PS_KEEP_TARGET],
         .searches = (int)p[PS_SEARCHES],
         .restart_best = p[PS_RESTART_FROM_BEST] != 0,
-        .removal_share = p[PS_REMOVAL_SHARE] >= 0 ? p[PS_REMOVAL_SHARE]
-                         : p[PS_ASSEMBLY] == DECAM_ASSEMBLY_ALL_EVALUATED ? 0.2 * fineness(gw, gh)
-                                                                          : 0.0,
+        .removal_share = removal_share(p, gw, gh),
         .removal_weight = p[PS_REMOVAL_WEIGHT],
         .removal_mix = (int)p[PS_REMOVAL_MIX],
         .removal_smoothing = p[PS_REMOVAL_SMOOTHING],
@@ -1135,17 +1154,18 @@ void decam__search_configure(const double *p, const method_inputs *in, search_co
 }
 
 static uint64_t row_min_queries(const double *p, int width, int height) {
-    (void)width;
-    (void)height;
+    const method_inputs in = {.width = width, .height = height};
     search_config cfg;
-    decam__search_configure(p, NULL, &cfg);
+    decam__search_configure(p, &in, &cfg);
     return decam__search_min_queries(&cfg);
 }
 
-/* A whole generation. */
+/* A whole generation; with the population from the image (0), one of
+ * POPULATION_AT_7 candidates: larger generations take several steps,
+ * and memory stays what a 7 x 7 grid's search holds. */
 static size_t row_step_images(const double *p) {
-    size_t generation =
-        (size_t)p[PS_POPULATION] * (p[PS_OBJECTIVE] == DECAM_OBJECTIVE_BOTH ? 2 : 1);
+    const size_t np = p[PS_POPULATION] > 0 ? (size_t)p[PS_POPULATION] : POPULATION_AT_7;
+    const size_t generation = np * (p[PS_OBJECTIVE] == DECAM_OBJECTIVE_BOTH ? 2 : 1);
     return decam__method_batch_size(p, generation, generation);
 }
 

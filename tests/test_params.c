@@ -100,6 +100,27 @@ static void test_stated_defaults_of_the_issue(void **state) {
     assert_true(def == 0); /* a whole generation per call */
 }
 
+/* Population: 0 (from the image and the budget, the default) or 4 and
+ * more; 1 to 3 cannot make DE's mutations and are refused by name. */
+static void test_population_is_zero_or_at_least_four(void **state) {
+    (void)state;
+    double lo, hi, def, v;
+    assert_int_equal(decam_param_bounds(DECAM_PARAM_POPULATION, &lo, &hi, &def), DECAM_OK);
+    assert_true(lo == 0 && hi == 4096 && def == 0);
+    decam_ctx *ctx = decam_create();
+    assert_non_null(ctx);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_POPULATION, 4), DECAM_OK);
+    for (int np = 1; np <= 3; np++) {
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_POPULATION, np), DECAM_ERR_OUT_OF_RANGE);
+        assert_non_null(strstr(decam_errmsg(ctx), "population"));
+        assert_non_null(strstr(decam_errmsg(ctx), "4 .. 4096"));
+    }
+    assert_int_equal(decam_get_param(ctx, DECAM_PARAM_POPULATION, &v), DECAM_OK);
+    assert_true(v == 4);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_POPULATION, 0), DECAM_OK);
+    decam_free(ctx);
+}
+
 static void test_unknown_keys_and_null_arguments(void **state) {
     (void)state;
     decam_ctx *ctx = decam_create();
@@ -189,6 +210,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_parameter_accepts_its_bounds_and_refuses_beyond),
         cmocka_unit_test(test_stated_defaults_of_the_issue),
+        cmocka_unit_test(test_population_is_zero_or_at_least_four),
         cmocka_unit_test(test_unknown_keys_and_null_arguments),
         cmocka_unit_test(test_names_map_to_keys_and_enum_values_and_back),
         cmocka_unit_test(test_layout_shorthand_sets_the_layout_parameter),

@@ -445,7 +445,8 @@ static void test_every_parameter_at_its_ends_gives_a_map_or_a_status(void **stat
             decam_set_param(ctx, DECAM_PARAM_METHOD, method_of(key));
             decam_set_param(ctx, DECAM_PARAM_BUDGET,
                             method_of(key) == DECAM_METHOD_OCCLUSION ? 5000 : 200);
-            if (key == DECAM_PARAM_POPULATION) decam_set_param(ctx, DECAM_PARAM_BUDGET, v + 3);
+            if (key == DECAM_PARAM_POPULATION) /* 0: from the image, 48 on these scenes */
+                decam_set_param(ctx, DECAM_PARAM_BUDGET, (v > 0 ? v : 48) + 3);
             if (key == DECAM_PARAM_POPULATION) decam_set_param(ctx, DECAM_PARAM_BATCH_SIZE, 64);
             if (key == DECAM_PARAM_BUDGET && e == 0)
                 decam_set_param(ctx, DECAM_PARAM_POPULATION, 4);

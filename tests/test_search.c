@@ -531,6 +531,47 @@ static void test_the_default_removal_follows_the_grid(void **state) {
     }
 }
 
+/* Population 0 (the default): 48 at 7 cells a side, 144 (a candidate per
+ * gene) at 12, linear between, no more than the search's queries and never
+ * under 48: the maps are those of the population stated, bit for bit. */
+static void explain_population(int side[2], const float *image, double budget, double np,
+                               float *map) {
+    decam_ctx *ctx = decam_create();
+    assert_non_null(ctx);
+    assert_int_equal(decam_set_model(ctx, centre_model, side), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_POPULATION, np), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, budget), DECAM_OK);
+    assert_int_equal(decam_explain(ctx, image, side[0], side[1], 3, map), DECAM_OK);
+    decam_free(ctx);
+}
+
+static void test_population_zero_follows_the_grid_and_the_budget(void **state) {
+    (void)state;
+    static const struct {
+        int w, h;
+        double budget, np;
+    } C[] = {{64, 64, 500, 48},   {224, 224, 500, 144},
+             {224, 224, 150, 117}, /* 150 * (1 - a fifth for removal) - 3 */
+             {224, 224, 60, 48},   {150, 150, 500, 67 /* grid 8: 48 + 96 / 5, rounded */}};
+    for (size_t c = 0; c < sizeof C / sizeof C[0]; c++) {
+        int side[2] = {C[c].w, C[c].h};
+        const size_t hw = (size_t)C[c].w * C[c].h;
+        float *image = malloc(hw * 3 * sizeof *image), *a = malloc(hw * sizeof *a);
+        float *b = malloc(hw * sizeof *b);
+        assert_true(image && a && b);
+        for (size_t i = 0; i < hw * 3; i++)
+            image[i] = (float)((i / 3 % (size_t)C[c].w / 3) % 2);
+        explain_population(side, image, C[c].budget, 0, a);
+        explain_population(side, image, C[c].budget, C[c].np, b);
+        assert_memory_equal(a, b, hw * sizeof *a);
+        explain_population(side, image, C[c].budget, C[c].np + 1, b);
+        assert_true(memcmp(a, b, hw * sizeof *a) != 0);
+        free(image);
+        free(a);
+        free(b);
+    }
+}
+
 /* ---- on the planted models ------------------------------------------------ */
 
 static int explain_planted(const planted *p0, const float *image, const double *keys,
@@ -743,6 +784,7 @@ int main(void) {
         cmocka_unit_test(test_grid_zero_follows_the_image_size),
         cmocka_unit_test(test_sigma_zero_follows_the_grid),
         cmocka_unit_test(test_the_default_removal_follows_the_grid),
+        cmocka_unit_test(test_population_zero_follows_the_grid_and_the_budget),
         cmocka_unit_test(test_every_variant_is_deterministic_differs_and_finds_the_region),
         cmocka_unit_test(test_fused_mean_and_product_differ),
         cmocka_unit_test(test_drop_black_renders_removed_regions_against_black),
