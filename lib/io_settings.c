@@ -49,7 +49,7 @@ static decam_status io_set_limits_body(decam_ctx *ctx, int max_width, int max_he
             IO_MAX_SIDE);
     FAIL_IF(max_pixels < 1 || max_pixels > IO_MAX_PIXELS, ctx, DECAM_ERR_OUT_OF_RANGE,
             "%s: max_pixels %llu must be in [1, 2^62]", who, (unsigned long long)max_pixels);
-    io_settings *s;
+    io_settings *s = NULL;
     FORWARD_IF_ERROR(writable(ctx, who, &s));
     s->max_width = max_width;
     s->max_height = max_height;
@@ -81,7 +81,7 @@ static decam_status io_set_input_limits_body(decam_ctx *ctx, uint64_t base_pixel
             "%s: base_pixels %llu and pixels_per_byte %llu must be in [0, 2^62]", who,
             (unsigned long long)base_pixels, (unsigned long long)pixels_per_byte);
     FAIL_IF(max_memory < 1, ctx, DECAM_ERR_OUT_OF_RANGE, "%s: max_memory must be at least 1", who);
-    io_settings *s;
+    io_settings *s = NULL;
     FORWARD_IF_ERROR(writable(ctx, who, &s));
     s->base_pixels = base_pixels;
     s->pixels_per_byte = pixels_per_byte;
@@ -111,7 +111,7 @@ static decam_status io_set_background_body(decam_ctx *ctx, float r, float g, flo
     for (int c = 0; c < 3; c++)
         FAIL_IF(!(rgb[c] >= 0.0f && rgb[c] <= 1.0f), ctx, DECAM_ERR_OUT_OF_RANGE,
                 "%s: %c = %g is outside [0, 1]", who, "rgb"[c], (double)rgb[c]);
-    io_settings *s;
+    io_settings *s = NULL;
     FORWARD_IF_ERROR(writable(ctx, who, &s));
     memcpy(s->background, rgb, sizeof rgb);
     return DECAM_OK;
@@ -131,7 +131,7 @@ static decam_status io_set_jpeg_quality_body(decam_ctx *ctx, int quality) {
     static const char who[] = "decam_io_set_jpeg_quality";
     FAIL_IF(quality < 1 || quality > 100, ctx, DECAM_ERR_OUT_OF_RANGE,
             "%s: quality %d is outside [1, 100]", who, quality);
-    io_settings *s;
+    io_settings *s = NULL;
     FORWARD_IF_ERROR(writable(ctx, who, &s));
     s->jpeg_quality = quality;
     return DECAM_OK;
