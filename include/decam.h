@@ -376,24 +376,22 @@ typedef enum decam_param {
     DECAM_PARAM_GRID_WIDTH = 200,
     DECAM_PARAM_GRID_HEIGHT = 201,
     /* Candidates per generation (NP). 0 = from the grid and the budget:
-     * 48 at 7 cells a side, 144 (a candidate per gene) at 12, linear
-     * between, but no more than the search's queries (the budget less the
-     * removal refinement's share and the fixed three) and never under 48
-     * (224 pixels: 144 from 184 queries; 64 pixels: 48, as in
+     * 48 at 7 cells a side, 96 at 12, linear between, but no more than one
+     * search's queries (the budget less the removal refinement's share and
+     * the fixed three, shared among SEARCHES) and never under 48 (224
+     * pixels, two searches: 96 from 244 queries; 64 pixels: 48, as in
      * 0.3.0). 0 or 4..4096, default 0. A generation of more than 48 takes
      * several model calls when BATCH_SIZE is 0, so memory stays a 48-image
      * batch. On 20 choosing photographs at grid 12 (docs/method.md section
-     * 12, REMOVAL_WEIGHT 0.3) 96, 144, 192 and 288 raised the stability
-     * between seeds at 1000 queries from 0.70 (48) to 0.76, 0.78, 0.78 and
-     * 0.81: the first generation's Latin hypercube covers the genes before
-     * DE converges, so seeds agree more. With weight 0.4, 144 gained
-     * +0.047 +- 0.011 in insertion minus deletion over 0.3.0's defaults at
-     * 500 queries on 40 choosing images (48 with weight 0.5: +0.025), at
-     * the same stability (0.841 against 0.839); 192 gained +0.036 and 96
-     * +0.039. At 250 queries 144 (1.4 generations) still beat 98 and 48
-     * (+0.063, +0.051, +0.043 on 22 images), so the budget only caps it.
-     * On the planted models (7 x 7 grids) 48 beat 12, 24 and 32 and tied
-     * 64 at 1000 queries. */
+     * 12, REMOVAL_WEIGHT 0.3, one search) 96, 144, 192 and 288 raised the
+     * stability between seeds at 1000 queries from 0.70 (48) to 0.76,
+     * 0.78, 0.78 and 0.81: the first generation's Latin hypercube covers
+     * the genes before DE converges, so seeds agree more. Two searches of
+     * 96 (SEARCHES) gained more than one of 144 at the same weight (0.35:
+     * +0.060 +- 0.011 over 0.3.0's defaults at 500 queries on 40 choosing
+     * images, against +0.053; stability 0.822 and 0.813), and more than
+     * two of 120 or 144 (+0.051, +0.048). On the planted models (7 x 7
+     * grids) 48 beat 12, 24 and 32 and tied 64 at 1000 queries. */
     DECAM_PARAM_POPULATION = 202,
     /* Most generations; 0 = no limit (the budget decides). 0..1e9,
      * default 0 (a convention: the budget is the knob). */
@@ -579,14 +577,19 @@ typedef enum decam_param {
      * every one's masks entering the same per-pixel sums (the map is their
      * average). Each after the first starts from a fresh Latin hypercube,
      * or with RESTART_FROM_BEST = 1 around the previous search's best
-     * candidate (as DECAM_INIT_PRIOR, with PRIOR_SPREAD). 1..64, default 1;
-     * 0..1, default 0. Need DECAM_ASSEMBLY_ALL_EVALUATED. On 20 choosing
-     * photographs at grid 12 (docs/method.md section 12) 2 and 4 searches
-     * raised stability at 1000 queries from 0.50 to 0.60 and 0.66 and
-     * kept the grid's gain; with the removal refinement 2 searches
-     * measured +0.068 against one's +0.055 on 6 images, but on the shapes
-     * scenes they lowered the pointing game (46 and 44 of 50 against 48):
-     * one. Restarting from the best lost (-0.092, stability 0.25). */
+     * candidate (as DECAM_INIT_PRIOR, with PRIOR_SPREAD). 0..64, default
+     * 0 = from the grid: two at 10 cells a side or more (224 pixels), one
+     * below (64-pixel scenes keep 0.3.0's single search) and one with
+     * FOLLOW = each or an assembly other than all_evaluated; 0..1, default
+     * 0. A count above 1 needs DECAM_ASSEMBLY_ALL_EVALUATED. On 40 choosing
+     * photographs at grid 12 (docs/method.md section 12, third pass), two
+     * searches of 96 with REMOVAL_WEIGHT 0.35 gained +0.060 +- 0.011 in
+     * insertion minus deletion over 0.3.0's defaults at 500 queries
+     * against one search of 144's +0.053 at that weight, and their maps
+     * agreed across seeds more (0.822 against 0.813 at 1000 queries). On
+     * the shapes scenes two searches lowered the pointing game (46 of 50
+     * against 48): one there. Restarting from the best lost (-0.092,
+     * stability 0.25). */
     DECAM_PARAM_SEARCHES = 1021,
     DECAM_PARAM_RESTART_FROM_BEST = 1022,
     /* Removal refinement (issue #26): the last REMOVAL_SHARE of the
@@ -606,11 +609,14 @@ typedef enum decam_param {
      * well the search predicted removal); 2, the search's per-pixel
      * contrast + w * the removal map, both in units of the score, so that
      * each weighs what it measured. -1..0.9, default -1; 0..1, default
-     * 0.4 (with population 144: 0.3, 0.4 and 0.5 gave +0.057, +0.047 and
-     * +0.028 over 0.3.0 at 500 queries and stability 0.78, 0.84 and 0.89
-     * at 1000 (docs/method.md section 12): the least weight whose maps
-     * agree across seeds at 0.8 with a margin; 0.25 with a black baseline
-     * kept the gain but not the stability); 0..2, default 0 (1 and 2 lost
+     * 0.35 (docs/method.md section 12: with one search of 144, 0.3, 0.35,
+     * 0.4 and 0.5 gave +0.057, +0.053, +0.047 and +0.028 over 0.3.0 at 500
+     * queries and stability 0.78, 0.81, 0.84 and 0.89 at 1000; with two
+     * searches of 96, 0.3, 0.35 and 0.4 gave stability 0.80, 0.82 and
+     * 0.85: 0.35 is the least weight whose maps agree across seeds at 0.8
+     * with the margin the choosing images lost on the reporting half
+     * (0.02); 0.25 with a black baseline kept the gain but not the
+     * stability); 0..2, default 0 (1 and 2 lost
      * insertion). A share set above 0 needs
      * DECAM_ASSEMBLY_ALL_EVALUATED. Measured on 20 choosing photographs
      * (docs/method.md section 12): with grid 12 it raised the stability

@@ -74,10 +74,10 @@
     X(FUSE_GAMES, "fuse_games", 0, 2, 0, 1, NULL)                                                  \
     X(DROP_BLACK, "drop_black", 0, 1, 0, 1, NULL)                                                  \
     X(KEEP_TARGET, "keep_target", 0, 1, 0, 0, NULL)                                               \
-    X(SEARCHES, "searches", 1, 64, 1, 1, NULL)                                                     \
+    X(SEARCHES, "searches", 0, 64, 0, 1, NULL)                                                     \
     X(RESTART_FROM_BEST, "restart_from_best", 0, 1, 0, 1, NULL)                                    \
     X(REMOVAL_SHARE, "removal_share", -1, 0.9, -1, 0, NULL)                                          \
-    X(REMOVAL_WEIGHT, "removal_weight", 0, 1, 0.4, 0, NULL)                                        \
+    X(REMOVAL_WEIGHT, "removal_weight", 0, 1, 0.35, 0, NULL)                                        \
     X(REMOVAL_MIX, "removal_mix", 0, 2, 0, 1, NULL)                                        \
     X(REMOVAL_SMOOTHING, "removal_smoothing", 0, 8, 1, 0, NULL)
 

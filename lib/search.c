@@ -1086,16 +1086,28 @@ static double removal_share(const double *p, int gw, int gh) {
     return p[PS_ASSEMBLY] == DECAM_ASSEMBLY_ALL_EVALUATED ? 0.2 * fineness(gw, gh) : 0.0;
 }
 
+/* The last grid's searches: the parameter, or when it is 0 two at 10
+ * cells a side or more, one below, and one with FOLLOW = each (a search
+ * per target already) or an assembly other than all_evaluated (decam.h,
+ * SEARCHES). */
+static int search_count(const double *p, int gw, int gh) {
+    if (p[PS_SEARCHES] > 0) return (int)p[PS_SEARCHES];
+    if (p[PS_ASSEMBLY] != DECAM_ASSEMBLY_ALL_EVALUATED || p[PS_FOLLOW] == DECAM_FOLLOW_EACH)
+        return 1;
+    return fineness(gw, gh) > 0.5 ? 2 : 1;
+}
+
 /* DE's population: the parameter, or when it is 0 one that follows the
- * genes, 48 at 7 cells a side and 144 (a candidate per gene) at 12,
- * linear between, but no more than the search's queries (the removal
- * refinement's left out) and never under 48 (decam.h, POPULATION). */
-enum { POPULATION_AT_7 = 48, POPULATION_AT_12 = 144 };
+ * genes, 48 at 7 cells a side and 96 at 12, linear between, but no more
+ * than one search's queries (the removal refinement's left out) and
+ * never under 48 (decam.h, POPULATION). */
+enum { POPULATION_AT_7 = 48, POPULATION_AT_12 = 96 };
 static size_t population(const double *p, int gw, int gh) {
     if (p[PS_POPULATION] > 0) return (size_t)p[PS_POPULATION];
     const double genes = POPULATION_AT_7 + fineness(gw, gh) * (POPULATION_AT_12 - POPULATION_AT_7);
     const double searching =
-        floor(p[PS_BUDGET] * (1.0 - removal_share(p, gw, gh))) - RUN_FIXED_QUERIES;
+        floor((floor(p[PS_BUDGET] * (1.0 - removal_share(p, gw, gh))) - RUN_FIXED_QUERIES) /
+              search_count(p, gw, gh));
     const double np = round(genes < searching ? genes : searching);
     return np > POPULATION_AT_7 ? (size_t)np : POPULATION_AT_7;
 }
@@ -1144,7 +1156,7 @@ void decam__search_configure(const double *p, const method_inputs *in, search_co
         .fuse = (int)p[PS_FUSE_GAMES],
         .drop_black = p[PS_DROP_BLACK] != 0,
         .keep_target = p[PS_KEEP_TARGET],
-        .searches = (int)p[PS_SEARCHES],
+        .searches = search_count(p, gw, gh),
         .restart_best = p[PS_RESTART_FROM_BEST] != 0,
         .removal_share = removal_share(p, gw, gh),
         .removal_weight = p[PS_REMOVAL_WEIGHT],

@@ -81,8 +81,10 @@ static decam_ctx *seeing_ctx(seeing *s, double budget) {
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_BUDGET, budget), DECAM_OK);
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_POPULATION, 16), DECAM_OK);
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_SEED, 5), DECAM_OK);
-    /* The stages before it, alone (its own tests set a share). */
+    /* The stages before removal and a second search, alone (their own
+     * tests set a share and a count; at 12 cells or more both are on). */
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REMOVAL_SHARE, 0), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_SEARCHES, 1), DECAM_OK);
     return ctx;
 }
 
@@ -495,17 +497,32 @@ static void test_sigma_zero_follows_the_grid(void **state) {
         (void)zero_means(DECAM_PARAM_BASELINE_SIGMA, C[c].w, C[c].h, 60, C[c].sigma);
 }
 
-/* removal_share -1 (the default): a fifth of the queries at 12 cells a side
- * (224 pixels), none at 7 (64 pixels), none with a grid assembly, which
- * has no per-pixel map to add it to (and is not refused). */
-static void test_the_default_removal_follows_the_grid(void **state) {
+/* Searches 0 (the default): two at 10 cells a side or more (190 and 224
+ * pixels), one below (64 and 150): the maps are those of the count
+ * stated, bit for bit, and not those of one more. */
+static void test_searches_zero_follows_the_grid(void **state) {
+    (void)state;
+    static const struct {
+        int side;
+        double searches;
+    } C[] = {{64, 1}, {150, 1}, {190, 2}, {224, 2}};
+    for (size_t c = 0; c < sizeof C / sizeof C[0]; c++)
+        (void)zero_means(DECAM_PARAM_SEARCHES, C[c].side, C[c].side, 500, C[c].searches);
+}
+
+/* removal_share -1 and searches 0 (the defaults): at 12 cells a side (224
+ * pixels) two searches, the second from half the search's queries, and a
+ * fifth of the queries for removal; at 7 (64 pixels) one search and no
+ * removal; with a grid assembly, which has no per-pixel map to add them
+ * to, neither (and nothing is refused). */
+static void test_the_default_searches_and_removal_follow_the_grid(void **state) {
     (void)state;
     static const struct {
         int side, assembly;
-        unsigned long long removal_from; /* 0: no removal stage */
-    } C[] = {{224, DECAM_ASSEMBLY_ALL_EVALUATED, 1 + 400},
-             {64, DECAM_ASSEMBLY_ALL_EVALUATED, 0},
-             {224, DECAM_ASSEMBLY_BEST, 0}};
+        unsigned long long second_from, removal_from; /* 0: no such stage */
+    } C[] = {{224, DECAM_ASSEMBLY_ALL_EVALUATED, 1 + 200, 1 + 400},
+             {64, DECAM_ASSEMBLY_ALL_EVALUATED, 0, 0},
+             {224, DECAM_ASSEMBLY_BEST, 0, 0}};
     for (size_t c = 0; c < sizeof C / sizeof C[0]; c++) {
         int side[3] = {C[c].side, C[c].side, 0};
         const size_t hw = (size_t)side[0] * side[1];
@@ -524,31 +541,34 @@ static void test_the_default_removal_follows_the_grid(void **state) {
         decam_stats st = {.size = sizeof st};
         assert_int_equal(decam_get_stats(ctx, &st), DECAM_OK);
         assert_int_equal(st.queries, 503);
-        if (C[c].removal_from) {
-            assert_int_equal(l.stages, 1);
-            assert_string_equal(l.kind[0], "removal");
-            assert_int_equal(l.from[0], C[c].removal_from);
-        } else {
-            assert_int_equal(l.stages, 0);
+        int at = 0;
+        if (C[c].second_from) {
+            assert_string_equal(l.kind[at], "DE");
+            assert_int_equal(l.from[at++], C[c].second_from);
         }
+        if (C[c].removal_from) {
+            assert_string_equal(l.kind[at], "removal");
+            assert_int_equal(l.from[at++], C[c].removal_from);
+        }
+        assert_int_equal(l.stages, at);
         decam_free(ctx);
         free(image);
         free(map);
     }
 }
 
-/* Population 0 (the default): 48 at 7 cells a side, 144 (a candidate per
- * gene) at 12, linear between, no more than the search's queries and never
- * under 48: the maps are those of the population stated, bit for bit, and
- * with batch_size 0 no model call holds more than 48 images. */
+/* Population 0 (the default): 48 at 7 cells a side, 96 at 12, linear
+ * between, no more than one search's queries and never under 48: the maps
+ * are those of the population stated, bit for bit, and with batch_size 0
+ * no model call holds more than 48 images. */
 static void test_population_zero_follows_the_grid_and_the_budget(void **state) {
     (void)state;
     static const struct {
         int w, h;
         double budget, np;
-    } C[] = {{64, 64, 500, 48},   {224, 224, 500, 144},
-             {224, 224, 150, 117}, /* 150 * (1 - a fifth for removal) - 3 */
-             {224, 224, 60, 48},   {150, 150, 500, 67 /* grid 8: 48 + 96 / 5, rounded */}};
+    } C[] = {{64, 64, 500, 48},   {224, 224, 500, 96},
+             {224, 224, 150, 58}, /* (150 * (1 - a fifth for removal) - 3) / 2 searches */
+             {224, 224, 60, 48},  {150, 150, 500, 58 /* grid 8, one search: 48 + 48 / 5 */}};
     for (size_t c = 0; c < sizeof C / sizeof C[0]; c++) {
         int widest = zero_means(DECAM_PARAM_POPULATION, C[c].w, C[c].h, C[c].budget, C[c].np);
         printf("# %d x %d, budget %g: population %g, at most %d images a call\n", C[c].w, C[c].h,
@@ -768,7 +788,8 @@ int main(void) {
         cmocka_unit_test(test_follow_each_gives_every_target_its_search),
         cmocka_unit_test(test_grid_zero_follows_the_image_size),
         cmocka_unit_test(test_sigma_zero_follows_the_grid),
-        cmocka_unit_test(test_the_default_removal_follows_the_grid),
+        cmocka_unit_test(test_searches_zero_follows_the_grid),
+        cmocka_unit_test(test_the_default_searches_and_removal_follow_the_grid),
         cmocka_unit_test(test_population_zero_follows_the_grid_and_the_budget),
         cmocka_unit_test(test_every_variant_is_deterministic_differs_and_finds_the_region),
         cmocka_unit_test(test_fused_mean_and_product_differ),
