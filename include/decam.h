@@ -378,7 +378,9 @@ typedef enum decam_param {
     /* Candidates per generation (NP). 0 = from the grid and the budget:
      * 48 at 7 cells a side, 96 at 12, linear between, but no more than one
      * search's queries (the budget less the removal refinement's share and
-     * the fixed three, shared among SEARCHES) and never under 48 (224
+     * the fixed three, shared among SEARCHES; FOLLOW = each's search per
+     * target is not counted, so with several targets a search may end
+     * within its first generation) and never under 48 (224
      * pixels, two searches: 96 from 244 queries; 64 pixels: 48, as in
      * 0.3.0). 0 or 4..4096, default 0. A generation of more than 48 takes
      * several model calls when BATCH_SIZE is 0, so memory stays a 48-image

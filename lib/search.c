@@ -1099,8 +1099,9 @@ static int search_count(const double *p, int gw, int gh) {
 
 /* DE's population: the parameter, or when it is 0 one that follows the
  * genes, 48 at 7 cells a side and 96 at 12, linear between, but no more
- * than one search's queries (the removal refinement's left out) and
- * never under 48 (decam.h, POPULATION). */
+ * than one search's queries (the removal refinement's left out; FOLLOW =
+ * each's searches per target are not known here) and never under 48
+ * (decam.h, POPULATION). */
 enum { POPULATION_AT_7 = 48, POPULATION_AT_12 = 96 };
 static size_t population(const double *p, int gw, int gh) {
     if (p[PS_POPULATION] > 0) return (size_t)p[PS_POPULATION];
