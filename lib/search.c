@@ -16,6 +16,12 @@
  * candidates whose best start DE, and DE on grids that refine at fixed
  * shares of the budget, each carrying the population over resampled. Every
  * stage's masks enter the same per-pixel sums, whatever their grid.
+ *
+ * After the searches, by default at 224 pixels, the removal refinement
+ * tests what removing windows costs, and its last queries go to the
+ * deletion steps: greedily, the cell whose deletion (on top of the cells
+ * already deleted) lowers the score most, which the final map ranks
+ * first, as the deletion curve will remove them.
  */
 #include <math.h>
 #include <stdint.h>
@@ -32,7 +38,8 @@ typedef enum stage_kind {
     STAGE_RANDOM,  /* the prior pass: random binary masks */
     STAGE_EXPLORE, /* Latin hypercube candidates; the best become DE's population */
     STAGE_DE,
-    STAGE_REMOVE /* the removal refinement: windows replaced by the baseline */
+    STAGE_REMOVE, /* the removal refinement: windows replaced by the baseline */
+    STAGE_DELETE  /* the deletion steps: cells deleted in turn, greedily */
 } stage_kind;
 
 /* How a DE stage's first generation is made. */
@@ -94,6 +101,26 @@ static uint64_t removal_tree(int w, int h, int gw, int gh) {
     return tree;
 }
 
+/* The cells the deletion steps choose among: DELETION_CELLS, no more than
+ * the grid has or a step can score at once. */
+static size_t deletion_candidates(const search_config *c) {
+    size_t n = (size_t)c->deletion_cells;
+    const size_t cells = (size_t)c->gw * c->gh;
+    n = n < cells ? n : cells;
+    return n < c->de.np ? n : c->de.np;
+}
+
+/* The queries of the deletion steps inside `removing`, the removal's: a
+ * step scores every candidate not yet chosen (n, n - 1, ...), and the
+ * steps take 3/5 of it at most, the windows the rest. */
+static uint64_t deletion_queries(const search_config *c, uint64_t removing) {
+    const uint64_t n = deletion_candidates(c), most = removing * 3 / 5;
+    uint64_t q = 0;
+    for (uint64_t j = 0; j < (uint64_t)c->deletion_steps && j < n && q + n - j <= most; j++)
+        q += n - j;
+    return q;
+}
+
 /* The removal refinement's state (STAGE_REMOVE). */
 typedef struct removal {
     double *map;      /* hw: target 0's map from the search, scaled to [0,1] */
@@ -105,6 +132,15 @@ typedef struct removal {
     window *batch;    /* np: the windows of the step being scored */
     int min_side;
 } removal;
+
+/* The deletion steps' state (STAGE_DELETE). */
+typedef struct deletion {
+    window *cells;          /* the candidates: the map's highest cells, highest first */
+    size_t n_cells;
+    unsigned char *deleted; /* n_cells: chosen already */
+    size_t *order, chosen;  /* the cells chosen, in turn */
+    size_t *batch, n_batch; /* the candidates of the step being scored */
+} deletion;
 
 /* DE-CAM's state for one run, allocated at its start. */
 typedef struct search {
@@ -142,6 +178,7 @@ typedef struct search {
     size_t pooled;
     removal *rm;              /* STAGE_REMOVE */
     uint64_t removal_windows; /* every window it can test (plan_stages) */
+    deletion *del;            /* STAGE_DELETE */
 } search;
 
 /* Masks are never stored whole: the fill makes each one a row at a time
@@ -281,6 +318,13 @@ static void search_release(run *r) {
         mem_free(a, s->rm->cost);
         mem_free(a, s->rm->batch);
         mem_free(a, s->rm);
+    }
+    if (s->del) {
+        mem_free(a, s->del->cells);
+        mem_free(a, s->del->deleted);
+        mem_free(a, s->del->order);
+        mem_free(a, s->del->batch);
+        mem_free(a, s->del);
     }
     mem_free(a, s->stages);
     mem_free(a, s);
@@ -468,6 +512,8 @@ static void init_population(search *s) {
 }
 
 /* Why the search should stop now, or DECAM_TERMINATION_NONE to go on. */
+static size_t room(const search *s);
+
 static decam_termination stop_reason(const search *s) {
     const run *r = s->r;
     const search_config *c = &s->cfg;
@@ -476,6 +522,8 @@ static decam_termination stop_reason(const search *s) {
         return DECAM_TERMINATION_GENERATIONS;
     if (s->stages[s->at].kind == STAGE_REMOVE && s->rm->n_pending == 0) /* not reached: */
         return DECAM_TERMINATION_BUDGET; /* the stage's queries are at most its windows */
+    if (s->stages[s->at].kind == STAGE_DELETE && room(s) == 0) /* not reached either: */
+        return DECAM_TERMINATION_BUDGET; /* its queries are its steps' (deletion_queries) */
     if (c->tolerance > 0 && s->stages[s->at].kind == STAGE_DE &&
         decam__de_spread(s->de) <= c->tolerance)
         return DECAM_TERMINATION_TOLERANCE;
@@ -496,6 +544,11 @@ static size_t room(const search *s) {
     if ((st->kind != STAGE_DE || st->exact) && s->at + 1 < s->n_stages) {
         uint64_t to_end = st->until > spent(s) ? st->until - spent(s) : 0;
         q = to_end < q ? to_end : q;
+    }
+    if (st->kind == STAGE_DELETE) { /* a query per cell not yet chosen, until the last step */
+        const deletion *d = s->del;
+        const size_t most = d->chosen < (size_t)s->cfg.deletion_steps ? d->n_cells - d->chosen : 0;
+        return q < most ? (size_t)q : most;
     }
     if (st->kind == STAGE_REMOVE) { /* a window per query, as many as are pending */
         const size_t most = s->rm->n_pending < s->np ? s->rm->n_pending : s->np;
@@ -780,6 +833,126 @@ static decam_status removal_combine(search *s, size_t t, double *keep) {
     return DECAM_OK;
 }
 
+/* ---- the deletion steps ------------------------------------------------ */
+
+/* The candidates: the cells of the grid whose mean in target 0's map so
+ * far (the search's and the removal's, as removal_combine makes it) is
+ * highest, highest first (ties: the first in row order). */
+static decam_status deletion_begin(search *s) {
+    run *r = s->r;
+    const decam_allocator *a = r->mem;
+    const int w = r->shape.w, h = r->shape.h, gw = s->gw, gh = s->gh;
+    const size_t cells = (size_t)gw * gh, n = deletion_candidates(&s->cfg);
+    deletion *d = mem_calloc(a, 1, sizeof *d);
+    s->del = d;
+    double *map = mem_alloc(a, r->hw, sizeof *map), *mean = mem_alloc(a, cells, sizeof *mean);
+    if (d) {
+        d->cells = mem_alloc(a, n, sizeof *d->cells);
+        d->deleted = mem_calloc(a, n, sizeof *d->deleted);
+        d->order = mem_alloc(a, n, sizeof *d->order);
+        d->batch = mem_alloc(a, n, sizeof *d->batch);
+    }
+    const int failed = !d || !map || !mean || !d->cells || !d->deleted || !d->order || !d->batch;
+    decam_status status = DECAM_OK;
+    if (!failed) {
+        decam__cam_contrast(&s->pixels[0], map);
+        status = removal_combine(s, 0, map);
+    }
+    if (!failed && status == DECAM_OK) {
+        for (int j = 0; j < gh; j++)
+            for (int i = 0; i < gw; i++) {
+                const window c = {i * w / gw, j * h / gh, (i + 1) * w / gw, (j + 1) * h / gh, 0};
+                double sum = 0.0;
+                for (int y = c.y0; y < c.y1; y++)
+                    for (int x = c.x0; x < c.x1; x++)
+                        sum += map[(size_t)y * w + x];
+                mean[(size_t)j * gw + i] = sum / ((double)(c.x1 - c.x0) * (c.y1 - c.y0));
+            }
+        for (d->n_cells = 0; d->n_cells < n; d->n_cells++) {
+            size_t top = 0;
+            for (size_t c = 1; c < cells; c++)
+                if (mean[c] > mean[top]) top = c;
+            const int i = (int)(top % (size_t)gw), j = (int)(top / (size_t)gw);
+            d->cells[d->n_cells] = (window){i * w / gw, j * h / gh, (i + 1) * w / gw,
+                                            (j + 1) * h / gh, mean[top]};
+            mean[top] = -INFINITY;
+        }
+    }
+    mem_free(a, map);
+    mem_free(a, mean);
+    FORWARD_IF_ERROR(status);
+    RUN_FAIL_IF(failed, r, DECAM_ERR_OUT_OF_MEMORY,
+                "decam_explain: out of memory for the deletion steps");
+    return DECAM_OK;
+}
+
+/* Sets a cell of an image to the deletion value. */
+static void delete_cell(const run *r, const window *cell, float value, float *image) {
+    const size_t w = (size_t)r->shape.w, c = (size_t)r->shape.c;
+    for (size_t y = (size_t)cell->y0; y < (size_t)cell->y1; y++)
+        for (size_t x = (size_t)cell->x0; x < (size_t)cell->x1; x++)
+            for (size_t ch = 0; ch < c; ch++)
+                image[r->shape.layout == DECAM_LAYOUT_CHW ? ch * r->hw + y * w + x
+                                                          : (y * w + x) * c + ch] = value;
+}
+
+/* Image b of a deletion step: the cells chosen so far and candidate b
+ * deleted. */
+static void fill_deletion(void *job, size_t b, float *slot, int worker) {
+    (void)worker;
+    const search *s = job;
+    const run *r = s->r;
+    const deletion *d = s->del;
+    for (size_t i = 0; i < r->values; i++)
+        slot[i] = r->image[i];
+    for (size_t j = 0; j < d->chosen; j++)
+        delete_cell(r, &d->cells[d->order[j]], s->cfg.deletion_value, slot);
+    delete_cell(r, &d->cells[d->batch[b]], s->cfg.deletion_value, slot);
+}
+
+/* Wants every candidate not yet chosen tested (as many as a step holds). */
+static void want_deletions(search *s) {
+    deletion *d = s->del;
+    const size_t n = room(s);
+    d->n_batch = 0;
+    for (size_t c = 0; c < d->n_cells && d->n_batch < n; c++)
+        if (!d->deleted[c]) d->batch[d->n_batch++] = c;
+    decam__run_want(s->r, d->n_batch, fill_deletion, s, s->scores);
+}
+
+/* Chooses, of the n candidates just scored, the one whose deletion left
+ * target 0's score lowest (ties: the map's higher cell). Returns n. */
+static size_t deletion_take(search *s, size_t n) {
+    deletion *d = s->del;
+    const size_t k = s->targets;
+    if (n == 0) return 0;
+    size_t best = 0;
+    for (size_t b = 1; b < n; b++)
+        if (s->scores[b * k] < s->scores[best * k]) best = b;
+    d->deleted[d->batch[best]] = 1;
+    d->order[d->chosen++] = d->batch[best];
+    return n;
+}
+
+/* Target 0's final map: the chosen cells above every other pixel, in the
+ * order chosen, each keeping its pixels' order. The map is scaled to
+ * [0,1] first and the cells lifted into (1, 1.1]: above the rest, which
+ * keeps its look, and no brighter than a tenth of the range more. */
+static void deletion_combine(search *s, double *map) {
+    const deletion *d = s->del;
+    const size_t width = (size_t)s->r->shape.w;
+    const double n = (double)d->chosen;
+    unit_range(map, s->r->hw);
+    for (size_t j = 0; j < d->chosen; j++) {
+        const window *c = &d->cells[d->order[j]];
+        for (size_t y = (size_t)c->y0; y < (size_t)c->y1; y++)
+            for (size_t x = (size_t)c->x0; x < (size_t)c->x1; x++) {
+                double *v = &map[y * width + x]; /* cell j in [n - j, n - j + 0.5] */
+                *v = 1.0 + 0.1 * ((n - (double)j) + 0.5 * *v) / (n + 0.5);
+            }
+    }
+}
+
 /* Moves to stage s->at + 1: its grid, and for DE its first generation
  * (the population carried from a coarser grid, the explored best, or
  * the prior pass's map). Sets *ready when the engine's trials are the
@@ -814,6 +987,7 @@ static decam_status next_stage(search *s, int *ready) {
         status = allocate_grid_parts(s, to->gw, to->gh);
     }
     if (status == DECAM_OK && to->kind == STAGE_REMOVE) status = removal_begin(s);
+    if (status == DECAM_OK && to->kind == STAGE_DELETE) status = deletion_begin(s);
     if (status == DECAM_OK && to->kind == STAGE_DE) {
         if (to->start == START_FRESH) {
             init_population(s);
@@ -842,6 +1016,7 @@ static decam_status next_stage(search *s, int *ready) {
                    to->kind == STAGE_DE       ? "DE"
                    : to->kind == STAGE_RANDOM ? "prior pass"
                    : to->kind == STAGE_REMOVE ? "removal"
+                   : to->kind == STAGE_DELETE ? "deletion"
                                               : "exploring",
                    to->gw, to->gh, (unsigned long long)r->queries);
     return DECAM_OK;
@@ -861,6 +1036,7 @@ static decam_status want_next(search *s, int ready) {
     case STAGE_RANDOM: want_random_masks(s); break;
     case STAGE_EXPLORE: want_exploring(s); break;
     case STAGE_REMOVE: want_removals(s); break;
+    case STAGE_DELETE: want_deletions(s); break;
     case STAGE_DE:
         if (!ready) decam__de_ask(s->de, &s->r->rng);
         want_generation(s);
@@ -872,8 +1048,9 @@ static decam_status want_next(search *s, int ready) {
 static decam_status row_advance(run *r, size_t scored, int stopping) {
     search *s = r->state;
     const stage_kind kind = s->stages[s->at].kind;
-    size_t done = kind == STAGE_REMOVE ? removal_take(s, scored)
-                                       : assess(s, scored / (size_t)s->per_candidate);
+    size_t done = kind == STAGE_REMOVE   ? removal_take(s, scored)
+                  : kind == STAGE_DELETE ? deletion_take(s, scored)
+                                         : assess(s, scored / (size_t)s->per_candidate);
     double best = NAN, mean = NAN;
     if (done > 0 && kind == STAGE_DE) {
         decam__de_tell(s->de, done, s->fitness);
@@ -954,6 +1131,7 @@ static decam_status row_finish(run *r) {
             decam__cam_contrast(&s->pixels[t], contrast);
             if (s->drops) fuse_games(s, t, contrast);
             if (s->rm) FORWARD_IF_ERROR(removal_combine(s, t, contrast));
+            if (s->del && t == 0) deletion_combine(s, contrast);
             decam__run_fit_float(r, contrast, r->hw);
             for (size_t i = 0; i < r->hw; i++)
                 map[i] = (float)contrast[i];
@@ -998,12 +1176,13 @@ static void plan_stages(search *s) {
                           .until = (uint64_t)llround(c->middle_share * queries)};
     /* The last grid's searches share what the stages before leave, less
      * the removal refinement's (at most every window it could test). */
-    uint64_t removing = 0;
+    uint64_t removing = 0, deleting = 0;
     if (c->removal_share > 0) {
         const run *r = s->r;
         s->removal_windows = removal_tree(r->shape.w, r->shape.h, c->gw, c->gh);
         removing = (uint64_t)llround(c->removal_share * queries);
         removing = removing < s->removal_windows ? removing : s->removal_windows;
+        deleting = deletion_queries(c, removing);
     }
     for (int i = 0; i < n; i++)
         st[i].follow = -1;
@@ -1023,8 +1202,13 @@ static void plan_stages(search *s) {
             .exact = searches > 1 || removing > 0,
         };
     }
-    if (removing > 0) st[n++] = (stage){.kind = STAGE_REMOVE, .gw = c->gw, .gh = c->gh,
-                                       .until = UINT64_MAX, .follow = -1};
+    if (removing > 0)
+        st[n++] = (stage){.kind = STAGE_REMOVE, .gw = c->gw, .gh = c->gh,
+                          .until = deleting > 0 ? to + removing - deleting : UINT64_MAX,
+                          .follow = -1};
+    if (deleting > 0)
+        st[n++] = (stage){.kind = STAGE_DELETE, .gw = c->gw, .gh = c->gh, .until = UINT64_MAX,
+                          .follow = -1};
     s->n_stages = n;
 }
 
@@ -1042,9 +1226,9 @@ static decam_status search_start(run *r, const search_config *cfg) {
     s->q0 = r->queries;
     const size_t searches = (size_t)cfg->searches *
                             (cfg->follow == DECAM_FOLLOW_EACH ? s->targets : 1);
-    s->stages = mem_alloc(r->mem, searches + 5, sizeof *s->stages);
+    s->stages = mem_alloc(r->mem, searches + 6, sizeof *s->stages);
     RUN_FAIL_IF(!s->stages, r, DECAM_ERR_OUT_OF_MEMORY,
-                "decam_explain: out of memory for the search's %zu stages", searches + 5);
+                "decam_explain: out of memory for the search's %zu stages", searches + 6);
     plan_stages(s);
     const stage *first = &s->stages[0];
     FORWARD_IF_ERROR(search_allocate(s));
@@ -1163,6 +1347,9 @@ void decam__search_configure(const double *p, const method_inputs *in, search_co
         .removal_weight = p[PS_REMOVAL_WEIGHT],
         .removal_mix = (int)p[PS_REMOVAL_MIX],
         .removal_smoothing = p[PS_REMOVAL_SMOOTHING],
+        .deletion_steps = (int)p[PS_DELETION_STEPS],
+        .deletion_cells = (int)p[PS_DELETION_CELLS],
+        .deletion_value = (float)p[PS_EVAL_DELETION_VALUE],
     };
 }
 

@@ -41,6 +41,9 @@ typedef struct search_config {
     double removal_weight;   /* the removal map's weight in the final map */
     int removal_mix;          /* 0: scaled maps, fixed weight; 1: agreement's; 2: score units */
     double removal_smoothing; /* the removal map's Gaussian, in cells */
+    int deletion_steps;       /* the deletion steps inside the removal's share; 0: none */
+    int deletion_cells;       /* the cells they choose among: the map's highest */
+    float deletion_value;     /* what a deleted cell's values become */
 } search_config;
 
 /* The config the parameters describe. */

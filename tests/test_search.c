@@ -1,7 +1,8 @@
 /* test_search.c - DE-CAM's search in stages (the experimental keys 1010 ..
- * 1025): coarse-to-fine grids render finer masks later, the prior pass and
+ * 1028): coarse-to-fine grids render finer masks later, the prior pass and
  * the exploring phase spend exactly their queries before DE starts, several
  * searches and the removal refinement take their shares of the budget,
+ * the deletion steps delete greedily and rank what they chose first,
  * one search per target follows each target, fused maps and black removed
  * regions change what they should, every variant is deterministic by seed
  * and independent of threads and batching, and the combinations they
@@ -82,9 +83,12 @@ static decam_ctx *seeing_ctx(seeing *s, double budget) {
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_POPULATION, 16), DECAM_OK);
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_SEED, 5), DECAM_OK);
     /* The stages before removal and a second search, alone (their own
-     * tests set a share and a count; at 12 cells or more both are on). */
+     * tests set a share and a count; at 12 cells or more both are on),
+     * and the removal, when a test sets its share, without the deletion
+     * steps (their own test sets them). */
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REMOVAL_SHARE, 0), DECAM_OK);
     assert_int_equal(decam_set_param(ctx, DECAM_PARAM_SEARCHES, 1), DECAM_OK);
+    assert_int_equal(decam_set_param(ctx, DECAM_PARAM_DELETION_STEPS, 0), DECAM_OK);
     return ctx;
 }
 
@@ -362,6 +366,138 @@ static void test_removal_share_stops_at_the_windows_there_are(void **state) {
     decam_free(ctx);
 }
 
+/* ---- the deletion steps: a model of the white image's top-left quarter,
+ * its pixels weighted 1 + x + 2y (no two cells cost alike), that records
+ * which of the 7 x 7 grid's cells each image has black at its centre. */
+typedef struct deleting {
+    size_t images;
+    uint64_t black[SEEN]; /* bit j * 7 + i: cell (i, j)'s centre is black */
+    long zeros[SEEN];     /* black pixels */
+    float score[SEEN];
+} deleting;
+
+static int cell_edge(int i) { return i * PW / 7; }
+
+static int deleting_model(void *user, const float *images, size_t n, float *scores) {
+    deleting *d = user;
+    for (size_t i = 0; i < n; i++) {
+        const float *im = images + i * PW * PH * PC;
+        double sum = 0.0, weight = 0.0;
+        long zeros = 0;
+        for (int y = 0; y < PH; y++)
+            for (int x = 0; x < PW; x++) {
+                const float v = im[planted_at(DECAM_LAYOUT_HWC, x, y, 0)];
+                zeros += v == 0.0f;
+                if (x < PW / 2 && y < PH / 2) sum += (1.0 + x + 2.0 * y) * v;
+                if (x < PW / 2 && y < PH / 2) weight += 1.0 + x + 2.0 * y;
+            }
+        uint64_t black = 0;
+        for (int j = 0; j < 7; j++)
+            for (int c = 0; c < 7; c++) {
+                const int x = (cell_edge(c) + cell_edge(c + 1)) / 2;
+                const int y = (cell_edge(j) + cell_edge(j + 1)) / 2;
+                if (im[planted_at(DECAM_LAYOUT_HWC, x, y, 0)] == 0.0f)
+                    black |= (uint64_t)1 << (j * 7 + c);
+            }
+        scores[i] = (float)(sum / weight);
+        if (d->images < SEEN) {
+            d->black[d->images] = black;
+            d->zeros[d->images] = zeros;
+            d->score[d->images] = scores[i];
+        }
+        d->images++;
+    }
+    return 0;
+}
+
+static long cells_area(uint64_t cells) {
+    long area = 0;
+    for (int k = 0; k < 49; k++)
+        if (cells >> k & 1)
+            area += (long)(cell_edge(k % 7 + 1) - cell_edge(k % 7)) *
+                    (cell_edge(k / 7 + 1) - cell_edge(k / 7));
+    return area;
+}
+
+static float cell_max(const float *map, int k, int lowest) {
+    float v = lowest ? INFINITY : -INFINITY;
+    for (int y = cell_edge(k / 7); y < cell_edge(k / 7 + 1); y++)
+        for (int x = cell_edge(k % 7); x < cell_edge(k % 7 + 1); x++)
+            v = lowest ? fminf(v, map[y * PW + x]) : fmaxf(v, map[y * PW + x]);
+    return v;
+}
+
+/* The removal's 100 queries of 503 at grid 7, population 16: the steps
+ * take 57 (12 candidates, then 11, ... 7: six steps in 3/5 of them). Each
+ * step's images hold the cells chosen before and one candidate more,
+ * black; the cell chosen is the one whose image scored lowest; and the
+ * map ranks the chosen cells above every other pixel, in the order
+ * chosen. With 0 steps the removal has the whole 100. */
+static void test_deletion_steps_delete_greedily_and_rank_first(void **state) {
+    (void)state;
+    static float map[PW * PH];
+    static deleting d;
+    static const int steps = 6, first[] = {12, 11, 10, 9, 8, 7};
+    for (int off = 0; off <= 1; off++) {
+        d = (deleting){0};
+        stage_log l = {0};
+        seeing unused = {0};
+        decam_ctx *ctx = seeing_ctx(&unused, 503);
+        assert_int_equal(decam_set_model(ctx, deleting_model, &d), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_WIDTH, 7), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_GRID_HEIGHT, 7), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REMOVAL_SHARE, 0.2), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_DELETION_STEPS, off ? 0 : steps),
+                         DECAM_OK);
+        explain_seeing(ctx, &l, map);
+        decam_free(ctx);
+        assert_int_equal(d.images, 503);
+        if (off) { /* the removal alone, to the end */
+            assert_int_equal(l.stages, 1);
+            assert_int_equal(l.from[0], 1 + 400);
+            continue;
+        }
+        assert_int_equal(l.stages, 2);
+        assert_string_equal(l.kind[1], "deletion");
+        assert_int_equal(l.from[1], 1 + 443);
+        size_t at = 1 + 443; /* the first deletion image: the run's first query is the image */
+        uint64_t chosen = 0;
+        int order[6];
+        for (int j = 0; j < steps; j++) {
+            size_t lowest = at;
+            for (size_t i = at; i < at + (size_t)first[j]; i++) {
+                const uint64_t more = d.black[i] & ~chosen;
+                assert_true((d.black[i] & chosen) == chosen);     /* the cells chosen before */
+                assert_true(more != 0 && (more & (more - 1)) == 0); /* and one more */
+                assert_int_equal(d.zeros[i], cells_area(d.black[i])); /* whole cells, nothing else */
+                if (d.score[i] < d.score[lowest]) lowest = i;
+            }
+            const uint64_t next = d.black[lowest] & ~chosen;
+            for (order[j] = 0; !(next >> order[j] & 1); order[j]++) {
+            }
+            assert_true(order[j] % 7 < 4 && order[j] / 7 < 4); /* in the scored quarter */
+            chosen |= next;
+            at += (size_t)first[j];
+        }
+        assert_int_equal(at, 1 + 500);
+        float rest = -INFINITY;
+        for (int y = 0; y < PH; y++)
+            for (int x = 0; x < PW; x++) {
+                const int k = (y * 7 / PH) * 7 + x * 7 / PW;
+                if (cell_edge(k % 7) <= x && x < cell_edge(k % 7 + 1) && cell_edge(k / 7) <= y &&
+                    y < cell_edge(k / 7 + 1) && !(chosen >> k & 1))
+                    rest = fmaxf(rest, map[y * PW + x]);
+            }
+        for (int j = 0; j < steps; j++) {
+            const float below = j + 1 < steps ? cell_max(map, order[j + 1], 0) : rest;
+            printf("# deletion step %d: cell (%d, %d), map %.3f .. %.3f, then at most %.3f\n",
+                   j + 1, order[j] % 7, order[j] / 7, cell_max(map, order[j], 1),
+                   cell_max(map, order[j], 0), below);
+            assert_true(cell_max(map, order[j], 1) > below);
+        }
+    }
+}
+
 /* follow = each with targets {0, 1} (top-left, bottom-right quarter): two
  * searches of half the queries, the first keeping what output 0 needs,
  * the second what output 1 needs; each map is higher on its quarter. */
@@ -512,17 +648,18 @@ static void test_searches_zero_follows_the_grid(void **state) {
 
 /* removal_share -1 and searches 0 (the defaults): at 12 cells a side (224
  * pixels) two searches, the second from half the search's queries, and a
- * fifth of the queries for removal; at 7 (64 pixels) one search and no
- * removal; with a grid assembly, which has no per-pixel map to add them
- * to, neither (and nothing is refused). */
+ * fifth of the queries for removal, its last 57 for the deletion steps; at
+ * 7 (64 pixels) one search and no removal; with a grid assembly, which has
+ * no per-pixel map to add them to, neither (and nothing is refused). */
 static void test_the_default_searches_and_removal_follow_the_grid(void **state) {
     (void)state;
     static const struct {
         int side, assembly;
-        unsigned long long second_from, removal_from; /* 0: no such stage */
-    } C[] = {{224, DECAM_ASSEMBLY_ALL_EVALUATED, 1 + 200, 1 + 400},
-             {64, DECAM_ASSEMBLY_ALL_EVALUATED, 0, 0},
-             {224, DECAM_ASSEMBLY_BEST, 0, 0}};
+        unsigned long long second_from, removal_from, deletion_from; /* 0: no such stage */
+    } C[] = {/* 100 removal queries: 43 for windows, 57 = 12 + 11 + ... + 7 for deletion */
+             {224, DECAM_ASSEMBLY_ALL_EVALUATED, 1 + 200, 1 + 400, 1 + 443},
+             {64, DECAM_ASSEMBLY_ALL_EVALUATED, 0, 0, 0},
+             {224, DECAM_ASSEMBLY_BEST, 0, 0, 0}};
     for (size_t c = 0; c < sizeof C / sizeof C[0]; c++) {
         int side[3] = {C[c].side, C[c].side, 0};
         const size_t hw = (size_t)side[0] * side[1];
@@ -549,6 +686,10 @@ static void test_the_default_searches_and_removal_follow_the_grid(void **state) 
         if (C[c].removal_from) {
             assert_string_equal(l.kind[at], "removal");
             assert_int_equal(l.from[at++], C[c].removal_from);
+        }
+        if (C[c].deletion_from) {
+            assert_string_equal(l.kind[at], "deletion");
+            assert_int_equal(l.from[at++], C[c].deletion_from);
         }
         assert_int_equal(l.stages, at);
         decam_free(ctx);
@@ -711,8 +852,8 @@ static void test_drop_black_renders_removed_regions_against_black(void **state) 
 }
 
 /* The staged and fused variants, several searches and the removal
- * refinement, all at once, give the same map whatever the thread count and
- * batch size. */
+ * refinement with its deletion steps (6 by default), all at once, give
+ * the same map whatever the thread count and batch size. */
 static void test_staged_map_does_not_depend_on_threads_or_batching(void **state) {
     (void)state;
     float image[PW * PH * PC], ref[PW * PH];
@@ -785,6 +926,7 @@ int main(void) {
         cmocka_unit_test(test_searches_share_the_budget_and_start_again),
         cmocka_unit_test(test_removal_tests_windows_coarse_then_where_they_cost),
         cmocka_unit_test(test_removal_share_stops_at_the_windows_there_are),
+        cmocka_unit_test(test_deletion_steps_delete_greedily_and_rank_first),
         cmocka_unit_test(test_follow_each_gives_every_target_its_search),
         cmocka_unit_test(test_grid_zero_follows_the_image_size),
         cmocka_unit_test(test_sigma_zero_follows_the_grid),
