@@ -647,17 +647,19 @@ typedef enum decam_param {
      * final map puts the chosen cells above every other pixel, in the
      * order chosen (its other targets' maps are the removal's). The steps
      * take n + (n - 1) + ... queries of the removal's share (n the
-     * candidates), as many steps as fit in 3/5 of it: at 224 pixels, 6
-     * steps of 12 candidates, 57 queries, at 500 queries or more, 2 steps
+     * candidates), as many steps as fit in 3/5 of it: at 224 pixels, 4
+     * steps of 16 candidates, 58 queries, at 500 queries or more, 1 step
      * at 250. They need the removal refinement (REMOVAL_SHARE); 0 steps:
-     * none. 0..64, default 6; 1..256, default 12 (no more than the grid's
+     * none. 0..64, default 4; 1..256, default 16 (no more than the grid's
      * cells or the population). Measured on 40 choosing photographs at
-     * 500 queries (docs/method.md section 12, "A fourth pass"): 6 steps
-     * of 12 lowered deletion from 0.0494 to 0.0383 (-0.011 +- 0.002,
-     * lower on 33 of 40) at the same insertion (-0.001 +- 0.002), and
-     * left the stability between seeds at 1000 queries as it was (0.824
-     * against 0.822, 20 images); taken from the searches' queries
-     * instead of the removal's, they cost insertion (-0.013). */
+     * 500 queries (docs/method.md section 12, "A fourth pass"): 4 steps
+     * of 16 lowered deletion from 0.0494 to 0.0369 (-0.012 +- 0.003,
+     * lower on 36 of 40) at the same insertion (-0.001 +- 0.002); 6 of
+     * 12, 6 of 10 and 8 of 8 lowered it less (-0.011, -0.008, -0.003):
+     * more candidates found costlier cells. The stability between seeds
+     * at 1000 queries stayed as it was (0.821 against 0.822, 20 images).
+     * Taken from the searches' queries instead of the removal's, the
+     * steps cost insertion (-0.011 to -0.013). */
     DECAM_PARAM_DELETION_STEPS = 1027,
     DECAM_PARAM_DELETION_CELLS = 1028,
 #endif

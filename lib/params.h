@@ -80,8 +80,8 @@
     X(REMOVAL_WEIGHT, "removal_weight", 0, 1, 0.35, 0, NULL)                                        \
     X(REMOVAL_MIX, "removal_mix", 0, 2, 0, 1, NULL)                                        \
     X(REMOVAL_SMOOTHING, "removal_smoothing", 0, 8, 1, 0, NULL)                                    \
-    X(DELETION_STEPS, "deletion_steps", 0, 64, 6, 1, NULL)                                         \
-    X(DELETION_CELLS, "deletion_cells", 1, 256, 12, 1, NULL)
+    X(DELETION_STEPS, "deletion_steps", 0, 64, 4, 1, NULL)                                         \
+    X(DELETION_CELLS, "deletion_cells", 1, 256, 16, 1, NULL)
 
 /* The slot of each parameter in a context's value array: PS_BUDGET, ... */
 typedef enum param_slot {

@@ -449,6 +449,7 @@ static void test_deletion_steps_delete_greedily_and_rank_first(void **state) {
         assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REMOVAL_SHARE, 0.2), DECAM_OK);
         assert_int_equal(decam_set_param(ctx, DECAM_PARAM_DELETION_STEPS, off ? 0 : steps),
                          DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_DELETION_CELLS, 12), DECAM_OK);
         explain_seeing(ctx, &l, map);
         decam_free(ctx);
         assert_int_equal(d.images, 503);
@@ -495,6 +496,37 @@ static void test_deletion_steps_delete_greedily_and_rank_first(void **state) {
                    cell_max(map, order[j], 0), below);
             assert_true(cell_max(map, order[j], 1) > below);
         }
+    }
+}
+
+/* The steps' queries: n + (n - 1) + ... for n candidates (DELETION_CELLS,
+ * no more than the population), as many steps as fit in 3/5 of the
+ * removal's, which tests windows with the rest; the budget is spent
+ * exactly. */
+static void test_deletion_steps_fit_in_three_fifths_of_the_removal(void **state) {
+    (void)state;
+    static const struct {
+        double budget, steps, cells;
+        unsigned long long from; /* the first deletion query */
+    } C[] = {{503, 6, 12, 1 + 500 - 57}, /* 100 for removal: 12 + 11 + ... + 7 */
+             {253, 6, 12, 1 + 250 - 23}, /* 50: 3/5 is 30, so 12 + 11 */
+             {503, 6, 20, 1 + 500 - 58}, /* population 16: 16 + 15 + 14 + 13 */
+             {503, 2, 12, 1 + 500 - 23}};
+    for (size_t c = 0; c < sizeof C / sizeof C[0]; c++) {
+        static float map[PW * PH];
+        seeing s = {0};
+        stage_log l = {.model = &s};
+        decam_ctx *ctx = seeing_ctx(&s, C[c].budget);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_REMOVAL_SHARE, 0.2), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_DELETION_STEPS, C[c].steps), DECAM_OK);
+        assert_int_equal(decam_set_param(ctx, DECAM_PARAM_DELETION_CELLS, C[c].cells), DECAM_OK);
+        explain_seeing(ctx, &l, map);
+        decam_free(ctx);
+        assert_int_equal(s.images, (size_t)C[c].budget);
+        assert_int_equal(l.stages, 2);
+        assert_string_equal(l.kind[0], "removal");
+        assert_string_equal(l.kind[1], "deletion");
+        assert_int_equal(l.from[1], C[c].from);
     }
 }
 
@@ -648,7 +680,7 @@ static void test_searches_zero_follows_the_grid(void **state) {
 
 /* removal_share -1 and searches 0 (the defaults): at 12 cells a side (224
  * pixels) two searches, the second from half the search's queries, and a
- * fifth of the queries for removal, its last 57 for the deletion steps; at
+ * fifth of the queries for removal, its last 58 for the deletion steps; at
  * 7 (64 pixels) one search and no removal; with a grid assembly, which has
  * no per-pixel map to add them to, neither (and nothing is refused). */
 static void test_the_default_searches_and_removal_follow_the_grid(void **state) {
@@ -656,8 +688,8 @@ static void test_the_default_searches_and_removal_follow_the_grid(void **state) 
     static const struct {
         int side, assembly;
         unsigned long long second_from, removal_from, deletion_from; /* 0: no such stage */
-    } C[] = {/* 100 removal queries: 43 for windows, 57 = 12 + 11 + ... + 7 for deletion */
-             {224, DECAM_ASSEMBLY_ALL_EVALUATED, 1 + 200, 1 + 400, 1 + 443},
+    } C[] = {/* 100 removal queries: 42 for windows, 58 = 16 + 15 + 14 + 13 for deletion */
+             {224, DECAM_ASSEMBLY_ALL_EVALUATED, 1 + 200, 1 + 400, 1 + 442},
              {64, DECAM_ASSEMBLY_ALL_EVALUATED, 0, 0, 0},
              {224, DECAM_ASSEMBLY_BEST, 0, 0, 0}};
     for (size_t c = 0; c < sizeof C / sizeof C[0]; c++) {
@@ -852,7 +884,7 @@ static void test_drop_black_renders_removed_regions_against_black(void **state) 
 }
 
 /* The staged and fused variants, several searches and the removal
- * refinement with its deletion steps (6 by default), all at once, give
+ * refinement with its deletion steps (4 by default), all at once, give
  * the same map whatever the thread count and batch size. */
 static void test_staged_map_does_not_depend_on_threads_or_batching(void **state) {
     (void)state;
@@ -927,6 +959,7 @@ int main(void) {
         cmocka_unit_test(test_removal_tests_windows_coarse_then_where_they_cost),
         cmocka_unit_test(test_removal_share_stops_at_the_windows_there_are),
         cmocka_unit_test(test_deletion_steps_delete_greedily_and_rank_first),
+        cmocka_unit_test(test_deletion_steps_fit_in_three_fifths_of_the_removal),
         cmocka_unit_test(test_follow_each_gives_every_target_its_search),
         cmocka_unit_test(test_grid_zero_follows_the_image_size),
         cmocka_unit_test(test_sigma_zero_follows_the_grid),
