@@ -153,6 +153,7 @@ _PROTOTYPES = {  # name: (restype, argtypes); pointers to arrays are void *
     "decam_image_free": (None, [_P, _P]),
     "decam_image_resize": (_I, [_P, _P, _I, _I, _I, _P, _I, _I, _I]),
     "decam_render_panel": (_I, [_P, _P, _I, _I, _I, _P, _I, _c.c_float, _c.c_float, _P]),
+    "decam_render_colormap": (_I, [_P, _P, _I, _I, _I, _P]),
     "decam_image_save": (_I, [_P, _c.c_char_p, _I, _P, _I, _I, _I]),
     "decam_image_to_bytes": (_I, [_P, _P, _I, _I, _I, _P]),
     "decam_max_image_side": (_I, []),
