@@ -659,7 +659,11 @@ typedef enum decam_param {
      * more candidates found costlier cells. The stability between seeds
      * at 1000 queries stayed as it was (0.821 against 0.822, 20 images).
      * Taken from the searches' queries instead of the removal's, the
-     * steps cost insertion (-0.011 to -0.013). */
+     * steps cost insertion (-0.011 to -0.013). On the 100 reporting
+     * photographs (docs/benchmarks.md section 4) deletion at 500 queries
+     * is 0.0525 with them, 0.0605 without, occlusion 32 x 32's 0.0596.
+     * The chosen cells show as squares in the map; SMOOTHING softens
+     * them. */
     DECAM_PARAM_DELETION_STEPS = 1027,
     DECAM_PARAM_DELETION_CELLS = 1028,
 #endif
