@@ -511,9 +511,9 @@ static void init_population(search *s) {
     }
 }
 
-/* Why the search should stop now, or DECAM_TERMINATION_NONE to go on. */
 static size_t room(const search *s);
 
+/* Why the search should stop now, or DECAM_TERMINATION_NONE to go on. */
 static decam_termination stop_reason(const search *s) {
     const run *r = s->r;
     const search_config *c = &s->cfg;
@@ -662,14 +662,27 @@ static decam_status grid_from_pixels(search *s) {
 
 static void unit_range(double *v, size_t n);
 
-/* The mean of the search's map over a window. */
-static double window_mean(const search *s, const window *w) {
-    const int width = s->r->shape.w;
+/* The mean of a map `width` pixels wide over a window. */
+static double window_mean(const double *map, int width, const window *w) {
     double sum = 0.0;
     for (int y = w->y0; y < w->y1; y++)
         for (int x = w->x0; x < w->x1; x++)
-            sum += s->rm->map[(size_t)y * width + x];
+            sum += map[(size_t)y * width + x];
     return sum / ((double)(w->x1 - w->x0) * (w->y1 - w->y0));
+}
+
+/* Sets a window of an image (a copy of the run's) to `from`'s values
+ * there, or to `value` when `from` is NULL. */
+static void paint_window(const run *r, const window *win, const float *from, float value,
+                         float *image) {
+    const size_t w = (size_t)r->shape.w, c = (size_t)r->shape.c;
+    for (size_t y = (size_t)win->y0; y < (size_t)win->y1; y++)
+        for (size_t x = (size_t)win->x0; x < (size_t)win->x1; x++)
+            for (size_t ch = 0; ch < c; ch++) {
+                const size_t at = r->shape.layout == DECAM_LAYOUT_CHW ? ch * r->hw + y * w + x
+                                                                      : (y * w + x) * c + ch;
+                image[at] = from ? from[at] : value;
+            }
 }
 
 /* The map so far of target 0, scaled to [0,1], and the coarse partition's
@@ -711,18 +724,9 @@ static void fill_removal(void *job, size_t g, float *slot, int worker) {
     (void)worker;
     const search *s = job;
     const run *r = s->r;
-    const window *win = &s->rm->batch[g];
-    const float *base = s->black ? s->black : r->base;
-    const size_t w = (size_t)r->shape.w, c = (size_t)r->shape.c;
     for (size_t i = 0; i < r->values; i++)
         slot[i] = r->image[i];
-    for (size_t y = (size_t)win->y0; y < (size_t)win->y1; y++)
-        for (size_t x = (size_t)win->x0; x < (size_t)win->x1; x++)
-            for (size_t ch = 0; ch < c; ch++) {
-                size_t at = r->shape.layout == DECAM_LAYOUT_CHW ? ch * r->hw + y * w + x
-                                                                : (y * w + x) * c + ch;
-                slot[at] = base[at];
-            }
+    paint_window(r, &s->rm->batch[g], s->black ? s->black : r->base, 0.0f, slot);
 }
 
 /* Wants the pending windows of highest priority tested (ties: the
@@ -757,14 +761,15 @@ static size_t removal_take(search *s, size_t n) {
         const int ww = win->x1 - win->x0, wh = win->y1 - win->y0;
         if ((ww > wh ? ww : wh) <= rm->min_side) continue;
         const int halves_x = halves(ww), halves_y = halves(wh);
-        const double parent = window_mean(s, win);
+        const double parent = window_mean(rm->map, s->r->shape.w, win);
         for (int j = 0; j < halves_y; j++)
             for (int i = 0; i < halves_x; i++) {
                 if (rm->n_pending == rm->pending_cap) break;
                 window child = {win->x0 + i * ww / halves_x, win->y0 + j * wh / halves_y,
                                 win->x0 + (i + 1) * ww / halves_x,
                                 win->y0 + (j + 1) * wh / halves_y, 0.0};
-                const double share = parent > 0.0 ? window_mean(s, &child) / parent : 1.0;
+                const double share =
+                    parent > 0.0 ? window_mean(rm->map, s->r->shape.w, &child) / parent : 1.0;
                 child.priority = cost * share;
                 rm->pending[rm->n_pending++] = child;
             }
@@ -835,6 +840,12 @@ static decam_status removal_combine(search *s, size_t t, double *keep) {
 
 /* ---- the deletion steps ------------------------------------------------ */
 
+/* Cell k (row-major) of a gw x gh grid over a w x h image. */
+static window grid_cell(int w, int h, int gw, int gh, size_t k) {
+    const int i = (int)(k % (size_t)gw), j = (int)(k / (size_t)gw);
+    return (window){i * w / gw, j * h / gh, (i + 1) * w / gw, (j + 1) * h / gh, 0.0};
+}
+
 /* The candidates: the cells of the grid whose mean in target 0's map so
  * far (the search's and the removal's, as removal_combine makes it) is
  * highest, highest first (ties: the first in row order). */
@@ -859,22 +870,15 @@ static decam_status deletion_begin(search *s) {
         status = removal_combine(s, 0, map);
     }
     if (!failed && status == DECAM_OK) {
-        for (int j = 0; j < gh; j++)
-            for (int i = 0; i < gw; i++) {
-                const window c = {i * w / gw, j * h / gh, (i + 1) * w / gw, (j + 1) * h / gh, 0};
-                double sum = 0.0;
-                for (int y = c.y0; y < c.y1; y++)
-                    for (int x = c.x0; x < c.x1; x++)
-                        sum += map[(size_t)y * w + x];
-                mean[(size_t)j * gw + i] = sum / ((double)(c.x1 - c.x0) * (c.y1 - c.y0));
-            }
+        for (size_t c = 0; c < cells; c++) {
+            const window cell = grid_cell(w, h, gw, gh, c);
+            mean[c] = window_mean(map, w, &cell);
+        }
         for (d->n_cells = 0; d->n_cells < n; d->n_cells++) {
             size_t top = 0;
             for (size_t c = 1; c < cells; c++)
                 if (mean[c] > mean[top]) top = c;
-            const int i = (int)(top % (size_t)gw), j = (int)(top / (size_t)gw);
-            d->cells[d->n_cells] = (window){i * w / gw, j * h / gh, (i + 1) * w / gw,
-                                            (j + 1) * h / gh, mean[top]};
+            d->cells[d->n_cells] = grid_cell(w, h, gw, gh, top);
             mean[top] = -INFINITY;
         }
     }
@@ -884,16 +888,6 @@ static decam_status deletion_begin(search *s) {
     RUN_FAIL_IF(failed, r, DECAM_ERR_OUT_OF_MEMORY,
                 "decam_explain: out of memory for the deletion steps");
     return DECAM_OK;
-}
-
-/* Sets a cell of an image to the deletion value. */
-static void delete_cell(const run *r, const window *cell, float value, float *image) {
-    const size_t w = (size_t)r->shape.w, c = (size_t)r->shape.c;
-    for (size_t y = (size_t)cell->y0; y < (size_t)cell->y1; y++)
-        for (size_t x = (size_t)cell->x0; x < (size_t)cell->x1; x++)
-            for (size_t ch = 0; ch < c; ch++)
-                image[r->shape.layout == DECAM_LAYOUT_CHW ? ch * r->hw + y * w + x
-                                                          : (y * w + x) * c + ch] = value;
 }
 
 /* Image b of a deletion step: the cells chosen so far and candidate b
@@ -906,8 +900,8 @@ static void fill_deletion(void *job, size_t b, float *slot, int worker) {
     for (size_t i = 0; i < r->values; i++)
         slot[i] = r->image[i];
     for (size_t j = 0; j < d->chosen; j++)
-        delete_cell(r, &d->cells[d->order[j]], s->cfg.deletion_value, slot);
-    delete_cell(r, &d->cells[d->batch[b]], s->cfg.deletion_value, slot);
+        paint_window(r, &d->cells[d->order[j]], NULL, s->cfg.deletion_value, slot);
+    paint_window(r, &d->cells[d->batch[b]], NULL, s->cfg.deletion_value, slot);
 }
 
 /* Wants every candidate not yet chosen tested (as many as a step holds). */

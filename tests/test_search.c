@@ -911,7 +911,13 @@ static void test_staged_map_does_not_depend_on_threads_or_batching(void **state)
     const double values[] = {DECAM_OBJECTIVE_BOTH, 2, 1, 101, 0.4, 4, 7, 0.7, 10, 10, 2, 0.2, 1, 9};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         assert_int_equal(decam_set_param(ctx, (decam_param)keys[i], values[i]), DECAM_OK);
+    stage_log l = {0};
+    assert_int_equal(decam_set_log(ctx, log_stages, &l, DECAM_LOG_DEBUG), DECAM_OK);
     assert_int_equal(decam_explain(ctx, image, PW, PH, PC, ref), DECAM_OK);
+    assert_int_equal(decam_set_log(ctx, NULL, NULL, DECAM_LOG_DEBUG), DECAM_OK);
+    assert_true(l.stages >= 2); /* the removal and the deletion steps ran, last */
+    assert_string_equal(l.kind[l.stages - 2], "removal");
+    assert_string_equal(l.kind[l.stages - 1], "deletion");
     const double threads[] = {1, 3}, batches[] = {0, 1, 7, 1000};
     assert_int_equal(planted_maps_differing(ctx, image, ref, threads, 2, batches, 4), 0);
     decam_free(ctx);
