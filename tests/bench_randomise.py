@@ -69,22 +69,12 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="cv2.setNumThreads (1)")
     ap.add_argument("--jsonl", help="append per-image rows here")
     args = ap.parse_args()
-    if real.np is None:
-        print("bench_randomise: skipped: NumPy (python3-numpy) is missing")
+    why = real.missing() or (importlib.util.find_spec("onnx") is None and
+                             "the onnx module (python3-onnx) is missing")
+    if why:
+        print(f"bench_randomise: skipped: {why}")
         return
-    if not (real.DATA / "images.json").is_file():
-        print(f"bench_randomise: skipped: {real.DATA} (the real-model set) is absent")
-        return
-    if real.cv2 is None:
-        print("bench_randomise: skipped: OpenCV's Python module (python3-opencv) is missing")
-        return
-    if importlib.util.find_spec("onnx") is None:
-        print("bench_randomise: skipped: the onnx module (python3-onnx) is missing")
-        return
-    sys.path.insert(0, str(real.SRC / "lib" / "python"))
-    import decam
-    real.decam = decam
-    real.cv2.setNumThreads(args.threads)
+    decam = real.load_binding(args.threads)
     variants = args.variant or [("defaults", {})]
     entries = json.load(open(real.DATA / "images.json"))
     first = 0 if args.half == "choosing" else 100

@@ -60,6 +60,30 @@ def skip(why):
     sys.exit(0)
 
 
+def missing():
+    """Why the real-model benchmarks cannot run here, or None: NumPy, the
+    real-model set and OpenCV's Python module (the scripts that import
+    this one skip with it too)."""
+    if np is None:
+        return "NumPy (python3-numpy) is missing"
+    if not (DATA / "images.json").is_file():
+        return f"{DATA} (the real-model set) is absent"
+    if cv2 is None:
+        return "OpenCV's Python module (python3-opencv) is missing"
+    return None
+
+
+def load_binding(threads):
+    """Imports the library's Python binding (lib/python) as `decam` here,
+    and sets OpenCV's threads (0: its default)."""
+    global decam
+    sys.path.insert(0, str(SRC / "lib" / "python"))
+    import decam
+    if threads:
+        cv2.setNumThreads(threads)
+    return decam
+
+
 # ---- the settings ------------------------------------------------------------
 
 BLACK = {"baseline": "constant", "baseline_value": 0}
@@ -403,19 +427,13 @@ def main():
                  f"{len(images)} images ({describe(images)})")
         return
 
-    if not (DATA / "images.json").is_file():
-        skip(f"{DATA} (the real-model set) is absent")
-    if cv2 is None:
-        skip("OpenCV's Python module (python3-opencv) is missing")
+    if missing():
+        skip(missing())
     try:
         import PIL  # noqa: F401 (decodes and resizes as the README prescribes)
     except ImportError:
         skip("PIL (python3-pil) is missing")
-    global decam
-    sys.path.insert(0, str(SRC / "lib" / "python"))
-    import decam
-    if args.threads:
-        cv2.setNumThreads(args.threads)
+    load_binding(args.threads)
 
     entries = json.load(open(DATA / "images.json"))
     first = 0 if args.half == "choosing" else 100

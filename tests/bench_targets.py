@@ -119,19 +119,10 @@ def main():
         rows = [json.loads(line) for f in args.summary for line in open(f) if line.strip()]
         print(table(rows))
         return
-    if real.np is None:
-        print("bench_targets: skipped: NumPy (python3-numpy) is missing")
+    if real.missing():
+        print(f"bench_targets: skipped: {real.missing()}")
         return
-    if not (real.DATA / "images.json").is_file():
-        print(f"bench_targets: skipped: {real.DATA} (the real-model set) is absent")
-        return
-    if real.cv2 is None:
-        print("bench_targets: skipped: OpenCV's Python module (python3-opencv) is missing")
-        return
-    sys.path.insert(0, str(real.SRC / "lib" / "python"))
-    import decam
-    real.decam = decam
-    real.cv2.setNumThreads(args.threads)
+    real.load_binding(args.threads)
     entries = json.load(open(real.DATA / "images.json"))
     first = 0 if args.half == "choosing" else 100
     chosen = ([p - 1 for p in args.only] if args.only

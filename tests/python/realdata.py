@@ -12,9 +12,7 @@ import bench_real  # noqa: E402 (the benchmark's data preparation and model)
 
 DATA = bench_real.DATA
 ONNX = DATA / "mobilenet_v1_025_224.onnx"
-MISSING = (NO_NUMPY or os.environ.get("DECAM_TEST_NO_REALMODEL") or
-           (not (DATA / "images.json").is_file() and f"{DATA} (the real-model set) is absent") or
-           (bench_real.cv2 is None and "OpenCV's Python module (python3-opencv) is missing"))
+MISSING = NO_NUMPY or os.environ.get("DECAM_TEST_NO_REALMODEL") or bench_real.missing()
 if not MISSING:
     import json
 
